@@ -4,6 +4,7 @@ import { RnnstreamError } from '../../shared/errors/index.js';
 import { registerBenchCommand } from './bench-command.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerWorkerCommand } from './worker-command.js';
 
 /** `rnnstream`: one binary, one subcommand per service or tool (DESIGN.md §6). */
 export function buildProgram(): Command {
@@ -19,7 +20,8 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerGenerateCommand(program);
   registerBenchCommand(program);
-  for (const name of ['worker', 'paramserver', 'decoder', 'produce']) {
+  registerWorkerCommand(program);
+  for (const name of ['paramserver', 'decoder', 'produce']) {
     program
       .command(name)
       .description(

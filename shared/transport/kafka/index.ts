@@ -7,6 +7,7 @@
  *       read_committed batch consumers; consumer({ commit: 'caller' }) leaves offsets to the caller
  *   createTransactionalProducer({ client, transactionalId })   transaction(): send, sendOffsets,
  *       commit, abort; offsetsToCommit(records) gives sendOffsets' topics
+ *   readPartitionsToEnd({ client, topic, partitions, onRecords })  restore read of a changelog
  *
  * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
  */
@@ -32,6 +33,7 @@ export {
   type KafkaErrorContext,
 } from './kafka-errors.js';
 export { offsetsToCommit, type KafkaBusRecord, type OutgoingRecord } from './kafka-messages.js';
+export { readPartitionsToEnd, type ReadPartitionsResult } from './read-partitions.js';
 export {
   ensureTopics,
   TOPIC_POLICIES,

@@ -6,6 +6,8 @@ import type { BusRecord } from '../bus.js';
 export interface OutgoingRecord {
   readonly key: string;
   readonly value: Uint8Array | null;
+  /** Partition to write to; absent: the partitioner's choice for the key (murmur2, as Java). */
+  readonly partition?: number | undefined;
 }
 
 /** A consumed record: the Bus record plus where it came from. */
@@ -34,7 +36,11 @@ function asBuffer(value: Uint8Array): Buffer {
 }
 
 export function toKafkaMessages(records: ReadonlyArray<OutgoingRecord>): Message[] {
-  return records.map(({ key, value }) => ({ key, value: value === null ? null : asBuffer(value) }));
+  return records.map(({ key, value, partition }) => ({
+    key,
+    value: value === null ? null : asBuffer(value),
+    ...(partition === undefined ? {} : { partition }),
+  }));
 }
 
 export function fromKafkaMessage({

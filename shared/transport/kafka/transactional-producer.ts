@@ -31,6 +31,10 @@ export interface KafkaTransaction {
     topic: string;
     messages: ReadonlyArray<OutgoingRecord>;
   }): Promise<void>;
+  /** Sends to several topics in one request (per broker); empty message lists are left out. */
+  sendBatch(
+    topicMessages: ReadonlyArray<{ topic: string; messages: ReadonlyArray<OutgoingRecord> }>,
+  ): Promise<void>;
   /** Commits the consumer group's offsets as part of this transaction (consume → produce exactly once). */
   sendOffsets(offsets: TransactionOffsets): Promise<void>;
   commit(): Promise<void>;
@@ -47,6 +51,12 @@ export interface TransactionalProducer {
    * `<app>-worker-<partition>` or `<app>-worker-<pod>`), so a restarted instance fences its zombie.
    */
   transaction(): Promise<KafkaTransaction>;
+  /**
+   * Connects and registers the transactionalId now (transaction() does it on first use): fences an
+   * older producer with the same id and completes or aborts its open transaction, so a read that
+   * follows sees that producer's final output.
+   */
+  connect(): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -101,6 +111,25 @@ export function createTransactionalProducer({
         () => txn.send({ topic, acks: -1, messages: toKafkaMessages(messages) }),
       );
     },
+    async sendBatch(topicMessages) {
+      const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
+      if (nonEmpty.length === 0) return;
+      const count = nonEmpty.reduce((n, t) => n + t.messages.length, 0);
+      await withKafkaErrors(
+        {
+          ...base,
+          action: `send ${count} records to ${nonEmpty.map((t) => t.topic).join(', ')} in a transaction`,
+        },
+        () =>
+          txn.sendBatch({
+            acks: -1,
+            topicMessages: nonEmpty.map(({ topic, messages }) => ({
+              topic,
+              messages: toKafkaMessages(messages),
+            })),
+          }),
+      );
+    },
     sendOffsets({ consumerGroupId, topics }) {
       const offsets = {
         consumerGroupId,
@@ -132,6 +161,9 @@ export function createTransactionalProducer({
         producer.transaction(),
       );
       return wrapTransaction(txn);
+    },
+    async connect() {
+      await connected();
     },
     async disconnect() {
       const producer = ready;
