@@ -6,6 +6,7 @@ import type { KafkaClient } from './create-kafka-client.js';
 import { withKafkaErrors, wrapKafkaError } from './kafka-errors.js';
 import {
   fromKafkaMessage,
+  splitIntoRequests,
   toKafkaMessages,
   type KafkaBusRecord,
   type OutgoingRecord,
@@ -332,8 +333,16 @@ export function createKafkaBus({
       async send({ topic, messages }) {
         if (messages.length === 0) return;
         const producer = await getProducer();
-        await withKafkaErrors({ action: `send ${messages.length} records`, brokers, topic }, () =>
-          producer.send({ topic, acks: -1, messages: toKafkaMessages(messages) }),
+        await withKafkaErrors(
+          { action: `send ${messages.length} records`, brokers, topic },
+          async () => {
+            for (const [request] of splitIntoRequests([{ topic, messages }]))
+              await producer.send({
+                topic,
+                acks: -1,
+                messages: toKafkaMessages(request!.messages),
+              });
+          },
         );
       },
     }),

@@ -126,7 +126,8 @@ export async function readPartitionsToEnd({
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
-        eachBatchAutoResolve: false,
+        // Resolving the batch moves the fetch position on (nothing is committed: autoCommit off).
+        eachBatchAutoResolve: true,
         eachBatch: async ({ batch }) => {
           if (!wanted.has(batch.partition)) {
             consumer.pause([{ topic, partitions: [batch.partition] }]);

@@ -2,7 +2,7 @@ import kafkajs, { type Producer, type Transaction } from 'kafkajs';
 
 import type { KafkaClient } from './create-kafka-client.js';
 import { withKafkaErrors, type KafkaErrorContext } from './kafka-errors.js';
-import { toKafkaMessages, type OutgoingRecord } from './kafka-messages.js';
+import { splitIntoRequests, toKafkaMessages, type OutgoingRecord } from './kafka-messages.js';
 
 const { Partitioners } = kafkajs;
 
@@ -106,29 +106,20 @@ export function createTransactionalProducer({
   const wrapTransaction = (txn: Transaction): KafkaTransaction => ({
     async send({ topic, messages }) {
       if (messages.length === 0) return;
-      await withKafkaErrors(
-        { ...base, action: `send ${messages.length} records in a transaction`, topic },
-        () => txn.send({ topic, acks: -1, messages: toKafkaMessages(messages) }),
-      );
+      await sendRequests(txn, [{ topic, messages }], {
+        ...base,
+        action: `send ${messages.length} records in a transaction`,
+        topic,
+      });
     },
     async sendBatch(topicMessages) {
       const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
       if (nonEmpty.length === 0) return;
       const count = nonEmpty.reduce((n, t) => n + t.messages.length, 0);
-      await withKafkaErrors(
-        {
-          ...base,
-          action: `send ${count} records to ${nonEmpty.map((t) => t.topic).join(', ')} in a transaction`,
-        },
-        () =>
-          txn.sendBatch({
-            acks: -1,
-            topicMessages: nonEmpty.map(({ topic, messages }) => ({
-              topic,
-              messages: toKafkaMessages(messages),
-            })),
-          }),
-      );
+      await sendRequests(txn, nonEmpty, {
+        ...base,
+        action: `send ${count} records to ${nonEmpty.map((t) => t.topic).join(', ')} in a transaction`,
+      });
     },
     sendOffsets({ consumerGroupId, topics }) {
       const offsets = {
@@ -171,6 +162,25 @@ export function createTransactionalProducer({
       if (producer) await (await producer.catch(() => undefined))?.disconnect();
     },
   };
+}
+
+/** Sends in requests below the broker's batch limit (see splitIntoRequests). */
+function sendRequests(
+  txn: Transaction,
+  topicMessages: ReadonlyArray<{ topic: string; messages: ReadonlyArray<OutgoingRecord> }>,
+  context: KafkaErrorContext,
+): Promise<void> {
+  return withKafkaErrors(context, async () => {
+    for (const request of splitIntoRequests(topicMessages)) {
+      await txn.sendBatch({
+        acks: -1,
+        topicMessages: request.map(({ topic, messages }) => ({
+          topic,
+          messages: toKafkaMessages(messages),
+        })),
+      });
+    }
+  });
 }
 
 const TRANSIENT = new Set([
