@@ -7,6 +7,7 @@
  *       read_committed batch consumers; consumer({ commit: 'caller' }) leaves offsets to the caller
  *   createTransactionalProducer({ client, transactionalId })   transaction(): send, sendOffsets,
  *       commit, abort; offsetsToCommit(records) gives sendOffsets' topics
+ *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
  *
  * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
  */
@@ -31,6 +32,7 @@ export {
   wrapKafkaError,
   type KafkaErrorContext,
 } from './kafka-errors.js';
+export { keyPartitioner } from './key-partitioner.js';
 export { offsetsToCommit, type KafkaBusRecord, type OutgoingRecord } from './kafka-messages.js';
 export {
   ensureTopics,
