@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RnnstreamError } from '../../shared/errors/index.js';
 import { registerBenchCommand } from './bench-command.js';
 import { registerGenerateCommand } from './generate-command.js';
+import { registerProduceCommand } from './produce-command.js';
 import { registerRunCommand } from './run-command.js';
 
 /** `rnnstream`: one binary, one subcommand per service or tool (DESIGN.md §6). */
@@ -19,7 +20,8 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerGenerateCommand(program);
   registerBenchCommand(program);
-  for (const name of ['worker', 'paramserver', 'decoder', 'produce']) {
+  registerProduceCommand(program);
+  for (const name of ['worker', 'paramserver', 'decoder']) {
     program
       .command(name)
       .description(
@@ -40,6 +42,15 @@ export function positiveInteger(name: string) {
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n <= 0)
       throw new InvalidArgumentError(`${name} must be a positive integer, got '${value}'`);
+    return n;
+  };
+}
+
+export function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a number > 0, got '${value}'`);
     return n;
   };
 }
