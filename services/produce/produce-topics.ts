@@ -6,6 +6,7 @@ import {
   topicNames,
   waitForTopicLeaders,
   withKafkaErrors,
+  wrapKafkaError,
   type KafkaAdmin,
 } from '../../shared/transport/kafka/index.js';
 
@@ -40,13 +41,17 @@ export async function prepareProduceTopics({
   logger?: Logger | undefined;
 }): Promise<{ partitions: number }> {
   if (create !== undefined) {
-    const { names } = await ensureTopics({ admin, brokers, logger, ...create });
+    const { names, created } = await ensureTopics({ admin, brokers, logger, ...create });
     const appTopics = new Set(Object.values(names));
     const extra = [topic, deadLetterTopic].filter(
       (t): t is string => t !== undefined && !appTopics.has(t),
     );
-    if (extra.length > 0)
-      await createEventTopics({ admin, brokers, topics: extra, create, logger });
+    const createdExtra =
+      extra.length > 0
+        ? await createEventTopics({ admin, brokers, topics: extra, create, logger })
+        : [];
+    const fresh = [...created, ...createdExtra].filter((t) => t === topic || t === deadLetterTopic);
+    if (fresh.length > 0) await waitUntilServing({ admin, brokers, topics: fresh });
   }
 
   const existing = new Set(
@@ -78,6 +83,41 @@ export async function prepareProduceTopics({
   return { partitions };
 }
 
+/**
+ * Waits until the leaders of new topics answer for their partitions. Right after creation a KRaft
+ * broker already names the leader in its metadata but still answers NOT_LEADER_OR_FOLLOWER for a
+ * moment; the producer would retry, but log a warning about it on every first run.
+ */
+async function waitUntilServing({
+  admin,
+  brokers,
+  topics,
+  timeoutMs = 10_000,
+}: {
+  admin: KafkaAdmin;
+  brokers: readonly string[];
+  topics: readonly string[];
+  timeoutMs?: number;
+}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const topic of topics) {
+    for (;;) {
+      try {
+        await admin.fetchTopicOffsets(topic); // asks each partition's leader
+        break;
+      } catch (error) {
+        if (Date.now() > deadline)
+          throw wrapKafkaError(error, {
+            action: `wait for topic ${topic} to serve`,
+            brokers,
+            topic,
+          });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  }
+}
+
 /** Creates topics outside the app's set (a `--topic` override) with the events policy. */
 async function createEventTopics({
   admin,
@@ -91,13 +131,13 @@ async function createEventTopics({
   topics: readonly string[];
   create: CreateTopicsOptions;
   logger?: Logger | undefined;
-}): Promise<void> {
+}): Promise<string[]> {
   topicNames(create.app); // validates the app id as ensureTopics does
   const existing = new Set(
     await withKafkaErrors({ action: 'list topics', brokers }, () => admin.listTopics()),
   );
   const missing = topics.filter((t) => !existing.has(t));
-  if (missing.length === 0) return;
+  if (missing.length === 0) return [];
   const policy = TOPIC_POLICIES.events;
   const configs: Record<string, string> = {
     'cleanup.policy': policy.cleanupPolicy,
@@ -119,4 +159,5 @@ async function createEventTopics({
     waitForTopicLeaders({ admin, topics: missing }),
   );
   logger?.info({ created: missing, partitions: create.partitions }, 'created Kafka topics');
+  return missing;
 }
