@@ -197,7 +197,7 @@ export async function produceRecords(options: ProduceRecordsOptions): Promise<Pr
   } catch (error) {
     if (!(error instanceof KafkaTransportError)) throw error;
     throw new RnnstreamError(
-      `${error.message} — ${produced} events had been acknowledged before this failure (fix: the events after them were not all written; rerun on the rest of the input, or on all of it if duplicates are acceptable)`,
+      `produce stopped after ${produced} acknowledged events (the events after them may be partly written: rerun on the rest of the input, or on all of it if duplicates are acceptable): ${error.message}`,
       { cause: error, retriable: error.retriable },
     );
   } finally {
