@@ -172,20 +172,22 @@ export async function produceRecords(options: ProduceRecordsOptions): Promise<Pr
     for await (const item of options.records) {
       position++;
       if ('event' in item) {
-        let value: Uint8Array;
+        let value: Uint8Array | undefined;
         try {
           value = encodeEvent(item.event);
         } catch (error) {
           if (!(error instanceof InputError)) throw error;
           reject(item, error, safeJson(item.event));
-          continue;
         }
-        batch.push({ key: item.event.key, value });
-        batchPartitions.push(partitionOf(item.event.key));
-        if (batch.length >= perSend) await dispatch();
+        if (value !== undefined) {
+          batch.push({ key: item.event.key, value });
+          batchPartitions.push(partitionOf(item.event.key));
+        }
       } else {
         reject(item, item.error, item.raw);
       }
+      // Dead letters count too, so an input of only bad lines is not held in memory.
+      if (batch.length + deadLetters.length >= perSend) await dispatch();
       // Checked after the record is handled: every record read is sent.
       if (signal?.aborted) {
         interrupted = true;

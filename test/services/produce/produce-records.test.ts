@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { decodeEvent } from '../../../shared/codec/event-codec.js';
-import { RnnstreamError } from '../../../shared/errors/index.js';
+import { InputError, RnnstreamError } from '../../../shared/errors/index.js';
 import type { StreamEvent } from '../../../shared/events/index.js';
 import {
   KafkaTransportError,
@@ -98,4 +98,31 @@ test('a batch size or rate that is not positive is refused before anything is se
     /ratePerSecond = -1/,
   );
   assert.equal(sends.length, 0);
+});
+
+test('bad records are dead-lettered in batches as they are read, not held until the end', async () => {
+  const { producer, sends } = fakeProducer();
+  const bad = Array.from({ length: 25 }, (_, i) => ({
+    error: new InputError({ line: i + 1, reason: 'invalid JSON', fix: 'write JSON' }),
+    raw: `{oops ${i}`,
+    line: i + 1,
+    source: 'in.jsonl',
+  }));
+  const summary = await produceRecords({
+    producer,
+    topic: 't',
+    partitions: 1,
+    records: bad,
+    batchSize: 10,
+    deadLetterTopic: 't.dead-letter',
+  });
+  assert.deepEqual(
+    sends.map((s) => [s.topic, s.messages.length]),
+    [
+      ['t.dead-letter', 10],
+      ['t.dead-letter', 10],
+      ['t.dead-letter', 5],
+    ],
+  );
+  assert.deepEqual([summary.produced, summary.skipped, summary.deadLettered], [0, 25, 25]);
 });
