@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RnnstreamError } from '../../shared/errors/index.js';
 import { registerBenchCommand } from './bench-command.js';
 import { registerGenerateCommand } from './generate-command.js';
+import { registerProduceCommand } from './produce-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 
@@ -21,7 +22,8 @@ export function buildProgram(): Command {
   registerGenerateCommand(program);
   registerBenchCommand(program);
   registerWorkerCommand(program);
-  for (const name of ['paramserver', 'decoder', 'produce']) {
+  registerProduceCommand(program);
+  for (const name of ['paramserver', 'decoder']) {
     program
       .command(name)
       .description(
@@ -42,6 +44,15 @@ export function positiveInteger(name: string) {
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n <= 0)
       throw new InvalidArgumentError(`${name} must be a positive integer, got '${value}'`);
+    return n;
+  };
+}
+
+export function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a number > 0, got '${value}'`);
     return n;
   };
 }

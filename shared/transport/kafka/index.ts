@@ -8,6 +8,7 @@
  *   createTransactionalProducer({ client, transactionalId })   transaction(): send, sendOffsets,
  *       commit, abort; offsetsToCommit(records) gives sendOffsets' topics
  *   readPartitionsToEnd({ client, topic, partitions, onRecords })  restore read of a changelog
+ *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
  *
  * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
  */
@@ -32,6 +33,7 @@ export {
   wrapKafkaError,
   type KafkaErrorContext,
 } from './kafka-errors.js';
+export { keyPartitioner } from './key-partitioner.js';
 export { offsetsToCommit, type KafkaBusRecord, type OutgoingRecord } from './kafka-messages.js';
 export { readPartitionsToEnd, type ReadPartitionsResult } from './read-partitions.js';
 export {
