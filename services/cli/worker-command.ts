@@ -15,6 +15,7 @@ interface WorkerFlags {
   group?: string;
   workerId?: string;
   training: boolean;
+  stubModel?: boolean;
   maxBatchSize: number;
   sessionTimeoutMs: number;
   gradientEncoding: TensorDType;
@@ -39,10 +40,14 @@ export function registerWorkerCommand(program: Command): void {
     .option('--worker-id <id>', "this worker's id in gradients and logs (default <host>-<pid>)")
     .option('--no-training', 'inference and state only: no training steps, no gradients')
     .option(
+      '--stub-model',
+      'benchmark the data plane: a constant predictor replaces the network (implies --no-training)',
+    )
+    .option(
       '--max-batch-size <n>',
-      'most events per batch, i.e. per transaction',
+      'most events per batch, i.e. per transaction (bigger: fewer changelog writes per event, later predictions)',
       positiveInteger('--max-batch-size'),
-      2000,
+      5000,
     )
     .option(
       '--session-timeout-ms <ms>',
@@ -112,6 +117,7 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
     groupId: flags.group,
     workerId: flags.workerId,
     training: flags.training,
+    stubModel: flags.stubModel,
     maxBatchSize: flags.maxBatchSize,
     sessionTimeoutMs: flags.sessionTimeoutMs,
     gradientDtype: flags.gradientEncoding,

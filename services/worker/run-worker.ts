@@ -8,7 +8,9 @@ import type { StepLayout } from '../../shared/learner/key-state-mapping.js';
 import { StreamLearner } from '../../shared/learner/stream-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { isClassificationTask } from '../../shared/model/model-spec.js';
+import { ConstantPredictor } from '../../shared/model/constant-predictor.js';
 import { createRng } from '../../shared/model/random.js';
+import type { StepPredictor } from '../../shared/model/step-predictor.js';
 import { RecurrentModel } from '../../shared/model/recurrent-model.js';
 import { TbpttTrainer } from '../../shared/tbptt/tbptt-trainer.js';
 import {
@@ -35,6 +37,11 @@ export interface WorkerOptions {
   readonly workerId?: string;
   /** Train and publish gradients (default true); false: inference and state only. */
   readonly training?: boolean;
+  /**
+   * Benchmarks: a constant predictor replaces the network (no model cost, no training), so the
+   * data plane — decoding, state bookkeeping, changelog, transactions — is measured alone.
+   */
+  readonly stubModel?: boolean;
   /** Most records per batch (= per transaction). */
   readonly maxBatchSize?: number;
   readonly sessionTimeoutMs?: number;
@@ -98,8 +105,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const topics = topicNames(config.app);
   const groupId = options.groupId ?? `${config.app}.workers`;
   const workerId = options.workerId ?? `${hostname()}-${process.pid}`;
-  const training = options.training ?? true;
-  const maxBatchSize = options.maxBatchSize ?? 2_000;
+  const stubModel = options.stubModel ?? false;
+  const training = (options.training ?? true) && !stubModel;
+  const maxBatchSize = options.maxBatchSize ?? 5_000;
   const gradientDtype = options.gradientDtype ?? 'float32';
   const log = logger.child({ component: 'worker', workerId });
 
@@ -109,6 +117,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       `task.labels is not set for task "${spec.task}": workers cannot discover labels as they appear, because every worker must map a label to the same class id (fix: list the labels in task.labels)`,
     );
   const model = RecurrentModel.create({ spec, seed: config.seed });
+  const predictor: StepPredictor = stubModel
+    ? new ConstantPredictor({ spec, stateSize: model.stateSize })
+    : model;
   const tokens = createTokenizer({
     kind: config.input.tokenizer,
     vocabSize: config.input.vocabSize,
@@ -188,7 +199,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         now,
         createLearner: ({ onEvict }) =>
           new StreamLearner({
-            model,
+            model: predictor,
             trainer,
             tokens,
             labels,
@@ -387,7 +398,15 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     .then(summary);
 
   log.info(
-    { groupId, topic: topics.events, training, maxBatchSize, cell: spec.cell, hidden: spec.hidden },
+    {
+      groupId,
+      topic: topics.events,
+      training,
+      stubModel,
+      maxBatchSize,
+      cell: spec.cell,
+      hidden: spec.hidden,
+    },
     'worker started',
   );
   return {

@@ -1,6 +1,6 @@
 import type { ModelSpec } from '../model/model-spec.js';
 import { bosTokenId, isClassificationTask } from '../model/model-spec.js';
-import type { RecurrentModel } from '../model/recurrent-model.js';
+import type { StepPredictor } from '../model/step-predictor.js';
 import { KeySequence, type KeySequenceSnapshot } from '../tbptt/key-sequence.js';
 import { KeyStore, type EvictionReason } from '../tbptt/key-store.js';
 import { ReadyQueue } from '../tbptt/ready-queue.js';
@@ -11,7 +11,8 @@ import type { EncodedEvent, LabelIds, Standardizer, TokenEncoder } from './event
 import type { Prediction } from './prediction.js';
 
 export interface StreamLearnerOptions {
-  readonly model: RecurrentModel;
+  /** The network (or a stand-in) that predicts each event from the carried state. */
+  readonly model: StepPredictor;
   /** Absent: inference only (no training; window bookkeeping still bounded). */
   readonly trainer?: TbpttTrainer | undefined;
   readonly tokens: TokenEncoder;
