@@ -57,6 +57,15 @@ export function positiveNumber(name: string) {
   };
 }
 
+export function nonNegativeInteger(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be an integer ≥ 0, got '${value}'`);
+    return n;
+  };
+}
+
 export function nonNegativeNumber(name: string) {
   return (value: string): number => {
     const n = Number(value);

@@ -7,7 +7,9 @@ import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createKafkaClient, ensureTopics } from '../../shared/transport/kafka/index.js';
 import { startWorker } from '../worker/run-worker.js';
-import { positiveInteger } from './program.js';
+import { createMetricsRegistry, startMetricsServer } from '../../shared/metrics/index.js';
+import { createWorkerMetrics } from '../../shared/metrics/worker/index.js';
+import { nonNegativeInteger, positiveInteger } from './program.js';
 
 interface WorkerFlags {
   config?: string;
@@ -23,6 +25,7 @@ interface WorkerFlags {
   partitions: number;
   replicationFactor: number;
   progressSeconds: number;
+  metricsPort?: number;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -80,6 +83,11 @@ export function registerWorkerCommand(program: Command): void {
       positiveInteger('--progress-seconds'),
       10,
     )
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics on http://0.0.0.0:<port>/metrics (and /healthz); 0 picks a free port',
+      nonNegativeInteger('--metrics-port'),
+    )
     .action(async (flags: WorkerFlags) => {
       await workerCommand(flags);
     });
@@ -110,7 +118,14 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
       await admin.disconnect();
     }
   }
+  const registry = createMetricsRegistry({ labels: { service: 'worker' } });
+  const metricsServer =
+    flags.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer({ registry, port: flags.metricsPort });
+  if (metricsServer) logger.info({ url: metricsServer.url }, 'serving Prometheus metrics');
   const worker = await startWorker({
+    metrics: createWorkerMetrics(registry),
     config,
     client,
     logger,
@@ -131,7 +146,7 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
     void worker.stop();
   };
   process.on('SIGINT', () => stop('SIGINT')).on('SIGTERM', () => stop('SIGTERM'));
-  const summary = await worker.done;
+  const summary = await worker.done.finally(() => metricsServer?.close());
   process.stdout.write(JSON.stringify(summary) + '\n');
 }
 

@@ -23,6 +23,7 @@ import {
   type KafkaClient,
   type TransactionalProducer,
 } from '../../shared/transport/kafka/index.js';
+import type { WorkerMetrics } from '../../shared/metrics/worker/index.js';
 import { ChangelogFold, type RestoredPartition } from './changelog-records.js';
 import { PartitionTask, type BatchReport } from './partition-task.js';
 import { PendingGradients } from './pending-gradients.js';
@@ -53,6 +54,8 @@ export interface WorkerOptions {
   readonly onRestore?: (report: RestoreReport) => void;
   readonly now?: () => number;
   readonly progressIntervalMs?: number;
+  /** Prometheus families to update (createWorkerMetrics); absent: none. */
+  readonly metrics?: WorkerMetrics;
 }
 
 export interface RestoreReport {
@@ -212,6 +215,11 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
             maxKeys: config.state.maxKeys,
             now,
             onEvict: (key) => onEvict(key.key),
+            onTrainStep: (result) => {
+              options.metrics?.trainSteps.inc();
+              options.metrics?.trainedTokens.inc(result.tokens);
+              if (result.tokens > 0) options.metrics?.trainLoss.set(result.lossSum / result.tokens);
+            },
           }),
       },
       restored,
@@ -239,9 +247,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       onRecords: (records: readonly KafkaBusRecord[]) => {
         for (const r of records) folds.get(r.partition)?.add(r.key, r.tombstone ? null : r.value);
       },
-      onProgress: ({ records, remainingOffsets }) =>
-        log.info({ partitions, records, remainingOffsets }, 'restore in progress'),
+      onProgress: ({ records, remainingOffsets }) => {
+        options.metrics?.restoreRemainingOffsets.set(remainingOffsets);
+        log.info({ partitions, records, remainingOffsets }, 'restore in progress');
+      },
     });
+    options.metrics?.restoreRemainingOffsets.set(0);
     const opened = new Map<number, PartitionTask>();
     let keys = 0;
     let corrupt = 0;
@@ -266,6 +277,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     };
     totals.restoredKeys += keys;
     totals.restoreMs += read.durationMs;
+    options.metrics?.restoreDuration.observe(read.durationMs / 1000);
+    options.metrics?.restoredKeys.inc(keys);
+    options.metrics?.restoreRecords.inc(read.records);
     log.info(report, 'partitions restored');
     options.onRestore?.(report);
     return opened;
@@ -309,6 +323,22 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     assigned = new Set();
   };
 
+  const recordBatchMetrics = (report: BatchReport, seconds: number): void => {
+    const m = options.metrics;
+    if (!m) return;
+    m.eventsProcessed.inc(report.events);
+    m.deadLetters.inc(report.deadLetters);
+    m.eventsAlreadyProcessed.inc(report.alreadyProcessed);
+    m.transactions.inc();
+    m.batchDuration.observe(seconds);
+    m.transactionDuration.observe(report.timingsMs.transaction / 1000);
+    m.changelogRecords.inc(report.changelogRecords);
+    m.evictedKeys.inc(report.tombstones);
+    m.liveKeys.set([...tasks.values()].reduce((n, task) => n + task.keys, 0));
+    m.ownedPartitions.set(tasks.size);
+    m.paramVersion.set(model.params.version);
+  };
+
   let lastProgress = now();
   let eventsAtProgress = 0;
   const progressIntervalMs = options.progressIntervalMs ?? 10_000;
@@ -347,8 +377,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           if (!assigned.has(partition)) continue; // a batch of a revoked partition: not ours
           const task = await taskFor(partition);
           busyPartition = partition;
-          const report = await task.process(records);
+          const started = performance.now();
+          const report = await task.process(records).catch((error: unknown) => {
+            options.metrics?.transactionFailures.inc();
+            throw error;
+          });
           busyPartition = undefined;
+          recordBatchMetrics(report, (performance.now() - started) / 1000);
           if (!assigned.has(partition)) closePartition(partition);
           failures = 0;
           totals.events += report.events;
@@ -364,6 +399,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         if (!(error instanceof KafkaTransportError)) throw error;
         failures++;
         totals.consumerRestarts++;
+        options.metrics?.consumerRestarts.inc();
         const backoffMs = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
         log.warn(
           { err: error, failures, backoffMs },

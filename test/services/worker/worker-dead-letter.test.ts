@@ -6,6 +6,8 @@ import { parseConfig } from '../../../shared/config/index.js';
 import { selectBackend } from '../../../shared/engine/select-backend.js';
 import { ConfigError } from '../../../shared/errors/index.js';
 import { createLogger } from '../../../shared/logging/index.js';
+import { createMetricsRegistry } from '../../../shared/metrics/index.js';
+import { createWorkerMetrics } from '../../../shared/metrics/worker/index.js';
 import {
   topicNames,
   type KafkaAdmin,
@@ -106,7 +108,9 @@ test(
     valid++;
     await produceRecords({ client, topic: topics.events, records });
 
+    const registry = createMetricsRegistry({ defaultMetrics: false });
     const worker = await startWorker({
+      metrics: createWorkerMetrics(registry),
       config: tagConfig(app),
       client,
       logger,
@@ -163,6 +167,11 @@ test(
     } finally {
       const summary = await worker.stop();
       assert.equal(summary.deadLetters, poison.length);
+      const metrics = await registry.getMetricsAsJSON();
+      const value = (name: string) => metrics.find((m) => m.name === name)?.values[0]?.value;
+      assert.equal(value('rnnstream_worker_dead_letters_total'), poison.length);
+      assert.equal(value('rnnstream_worker_events_total'), valid);
+      assert.equal(value('rnnstream_worker_owned_partitions'), 1);
     }
   },
 );
