@@ -7,6 +7,8 @@
  *       read_committed batch consumers; consumer({ commit: 'caller' }) leaves offsets to the caller
  *   createTransactionalProducer({ client, transactionalId })   transaction(): send, sendOffsets,
  *       commit, abort; offsetsToCommit(records) gives sendOffsets' topics
+ *   sendBounded({ sender, topic, messages })                   chunk records in sends under 1 MB
+ *   readGroupOffsets / waitForGroupOffsets / topicEndOffsets   positions via the admin client
  *
  * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
  */
@@ -49,3 +51,10 @@ export {
   type TransactionalProducer,
   type TransactionOffsets,
 } from './transactional-producer.js';
+export {
+  readGroupOffsets,
+  topicEndOffsets,
+  waitForGroupOffsets,
+  type CommittedOffset,
+} from './group-offsets.js';
+export { sendBounded, type RecordSender } from './send-bounded.js';
