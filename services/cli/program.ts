@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RnnstreamError } from '../../shared/errors/index.js';
 import { registerBenchCommand } from './bench-command.js';
 import { registerGenerateCommand } from './generate-command.js';
+import { registerParamserverCommand } from './paramserver-command.js';
 import { registerRunCommand } from './run-command.js';
 
 /** `rnnstream`: one binary, one subcommand per service or tool (DESIGN.md §6). */
@@ -19,7 +20,8 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerGenerateCommand(program);
   registerBenchCommand(program);
-  for (const name of ['worker', 'paramserver', 'decoder', 'produce']) {
+  registerParamserverCommand(program);
+  for (const name of ['worker', 'decoder', 'produce']) {
     program
       .command(name)
       .description(
