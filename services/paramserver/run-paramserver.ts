@@ -175,7 +175,8 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       {
         origin: start.origin,
         version: server.version,
-        published: start.publish ? server.version : published?.version,
+        // true: the checkpoint was ahead of the topic (a crash before the commit) and went out now.
+        publishedAtStart: start.publish,
         gradientOffsets: start.gradientOffsets,
         parameters: server.params.size(),
         mode: config.paramserver.mode,

@@ -151,6 +151,9 @@ export const ParamserverSchema = z.strictObject(
     roundDeadlineMs: positiveInt('a positive integer number of milliseconds').default(2_000),
     // A worker is live (a sync round waits for it) if it sent a gradient within this time.
     workerTimeoutMs: positiveInt('a positive integer number of milliseconds').default(30_000),
+    // sync: a round closes before its deadline only once at least this many workers reported
+    // (the server learns who is live from their gradients, so alone it cannot know at start-up).
+    minWorkers: positiveInt().default(1),
     // Scale the learning rate by 1 / (1 + staleness) (token-weighted mean over the round).
     lrStalenessScaling: bool().default(false),
     gradientEncoding: oneOf(GRADIENT_ENCODINGS).default('float32'),

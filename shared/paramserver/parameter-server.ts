@@ -72,6 +72,8 @@ export interface ParameterServerOptions {
   readonly staleness: number;
   readonly roundDeadlineMs: number;
   readonly workerTimeoutMs: number;
+  /** sync: workers that must have reported before a round closes ahead of its deadline. */
+  readonly minWorkers: number;
   readonly lrStalenessScaling: boolean;
   readonly clipGlobalNorm: number;
   readonly optimizer: { readonly type: 'adam' | 'sgd'; readonly momentum: number };
@@ -154,7 +156,10 @@ export class ParameterServer {
     }
     this.policy =
       options.mode === 'sync'
-        ? syncRoundPolicy({ roundDeadlineMs: options.roundDeadlineMs })
+        ? syncRoundPolicy({
+            roundDeadlineMs: options.roundDeadlineMs,
+            minWorkers: options.minWorkers,
+          })
         : asyncRoundPolicy();
     this.progress = new WorkerProgress({ snapshot: state.progress ?? {} });
     this.liveness = new WorkerLiveness({

@@ -24,18 +24,27 @@ export interface RoundPolicy {
 }
 
 /**
- * Synchronous rounds: close when every live worker has sent a gradient computed on the current
- * version (stale ones within the bound ride along but do not count as the worker's report), or
- * when `roundDeadlineMs` has passed since the round's first gradient.
+ * Synchronous rounds: close when every live worker — and at least `minWorkers` workers — has sent
+ * a gradient computed on the current version (stale ones within the bound ride along but do not
+ * count as the worker's report), or when `roundDeadlineMs` has passed since the round's first
+ * gradient. Liveness is learnt from gradients, so right after a first start only `minWorkers`
+ * keeps the first round from closing on the first gradient to arrive.
  */
-export function syncRoundPolicy({ roundDeadlineMs }: { roundDeadlineMs: number }): RoundPolicy {
+export function syncRoundPolicy({
+  roundDeadlineMs,
+  minWorkers = 1,
+}: {
+  roundDeadlineMs: number;
+  minWorkers?: number;
+}): RoundPolicy {
   return {
     mode: 'sync',
     due({ version, pending, liveWorkers, openedAtMs, nowMs }) {
       const reported = new Set(
         pending.filter((g) => g.paramVersion === version).map((g) => g.workerId),
       );
-      if (liveWorkers.every((w) => reported.has(w))) return 'all-live';
+      if (reported.size >= minWorkers && liveWorkers.every((w) => reported.has(w)))
+        return 'all-live';
       return nowMs - openedAtMs >= roundDeadlineMs ? 'deadline' : undefined;
     },
     deadlineMs: (openedAtMs) => openedAtMs + roundDeadlineMs,

@@ -46,6 +46,7 @@ test('an empty object gets every default of DESIGN.md §6', () => {
       staleness: 2,
       roundDeadlineMs: 2_000,
       workerTimeoutMs: 30_000,
+      minWorkers: 1,
       lrStalenessScaling: false,
       gradientEncoding: 'float32',
       progressEveryRounds: 100,

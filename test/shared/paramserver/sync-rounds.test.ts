@@ -71,3 +71,16 @@ test('async mode applies what arrived together once the batch is read', () => {
   assert.equal(server.applyRound('arrival').gradients, 2);
   server.dispose();
 });
+
+test('right after a first start, minWorkers keeps the first gradient from closing a round on its own', () => {
+  const server = ParameterServer.create({
+    options: serverOptions({ mode: 'sync', minWorkers: 2, roundDeadlineMs: 1_000 }),
+    state: initialState(),
+  });
+  server.offer(gradient({ workerId: 'w1', step: 1, paramVersion: 0, receivedAtMs: 0 }));
+  assert.deepEqual(server.liveWorkers(1), ['w1']);
+  assert.equal(server.dueRound({ nowMs: 1, arrivalsDone: true }), undefined, 'one of at least two');
+  server.offer(gradient({ workerId: 'w2', step: 1, paramVersion: 0, receivedAtMs: 2 }));
+  assert.equal(server.dueRound({ nowMs: 3, arrivalsDone: true }), 'all-live');
+  server.dispose();
+});

@@ -97,6 +97,7 @@ export function serverOptions(
     staleness: 2,
     roundDeadlineMs: 1_000,
     workerTimeoutMs: 60_000,
+    minWorkers: 1,
     lrStalenessScaling: false,
     clipGlobalNorm: 1,
     optimizer: { type: 'adam', momentum: 0.9 },
