@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RnnstreamError } from '../../shared/errors/index.js';
 import { registerBenchCommand } from './bench-command.js';
 import { registerGenerateCommand } from './generate-command.js';
+import { registerParamserverCommand } from './paramserver-command.js';
 import { registerProduceCommand } from './produce-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerWorkerCommand } from './worker-command.js';
@@ -22,8 +23,9 @@ export function buildProgram(): Command {
   registerGenerateCommand(program);
   registerBenchCommand(program);
   registerWorkerCommand(program);
+  registerParamserverCommand(program);
   registerProduceCommand(program);
-  for (const name of ['paramserver', 'decoder']) {
+  for (const name of ['decoder']) {
     program
       .command(name)
       .description(

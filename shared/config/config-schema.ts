@@ -37,6 +37,9 @@ export const TOKENIZERS = ['bytes', 'ids'] as const;
 export const CELLS = ['lstm', 'gru', 'rnn'] as const;
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const LR_DECAYS = ['none', 'linear', 'cosine', 'inverse-sqrt'] as const;
+export const PARAMSERVER_MODES = ['sync', 'async'] as const;
+export const GRADIENT_ENCODINGS = ['float32', 'bfloat16', 'float16'] as const;
 
 export const TaskSchema = z.strictObject(
   {
@@ -89,6 +92,21 @@ export const TbpttSchema = z.strictObject(
   expecting('an object'),
 );
 
+// Learning rate over the number of applied updates (shared/optim/learning-rate-schedule.ts). The
+// defaults (no warm-up, no decay) keep the constant optimizer.learningRate.
+export const ScheduleSchema = z.strictObject(
+  {
+    warmupSteps: nonNegativeInt('an integer number of updates >= 0').default(0),
+    decay: oneOf(LR_DECAYS).default('none'),
+    decaySteps: positiveInt('a positive integer number of updates').default(100_000),
+    minLearningRate: z
+      .number(expecting('a number >= 0'))
+      .min(0, expecting('a number >= 0'))
+      .default(0),
+  },
+  expecting('an object'),
+);
+
 export const OptimizerSchema = z.strictObject(
   {
     type: oneOf(OPTIMIZERS).default('adam'),
@@ -98,6 +116,7 @@ export const OptimizerSchema = z.strictObject(
       .default(0.002),
     // Used by sgd only (adam has its own moment decay rates).
     momentum: unitFraction('a number with 0 <= momentum < 1').default(0.9),
+    schedule: ScheduleSchema.prefault({}),
   },
   expecting('an object'),
 );
@@ -121,6 +140,29 @@ export const StateSchema = z.strictObject(
   expecting('an object'),
 );
 
+// The parameter service (services/paramserver; DESIGN.md §4). gradientEncoding is read by the
+// workers (the wire dtype of the gradients they send); the paramserver decodes any of them.
+export const ParamserverSchema = z.strictObject(
+  {
+    mode: oneOf(PARAMSERVER_MODES).default('sync'),
+    // Gradients computed more than this many versions ago are dropped (and counted).
+    staleness: nonNegativeInt('an integer number of versions >= 0').default(2),
+    // sync: a round closes this long after its first gradient even if live workers are missing.
+    roundDeadlineMs: positiveInt('a positive integer number of milliseconds').default(2_000),
+    // A worker is live (a sync round waits for it) if it sent a gradient within this time.
+    workerTimeoutMs: positiveInt('a positive integer number of milliseconds').default(30_000),
+    // sync: a round closes before its deadline only once at least this many workers reported
+    // (the server learns who is live from their gradients, so alone it cannot know at start-up).
+    minWorkers: positiveInt().default(1),
+    // Scale the learning rate by 1 / (1 + staleness) (token-weighted mean over the round).
+    lrStalenessScaling: bool().default(false),
+    gradientEncoding: oneOf(GRADIENT_ENCODINGS).default('float32'),
+    // One progress log line every this many applied rounds.
+    progressEveryRounds: positiveInt().default(100),
+  },
+  expecting('an object'),
+);
+
 // Topic names are `<app>.<name>`, so the app id must be a legal Kafka topic fragment.
 const APP_ID = /^[A-Za-z0-9._-]{1,200}$/;
 const appText = 'a non-empty string of letters, digits, ".", "_" or "-" (it prefixes topic names)';
@@ -136,6 +178,7 @@ export const ConfigSchema = z.strictObject(
     optimizer: OptimizerSchema.prefault({}),
     clip: ClipSchema.prefault({}),
     state: StateSchema.prefault({}),
+    paramserver: ParamserverSchema.prefault({}),
     backend: oneOf(BACKENDS).default('auto'),
     seed: z.number(expecting('an integer')).int(expecting('an integer')).default(1),
   },
@@ -150,8 +193,10 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   model: Object.keys(ModelSchema.shape),
   tbptt: Object.keys(TbpttSchema.shape),
   optimizer: Object.keys(OptimizerSchema.shape),
+  'optimizer.schedule': Object.keys(ScheduleSchema.shape),
   clip: Object.keys(ClipSchema.shape),
   state: Object.keys(StateSchema.shape),
+  paramserver: Object.keys(ParamserverSchema.shape),
 };
 
 type DeepReadonly<T> = T extends (infer E)[]
@@ -167,4 +212,5 @@ export type InputConfig = Config['input'];
 export type ModelConfig = Config['model'];
 export type TbpttConfig = Config['tbptt'];
 export type OptimizerConfig = Config['optimizer'];
+export type ParamserverConfig = Config['paramserver'];
 export type Label = string | number;

@@ -97,5 +97,17 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
       );
     }
   }
+  const { learningRate, schedule } = config.optimizer;
+  if (schedule.decay !== 'none' && schedule.minLearningRate > learningRate) {
+    add(
+      [
+        ['optimizer', 'schedule', 'minLearningRate'],
+        ['optimizer', 'learningRate'],
+      ],
+      `${show(['optimizer', 'schedule', 'minLearningRate'], schedule.minLearningRate)} is above ` +
+        `${show(['optimizer', 'learningRate'], learningRate)}: a decay ends at minLearningRate, so it would raise the rate ` +
+        `(fix: set optimizer.schedule.minLearningRate to at most ${learningRate}, e.g. ${learningRate / 10})`,
+    );
+  }
   return problems;
 }

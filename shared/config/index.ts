@@ -4,6 +4,7 @@ export type {
   Label,
   ModelConfig,
   OptimizerConfig,
+  ParamserverConfig,
   TaskConfig,
   TbpttConfig,
 } from './config-schema.js';

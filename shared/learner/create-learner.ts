@@ -10,6 +10,7 @@ import type { ModelSpec } from '../model/model-spec.js';
 import { createRng } from '../model/random.js';
 import { RecurrentModel } from '../model/recurrent-model.js';
 import { createOptimizer } from '../optim/create-optimizer.js';
+import { learningRateScheduleFromConfig } from '../optim/learning-rate-schedule.js';
 import { LocalParameterService, type UpdateReport } from '../optim/local-parameter-service.js';
 import type { EvictionReason } from '../tbptt/key-store.js';
 import type { KeySequence } from '../tbptt/key-sequence.js';
@@ -70,7 +71,7 @@ export function createEmbeddedLearner({
           type: config.optimizer.type,
           momentum: config.optimizer.momentum,
         }),
-        learningRate: config.optimizer.learningRate,
+        learningRate: learningRateScheduleFromConfig(config.optimizer),
         clipGlobalNorm: config.clip.globalNorm,
         onUpdate,
       })

@@ -1,7 +1,7 @@
 import type { RecurrentModel } from '../model/recurrent-model.js';
 import type { GradientSink, WorkerGradient } from '../tbptt/gradient-sink.js';
-import { averageGradients } from './average-gradients.js';
-import { clipByGlobalNorm } from './clip-by-global-norm.js';
+import { applyUpdate } from './apply-update.js';
+import type { LearningRateSchedule } from './learning-rate-schedule.js';
 import type { Optimizer } from './optimizer.js';
 
 export interface UpdateReport {
@@ -19,9 +19,10 @@ export interface UpdateReport {
 export class LocalParameterService implements GradientSink {
   private readonly model: RecurrentModel;
   private readonly optimizer: Optimizer;
-  private readonly learningRate: number;
+  private readonly learningRateAt: LearningRateSchedule;
   private readonly clipGlobalNorm: number;
   private readonly onUpdate: (report: UpdateReport) => void;
+  private updates = 0;
   lastUpdate: UpdateReport | undefined;
 
   constructor({
@@ -33,13 +34,14 @@ export class LocalParameterService implements GradientSink {
   }: {
     model: RecurrentModel;
     optimizer: Optimizer;
-    learningRate: number;
+    /** A constant, or a schedule over the number of updates applied so far. */
+    learningRate: number | LearningRateSchedule;
     clipGlobalNorm: number;
     onUpdate?: (report: UpdateReport) => void;
   }) {
     this.model = model;
     this.optimizer = optimizer;
-    this.learningRate = learningRate;
+    this.learningRateAt = typeof learningRate === 'number' ? () => learningRate : learningRate;
     this.clipGlobalNorm = clipGlobalNorm;
     this.onUpdate = onUpdate ?? (() => {});
   }
@@ -50,20 +52,25 @@ export class LocalParameterService implements GradientSink {
 
   /** One round: average, clip after averaging, optimizer step, version + 1. Disposes the inputs. */
   applyRound(contributions: readonly WorkerGradient[]): UpdateReport {
-    const averaged = averageGradients(
-      contributions.map((c) => ({ gradients: c.gradients, tokens: c.tokens })),
-    );
-    for (const c of contributions) for (const g of c.gradients.values()) g.dispose();
-    const { gradients, norm, scale } = clipByGlobalNorm(averaged.gradients, this.clipGlobalNorm);
-    this.optimizer.apply(this.model.params, gradients, { learningRate: this.learningRate });
-    for (const g of gradients.values()) g.dispose();
-    if (scale !== 1) for (const g of averaged.gradients.values()) g.dispose();
+    let applied;
+    try {
+      applied = applyUpdate({
+        params: this.model.params,
+        optimizer: this.optimizer,
+        contributions: contributions.map((c) => ({ gradients: c.gradients, tokens: c.tokens })),
+        clipGlobalNorm: this.clipGlobalNorm,
+        learningRate: this.learningRateAt(this.updates),
+      });
+    } finally {
+      for (const c of contributions) for (const g of c.gradients.values()) g.dispose();
+    }
+    this.updates++;
     this.model.params.version++;
     const report = {
       version: this.model.params.version,
-      tokens: averaged.tokens,
-      preClipNorm: norm,
-      clipScale: scale,
+      tokens: applied.tokens,
+      preClipNorm: applied.preClipNorm,
+      clipScale: applied.clipScale,
     };
     this.lastUpdate = report;
     this.onUpdate(report);

@@ -9,6 +9,7 @@
  *       commit, abort; offsetsToCommit(records) gives sendOffsets' topics
  *   readPartitionsToEnd({ client, topic, partitions, onRecords })  restore read of a changelog
  *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
+ *   readGroupOffsets / waitForGroupOffsets / topicEndOffsets   positions via the admin client
  *
  * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
  */
@@ -34,7 +35,12 @@ export {
   type KafkaErrorContext,
 } from './kafka-errors.js';
 export { keyPartitioner } from './key-partitioner.js';
-export { offsetsToCommit, type KafkaBusRecord, type OutgoingRecord } from './kafka-messages.js';
+export {
+  offsetsToCommit,
+  type KafkaBusRecord,
+  type OutgoingRecord,
+  type RecordSender,
+} from './kafka-messages.js';
 export { readPartitionsToEnd, type ReadPartitionsResult } from './read-partitions.js';
 export {
   ensureTopics,
@@ -53,3 +59,9 @@ export {
   type TransactionalProducer,
   type TransactionOffsets,
 } from './transactional-producer.js';
+export {
+  readGroupOffsets,
+  topicEndOffsets,
+  waitForGroupOffsets,
+  type CommittedOffset,
+} from './group-offsets.js';

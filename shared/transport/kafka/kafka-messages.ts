@@ -10,6 +10,17 @@ export interface OutgoingRecord {
   readonly partition?: number | undefined;
 }
 
+/** Anything with the send() of a producer or a transaction (sends split below the broker's batch limit). */
+export interface RecordSender {
+  send({
+    topic,
+    messages,
+  }: {
+    topic: string;
+    messages: ReadonlyArray<OutgoingRecord>;
+  }): Promise<void>;
+}
+
 /** A consumed record: the Bus record plus where it came from. */
 export interface KafkaBusRecord extends BusRecord<Uint8Array> {
   readonly topic: string;

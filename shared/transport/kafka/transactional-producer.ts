@@ -14,6 +14,8 @@ export interface TransactionOffsets {
     readonly partitions: ReadonlyArray<{
       readonly partition: number;
       readonly offset: number | string;
+      /** Stored with the offset (Kafka's commit metadata), read back by admin fetchOffsets. */
+      readonly metadata?: string;
     }>;
   }>;
 }
@@ -126,9 +128,11 @@ export function createTransactionalProducer({
         consumerGroupId,
         topics: topics.map(({ topic, partitions }) => ({
           topic,
-          partitions: partitions.map(({ partition, offset }) => ({
+          partitions: partitions.map(({ partition, offset, metadata }) => ({
             partition,
             offset: String(offset),
+            // kafkajs' types omit it, but its TxnOffsetCommit request encodes it.
+            ...(metadata === undefined ? {} : { metadata }),
           })),
         })),
       };

@@ -8,7 +8,7 @@ import {
   type DroppedChunkSet,
   type PayloadChunk,
 } from '../../../shared/codec/chunking.js';
-import { crc32 } from '../../../shared/codec/crc32.js';
+import { crc32, crc32Table } from '../../../shared/codec/crc32.js';
 
 function payloadOf(length: number, seed = 1): Uint8Array {
   const bytes = new Uint8Array(length);
@@ -36,6 +36,15 @@ test('crc32 matches the standard check value and continues across pieces', () =>
   assert.equal(crc32(text), 0xcbf43926);
   assert.equal(crc32(new Uint8Array(0)), 0);
   assert.equal(crc32(text.subarray(4), crc32(text.subarray(0, 4))), 0xcbf43926);
+  assert.equal(crc32Table(text), 0xcbf43926);
+  assert.equal(crc32Table(text.subarray(4), crc32Table(text.subarray(0, 4))), 0xcbf43926);
+});
+
+test('the native crc32 and the table fallback agree on random bytes, whole and continued', () => {
+  const bytes = new Uint8Array(100_003);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+  assert.equal(crc32(bytes), crc32Table(bytes));
+  assert.equal(crc32(bytes.subarray(777), crc32(bytes.subarray(0, 777))), crc32Table(bytes));
 });
 
 test('a payload splits into chunks of at most maxChunkBytes that carry the whole header', () => {

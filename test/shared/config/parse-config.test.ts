@@ -33,9 +33,24 @@ test('an empty object gets every default of DESIGN.md §6', () => {
       recurrentDropout: 0,
     },
     tbptt: { k1: 16, k2: 32, maxKeys: 64, maxWaitMs: 50 },
-    optimizer: { type: 'adam', learningRate: 0.002, momentum: 0.9 },
+    optimizer: {
+      type: 'adam',
+      learningRate: 0.002,
+      momentum: 0.9,
+      schedule: { warmupSteps: 0, decay: 'none', decaySteps: 100_000, minLearningRate: 0 },
+    },
     clip: { globalNorm: 5 },
     state: { ttlMs: 3_600_000, maxKeys: 100_000 },
+    paramserver: {
+      mode: 'sync',
+      staleness: 2,
+      roundDeadlineMs: 2_000,
+      workerTimeoutMs: 30_000,
+      minWorkers: 1,
+      lrStalenessScaling: false,
+      gradientEncoding: 'float32',
+      progressEveryRounds: 100,
+    },
     backend: 'auto',
     seed: 1,
   });
@@ -203,4 +218,36 @@ test('a configuration that is not an object is rejected with an example', () => 
 test('an app id that cannot prefix a topic name is rejected', () => {
   const [line] = problemsOf({ app: 'my app' });
   assert.match(line ?? '', /app = "my app": expected a non-empty string of letters, digits/);
+});
+
+test('paramserver and optimizer.schedule keys are checked like every other section', () => {
+  const lines = problemsOf({
+    paramserver: { mode: 'synch', stalness: 3, roundDeadlineMs: 0 },
+    optimizer: { schedule: { decay: 'cosin', warmupStep: 10 } },
+  });
+  assert.equal(lines.length, 5, lines.join('\n'));
+  assert.ok(lines.some((l) => /paramserver\.mode = "synch": .*did you mean "sync"\?/.test(l)));
+  assert.ok(
+    lines.some((l) => /paramserver\.stalness = 3: unknown key .*paramserver\.staleness\?/.test(l)),
+  );
+  assert.ok(
+    lines.some((l) => /paramserver\.roundDeadlineMs = 0: expected a positive integer/.test(l)),
+  );
+  assert.ok(
+    lines.some((l) => /optimizer\.schedule\.decay = "cosin": .*did you mean "cosine"\?/.test(l)),
+  );
+  assert.ok(
+    lines.some((l) => /optimizer\.schedule\.warmupStep = 10: unknown key .*warmupSteps\?/.test(l)),
+  );
+});
+
+test('a decay floor above the learning rate is an error naming both keys', () => {
+  const [line, ...rest] = problemsOf({
+    optimizer: { learningRate: 0.001, schedule: { decay: 'cosine', minLearningRate: 0.01 } },
+  });
+  assert.equal(rest.length, 0);
+  assert.match(
+    line ?? '',
+    /optimizer\.schedule\.minLearningRate = 0\.01 is above optimizer\.learningRate = 0\.001.*fix: set optimizer\.schedule\.minLearningRate to at most 0\.001/,
+  );
 });

@@ -1,0 +1,78 @@
+import { InvalidArgumentError, type Command } from 'commander';
+
+import { defaultConfig, loadConfigFile } from '../../shared/config/index.js';
+import { createLogger } from '../../shared/logging/index.js';
+import { DEFAULT_MODEL_ID } from '../../shared/paramserver/index.js';
+import { runParamserver } from '../paramserver/run-paramserver.js';
+import { positiveInteger } from './program.js';
+
+interface ParamserverFlags {
+  config?: string;
+  brokers: string;
+  checkpointDir?: string;
+  init?: string;
+  metricsPort?: number;
+  modelId: string;
+  partitions: number;
+  replicationFactor: number;
+}
+
+export function registerParamserverCommand(program: Command): void {
+  program
+    .command('paramserver')
+    .description(
+      'Parameter service: averages worker gradients (token-weighted), clips by global norm, applies the optimizer and publishes every version to <app>.params; restarts continue bit-exactly from --checkpoint-dir.',
+    )
+    .option('--config <file>', 'model configuration (JSON); defaults apply to every missing key')
+    .requiredOption('--brokers <host:port,...>', 'Kafka bootstrap brokers')
+    .option(
+      '--checkpoint-dir <dir>',
+      'keep the full state here (parameters, optimizer moments, version, worker progress, gradient offsets); a restart resumes bit-exactly',
+    )
+    .option('--init <file>', 'initial parameters (a parameter file) at the very first start')
+    .option('--metrics-port <n>', 'serve Prometheus /metrics and /healthz on this port', port)
+    .option('--model-id <id>', 'model id on the params topic', DEFAULT_MODEL_ID)
+    .option(
+      '--partitions <n>',
+      'partitions of topics this command creates (existing topics are kept)',
+      positiveInteger('--partitions'),
+      6,
+    )
+    .option(
+      '--replication-factor <n>',
+      'replication factor of topics this command creates',
+      positiveInteger('--replication-factor'),
+      1,
+    )
+    .action(async (flags: ParamserverFlags) => {
+      const logger = createLogger({ name: 'paramserver' });
+      const config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
+      const abort = new AbortController();
+      const stop = (signal: string) => {
+        if (abort.signal.aborted) process.exit(130); // second signal: leave now
+        logger.info({ signal }, 'signal received');
+        abort.abort();
+      };
+      process.on('SIGINT', () => stop('SIGINT')).on('SIGTERM', () => stop('SIGTERM'));
+      const summary = await runParamserver({
+        config,
+        brokers: flags.brokers,
+        logger,
+        checkpointDir: flags.checkpointDir,
+        initPath: flags.init,
+        metricsPort: flags.metricsPort,
+        modelId: flags.modelId,
+        partitions: flags.partitions,
+        replicationFactor: flags.replicationFactor,
+        signal: abort.signal,
+      });
+      process.stdout.write(JSON.stringify(summary) + '\n');
+    });
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new InvalidArgumentError(`--metrics-port must be a TCP port 0..65535, got '${value}'`);
+  return n;
+}

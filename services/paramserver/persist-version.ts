@@ -1,0 +1,57 @@
+import type { ModelSpec } from '../../shared/model/model-spec.js';
+import {
+  writeCheckpoint,
+  type GradientPosition,
+  type ParameterServerState,
+} from '../../shared/paramserver/index.js';
+import type { ParamsPublisher } from './params-publisher.js';
+
+/**
+ * Makes a version durable, then visible: the checkpoint (when there is a directory) is written
+ * while the version's chunks go out in an open transaction, and the transaction — chunks plus
+ * the gradient resume offsets — commits only once the checkpoint is on disk. A crash before the
+ * commit leaves the version unpublished (a restart publishes it from the checkpoint); after the
+ * commit, the checkpoint already holds it. Either way no version is skipped or published twice.
+ */
+export async function persistAndPublish({
+  state,
+  gradientOffsets,
+  modelId,
+  spec,
+  checkpointDir,
+  publisher,
+  publish = true,
+}: {
+  state: ParameterServerState;
+  gradientOffsets: readonly GradientPosition[];
+  modelId: string;
+  spec: ModelSpec;
+  checkpointDir: string | undefined;
+  publisher: ParamsPublisher;
+  publish?: boolean;
+}): Promise<{ paramBytes: number; checkpointBytes: number }> {
+  const durable =
+    checkpointDir === undefined
+      ? Promise.resolve({ bytes: 0 })
+      : writeCheckpoint(checkpointDir, {
+          ...state,
+          modelId,
+          spec,
+          gradientOffsets,
+          writtenAtMs: Date.now(),
+        });
+  durable.catch(() => {}); // awaited below; publish() aborts its transaction if it rejects
+  const published = publish
+    ? publisher.publish({
+        version: state.version,
+        tensors: new Map(state.params.map((p) => [p.name, { shape: p.shape, data: p.values }])),
+        gradientOffsets,
+        durable,
+      })
+    : Promise.resolve({ bytes: 0 });
+  // Both settle before returning, so a failed checkpoint never leaves a transaction half-aborted.
+  const [written, sent] = await Promise.allSettled([durable, published]);
+  if (written.status === 'rejected') throw written.reason;
+  if (sent.status === 'rejected') throw sent.reason;
+  return { paramBytes: sent.value.bytes, checkpointBytes: written.value.bytes };
+}

@@ -1,0 +1,311 @@
+import { randomBytes } from 'node:crypto';
+
+import type { Config } from '../../shared/config/index.js';
+import { modelSpecFromConfig } from '../../shared/config/index.js';
+import { selectBackend } from '../../shared/engine/select-backend.js';
+import type { Logger } from '../../shared/logging/index.js';
+import {
+  createMetricsRegistry,
+  startMetricsServer,
+  type Registry,
+} from '../../shared/metrics/index.js';
+import { createParamserverMetrics } from '../../shared/metrics/paramserver/index.js';
+import {
+  checkModelId,
+  DEFAULT_MODEL_ID,
+  followParams,
+  GradientIntake,
+  ParameterServer,
+  parameterServerOptionsFromConfig,
+  readCheckpoint,
+  type RoundReport,
+  type RoundTrigger,
+} from '../../shared/paramserver/index.js';
+import {
+  createKafkaBus,
+  createKafkaClient,
+  ensureTopics,
+  topicEndOffsets,
+  type KafkaBusRecord,
+} from '../../shared/transport/kafka/index.js';
+import { createParamsPublisher } from './params-publisher.js';
+import { persistAndPublish } from './persist-version.js';
+import { createRecordHandler } from './record-handler.js';
+import { createSerial } from './serial.js';
+import { resolveStartState } from './start-state.js';
+
+export interface ParamserverOptions {
+  readonly config: Config;
+  readonly brokers: string | readonly string[];
+  readonly logger: Logger;
+  /** Where the checkpoint lives (a persistent volume); without it a restart is not bit-exact. */
+  readonly checkpointDir?: string | undefined;
+  /** Initial parameters (a parameter file) for the very first start; else the seeded initialiser. */
+  readonly initPath?: string | undefined;
+  /** Serve /metrics and /healthz on this port (0: a free one). */
+  readonly metricsPort?: number | undefined;
+  readonly metricsHost?: string | undefined;
+  readonly modelId?: string | undefined;
+  /** Partitions and replication of topics this service has to create (existing ones are kept). */
+  readonly partitions?: number | undefined;
+  readonly replicationFactor?: number | undefined;
+  /** Stops the service: the round in progress is finished and committed, then it disconnects. */
+  readonly signal?: AbortSignal | undefined;
+  /** Told once the start version is published and gradients are read (tests, benchmarks). */
+  readonly onReady?: (info: { version: number; metricsUrl: string | undefined }) => void;
+  readonly onRound?: (report: RoundReport, timing: RoundTiming) => void;
+  readonly registry?: Registry | undefined;
+}
+
+export interface RoundTiming {
+  /** Average + clip + optimizer step. */
+  readonly updateMs: number;
+  /** Checkpoint and publish, from the update's end to the commit. */
+  readonly persistMs: number;
+  readonly paramBytes: number;
+  readonly checkpointBytes: number;
+}
+
+export interface ParamserverSummary {
+  readonly version: number;
+  readonly rounds: number;
+  readonly origin: 'fresh' | 'checkpoint' | 'published';
+}
+
+/**
+ * The parameter service over Kafka: reads `<app>.gradients` (read_committed) from the resume
+ * offsets of its start state, reassembles and checks gradients, closes rounds by the configured
+ * policy, and makes each new version durable and visible (checkpoint, then one transaction with
+ * the version's chunks and the consumed offsets). Resolves when `signal` aborts, after the round
+ * in progress; rejects on a Kafka or disk failure it cannot continue from (a restart resumes
+ * exactly: see persist-version.ts and start-state.ts).
+ */
+export async function runParamserver(options: ParamserverOptions): Promise<ParamserverSummary> {
+  const { config, logger, signal } = options;
+  const modelId = checkModelId(options.modelId ?? DEFAULT_MODEL_ID);
+  const log = logger.child({ component: 'paramserver', app: config.app, modelId });
+  await selectBackend({ requested: config.backend, logger: log });
+  const spec = modelSpecFromConfig(config);
+  const registry =
+    options.registry ?? createMetricsRegistry({ labels: { service: 'paramserver' } });
+  const metrics = createParamserverMetrics(registry);
+  const cleanup: Array<() => Promise<unknown> | unknown> = [];
+  const runCleanup = async () => {
+    for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => {});
+  };
+
+  try {
+    const metricsServer =
+      options.metricsPort === undefined
+        ? undefined
+        : await startMetricsServer({
+            registry,
+            port: options.metricsPort,
+            ...(options.metricsHost === undefined ? {} : { host: options.metricsHost }),
+          });
+    if (metricsServer) cleanup.push(() => metricsServer.close());
+
+    const client = createKafkaClient({
+      clientId: `${config.app}-paramserver-${modelId}`,
+      brokers: options.brokers,
+      logger,
+    });
+    const admin = client.kafka.admin();
+    await admin.connect();
+    cleanup.push(() => admin.disconnect());
+    const { names: topics } = await ensureTopics({
+      admin,
+      app: config.app,
+      partitions: options.partitions ?? 6,
+      replicationFactor: options.replicationFactor ?? 1,
+      brokers: client.brokers,
+      logger: log,
+    });
+
+    const publisher = createParamsPublisher({ client, app: config.app, topics, modelId, logger });
+    cleanup.push(() => publisher.disconnect());
+    await publisher.fence(); // from here on an older instance can no longer publish
+    const [published, gradientEnds, checkpoint] = await Promise.all([
+      publisher.published(admin),
+      topicEndOffsets({ admin, topic: topics.gradients, brokers: client.brokers }),
+      options.checkpointDir === undefined
+        ? undefined
+        : readCheckpoint(options.checkpointDir, modelId),
+    ]);
+    const start = await resolveStartState({
+      spec,
+      seed: config.seed,
+      modelId,
+      checkpoint,
+      published,
+      gradientEnds,
+      initPath: options.initPath,
+      logger: log,
+      readPublishedParams: async (version) => {
+        const follower = followParams({ client, app: config.app, modelId });
+        try {
+          const params = await follower.waitForVersion({ minVersion: version, timeoutMs: 60_000 });
+          if (params.version !== version)
+            throw new Error(`expected published version ${version}, found ${params.version}`);
+          return params;
+        } finally {
+          await follower.stop();
+        }
+      },
+    });
+
+    const server = ParameterServer.create({
+      options: parameterServerOptionsFromConfig(config),
+      state: start.state,
+    });
+    cleanup.push(() => server.dispose());
+    if (start.publish || (options.checkpointDir !== undefined && start.origin !== 'checkpoint')) {
+      await persistAndPublish({
+        state: server.state(),
+        gradientOffsets: start.gradientOffsets,
+        modelId,
+        spec,
+        checkpointDir: options.checkpointDir,
+        publisher,
+        publish: start.publish,
+      });
+    }
+    metrics.paramVersion.set(server.version);
+    log.info(
+      {
+        origin: start.origin,
+        version: server.version,
+        // true: the checkpoint was ahead of the topic (a crash before the commit) and went out now.
+        publishedAtStart: start.publish,
+        gradientOffsets: start.gradientOffsets,
+        parameters: server.params.size(),
+        mode: config.paramserver.mode,
+        checkpointDir: options.checkpointDir ?? null,
+        metrics: metricsServer?.url ?? null,
+      },
+      `paramserver ready at version ${server.version} (${start.origin})`,
+    );
+
+    // A consumer group of its own per start, positioned at the resume offsets before it joins:
+    // no wait for a killed predecessor's membership to expire, no offsets committed by the reader.
+    const readerGroup = `${config.app}.paramserver.${modelId}.reader.${Date.now()}-${randomBytes(3).toString('hex')}`;
+    await publisher.presetGroupOffsets({
+      admin,
+      groupId: readerGroup,
+      offsets: start.gradientOffsets,
+    });
+    const bus = createKafkaBus({ client, groupId: readerGroup, maxWaitTimeMs: 100 });
+    cleanup.push(() => bus.disconnect());
+
+    let rounds = 0;
+    let fatal: { error: unknown } | undefined;
+    const serial = createSerial();
+    const intake = new GradientIntake({
+      isSeen: (workerId, step) => server.hasSeen(workerId, step),
+      startOffsets: start.gradientOffsets,
+      onIncomplete: (dropped) => {
+        metrics.gradientSetsIncomplete.inc({ reason: dropped.reason });
+        log.warn({ err: dropped.error }, 'incomplete gradient dropped');
+      },
+    });
+
+    const closeRound = async (trigger: RoundTrigger) => {
+      const started = performance.now();
+      const report = server.applyRound(trigger);
+      const updated = performance.now();
+      const { paramBytes, checkpointBytes } = await persistAndPublish({
+        state: server.state(),
+        gradientOffsets: intake.resumeOffsets(server.pendingPositions()),
+        modelId,
+        spec,
+        checkpointDir: options.checkpointDir,
+        publisher,
+      });
+      const done = performance.now();
+      rounds++;
+      metrics.roundDuration.observe((done - started) / 1000);
+      metrics.rounds.inc({ trigger });
+      metrics.paramVersion.set(report.version);
+      metrics.preclipGlobalNorm.observe(report.preClipNorm);
+      metrics.lastPreclipGlobalNorm.set(report.preClipNorm);
+      metrics.clipRatio.set(report.clipScale);
+      metrics.paramBytesPublished.inc(paramBytes);
+      const timing = {
+        updateMs: updated - started,
+        persistMs: done - updated,
+        paramBytes,
+        checkpointBytes,
+      };
+      log.debug({ ...report, ...timing }, 'round applied');
+      if (rounds % config.paramserver.progressEveryRounds === 0) {
+        log.info(
+          {
+            version: report.version,
+            rounds,
+            gradients: report.gradients,
+            workers: report.workers.length,
+            meanLoss: report.lossSum / report.tokens,
+            preClipNorm: report.preClipNorm,
+            clipScale: report.clipScale,
+            learningRate: report.learningRate,
+            roundMs: Math.round(done - started),
+          },
+          `version ${report.version}: ${rounds} rounds since start`,
+        );
+      }
+      options.onRound?.(report, timing);
+    };
+
+    const handleRecord = createRecordHandler({ server, intake, metrics, log });
+    const handleBatch = async (batch: ReadonlyArray<KafkaBusRecord>) => {
+      for (const record of batch) {
+        if (handleRecord(record)) {
+          const trigger = server.dueRound({ nowMs: Date.now(), arrivalsDone: false });
+          if (trigger) await closeRound(trigger);
+        }
+      }
+      const trigger = server.dueRound({ nowMs: Date.now(), arrivalsDone: true });
+      if (trigger) await closeRound(trigger);
+      metrics.liveWorkers.set(server.liveWorkers(Date.now()).length);
+    };
+
+    const fail = (error: unknown) => {
+      fatal ??= { error };
+      void bus.disconnect();
+    };
+    const tickMs = Math.max(10, Math.min(250, config.paramserver.roundDeadlineMs / 4));
+    const timer = setInterval(() => {
+      serial(async () => {
+        intake.expire();
+        const trigger = server.dueRound({ nowMs: Date.now(), arrivalsDone: true });
+        if (trigger) await closeRound(trigger);
+      }).catch(fail);
+    }, tickMs);
+    cleanup.push(() => clearInterval(timer));
+    const stop = () => {
+      log.info('stopping: finishing the round in progress, then disconnecting');
+      void serial(() => bus.disconnect());
+    };
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+    cleanup.push(() => signal?.removeEventListener('abort', stop));
+
+    options.onReady?.({ version: server.version, metricsUrl: metricsServer?.url });
+    const batches = bus.consumer({ commit: 'caller' }).batches({
+      topic: topics.gradients,
+      maxBatchSize: 256,
+    });
+    try {
+      for await (const batch of batches) await serial(() => handleBatch(batch));
+    } catch (error) {
+      fail(error);
+    }
+    clearInterval(timer);
+    await serial(() => {}); // a timer round already started finishes
+    if (fatal) throw fatal.error;
+    log.info({ version: server.version, rounds }, 'paramserver stopped');
+    return { version: server.version, rounds, origin: start.origin };
+  } finally {
+    await runCleanup();
+  }
+}

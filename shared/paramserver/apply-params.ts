@@ -1,0 +1,31 @@
+import type { DecodedParams } from '../codec/param-codec.js';
+import { ShapeError } from '../errors/index.js';
+import type { ParameterSet } from '../model/parameter-set.js';
+
+/**
+ * Puts a published version into a model's parameters and sets `params.version`. All names and
+ * shapes are checked before anything is assigned, so a version of another model configuration
+ * leaves the parameters untouched (ShapeError naming the difference and the fix).
+ */
+export function applyParams(params: ParameterSet, decoded: DecodedParams): void {
+  const names = params.names();
+  const missing = names.filter((name) => !decoded.tensors.has(name));
+  const unknown = [...decoded.tensors.keys()].filter((name) => !params.has(name));
+  const fix = `(fix: run the worker with the same model configuration as the paramserver, or another --model-id)`;
+  if (missing.length > 0 || unknown.length > 0) {
+    throw new ShapeError(
+      `parameter version ${decoded.version} of model '${decoded.modelId}' does not fit this model: missing ${missing.join(', ') || 'none'}, unknown ${unknown.join(', ') || 'none'} ${fix}`,
+    );
+  }
+  for (const name of names) {
+    const expected = params.shapeOf(name).join('x');
+    const got = decoded.tensors.get(name)!.shape.join('x');
+    if (expected !== got) {
+      throw new ShapeError(
+        `parameter version ${decoded.version}: '${name}' has shape [${got.replaceAll('x', ', ')}] but this model's is [${expected.replaceAll('x', ', ')}] ${fix}`,
+      );
+    }
+  }
+  params.assignArrays(decoded.tensors);
+  params.version = decoded.version;
+}
