@@ -153,6 +153,7 @@ async function timeWorker({
     stubModel,
     maxBatchSize,
     onRestore,
+    paramsWaitMs: 1_000, // no paramserver here: train on the seeded parameters
     onBatch: (report) => {
       const t = performance.now();
       first ??= t;

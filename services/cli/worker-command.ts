@@ -20,7 +20,9 @@ interface WorkerFlags {
   stubModel?: boolean;
   maxBatchSize: number;
   sessionTimeoutMs: number;
-  gradientEncoding: TensorDType;
+  gradientEncoding?: TensorDType;
+  modelId?: string;
+  paramsWaitMs: number;
   createTopics?: boolean;
   partitions: number;
   replicationFactor: number;
@@ -60,9 +62,18 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       '--gradient-encoding <dtype>',
-      'float32 (lossless), bfloat16 or float16 (half the bytes)',
+      'float32 (lossless), bfloat16 or float16 (half the bytes); default: config paramserver.gradientEncoding',
       parseDType,
-      'float32',
+    )
+    .option(
+      '--model-id <id>',
+      'model id of the parameter versions on <app>.params (as the paramserver)',
+    )
+    .option(
+      '--params-wait-ms <ms>',
+      'training: how long to wait at start-up for a published parameter version',
+      nonNegativeInteger('--params-wait-ms'),
+      30_000,
     )
     .option('--create-topics', "create the app's topics first if they do not exist")
     .option(
@@ -136,6 +147,8 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
     maxBatchSize: flags.maxBatchSize,
     sessionTimeoutMs: flags.sessionTimeoutMs,
     gradientDtype: flags.gradientEncoding,
+    modelId: flags.modelId,
+    paramsWaitMs: flags.paramsWaitMs,
     progressIntervalMs: flags.progressSeconds * 1000,
   });
   let stopping = false;

@@ -1,5 +1,6 @@
-import { encodeGradientChunks, type GradientMessage } from '../../shared/codec/index.js';
+import type { GradientMessage } from '../../shared/codec/index.js';
 import type { TensorDType, TensorValue } from '../../shared/codec/tensor-codec.js';
+import { gradientMessageRecords } from '../../shared/paramserver/index.js';
 import type { GradientSink, WorkerGradient } from '../../shared/tbptt/gradient-sink.js';
 import type { OutgoingRecord } from '../../shared/transport/kafka/index.js';
 
@@ -40,11 +41,13 @@ export class PendingGradients implements GradientSink {
     dtype: TensorDType;
     maxChunkBytes?: number | undefined;
   }): OutgoingRecord[] {
-    const out: OutgoingRecord[] = [];
-    for (const gradient of this.pending) {
-      for (const value of encodeGradientChunks(gradient, { dtype, maxChunkBytes }))
-        out.push({ key: gradient.workerId, value });
-    }
+    const out = this.pending.flatMap((message) =>
+      gradientMessageRecords({
+        message,
+        encoding: dtype,
+        ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }),
+      }),
+    );
     this.pending = [];
     return out;
   }

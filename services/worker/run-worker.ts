@@ -23,7 +23,9 @@ import {
   type KafkaClient,
   type TransactionalProducer,
 } from '../../shared/transport/kafka/index.js';
+import type { DecodedParams } from '../../shared/codec/param-codec.js';
 import type { WorkerMetrics } from '../../shared/metrics/worker/index.js';
+import { applyParams, followParams } from '../../shared/paramserver/index.js';
 import { ChangelogFold, type RestoredPartition } from './changelog-records.js';
 import { PartitionTask, type BatchReport } from './partition-task.js';
 import { PendingGradients } from './pending-gradients.js';
@@ -47,7 +49,16 @@ export interface WorkerOptions {
   readonly maxBatchSize?: number;
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
+  /** Wire dtype of gradients (default: config paramserver.gradientEncoding). */
   readonly gradientDtype?: TensorDType;
+  /** Model id on `<app>.params` (default: the paramserver's default). */
+  readonly modelId?: string;
+  /**
+   * Training: how long to wait at start-up for a published parameter version before training on
+   * the seeded initial parameters (version 0, the same the paramserver publishes first unless it
+   * was started from a file).
+   */
+  readonly paramsWaitMs?: number;
   /** Called after every committed batch. */
   readonly onBatch?: (report: BatchReport) => void;
   /** Called when partitions were restored from the changelog. */
@@ -111,7 +122,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const stubModel = options.stubModel ?? false;
   const training = (options.training ?? true) && !stubModel;
   const maxBatchSize = options.maxBatchSize ?? 5_000;
-  const gradientDtype = options.gradientDtype ?? 'float32';
+  const gradientDtype = options.gradientDtype ?? config.paramserver.gradientEncoding;
   const log = logger.child({ component: 'worker', workerId });
 
   const spec = modelSpecFromConfig(config);
@@ -141,6 +152,42 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     featureSize: spec.featureSize,
   };
   const persistNormalizer = spec.inputKind === 'features' && config.input.normalize;
+
+  // Training: parameters come from the paramserver. A new version is applied between batches, so
+  // one batch's predictions, states and gradients all use one version.
+  let pendingParams: DecodedParams | undefined;
+  const follower = training
+    ? followParams({
+        client,
+        app: config.app,
+        ...(options.modelId === undefined ? {} : { modelId: options.modelId }),
+        onVersion: (decoded) => {
+          if (decoded.version > (pendingParams?.version ?? model.params.version))
+            pendingParams = decoded;
+        },
+      })
+    : undefined;
+  const applyPendingParams = (): void => {
+    if (!pendingParams) return;
+    const decoded = pendingParams;
+    pendingParams = undefined;
+    if (decoded.version <= model.params.version) return;
+    applyParams(model.params, decoded);
+    log.debug({ version: decoded.version }, 'parameter version applied');
+  };
+  if (follower) {
+    const waitMs = options.paramsWaitMs ?? 30_000;
+    try {
+      pendingParams = await follower.waitForVersion({ minVersion: 0, timeoutMs: waitMs });
+      applyPendingParams();
+      log.info({ version: model.params.version }, 'training from the published parameters');
+    } catch (error) {
+      log.warn(
+        { err: error, waitMs },
+        'no parameter version published yet: training starts from the seeded initial parameters (version 0); start `rnnstream paramserver` with the same config',
+      );
+    }
+  }
 
   const bus = createKafkaBus({
     client,
@@ -376,6 +423,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           const partition = records[0]!.partition;
           if (!assigned.has(partition)) continue; // a batch of a revoked partition: not ours
           const task = await taskFor(partition);
+          applyPendingParams();
           busyPartition = partition;
           const started = performance.now();
           const report = await task.process(records).catch((error: unknown) => {
@@ -426,6 +474,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     .finally(async () => {
       stopping = true;
       await bus.disconnect();
+      await follower?.stop().catch(() => {});
       await Promise.all([...producers.values()].map((p) => p.disconnect().catch(() => {})));
       producers.clear();
       tasks.clear();
