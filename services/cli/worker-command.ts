@@ -23,6 +23,7 @@ interface WorkerFlags {
   gradientEncoding?: TensorDType;
   modelId?: string;
   paramsWaitMs: number;
+  paramsLockstepMs: number;
   createTopics?: boolean;
   partitions: number;
   replicationFactor: number;
@@ -68,6 +69,12 @@ export function registerWorkerCommand(program: Command): void {
     .option(
       '--model-id <id>',
       'model id of the parameter versions on <app>.params (as the paramserver)',
+    )
+    .option(
+      '--params-lockstep-ms <ms>',
+      'after a batch that sent gradients computed on version v, wait up to this long for a newer version before the next batch (0: never)',
+      nonNegativeInteger('--params-lockstep-ms'),
+      0,
     )
     .option(
       '--params-wait-ms <ms>',
@@ -149,6 +156,7 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
     gradientDtype: flags.gradientEncoding,
     modelId: flags.modelId,
     paramsWaitMs: flags.paramsWaitMs,
+    paramsLockstepMs: flags.paramsLockstepMs,
     progressIntervalMs: flags.progressSeconds * 1000,
   });
   let stopping = false;

@@ -59,6 +59,12 @@ export interface WorkerOptions {
    * was started from a file).
    */
   readonly paramsWaitMs?: number;
+  /**
+   * After a batch whose gradients were computed on version v, wait up to this long for a newer
+   * version before the next batch, so the next gradient is computed on it (synchronous SGD's
+   * lockstep; a bound on staleness in async mode). 0 (default): never wait.
+   */
+  readonly paramsLockstepMs?: number;
   /** Called after every committed batch. */
   readonly onBatch?: (report: BatchReport) => void;
   /** Called when partitions were restored from the changelog. */
@@ -156,6 +162,23 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   // Training: parameters come from the paramserver. A new version is applied between batches, so
   // one batch's predictions, states and gradients all use one version.
   let pendingParams: DecodedParams | undefined;
+  const versionWaiters: Array<() => void> = [];
+  const lockstepMs = options.paramsLockstepMs ?? 0;
+  /** Resolves once a version newer than `version` has arrived, or after `timeoutMs`. */
+  const newerParams = async (version: number, timeoutMs: number): Promise<void> => {
+    const deadline = performance.now() + timeoutMs;
+    while ((pendingParams?.version ?? model.params.version) <= version && !stopping) {
+      const left = deadline - performance.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 100));
+        versionWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  };
   const follower = training
     ? followParams({
         client,
@@ -164,6 +187,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         onVersion: (decoded) => {
           if (decoded.version > (pendingParams?.version ?? model.params.version))
             pendingParams = decoded;
+          for (const wake of versionWaiters.splice(0)) wake();
         },
       })
     : undefined;
@@ -424,6 +448,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           if (!assigned.has(partition)) continue; // a batch of a revoked partition: not ours
           const task = await taskFor(partition);
           applyPendingParams();
+          const version = model.params.version;
           busyPartition = partition;
           const started = performance.now();
           const report = await task.process(records).catch((error: unknown) => {
@@ -440,6 +465,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           totals.batches++;
           options.onBatch?.(report);
           reportProgress();
+          if (follower && report.gradientRecords > 0 && lockstepMs > 0)
+            await newerParams(version, lockstepMs);
         }
       } catch (error) {
         busyPartition = undefined;
