@@ -222,6 +222,12 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
         publisher,
       });
       const done = performance.now();
+      const timing = {
+        updateMs: updated - started,
+        persistMs: done - updated,
+        paramBytes,
+        checkpointBytes,
+      };
       rounds++;
       metrics.roundDuration.observe((done - started) / 1000);
       metrics.rounds.inc({ trigger });
@@ -230,12 +236,6 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       metrics.lastPreclipGlobalNorm.set(report.preClipNorm);
       metrics.clipRatio.set(report.clipScale);
       metrics.paramBytesPublished.inc(paramBytes);
-      const timing = {
-        updateMs: updated - started,
-        persistMs: done - updated,
-        paramBytes,
-        checkpointBytes,
-      };
       log.debug({ ...report, ...timing }, 'round applied');
       if (rounds % config.paramserver.progressEveryRounds === 0) {
         log.info(
@@ -249,6 +249,8 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
             clipScale: report.clipScale,
             learningRate: report.learningRate,
             roundMs: Math.round(done - started),
+            updateMs: Math.round(timing.updateMs),
+            persistMs: Math.round(timing.persistMs),
           },
           `version ${report.version}: ${rounds} rounds since start`,
         );
