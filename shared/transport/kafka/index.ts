@@ -52,6 +52,7 @@ export {
   type TransactionOffsets,
 } from './transactional-producer.js';
 export {
+  deleteGroupsWithPrefix,
   readGroupOffsets,
   topicEndOffsets,
   waitForGroupOffsets,
