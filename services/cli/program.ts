@@ -4,7 +4,9 @@ import { RnnstreamError } from '../../shared/errors/index.js';
 import { registerBenchCommand } from './bench-command.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerParamserverCommand } from './paramserver-command.js';
+import { registerProduceCommand } from './produce-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerWorkerCommand } from './worker-command.js';
 
 /** `rnnstream`: one binary, one subcommand per service or tool (DESIGN.md §6). */
 export function buildProgram(): Command {
@@ -20,8 +22,10 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerGenerateCommand(program);
   registerBenchCommand(program);
+  registerWorkerCommand(program);
   registerParamserverCommand(program);
-  for (const name of ['worker', 'decoder', 'produce']) {
+  registerProduceCommand(program);
+  for (const name of ['decoder']) {
     program
       .command(name)
       .description(
@@ -42,6 +46,24 @@ export function positiveInteger(name: string) {
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n <= 0)
       throw new InvalidArgumentError(`${name} must be a positive integer, got '${value}'`);
+    return n;
+  };
+}
+
+export function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a number > 0, got '${value}'`);
+    return n;
+  };
+}
+
+export function nonNegativeInteger(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be an integer ≥ 0, got '${value}'`);
     return n;
   };
 }

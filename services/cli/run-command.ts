@@ -114,13 +114,13 @@ async function runCommand(flags: RunFlags): Promise<void> {
   process.stdout.write(json + '\n');
 }
 
-function parseFormat(value: string): InputFormat {
+export function parseFormat(value: string): InputFormat {
   if (value !== 'jsonl' && value !== 'text')
     throw new ConfigError(`--input-format '${value}' is not known (fix: use jsonl or text)`);
   return value;
 }
 
-function positiveIntegerOrZero(value: string): number {
+export function positiveIntegerOrZero(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0)
     throw new ConfigError(`--progress-seconds must be an integer ≥ 0, got '${value}'`);

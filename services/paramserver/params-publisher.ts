@@ -8,7 +8,6 @@ import {
 import {
   createTransactionalProducer,
   readGroupOffsets,
-  sendBounded,
   waitForGroupOffsets,
   type KafkaAdmin,
   type KafkaClient,
@@ -146,8 +145,7 @@ export function createParamsPublisher({
         id,
         gradientOffsets,
         JSON.stringify({ modelId, version }),
-        (txn) =>
-          sendBounded({ sender: txn, topic: topics.params, messages: [...records, ...tombstones] }),
+        (txn) => txn.send({ topic: topics.params, messages: [...records, ...tombstones] }),
         durable,
       );
       log.debug({ version, chunks: records.length, bytes }, 'published a parameter version');

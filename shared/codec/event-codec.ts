@@ -85,3 +85,36 @@ export function decodeEvent(bytes: Uint8Array): StreamEvent {
   }
   return messageToEvent(message);
 }
+
+const OPEN_BRACE = 0x7b;
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
+ * An events-topic value: the Event protobuf, or a JSON event line (DESIGN.md §5) for producers
+ * that write JSON. A value whose first non-blank byte is `{` is JSON — an Event protobuf never
+ * starts that way (0x7b would be field 15 with the deprecated group wire type). Throws InputError.
+ */
+export function decodeEventPayload(bytes: Uint8Array): StreamEvent {
+  let i = 0;
+  while (i < bytes.length && WHITESPACE.has(bytes[i]!)) i++;
+  if (bytes[i] !== OPEN_BRACE) return decodeEvent(bytes);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new InputError({
+      reason: `JSON event value is not valid UTF-8 (${bytes.length} bytes)`,
+      fix: 'write JSON event values in UTF-8, or produce with `rnnstream produce`',
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError({
+      reason: `invalid JSON event value ${JSON.stringify(text.slice(0, 80))}: ${(error as Error).message}`,
+      fix: 'write one JSON object per message, e.g. {"key": "k1", "token": "a"}, or produce with `rnnstream produce`',
+    });
+  }
+  return parseEventObject(value);
+}

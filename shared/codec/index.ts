@@ -42,7 +42,13 @@ export {
   type ChunkAssemblerStats,
 } from './chunking.js';
 export { chunkTensorSet, type ChunkedEncodeOptions } from './chunked-tensor-set.js';
-export { encodeEvent, decodeEvent, eventToMessage, messageToEvent } from './event-codec.js';
+export {
+  encodeEvent,
+  decodeEvent,
+  decodeEventPayload,
+  eventToMessage,
+  messageToEvent,
+} from './event-codec.js';
 export {
   encodeGradientChunks,
   decodeGradientChunk,

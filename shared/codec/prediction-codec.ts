@@ -36,6 +36,7 @@ export function encodePrediction(p: Prediction): Uint8Array {
   else if (p.actual !== undefined) m.actualVector = { values: [...p.actual] };
   if (p.forecast !== undefined) m.forecast = { values: [...p.forecast] };
   if (p.squaredError !== undefined) m.squaredError = p.squaredError;
+  if (p.partition !== undefined) m.partition = p.partition;
   return rnnstream.v1.Prediction.encode(m).finish();
 }
 
@@ -65,6 +66,7 @@ export function decodePrediction(bytes: Uint8Array): Prediction {
     else if (m.actual === 'actualVector') p.actual = m.actualVector?.values ?? [];
     if (m.forecast) p.forecast = m.forecast.values ?? [];
     if (has('squaredError')) p.squaredError = m.squaredError!;
+    if (has('partition')) p.partition = m.partition!;
     return p;
   } catch (error) {
     throw new CodecError(

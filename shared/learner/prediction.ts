@@ -4,8 +4,13 @@
  * protobuf) to `<app>.predictions` by workers.
  */
 export interface Prediction {
-  /** 0-based position of the event in the input stream (bad records included in the count). */
+  /**
+   * 0-based position of the event in the input stream (bad records included in the count); from a
+   * worker, the event's offset in its events partition.
+   */
   readonly index: number;
+  /** Worker output: the events partition the event came from. */
+  readonly partition?: number | undefined;
   readonly key: string;
   /** Source line (JSONL) or byte offset + 1 (text) of the event. */
   readonly line?: number | undefined;

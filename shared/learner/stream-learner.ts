@@ -1,6 +1,6 @@
 import type { ModelSpec } from '../model/model-spec.js';
 import { bosTokenId, isClassificationTask } from '../model/model-spec.js';
-import type { RecurrentModel } from '../model/recurrent-model.js';
+import type { StepPredictor } from '../model/step-predictor.js';
 import { KeySequence, type KeySequenceSnapshot } from '../tbptt/key-sequence.js';
 import { KeyStore, type EvictionReason } from '../tbptt/key-store.js';
 import { ReadyQueue } from '../tbptt/ready-queue.js';
@@ -11,7 +11,8 @@ import type { EncodedEvent, LabelIds, Standardizer, TokenEncoder } from './event
 import type { Prediction } from './prediction.js';
 
 export interface StreamLearnerOptions {
-  readonly model: RecurrentModel;
+  /** The network (or a stand-in) that predicts each event from the carried state. */
+  readonly model: StepPredictor;
   /** Absent: inference only (no training; window bookkeeping still bounded). */
   readonly trainer?: TbpttTrainer | undefined;
   readonly tokens: TokenEncoder;
@@ -28,6 +29,11 @@ export interface StreamLearnerOptions {
   /** Most distinct keys stepped together in one inference call. */
   readonly maxKeysPerInference?: number;
   readonly now?: () => number;
+  /**
+   * process() yields to the event loop (setImmediate) between micro-batches once this long has
+   * passed since it last did, so timers — a Kafka consumer's heartbeats — run during long batches.
+   */
+  readonly yieldEveryMs?: number;
   readonly onEvict?: (key: KeySequence, reason: EvictionReason) => void;
   readonly onTrainStep?: (result: TrainStepResult) => void;
 }
@@ -55,6 +61,7 @@ export class StreamLearner {
       ...options,
       maxKeysPerInference: options.maxKeysPerInference ?? 512,
       now: options.now ?? Date.now,
+      yieldEveryMs: options.yieldEveryMs ?? 100,
     };
     this.spec = options.model.spec;
     this.store = new KeyStore({
@@ -74,6 +81,7 @@ export class StreamLearner {
     const predictions: Prediction[] = [];
     let start = 0;
     while (start < events.length) {
+      await this.maybeYield();
       // A micro-batch: consecutive events of distinct keys, so each key steps at most once.
       const seen = new Set<string>();
       let end = start;
@@ -136,6 +144,7 @@ export class StreamLearner {
       this.ready.size >= (all ? 1 : maxKeysPerStep) ||
       (!all && this.ready.size > 0 && this.ready.oldestWaitMs(this.o.now()) >= this.o.maxWaitMs)
     ) {
+      await this.maybeYield();
       const keys = this.ready.take(maxKeysPerStep);
       if (trainer) {
         const result = await trainer.train(keys);
@@ -145,6 +154,14 @@ export class StreamLearner {
       }
       for (const key of keys) this.changed.set(key.key, key);
     }
+  }
+
+  private lastYieldMs = performance.now();
+
+  private async maybeYield(): Promise<void> {
+    if (performance.now() - this.lastYieldMs < this.o.yieldEveryMs) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    this.lastYieldMs = performance.now();
   }
 
   private sequenceFor(key: string): KeySequence {

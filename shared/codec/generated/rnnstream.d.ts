@@ -2638,6 +2638,9 @@ export namespace rnnstream {
             /** Prediction squaredError. */
             squaredError?: (number|null);
 
+            /** Prediction partition. */
+            partition?: (number|null);
+
             /** Prediction label. */
             label?: ("labelText"|"labelId");
 
@@ -2779,6 +2782,9 @@ export namespace rnnstream {
                 /** Prediction squaredError */
                 squaredError?: (number|null);
 
+                /** Prediction partition */
+                partition?: (number|null);
+
                 /** Prediction label */
                 label?: ("labelText"|"labelId");
 
@@ -2808,6 +2814,7 @@ export namespace rnnstream {
               actualVector?: rnnstream.v1.LabelVector.$Shape|null;
               forecast?: rnnstream.v1.LabelVector.$Shape|null;
               squaredError?: number|null;
+              partition?: number|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ label?: undefined; labelText?: null; labelId?: null }|{ label?: "labelText"; labelText: string; labelId?: null }|{ label?: "labelId"; labelText?: null; labelId: number|Long })

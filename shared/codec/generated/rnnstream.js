@@ -7820,6 +7820,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {rnnstream.v1.LabelVector.$Properties|null} [actualVector] Prediction actualVector
              * @property {rnnstream.v1.LabelVector.$Properties|null} [forecast] Prediction forecast
              * @property {number|null} [squaredError] Prediction squaredError
+             * @property {number|null} [partition] Prediction partition
              * @property {"labelText"|"labelId"} [label] Prediction label
              * @property {"actualText"|"actualId"|"actualVector"} [actual] Prediction actual
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
@@ -7853,6 +7854,7 @@ export const rnnstream = $root.rnnstream = (() => {
              *   actualVector?: rnnstream.v1.LabelVector.$Shape|null;
              *   forecast?: rnnstream.v1.LabelVector.$Shape|null;
              *   squaredError?: number|null;
+             *   partition?: number|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ label?: undefined; labelText?: null; labelId?: null }|{ label?: "labelText"; labelText: string; labelId?: null }|{ label?: "labelId"; labelText?: null; labelId: number|Long })
@@ -8012,6 +8014,14 @@ export const rnnstream = $root.rnnstream = (() => {
              */
             Prediction.prototype.squaredError = null;
 
+            /**
+             * Prediction partition.
+             * @member {number|null|undefined} partition
+             * @memberof rnnstream.v1.Prediction
+             * @instance
+             */
+            Prediction.prototype.partition = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -8076,6 +8086,12 @@ export const rnnstream = $root.rnnstream = (() => {
             // Virtual OneOf for proto3 optional field
             $Object.defineProperty(Prediction.prototype, "_squaredError", {
                 get: $util.oneOfGetter($oneOfFields = ["squaredError"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Prediction.prototype, "_partition", {
+                get: $util.oneOfGetter($oneOfFields = ["partition"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -8145,6 +8161,8 @@ export const rnnstream = $root.rnnstream = (() => {
                     $root.rnnstream.v1.LabelVector.encode(message.forecast, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
                 if (message.squaredError != null && $Object.hasOwnProperty.call(message, "squaredError"))
                     writer.uint32(/* id 17, wireType 1 =*/137).double(message.squaredError);
+                if (message.partition != null && $Object.hasOwnProperty.call(message, "partition"))
+                    writer.uint32(/* id 18, wireType 0 =*/144).uint32(message.partition);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8328,6 +8346,13 @@ export const rnnstream = $root.rnnstream = (() => {
                             message._squaredError = "squaredError";
                             continue;
                         }
+                    case 18: {
+                            if (wireType !== 0)
+                                break;
+                            message.partition = reader.uint32();
+                            message._partition = "partition";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -8463,6 +8488,11 @@ export const rnnstream = $root.rnnstream = (() => {
                     if (typeof message.squaredError !== "number")
                         return "squaredError: number expected";
                 }
+                if (message.partition != null && $Object.hasOwnProperty.call(message, "partition")) {
+                    properties._partition = 1;
+                    if (!$util.isInteger(message.partition))
+                        return "partition: integer expected";
+                }
                 return null;
             };
 
@@ -8586,6 +8616,8 @@ export const rnnstream = $root.rnnstream = (() => {
                 }
                 if (object.squaredError != null)
                     message.squaredError = $Number(object.squaredError);
+                if (object.partition != null)
+                    message.partition = object.partition >>> 0;
                 return message;
             };
 
@@ -8695,6 +8727,8 @@ export const rnnstream = $root.rnnstream = (() => {
                     object.forecast = $root.rnnstream.v1.LabelVector.toObject(message.forecast, options, _depth + 1);
                 if (message.squaredError != null && $Object.hasOwnProperty.call(message, "squaredError"))
                     object.squaredError = options.json && !$isFinite(message.squaredError) ? $String(message.squaredError) : message.squaredError;
+                if (message.partition != null && $Object.hasOwnProperty.call(message, "partition"))
+                    object.partition = message.partition;
                 return object;
             };
 

@@ -7,7 +7,8 @@
  *       read_committed batch consumers; consumer({ commit: 'caller' }) leaves offsets to the caller
  *   createTransactionalProducer({ client, transactionalId })   transaction(): send, sendOffsets,
  *       commit, abort; offsetsToCommit(records) gives sendOffsets' topics
- *   sendBounded({ sender, topic, messages })                   chunk records in sends under 1 MB
+ *   readPartitionsToEnd({ client, topic, partitions, onRecords })  restore read of a changelog
+ *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
  *   readGroupOffsets / waitForGroupOffsets / topicEndOffsets   positions via the admin client
  *
  * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
@@ -33,7 +34,14 @@ export {
   wrapKafkaError,
   type KafkaErrorContext,
 } from './kafka-errors.js';
-export { offsetsToCommit, type KafkaBusRecord, type OutgoingRecord } from './kafka-messages.js';
+export { keyPartitioner } from './key-partitioner.js';
+export {
+  offsetsToCommit,
+  type KafkaBusRecord,
+  type OutgoingRecord,
+  type RecordSender,
+} from './kafka-messages.js';
+export { readPartitionsToEnd, type ReadPartitionsResult } from './read-partitions.js';
 export {
   ensureTopics,
   TOPIC_POLICIES,
@@ -58,4 +66,3 @@ export {
   waitForGroupOffsets,
   type CommittedOffset,
 } from './group-offsets.js';
-export { sendBounded, type RecordSender } from './send-bounded.js';

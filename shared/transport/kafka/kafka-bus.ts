@@ -6,6 +6,7 @@ import type { KafkaClient } from './create-kafka-client.js';
 import { withKafkaErrors, wrapKafkaError } from './kafka-errors.js';
 import {
   fromKafkaMessage,
+  splitIntoRequests,
   toKafkaMessages,
   type KafkaBusRecord,
   type OutgoingRecord,
@@ -37,9 +38,17 @@ export interface KafkaBusConsumer extends BusConsumer<Uint8Array> {
   batches({
     topic,
     maxBatchSize,
+    onAssignment,
   }: {
     topic: string;
     maxBatchSize: number;
+    /**
+     * Called after every group (re)join with this member's partitions of `topic`, before batches
+     * of the new assignment are yielded. Partitions missing from it were revoked: a batch of one of
+     * them that is still being processed may fail to commit (fenced) or commit before the new owner
+     * reads; owners reconcile through the offsets they restore.
+     */
+    onAssignment?: (partitions: readonly number[]) => void;
   }): AsyncIterable<ReadonlyArray<KafkaBusRecord>>;
 }
 
@@ -184,11 +193,13 @@ export function createKafkaBus({
     maxBatchSize,
     group,
     commit,
+    onAssignment,
   }: {
     topic: string;
     maxBatchSize: number;
     group: string;
     commit: OffsetCommit;
+    onAssignment: ((partitions: readonly number[]) => void) | undefined;
   }): AsyncGenerator<ReadonlyArray<KafkaBusRecord>, void, undefined> {
     if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1)
       throw new RangeError(`maxBatchSize = ${maxBatchSize}: must be an integer >= 1`);
@@ -212,6 +223,11 @@ export function createKafkaBus({
         handoff.end(wrapKafkaError(payload.error, { ...context, action: 'consume' }));
       }
     });
+    if (onAssignment) {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+        onAssignment([...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b)),
+      );
+    }
     // Ranges kafkajs skipped without calling eachBatch (only aborted records / transaction markers):
     // a position at or past `from` counts as `to` when checking whether the group has drained.
     const skipped = new Map<number, { from: number; to: number }>();
@@ -317,8 +333,16 @@ export function createKafkaBus({
       async send({ topic, messages }) {
         if (messages.length === 0) return;
         const producer = await getProducer();
-        await withKafkaErrors({ action: `send ${messages.length} records`, brokers, topic }, () =>
-          producer.send({ topic, acks: -1, messages: toKafkaMessages(messages) }),
+        await withKafkaErrors(
+          { action: `send ${messages.length} records`, brokers, topic },
+          async () => {
+            for (const [request] of splitIntoRequests([{ topic, messages }]))
+              await producer.send({
+                topic,
+                acks: -1,
+                messages: toKafkaMessages(request!.messages),
+              });
+          },
         );
       },
     }),
@@ -326,7 +350,8 @@ export function createKafkaBus({
       groupId: group = groupId,
       commit = 'auto',
     }: { groupId?: string; commit?: OffsetCommit } = {}) => ({
-      batches: ({ topic, maxBatchSize }) => consume({ topic, maxBatchSize, group, commit }),
+      batches: ({ topic, maxBatchSize, onAssignment }) =>
+        consume({ topic, maxBatchSize, group, commit, onAssignment }),
     }),
     close(topic) {
       if (closedTopics.has(topic)) return;

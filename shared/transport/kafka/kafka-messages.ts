@@ -6,6 +6,19 @@ import type { BusRecord } from '../bus.js';
 export interface OutgoingRecord {
   readonly key: string;
   readonly value: Uint8Array | null;
+  /** Partition to write to; absent: the partitioner's choice for the key (murmur2, as Java). */
+  readonly partition?: number | undefined;
+}
+
+/** Anything with the send() of a producer or a transaction (sends split below the broker's batch limit). */
+export interface RecordSender {
+  send({
+    topic,
+    messages,
+  }: {
+    topic: string;
+    messages: ReadonlyArray<OutgoingRecord>;
+  }): Promise<void>;
 }
 
 /** A consumed record: the Bus record plus where it came from. */
@@ -34,7 +47,51 @@ function asBuffer(value: Uint8Array): Buffer {
 }
 
 export function toKafkaMessages(records: ReadonlyArray<OutgoingRecord>): Message[] {
-  return records.map(({ key, value }) => ({ key, value: value === null ? null : asBuffer(value) }));
+  return records.map(({ key, value, partition }) => ({
+    key,
+    value: value === null ? null : asBuffer(value),
+    ...(partition === undefined ? {} : { partition }),
+  }));
+}
+
+/**
+ * Most bytes of records sent in one produce request. The broker's message.max.bytes (1 MB by
+ * default) limits a whole record batch, and kafkajs puts all records of one send for a partition
+ * into one batch: chunked tensor payloads (≤ 900 KB each) must therefore go one or a few per request.
+ */
+export const MAX_REQUEST_RECORD_BYTES = 960_000;
+const RECORD_OVERHEAD_BYTES = 64;
+
+/**
+ * Splits sends into requests whose records total at most `maxBytes` (a record larger than that
+ * travels alone), keeping the order of records within each topic.
+ */
+export function splitIntoRequests<
+  T extends { topic: string; messages: ReadonlyArray<OutgoingRecord> },
+>(
+  topicMessages: readonly T[],
+  maxBytes = MAX_REQUEST_RECORD_BYTES,
+): Array<Array<{ topic: string; messages: OutgoingRecord[] }>> {
+  const requests: Array<Array<{ topic: string; messages: OutgoingRecord[] }>> = [];
+  let current: Array<{ topic: string; messages: OutgoingRecord[] }> = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    for (const message of messages) {
+      const size =
+        RECORD_OVERHEAD_BYTES + Buffer.byteLength(message.key) + (message.value?.byteLength ?? 0);
+      if (bytes > 0 && bytes + size > maxBytes) {
+        requests.push(current);
+        current = [];
+        bytes = 0;
+      }
+      let entry = current.at(-1);
+      if (entry?.topic !== topic) current.push((entry = { topic, messages: [] }));
+      entry.messages.push(message);
+      bytes += size;
+    }
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
 }
 
 export function fromKafkaMessage({

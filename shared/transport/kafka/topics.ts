@@ -54,12 +54,15 @@ export const TOPIC_POLICIES: Readonly<Record<TopicRole, TopicPolicy>> = {
     partitions: 'keyed',
     configs: { 'retention.ms': String(7 * DAY_MS) },
   },
-  // Compacted per-key state; tombstones (null values) on eviction stay readable for a day.
+  // Compacted per-key state; tombstones (null values) on eviction stay readable for a day. A worker
+  // rewrites each active key once per transaction, so segments roll at 64 MiB (or hourly) to let
+  // compaction keep what a restore reads close to one record per live key.
   stateChangelog: {
     cleanupPolicy: 'compact',
     partitions: 'keyed',
     configs: {
       'segment.ms': String(HOUR_MS),
+      'segment.bytes': String(64 * 2 ** 20),
       'delete.retention.ms': String(DAY_MS),
       'min.compaction.lag.ms': '0',
     },

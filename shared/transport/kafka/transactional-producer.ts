@@ -2,7 +2,7 @@ import kafkajs, { type Producer, type Transaction } from 'kafkajs';
 
 import type { KafkaClient } from './create-kafka-client.js';
 import { withKafkaErrors, type KafkaErrorContext } from './kafka-errors.js';
-import { toKafkaMessages, type OutgoingRecord } from './kafka-messages.js';
+import { splitIntoRequests, toKafkaMessages, type OutgoingRecord } from './kafka-messages.js';
 
 const { Partitioners } = kafkajs;
 
@@ -33,6 +33,10 @@ export interface KafkaTransaction {
     topic: string;
     messages: ReadonlyArray<OutgoingRecord>;
   }): Promise<void>;
+  /** Sends to several topics in one request (per broker); empty message lists are left out. */
+  sendBatch(
+    topicMessages: ReadonlyArray<{ topic: string; messages: ReadonlyArray<OutgoingRecord> }>,
+  ): Promise<void>;
   /** Commits the consumer group's offsets as part of this transaction (consume → produce exactly once). */
   sendOffsets(offsets: TransactionOffsets): Promise<void>;
   commit(): Promise<void>;
@@ -49,6 +53,12 @@ export interface TransactionalProducer {
    * `<app>-worker-<partition>` or `<app>-worker-<pod>`), so a restarted instance fences its zombie.
    */
   transaction(): Promise<KafkaTransaction>;
+  /**
+   * Connects and registers the transactionalId now (transaction() does it on first use): fences an
+   * older producer with the same id and completes or aborts its open transaction, so a read that
+   * follows sees that producer's final output.
+   */
+  connect(): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -98,10 +108,20 @@ export function createTransactionalProducer({
   const wrapTransaction = (txn: Transaction): KafkaTransaction => ({
     async send({ topic, messages }) {
       if (messages.length === 0) return;
-      await withKafkaErrors(
-        { ...base, action: `send ${messages.length} records in a transaction`, topic },
-        () => txn.send({ topic, acks: -1, messages: toKafkaMessages(messages) }),
-      );
+      await sendRequests(txn, [{ topic, messages }], {
+        ...base,
+        action: `send ${messages.length} records in a transaction`,
+        topic,
+      });
+    },
+    async sendBatch(topicMessages) {
+      const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
+      if (nonEmpty.length === 0) return;
+      const count = nonEmpty.reduce((n, t) => n + t.messages.length, 0);
+      await sendRequests(txn, nonEmpty, {
+        ...base,
+        action: `send ${count} records to ${nonEmpty.map((t) => t.topic).join(', ')} in a transaction`,
+      });
     },
     sendOffsets({ consumerGroupId, topics }) {
       const offsets = {
@@ -137,12 +157,34 @@ export function createTransactionalProducer({
       );
       return wrapTransaction(txn);
     },
+    async connect() {
+      await connected();
+    },
     async disconnect() {
       const producer = ready;
       ready = undefined;
       if (producer) await (await producer.catch(() => undefined))?.disconnect();
     },
   };
+}
+
+/** Sends in requests below the broker's batch limit (see splitIntoRequests). */
+function sendRequests(
+  txn: Transaction,
+  topicMessages: ReadonlyArray<{ topic: string; messages: ReadonlyArray<OutgoingRecord> }>,
+  context: KafkaErrorContext,
+): Promise<void> {
+  return withKafkaErrors(context, async () => {
+    for (const request of splitIntoRequests(topicMessages)) {
+      await txn.sendBatch({
+        acks: -1,
+        topicMessages: request.map(({ topic, messages }) => ({
+          topic,
+          messages: toKafkaMessages(messages),
+        })),
+      });
+    }
+  });
 }
 
 const TRANSIENT = new Set([

@@ -17,7 +17,6 @@ import {
 import {
   createKafkaBus,
   ensureTopics,
-  sendBounded,
   type KafkaAdmin,
   type KafkaClient,
 } from '../../../shared/transport/kafka/index.js';
@@ -111,8 +110,7 @@ test('a 5.6M-parameter model: versions and gradients (float32 and bfloat16) pass
       return records.map((r) => r.value!);
     });
     for (const [w, values] of sent.entries())
-      await sendBounded({
-        sender: bus.producer(),
+      await bus.producer().send({
         topic: names.gradients,
         messages: values.map((value) => ({ key: `w${w}`, value })),
       });

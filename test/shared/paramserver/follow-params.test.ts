@@ -14,7 +14,6 @@ import {
 import {
   createTransactionalProducer,
   ensureTopics,
-  sendBounded,
   type KafkaAdmin,
   type KafkaClient,
 } from '../../../shared/transport/kafka/index.js';
@@ -61,7 +60,7 @@ test('a follower delivers each newer complete version of its model, from the beg
       tensors: versionTensors(version, model),
       maxChunkBytes: 100,
     });
-    await sendBounded({ sender: txn, topic: names.params, messages: [...records, ...extra] });
+    await txn.send({ topic: names.params, messages: [...records, ...extra] });
     await txn.commit();
     return records.length;
   };
@@ -70,8 +69,7 @@ test('a follower delivers each newer complete version of its model, from the beg
   await publish('other', 5);
   await publish('m', 1);
   const aborted = await producer.transaction();
-  await sendBounded({
-    sender: aborted,
+  await aborted.send({
     topic: names.params,
     messages: paramRecords({ modelId: 'm', version: 9, tensors: versionTensors(9, model) }),
   });

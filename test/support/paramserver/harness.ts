@@ -7,7 +7,6 @@ import type { TensorDType } from '../../../shared/codec/tensor-codec.js';
 import { gradientMessageRecords, parseParamChunkKey } from '../../../shared/paramserver/index.js';
 import {
   createKafkaBus,
-  sendBounded,
   type KafkaBusRecord,
   type KafkaClient,
   type RecordSender,
@@ -29,7 +28,7 @@ export async function sendGradient({
   encoding?: TensorDType;
 }): Promise<number> {
   const records = gradientMessageRecords({ message, encoding });
-  await sendBounded({ sender, topic, messages: records });
+  await sender.send({ topic, messages: records });
   return records.reduce((n, r) => n + (r.value?.length ?? 0), 0);
 }
 

@@ -1,0 +1,159 @@
+import type { Command } from 'commander';
+
+import type { TensorDType } from '../../shared/codec/tensor-codec.js';
+import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/index.js';
+import { selectBackend } from '../../shared/engine/select-backend.js';
+import { ConfigError } from '../../shared/errors/index.js';
+import { createLogger } from '../../shared/logging/logger.js';
+import { createKafkaClient, ensureTopics } from '../../shared/transport/kafka/index.js';
+import { startWorker } from '../worker/run-worker.js';
+import { createMetricsRegistry, startMetricsServer } from '../../shared/metrics/index.js';
+import { createWorkerMetrics } from '../../shared/metrics/worker/index.js';
+import { nonNegativeInteger, positiveInteger } from './program.js';
+
+interface WorkerFlags {
+  config?: string;
+  brokers: string;
+  group?: string;
+  workerId?: string;
+  training: boolean;
+  stubModel?: boolean;
+  maxBatchSize: number;
+  sessionTimeoutMs: number;
+  gradientEncoding: TensorDType;
+  createTopics?: boolean;
+  partitions: number;
+  replicationFactor: number;
+  progressSeconds: number;
+  metricsPort?: number;
+}
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description(
+      'Stream worker: consumes <app>.events in a consumer group, keeps per-key state backed by <app>.state-changelog, writes prequential predictions to <app>.predictions and gradients to <app>.gradients, one Kafka transaction per batch (exactly once). SIGTERM/SIGINT: finish the batch in flight, leave the group, print a JSON summary.',
+    )
+    .option(
+      '--config <file>',
+      'model configuration (JSON, DESIGN.md §6); must match the other services',
+    )
+    .requiredOption('--brokers <list>', 'Kafka bootstrap brokers, host:port[,host:port...]')
+    .option('--group <id>', 'consumer group of the workers (default <app>.workers)')
+    .option('--worker-id <id>', "this worker's id in gradients and logs (default <host>-<pid>)")
+    .option('--no-training', 'inference and state only: no training steps, no gradients')
+    .option(
+      '--stub-model',
+      'benchmark the data plane: a constant predictor replaces the network (implies --no-training)',
+    )
+    .option(
+      '--max-batch-size <n>',
+      'most events per batch, i.e. per transaction (bigger: fewer changelog writes per event, later predictions)',
+      positiveInteger('--max-batch-size'),
+      5000,
+    )
+    .option(
+      '--session-timeout-ms <ms>',
+      'group session timeout: how soon the group notices a dead worker and moves its partitions',
+      positiveInteger('--session-timeout-ms'),
+      30_000,
+    )
+    .option(
+      '--gradient-encoding <dtype>',
+      'float32 (lossless), bfloat16 or float16 (half the bytes)',
+      parseDType,
+      'float32',
+    )
+    .option('--create-topics', "create the app's topics first if they do not exist")
+    .option(
+      '--partitions <n>',
+      'with --create-topics: partitions of the keyed topics',
+      positiveInteger('--partitions'),
+      4,
+    )
+    .option(
+      '--replication-factor <n>',
+      'with --create-topics: replication factor',
+      positiveInteger('--replication-factor'),
+      1,
+    )
+    .option(
+      '--progress-seconds <s>',
+      'seconds between progress log lines',
+      positiveInteger('--progress-seconds'),
+      10,
+    )
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics on http://0.0.0.0:<port>/metrics (and /healthz); 0 picks a free port',
+      nonNegativeInteger('--metrics-port'),
+    )
+    .action(async (flags: WorkerFlags) => {
+      await workerCommand(flags);
+    });
+}
+
+async function workerCommand(flags: WorkerFlags): Promise<void> {
+  const logger = createLogger({ name: 'worker' });
+  const config: Config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
+  await selectBackend({ requested: config.backend, logger });
+  const client = createKafkaClient({
+    clientId: `${config.app}-worker`,
+    brokers: flags.brokers,
+    logger,
+  });
+  if (flags.createTopics) {
+    const admin = client.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics({
+        admin,
+        app: config.app,
+        partitions: flags.partitions,
+        replicationFactor: flags.replicationFactor,
+        brokers: client.brokers,
+        logger,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  const registry = createMetricsRegistry({ labels: { service: 'worker' } });
+  const metricsServer =
+    flags.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer({ registry, port: flags.metricsPort });
+  if (metricsServer) logger.info({ url: metricsServer.url }, 'serving Prometheus metrics');
+  const worker = await startWorker({
+    metrics: createWorkerMetrics(registry),
+    config,
+    client,
+    logger,
+    groupId: flags.group,
+    workerId: flags.workerId,
+    training: flags.training,
+    stubModel: flags.stubModel,
+    maxBatchSize: flags.maxBatchSize,
+    sessionTimeoutMs: flags.sessionTimeoutMs,
+    gradientDtype: flags.gradientEncoding,
+    progressIntervalMs: flags.progressSeconds * 1000,
+  });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) process.exit(130); // second signal: leave now
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing the batch in flight, then leaving the group');
+    void worker.stop();
+  };
+  process.on('SIGINT', () => stop('SIGINT')).on('SIGTERM', () => stop('SIGTERM'));
+  const summary = await worker.done.finally(() => metricsServer?.close());
+  process.stdout.write(JSON.stringify(summary) + '\n');
+}
+
+function parseDType(value: string): TensorDType {
+  if (value !== 'float32' && value !== 'bfloat16' && value !== 'float16')
+    throw new ConfigError(
+      `--gradient-encoding '${value}' is not known (fix: float32, bfloat16 or float16)`,
+    );
+  return value;
+}

@@ -1,0 +1,163 @@
+import type { Logger } from '../../shared/logging/index.js';
+import {
+  ensureTopics,
+  KafkaTransportError,
+  TOPIC_POLICIES,
+  topicNames,
+  waitForTopicLeaders,
+  withKafkaErrors,
+  wrapKafkaError,
+  type KafkaAdmin,
+} from '../../shared/transport/kafka/index.js';
+
+/** `--create-topics`: make the app's topics (and a custom events topic) before producing. */
+export interface CreateTopicsOptions {
+  /** App id: its eight topics are created (ensureTopics) with their policies. */
+  readonly app: string;
+  /** Partitions of the keyed topics when they are created (existing topics keep theirs). */
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+
+/**
+ * Checks that `topic` (and `deadLetterTopic`) exist and returns the partition count of `topic`;
+ * with `create`, first creates the app's topics (and `topic` with the events policy if it is not
+ * one of them). A missing topic is a KafkaTransportError naming it, the brokers and the fix
+ * (automatic topic creation is off on purpose: a typo must not create a topic).
+ */
+export async function prepareProduceTopics({
+  admin,
+  brokers,
+  topic,
+  deadLetterTopic,
+  create,
+  logger,
+}: {
+  admin: KafkaAdmin;
+  brokers: readonly string[];
+  topic: string;
+  deadLetterTopic?: string | undefined;
+  create?: CreateTopicsOptions | undefined;
+  logger?: Logger | undefined;
+}): Promise<{ partitions: number }> {
+  if (create !== undefined) {
+    const { names, created } = await ensureTopics({ admin, brokers, logger, ...create });
+    const appTopics = new Set(Object.values(names));
+    const extra = [topic, deadLetterTopic].filter(
+      (t): t is string => t !== undefined && !appTopics.has(t),
+    );
+    const createdExtra =
+      extra.length > 0
+        ? await createEventTopics({ admin, brokers, topics: extra, create, logger })
+        : [];
+    const fresh = [...created, ...createdExtra].filter((t) => t === topic || t === deadLetterTopic);
+    if (fresh.length > 0) await waitUntilServing({ admin, brokers, topics: fresh });
+  }
+
+  const existing = new Set(
+    await withKafkaErrors({ action: 'list topics', brokers }, () => admin.listTopics()),
+  );
+  for (const [name, role] of [
+    [topic, 'events topic'],
+    [deadLetterTopic, 'dead-letter topic'],
+  ] as const) {
+    if (name === undefined || existing.has(name)) continue;
+    throw new KafkaTransportError(
+      `Kafka: the ${role} '${name}' does not exist on brokers ${brokers.join(',')} (automatic topic creation is off) ` +
+        `(fix: run rnnstream produce with --create-topics [--partitions N] to create the app's topics, ` +
+        `or create it: kafka-topics.sh --bootstrap-server ${brokers[0] ?? '<broker>'} --create --topic ${name} --partitions N; ` +
+        `check --app / --topic / the config's "app" for a typo)`,
+      { brokers, topic: name, kafkaErrorType: 'UNKNOWN_TOPIC_OR_PARTITION' },
+    );
+  }
+  const { topics } = await withKafkaErrors({ action: 'describe topic', brokers, topic }, () =>
+    admin.fetchTopicMetadata({ topics: [topic] }),
+  );
+  const partitions = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+  if (partitions < 1) {
+    throw new KafkaTransportError(
+      `Kafka: topic '${topic}' reports no partitions on brokers ${brokers.join(',')} (fix: wait until the topic has leaders and retry; see the broker log)`,
+      { brokers, topic, retriable: true },
+    );
+  }
+  return { partitions };
+}
+
+/**
+ * Waits until the leaders of new topics answer for their partitions. Right after creation a KRaft
+ * broker already names the leader in its metadata but still answers NOT_LEADER_OR_FOLLOWER for a
+ * moment; the producer would retry, but log a warning about it on every first run.
+ */
+async function waitUntilServing({
+  admin,
+  brokers,
+  topics,
+  timeoutMs = 10_000,
+}: {
+  admin: KafkaAdmin;
+  brokers: readonly string[];
+  topics: readonly string[];
+  timeoutMs?: number;
+}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const topic of topics) {
+    for (;;) {
+      try {
+        await admin.fetchTopicOffsets(topic); // asks each partition's leader
+        break;
+      } catch (error) {
+        if (Date.now() > deadline)
+          throw wrapKafkaError(error, {
+            action: `wait for topic ${topic} to serve`,
+            brokers,
+            topic,
+          });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  }
+}
+
+/** Creates topics outside the app's set (a `--topic` override) with the events policy. */
+async function createEventTopics({
+  admin,
+  brokers,
+  topics,
+  create,
+  logger,
+}: {
+  admin: KafkaAdmin;
+  brokers: readonly string[];
+  topics: readonly string[];
+  create: CreateTopicsOptions;
+  logger?: Logger | undefined;
+}): Promise<string[]> {
+  topicNames(create.app); // validates the app id as ensureTopics does
+  const existing = new Set(
+    await withKafkaErrors({ action: 'list topics', brokers }, () => admin.listTopics()),
+  );
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length === 0) return [];
+  const policy = TOPIC_POLICIES.events;
+  const configs: Record<string, string> = {
+    'cleanup.policy': policy.cleanupPolicy,
+    ...policy.configs,
+  };
+  const action = `create topics ${missing.join(', ')}`;
+  await withKafkaErrors({ action, brokers }, () =>
+    admin.createTopics({
+      waitForLeaders: false, // kafkajs' own wait fails on KRaft: waitForTopicLeaders below
+      topics: missing.map((name) => ({
+        topic: name,
+        numPartitions: create.partitions,
+        replicationFactor: create.replicationFactor,
+        configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+      })),
+    }),
+  );
+  await withKafkaErrors({ action: `wait for the leaders of ${missing.join(', ')}`, brokers }, () =>
+    waitForTopicLeaders({ admin, topics: missing }),
+  );
+  logger?.info({ created: missing, partitions: create.partitions }, 'created Kafka topics');
+  return missing;
+}

@@ -1,0 +1,123 @@
+import { decodeKeyState, encodeKeyState, type KeyStateRecord } from '../../shared/codec/index.js';
+import type { FeatureNormalizerJson } from '../../shared/events/feature-normalizer.js';
+import type { OutgoingRecord } from '../../shared/transport/kafka/index.js';
+
+/**
+ * Keys of the state changelog that are not sequence keys: the worker's per-partition records
+ * (the feature normaliser's running statistics). The NUL prefix cannot collide with an event key
+ * written by `rnnstream produce`, and such a record is always written to its partition explicitly.
+ */
+const SYSTEM_PREFIX = '\u0000rnnstream/';
+
+export function normalizerRecordKey(partition: number): string {
+  return `${SYSTEM_PREFIX}normalizer/${partition}`;
+}
+
+export function isSystemKey(key: string): boolean {
+  return key.startsWith(SYSTEM_PREFIX);
+}
+
+export function keyStateOutgoing(record: KeyStateRecord): OutgoingRecord {
+  return { key: record.key, value: encodeKeyState(record) };
+}
+
+/**
+ * The partition's progress: the first events offset not processed yet, written in every
+ * transaction, so a restore knows exactly which events are already reflected (even when the key
+ * of the last event was evicted since).
+ */
+export function progressRecordKey(partition: number): string {
+  return `${SYSTEM_PREFIX}progress/${partition}`;
+}
+
+export function progressOutgoing(partition: number, nextOffset: number): OutgoingRecord {
+  return {
+    key: progressRecordKey(partition),
+    value: new TextEncoder().encode(JSON.stringify({ nextOffset })),
+    partition,
+  };
+}
+
+/** A tombstone: the key was evicted, compaction forgets it. */
+export function tombstoneOutgoing(key: string): OutgoingRecord {
+  return { key, value: null };
+}
+
+export function normalizerOutgoing(partition: number, json: FeatureNormalizerJson): OutgoingRecord {
+  return {
+    key: normalizerRecordKey(partition),
+    value: new TextEncoder().encode(JSON.stringify(json)),
+    partition,
+  };
+}
+
+/** What restoring one changelog partition yields: the latest record of every live key. */
+export interface RestoredPartition {
+  readonly partition: number;
+  /** Live keys, least recently seen first (the order the key store wants them back in). */
+  readonly keys: readonly KeyStateRecord[];
+  readonly normalizer: FeatureNormalizerJson | undefined;
+  /**
+   * The first events offset not yet reflected in the changelog: events below it were processed
+   * by a committed transaction (transactions of one partition commit in offset order).
+   */
+  readonly nextOffset: number;
+  /** Records that could not be decoded (skipped and logged). */
+  readonly corrupt: number;
+  readonly tombstones: number;
+}
+
+/**
+ * Folds a changelog partition's records (in offset order) into its latest state per key, the way
+ * compaction would: a later record replaces an earlier one, a tombstone deletes the key.
+ */
+export class ChangelogFold {
+  private readonly latest = new Map<string, Uint8Array | null>();
+  private readonly partitionId: number;
+
+  constructor(partition: number) {
+    this.partitionId = partition;
+  }
+
+  add(key: string, value: Uint8Array | null): void {
+    this.latest.delete(key); // re-insert: the map stays in write order
+    this.latest.set(key, value);
+  }
+
+  finish(onCorrupt: (key: string, error: Error) => void): RestoredPartition {
+    const keys: KeyStateRecord[] = [];
+    let normalizer: FeatureNormalizerJson | undefined;
+    let nextOffset = 0;
+    let corrupt = 0;
+    let tombstones = 0;
+    for (const [key, value] of this.latest) {
+      if (value === null) {
+        tombstones++;
+        continue;
+      }
+      try {
+        if (isSystemKey(key)) {
+          const json: unknown = JSON.parse(new TextDecoder().decode(value));
+          if (key === normalizerRecordKey(this.partitionId))
+            normalizer = json as FeatureNormalizerJson;
+          else if (key === progressRecordKey(this.partitionId)) {
+            const offset = (json as { nextOffset?: unknown }).nextOffset;
+            if (!Number.isSafeInteger(offset)) throw new Error(`progress ${JSON.stringify(json)}`);
+            nextOffset = Math.max(nextOffset, offset as number);
+          }
+          continue;
+        }
+        const record = decodeKeyState(value);
+        if (record.key !== key)
+          throw new Error(`record of key '${record.key}' is stored under key '${key}'`);
+        keys.push(record);
+        nextOffset = Math.max(nextOffset, record.inputOffset + 1);
+      } catch (error) {
+        corrupt++;
+        onCorrupt(key, error as Error);
+      }
+    }
+    keys.sort((a, b) => a.lastSeenMs - b.lastSeenMs);
+    return { partition: this.partitionId, keys, normalizer, nextOffset, corrupt, tombstones };
+  }
+}

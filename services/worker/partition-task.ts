@@ -1,0 +1,251 @@
+import {
+  decodeEventPayload,
+  describeDeadLetterError,
+  encodeDeadLetter,
+  encodePrediction,
+} from '../../shared/codec/index.js';
+import type { TensorDType } from '../../shared/codec/tensor-codec.js';
+import { InputError } from '../../shared/errors/index.js';
+import type { FeatureNormalizer } from '../../shared/events/feature-normalizer.js';
+import type { StreamEvent } from '../../shared/events/stream-event.js';
+import {
+  encodeEvent,
+  type EncodedEvent,
+  type LabelIds,
+  type TokenEncoder,
+} from '../../shared/learner/event-encoder.js';
+import {
+  keyStateRecordOf,
+  snapshotOfKeyState,
+  type StepLayout,
+} from '../../shared/learner/key-state-mapping.js';
+import type { StreamLearner } from '../../shared/learner/stream-learner.js';
+import type { Logger } from '../../shared/logging/index.js';
+import type { ModelSpec } from '../../shared/model/model-spec.js';
+import type {
+  KafkaBusRecord,
+  OutgoingRecord,
+  TopicNames,
+  TransactionalProducer,
+} from '../../shared/transport/kafka/index.js';
+import {
+  keyStateOutgoing,
+  normalizerOutgoing,
+  progressOutgoing,
+  tombstoneOutgoing,
+  type RestoredPartition,
+} from './changelog-records.js';
+import type { PendingGradients } from './pending-gradients.js';
+
+/** What one processed batch did (for logs and metrics). */
+export interface BatchReport {
+  readonly partition: number;
+  readonly records: number;
+  /** Records below the restored progress: already reflected downstream, only their offsets commit. */
+  readonly alreadyProcessed: number;
+  readonly events: number;
+  readonly deadLetters: number;
+  readonly changelogRecords: number;
+  readonly tombstones: number;
+  readonly gradientRecords: number;
+  readonly nextOffset: number;
+  /** Where the batch's time went, ms: decoding + encoding events, the learner, building the records, the transaction. */
+  readonly timingsMs: {
+    readonly decode: number;
+    readonly learn: number;
+    readonly records: number;
+    readonly transaction: number;
+  };
+}
+
+export interface PartitionTaskOptions {
+  readonly partition: number;
+  readonly topics: TopicNames;
+  readonly groupId: string;
+  readonly producer: TransactionalProducer;
+  readonly spec: ModelSpec;
+  readonly layout: StepLayout;
+  readonly tokens: TokenEncoder;
+  readonly labels: LabelIds;
+  readonly normalizer: FeatureNormalizer;
+  /** Write the normaliser's statistics to the changelog (features input with normalize on). */
+  readonly persistNormalizer: boolean;
+  /** Builds this partition's learner; evictions must be reported through `onEvict`. */
+  readonly createLearner: (hooks: { onEvict: (key: string) => void }) => StreamLearner;
+  readonly gradients: PendingGradients | undefined;
+  readonly gradientDtype: TensorDType;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+/**
+ * One owned partition of the events topic: its keys' learner (state store), the transactional
+ * producer that alone writes its changelog partition, and its progress. Every batch is one Kafka
+ * transaction — state changelog records, tombstones, predictions, dead letters, gradients and the
+ * consumed offsets commit together or not at all (exactly once, DESIGN.md §4).
+ */
+export class PartitionTask {
+  readonly partition: number;
+  private readonly o: PartitionTaskOptions;
+  private readonly learner: StreamLearner;
+  /** First events offset not yet processed (restored from the changelog, then advanced per commit). */
+  private nextOffsetValue: number;
+  /** Per key, the offset of its last processed event (the changelog record's inputOffset). */
+  private readonly inputOffsets = new Map<string, number>();
+  private evicted: string[] = [];
+
+  constructor(options: PartitionTaskOptions, restored: RestoredPartition) {
+    this.o = options;
+    this.partition = options.partition;
+    this.learner = options.createLearner({ onEvict: (key) => this.evicted.push(key) });
+    for (const record of restored.keys) {
+      this.learner.restoreKey(snapshotOfKeyState(record));
+      this.inputOffsets.set(record.key, record.inputOffset);
+    }
+    this.nextOffsetValue = restored.nextOffset;
+  }
+
+  get nextOffset(): number {
+    return this.nextOffsetValue;
+  }
+
+  get keys(): number {
+    return this.learner.store.size;
+  }
+
+  /** Predicts and learns from a batch of this partition's records, in one transaction. */
+  async process(records: readonly KafkaBusRecord[]): Promise<BatchReport> {
+    const { partition, topics, spec, tokens, labels, normalizer, logger } = this.o;
+    const t0 = performance.now();
+    const last = records[records.length - 1]!;
+    const fresh = records.filter((r) => r.offset >= this.nextOffsetValue);
+    const encoded: EncodedEvent[] = [];
+    const deadLetters: OutgoingRecord[] = [];
+    const lastOffsetOfKey = new Map<string, number>();
+    for (const record of fresh) {
+      try {
+        const event = decodeRecordEvent(record);
+        encoded.push(
+          encodeEvent({ event, index: record.offset, spec, tokens, labels, normalizer }),
+        );
+        lastOffsetOfKey.set(event.key, record.offset);
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        deadLetters.push(this.deadLetter(record, error));
+      }
+    }
+    if (deadLetters.length > 0)
+      logger.warn(
+        { partition, deadLetters: deadLetters.length, firstOffset: fresh[0]?.offset },
+        'malformed events sent to the dead-letter topic',
+      );
+
+    const t1 = performance.now();
+    const predictions = await this.learner.process(encoded);
+    const t2 = performance.now();
+    const tsMs = this.o.now();
+    const changelog: OutgoingRecord[] = [];
+    for (const key of this.learner.drainChangedKeys()) {
+      const inputOffset = lastOffsetOfKey.get(key.key) ?? this.inputOffsets.get(key.key) ?? -1;
+      changelog.push(
+        keyStateOutgoing(
+          keyStateRecordOf({
+            snapshot: key.toSnapshot(),
+            layout: this.o.layout,
+            inputOffset,
+            tsMs,
+          }),
+        ),
+      );
+    }
+    const evicted = this.evicted;
+    this.evicted = [];
+    for (const key of evicted) changelog.push(tombstoneOutgoing(key));
+    if (this.o.persistNormalizer && encoded.length > 0)
+      changelog.push(normalizerOutgoing(partition, normalizer.toJSON()));
+    changelog.push(progressOutgoing(partition, last.nextOffset));
+    const gradientRecords = this.o.gradients?.drainRecords({ dtype: this.o.gradientDtype }) ?? [];
+
+    const predictionRecords = predictions.map((p) => ({
+      key: p.key,
+      value: encodePrediction({ ...p, partition }),
+    }));
+    const t3 = performance.now();
+    const transaction = await this.o.producer.transaction();
+    try {
+      await transaction.sendBatch([
+        { topic: topics.stateChangelog, messages: changelog },
+        { topic: topics.predictions, messages: predictionRecords },
+        { topic: topics.deadLetter, messages: deadLetters },
+        { topic: topics.gradients, messages: gradientRecords },
+      ]);
+      await transaction.sendOffsets({
+        consumerGroupId: this.o.groupId,
+        topics: [{ topic: topics.events, partitions: [{ partition, offset: last.nextOffset }] }],
+      });
+      await transaction.commit();
+    } catch (error) {
+      if (transaction.isActive()) await transaction.abort().catch(() => {});
+      throw error;
+    }
+    this.nextOffsetValue = last.nextOffset;
+    for (const [key, offset] of lastOffsetOfKey) this.inputOffsets.set(key, offset);
+    for (const key of evicted) this.inputOffsets.delete(key);
+    return {
+      partition,
+      records: records.length,
+      alreadyProcessed: records.length - fresh.length,
+      events: encoded.length,
+      deadLetters: deadLetters.length,
+      changelogRecords: changelog.length,
+      tombstones: evicted.length,
+      gradientRecords: gradientRecords.length,
+      nextOffset: last.nextOffset,
+      timingsMs: {
+        decode: t1 - t0,
+        learn: t2 - t1,
+        records: t3 - t2,
+        transaction: performance.now() - t3,
+      },
+    };
+  }
+
+  private deadLetter(record: KafkaBusRecord, error: InputError): OutgoingRecord {
+    return {
+      key: record.key,
+      value: encodeDeadLetter({
+        originalKey: record.key === '' ? undefined : new TextEncoder().encode(record.key),
+        originalValue: record.tombstone ? undefined : record.value,
+        sourceTopic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        ...describeDeadLetterError(error),
+        tsMs: this.o.now(),
+        originalTsMs: record.timestampMs,
+      }),
+    };
+  }
+}
+
+/**
+ * The event a record carries. The message key must be the event's key: the key decides the
+ * partition, and with it which worker owns the sequence and where its changelog record lands.
+ */
+function decodeRecordEvent(record: KafkaBusRecord): StreamEvent {
+  if (record.tombstone)
+    throw new InputError({
+      reason: 'the message value is null',
+      fix: 'send an Event protobuf or a JSON event as the value',
+    });
+  const event = decodeEventPayload(record.value);
+  const fix =
+    'produce every event with the Kafka message key set to its "key" (rnnstream produce does)';
+  if (record.key === '')
+    throw new InputError({ reason: `the message has no key (event key '${event.key}')`, fix });
+  if (record.key !== event.key)
+    throw new InputError({
+      reason: `the message key '${record.key}' differs from the event's key '${event.key}'`,
+      fix,
+    });
+  return event;
+}

@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { decodeDeadLetter, encodeEvent } from '../../../shared/codec/index.js';
+import { parseConfig } from '../../../shared/config/index.js';
+import { selectBackend } from '../../../shared/engine/select-backend.js';
+import { ConfigError } from '../../../shared/errors/index.js';
+import { createLogger } from '../../../shared/logging/index.js';
+import { createMetricsRegistry } from '../../../shared/metrics/index.js';
+import { createWorkerMetrics } from '../../../shared/metrics/worker/index.js';
+import {
+  topicNames,
+  type KafkaAdmin,
+  type KafkaClient,
+  type OutgoingRecord,
+} from '../../../shared/transport/kafka/index.js';
+import { startWorker } from '../../../services/worker/run-worker.js';
+import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
+import { connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
+import {
+  createAppTopics,
+  predictionsOf,
+  produceRecords,
+  readTopic,
+  readTopicUntil,
+} from '../../support/kafka/worker-harness.js';
+
+let broker: TestBroker;
+let client: KafkaClient;
+let admin: KafkaAdmin;
+
+before(
+  async () => {
+    ({ broker, client, admin } = await connectTestAdmin('worker-dead-letter-test'));
+    await selectBackend({ requested: 'cpu', logger: { info() {}, warn() {} } });
+  },
+  { timeout: 240_000 },
+);
+after(() => releaseTestAdmin({ broker, admin }));
+
+const logger = createLogger({ name: 'worker-dead-letter-test', level: 'warn' });
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+function tagConfig(app: string) {
+  return parseConfig(
+    {
+      app,
+      backend: 'cpu',
+      task: { type: 'tag', labels: ['vowel', 'consonant'] },
+      model: { cell: 'gru', hidden: 8, embedding: 4 },
+      tbptt: { k1: 4, k2: 4 },
+    },
+    { source: 'worker-dead-letter-test' },
+  );
+}
+
+test(
+  'poison messages (bad protobuf, bad JSON, no key, a key that is not the event’s, an unknown label) go to the dead-letter topic with their reasons while the rest of the partition flows',
+  { timeout: 120_000 },
+  async () => {
+    const app = uniqueTopicPrefix('worker dead letter');
+    const topics = topicNames(app);
+    await createAppTopics({ admin, app, partitions: 1 });
+    const good = (i: number): OutgoingRecord => {
+      const token = 'abcde'[i % 5]!;
+      return {
+        key: 'word',
+        value: encodeEvent({
+          key: 'word',
+          token,
+          label: 'ae'.includes(token) ? 'vowel' : 'consonant',
+          eos: false,
+        }),
+      };
+    };
+    const poison: Array<{ record: OutgoingRecord; reason: RegExp }> = [
+      {
+        record: { key: 'word', value: Uint8Array.of(0xff, 0xff, 0xff, 0x01) },
+        reason: /not a valid Event protobuf/,
+      },
+      {
+        record: { key: 'word', value: utf8('{"key": "word", "token": ') },
+        reason: /invalid JSON event value/,
+      },
+      { record: { key: 'word', value: utf8('{"token": "a", "label": "vowel"}') }, reason: /key/ },
+      {
+        record: { key: '', value: encodeEvent({ key: 'word', token: 'a', eos: false }) },
+        reason: /has no key/,
+      },
+      {
+        record: { key: 'word', value: encodeEvent({ key: 'other', token: 'a', eos: false }) },
+        reason: /differs from the event's key/,
+      },
+      {
+        record: { key: 'word', value: utf8('{"key": "word", "token": "b", "label": "adjective"}') },
+        reason: /label "adjective" is not one of the declared task.labels/,
+      },
+    ];
+    // Valid events before, between and after the poison ones, all in the one partition.
+    const records: OutgoingRecord[] = [];
+    let valid = 0;
+    for (const { record } of poison) {
+      records.push(good(valid++), good(valid++), record);
+    }
+    records.push(good(valid++), good(valid++));
+    // A JSON event value is a valid event too.
+    records.push({ key: 'word', value: utf8('{"key": "word", "token": "e", "label": "vowel"}') });
+    valid++;
+    await produceRecords({ client, topic: topics.events, records });
+
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const worker = await startWorker({
+      metrics: createWorkerMetrics(registry),
+      config: tagConfig(app),
+      client,
+      logger,
+      training: false,
+      sessionTimeoutMs: 6_000,
+      maxBatchSize: 5,
+    });
+    try {
+      const predictions = predictionsOf(
+        await readTopicUntil({
+          client,
+          admin,
+          topic: topics.predictions,
+          done: (r) => r.length >= valid,
+          what: `${valid} predictions`,
+        }),
+      );
+      assert.equal(predictions.length, valid, 'one prediction per valid event');
+      assert.ok(predictions.every((p) => p.key === 'word' && p.task === 'tag'));
+      const deadLetters = (
+        await readTopicUntil({
+          client,
+          admin,
+          topic: topics.deadLetter,
+          done: (r) => r.length >= poison.length,
+          what: 'dead letters',
+        })
+      ).map((r) => ({ key: r.key, letter: decodeDeadLetter(r.value) }));
+      assert.equal(deadLetters.length, poison.length);
+      const events = await readTopic({ client, admin, topic: topics.events });
+      deadLetters.forEach(({ letter }, i) => {
+        const { record, reason } = poison[i]!;
+        assert.match(letter.error, reason, `dead letter ${i}: ${letter.error}`);
+        assert.equal(letter.errorType, 'InputError');
+        assert.equal(letter.sourceTopic, topics.events);
+        assert.equal(letter.partition, 0);
+        assert.deepEqual(
+          new Uint8Array(letter.originalValue!),
+          new Uint8Array(record.value!),
+          `dead letter ${i} keeps the original bytes`,
+        );
+        assert.deepEqual(
+          new Uint8Array(events[letter.offset]!.value),
+          new Uint8Array(record.value!),
+          `dead letter ${i} names its offset`,
+        );
+      });
+      // The predictions cover exactly the offsets that are not dead letters.
+      const dead = new Set(deadLetters.map(({ letter }) => letter.offset));
+      assert.deepEqual(
+        predictions.map((p) => p.index),
+        events.map((e) => e.offset).filter((o) => !dead.has(o)),
+      );
+    } finally {
+      const summary = await worker.stop();
+      assert.equal(summary.deadLetters, poison.length);
+      const metrics = await registry.getMetricsAsJSON();
+      const value = (name: string) => metrics.find((m) => m.name === name)?.values[0]?.value;
+      assert.equal(value('rnnstream_worker_dead_letters_total'), poison.length);
+      assert.equal(value('rnnstream_worker_events_total'), valid);
+      assert.equal(value('rnnstream_worker_owned_partitions'), 1);
+    }
+  },
+);
+
+test('a tag or classify worker without declared task.labels is refused at start-up, naming the fix', async () => {
+  const config = parseConfig(
+    { app: uniqueTopicPrefix('worker labels'), task: { type: 'classify' } },
+    { source: 'test' },
+  );
+  await assert.rejects(
+    startWorker({ config, client, logger }),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      /task\.labels/.test(error.message) &&
+      /fix: list the labels/.test(error.message),
+  );
+});
