@@ -24,6 +24,7 @@ import {
 import {
   createKafkaBus,
   createKafkaClient,
+  deleteGroupsWithPrefix,
   ensureTopics,
   topicEndOffsets,
   type KafkaBusRecord,
@@ -188,7 +189,8 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
 
     // A consumer group of its own per start, positioned at the resume offsets before it joins:
     // no wait for a killed predecessor's membership to expire, no offsets committed by the reader.
-    const readerGroup = `${config.app}.paramserver.${modelId}.reader.${Date.now()}-${randomBytes(3).toString('hex')}`;
+    const readerPrefix = `${config.app}.paramserver.${modelId}.reader.`;
+    const readerGroup = `${readerPrefix}${Date.now()}-${randomBytes(3).toString('hex')}`;
     await publisher.presetGroupOffsets({
       admin,
       groupId: readerGroup,
@@ -196,6 +198,11 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
     });
     const bus = createKafkaBus({ client, groupId: readerGroup, maxWaitTimeMs: 100 });
     cleanup.push(() => bus.disconnect());
+    // Earlier starts' reader groups (their offsets are never used again).
+    deleteGroupsWithPrefix({ admin, prefix: readerPrefix, keep: readerGroup }).then(
+      (deleted) => deleted.length > 0 && log.debug({ deleted }, 'old reader groups deleted'),
+      (error: unknown) => log.debug({ err: error }, 'old reader groups not deleted'),
+    );
 
     let rounds = 0;
     let fatal: { error: unknown } | undefined;
@@ -203,6 +210,8 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
     const intake = new GradientIntake({
       isSeen: (workerId, step) => server.hasSeen(workerId, step),
       startOffsets: start.gradientOffsets,
+      // Every worker of a sync round sends at once: room for many incomplete gradients.
+      assembler: { maxPendingBytes: 1024 ** 3 },
       onIncomplete: (dropped) => {
         metrics.gradientSetsIncomplete.inc({ reason: dropped.reason });
         log.warn({ err: dropped.error }, 'incomplete gradient dropped');
@@ -222,6 +231,12 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
         publisher,
       });
       const done = performance.now();
+      const timing = {
+        updateMs: updated - started,
+        persistMs: done - updated,
+        paramBytes,
+        checkpointBytes,
+      };
       rounds++;
       metrics.roundDuration.observe((done - started) / 1000);
       metrics.rounds.inc({ trigger });
@@ -230,12 +245,6 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       metrics.lastPreclipGlobalNorm.set(report.preClipNorm);
       metrics.clipRatio.set(report.clipScale);
       metrics.paramBytesPublished.inc(paramBytes);
-      const timing = {
-        updateMs: updated - started,
-        persistMs: done - updated,
-        paramBytes,
-        checkpointBytes,
-      };
       log.debug({ ...report, ...timing }, 'round applied');
       if (rounds % config.paramserver.progressEveryRounds === 0) {
         log.info(
@@ -249,6 +258,8 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
             clipScale: report.clipScale,
             learningRate: report.learningRate,
             roundMs: Math.round(done - started),
+            updateMs: Math.round(timing.updateMs),
+            persistMs: Math.round(timing.persistMs),
           },
           `version ${report.version}: ${rounds} rounds since start`,
         );

@@ -89,3 +89,28 @@ export async function waitForGroupOffsets({
     await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
   }
 }
+
+/**
+ * Deletes the consumer groups whose id starts with `prefix`, except `keep` (best effort: a group
+ * that still has members, e.g. one of a process killed moments ago, stays until a later call).
+ * Returns the ids deleted.
+ */
+export async function deleteGroupsWithPrefix({
+  admin,
+  prefix,
+  keep,
+}: {
+  admin: KafkaAdmin;
+  prefix: string;
+  keep?: string;
+}): Promise<string[]> {
+  const { groups } = await admin.listGroups();
+  const stale = groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix) && id !== keep);
+  if (stale.length === 0) return [];
+  const results = await admin
+    .deleteGroups(stale)
+    .catch(
+      (error: { groups?: Array<{ groupId: string; errorCode: number }> }) => error.groups ?? [],
+    );
+  return results.filter((r) => r.errorCode === 0).map((r) => r.groupId);
+}

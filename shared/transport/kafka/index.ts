@@ -60,6 +60,7 @@ export {
   type TransactionOffsets,
 } from './transactional-producer.js';
 export {
+  deleteGroupsWithPrefix,
   readGroupOffsets,
   topicEndOffsets,
   waitForGroupOffsets,

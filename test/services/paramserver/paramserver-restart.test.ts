@@ -179,7 +179,9 @@ test('kill -9 of the paramserver mid-stream: versions stay consecutive without d
       ?.slice(1)
       .join(' ');
   assert.equal(ready(1), '3 false checkpoint');
-  assert.match(ready(2) ?? '', /^(6 false|7 false) checkpoint$/);
+  // Killed before the round closed (6), after its commit (7), or between checkpoint and commit
+  // (7, published by the restarted process): all three happen, depending on timing.
+  assert.match(ready(2) ?? '', /^(6 false|7 false|7 true) checkpoint$/);
   assert.equal(ready(3), '9 true checkpoint', 'the checkpoint ahead of the topic was published');
 
   // The topic: versions 0..10 in order, each once.

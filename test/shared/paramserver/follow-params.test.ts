@@ -69,7 +69,9 @@ test('a follower delivers each newer complete version of its model, from the beg
   await publish('other', 5);
   await publish('m', 1);
   const aborted = await producer.transaction();
-  await aborted.send({ topic: names.params, messages: paramRecords({ modelId: 'm', version: 9, tensors: versionTensors(9, model) }),
+  await aborted.send({
+    topic: names.params,
+    messages: paramRecords({ modelId: 'm', version: 9, tensors: versionTensors(9, model) }),
   });
   await aborted.abort();
 

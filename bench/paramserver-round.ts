@@ -1,0 +1,342 @@
+/**
+ * Parameter-service rounds over a real broker (BENCHMARKS.md, "Parameter service rounds").
+ *
+ *   npm run build
+ *   node dist/bench/paramserver-round.js [--brokers host:port] [--workers 4] [--rounds 20]
+ *        [--warmup 2] [--hidden 1024] [--embedding 256] [--variants float32,bfloat16,float32-nockpt]
+ *        [--out bench/results/paramserver-round.json]
+ *
+ * Per variant: a fresh app (topics), `rnnstream paramserver` as a child process (sync mode,
+ * minWorkers = --workers, --init from a random parameter file, a checkpoint directory unless the
+ * variant says `nockpt`), and --workers simulated workers in this process, each with its own
+ * Kafka producer. A round: every worker waits for version v on the params topic, then sends a
+ * gradient computed "on v" (fixed random tensors, re-encoded with the new version and step);
+ * the server closes the round when all reported, applies Adam, checkpoints and publishes v + 1.
+ *
+ * Measured per round: the cycle (version v seen by the workers → v + 1 seen), the server's own
+ * round time (update, checkpoint + publish; from its progress line), bytes in (all gradient
+ * chunks of the round) and out (the version's chunks). Updates per second = 1 / mean cycle.
+ * Brokers: --brokers, else $KAFKA_BROKERS, else a local broker (scripts/kafka/local-broker.mjs).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import type { TensorDType } from '../shared/codec/tensor-codec.js';
+import { modelSpecFromConfig, parseConfig } from '../shared/config/index.js';
+import { selectBackend } from '../shared/engine/select-backend.js';
+import { createLogger } from '../shared/logging/index.js';
+import {
+  checkpointPath,
+  DEFAULT_MODEL_ID,
+  followParams,
+  gradientMessageRecords,
+  paramRecords,
+} from '../shared/paramserver/index.js';
+import {
+  createKafkaBus,
+  createKafkaClient,
+  ensureTopics,
+} from '../shared/transport/kafka/index.js';
+import { randomTensors } from '../test/support/paramserver/gradients.js';
+import {
+  lstmParameterShapes,
+  writeRandomInitFile,
+} from '../test/support/paramserver/large-model.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = path.join(ROOT, 'bin', 'rnnstream.js');
+
+interface Options {
+  brokers: string | undefined;
+  workers: number;
+  rounds: number;
+  warmup: number;
+  hidden: number;
+  embedding: number;
+  variants: string[];
+  out: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    brokers: get('brokers') ?? process.env.KAFKA_BROKERS,
+    workers: Number(get('workers') ?? 4),
+    rounds: Number(get('rounds') ?? 20),
+    warmup: Number(get('warmup') ?? 2),
+    hidden: Number(get('hidden') ?? 1024),
+    embedding: Number(get('embedding') ?? 256),
+    variants: (get('variants') ?? 'float32,bfloat16,float32-nockpt').split(','),
+    out: get('out') ?? path.join(ROOT, 'bench', 'results', 'paramserver-round.json'),
+  };
+}
+
+interface RoundSample {
+  cycleMs: number;
+  /** From the workers' first send to the last one acknowledged. */
+  sendMs: number;
+  serverRoundMs: number;
+  updateMs: number;
+  persistMs: number;
+  gradientBytes: number;
+}
+
+interface VariantResult {
+  variant: string;
+  encoding: TensorDType;
+  checkpoint: boolean;
+  parameters: number;
+  workers: number;
+  rounds: number;
+  gradientBytesPerUpdate: number;
+  paramBytesPerUpdate: number;
+  checkpointBytes: number;
+  cycleMs: Stats;
+  sendMs: Stats;
+  serverRoundMs: Stats;
+  updateMs: Stats;
+  persistMs: Stats;
+  updatesPerSecond: number;
+  loadAverage: number[];
+}
+
+interface Stats {
+  mean: number;
+  p50: number;
+  p90: number;
+  max: number;
+}
+
+function stats(values: number[]): Stats {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return {
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    max: sorted[sorted.length - 1]!,
+  };
+}
+
+async function runVariant(
+  variant: string,
+  options: Options,
+  brokers: string,
+): Promise<VariantResult> {
+  const encoding = (variant.split('-')[0] ?? 'float32') as TensorDType;
+  const checkpoint = !variant.includes('nockpt');
+  const app = `bench-ps-${variant}-${Date.now()}`;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rnnstream-bench-ps-'));
+  const raw = {
+    app,
+    model: { cell: 'lstm', hidden: options.hidden, embedding: options.embedding },
+    paramserver: {
+      mode: 'sync',
+      minWorkers: options.workers,
+      roundDeadlineMs: 60_000,
+      progressEveryRounds: 1,
+      gradientEncoding: encoding,
+    },
+  };
+  const config = parseConfig(raw, { source: 'bench' });
+  const spec = modelSpecFromConfig(config);
+  const shapes = lstmParameterShapes(spec);
+  const parameters = [...shapes.values()].reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  await writeFile(path.join(dir, 'cfg.json'), JSON.stringify(raw));
+  const initPath = await writeRandomInitFile(dir, spec);
+  const logger = createLogger({ name: 'bench', level: 'warn' });
+  const client = createKafkaClient({ clientId: 'bench-ps', brokers, logger });
+  const admin = client.kafka.admin();
+  await admin.connect();
+  const { names } = await ensureTopics({
+    admin,
+    app,
+    partitions: options.workers,
+    replicationFactor: 1,
+  });
+
+  const args = [
+    CLI,
+    'paramserver',
+    '--config',
+    path.join(dir, 'cfg.json'),
+    '--brokers',
+    brokers,
+    '--init',
+    initPath,
+    ...(checkpoint ? ['--checkpoint-dir', path.join(dir, 'checkpoint')] : []),
+  ];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, RNNSTREAM_LOG_LEVEL: 'info' },
+  });
+  const serverRounds: Array<{ roundMs: number; updateMs: number; persistMs: number }> = [];
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    let newline;
+    while ((newline = stderr.indexOf('\n')) >= 0) {
+      const line = stderr.slice(0, newline);
+      stderr = stderr.slice(newline + 1);
+      if (!line.includes('"roundMs"')) continue;
+      const { roundMs, updateMs, persistMs } = JSON.parse(line) as Record<string, number>;
+      serverRounds.push({ roundMs: roundMs!, updateMs: updateMs!, persistMs: persistMs! });
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+
+  const follower = followParams({ client, app });
+  const workers = Array.from({ length: options.workers }, (_, w) => ({
+    id: `bench-worker-${w}`,
+    bus: createKafkaBus({ client, groupId: `${app}.worker-${w}` }),
+    tensors: randomTensors(w + 1, shapes, 0.01),
+  }));
+  const samples: RoundSample[] = [];
+  let paramBytes = 0;
+  let checkpointBytes = 0;
+  try {
+    let seen = await follower.waitForVersion({ minVersion: 0, timeoutMs: 180_000 });
+    let seenAt = performance.now();
+    const total = options.warmup + options.rounds;
+    for (let round = 0; round < total; round++) {
+      const sendStarted = performance.now();
+      const sizes = await Promise.all(
+        workers.map(async (worker) => {
+          const records = gradientMessageRecords({
+            message: {
+              workerId: worker.id,
+              step: round + 1,
+              paramVersion: seen.version,
+              tokens: 2_048,
+              lossSum: 2_048 * 5.5,
+              tensors: worker.tensors,
+            },
+            encoding,
+          });
+          await worker.bus.producer().send({ topic: names.gradients, messages: records });
+          return records.reduce((n, r) => n + r.value!.length, 0);
+        }),
+      );
+      const sent = performance.now();
+      const next = await follower.waitForVersion({
+        minVersion: seen.version + 1,
+        timeoutMs: 120_000,
+      });
+      const now = performance.now();
+      if (round >= options.warmup) {
+        const server = serverRounds[round];
+        samples.push({
+          cycleMs: now - seenAt,
+          sendMs: sent - sendStarted,
+          serverRoundMs: server?.roundMs ?? Number.NaN,
+          updateMs: server?.updateMs ?? Number.NaN,
+          persistMs: server?.persistMs ?? Number.NaN,
+          gradientBytes: sizes.reduce((a, b) => a + b, 0),
+        });
+      }
+      seen = next;
+      seenAt = now;
+      process.stderr.write(`\r${variant}: round ${round + 1}/${total}`);
+    }
+    process.stderr.write('\n');
+    // What one version weighs on the topic: its chunk records (float32 and framing).
+    paramBytes = paramRecords({
+      modelId: DEFAULT_MODEL_ID,
+      version: seen.version,
+      tensors: seen.tensors,
+    }).reduce((n, r) => n + r.value!.length, 0);
+    if (checkpoint)
+      checkpointBytes = (await stat(checkpointPath(path.join(dir, 'checkpoint'), DEFAULT_MODEL_ID)))
+        .size;
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    await follower.stop();
+    await Promise.all(workers.map((w) => w.bus.disconnect()));
+    await admin.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  }
+  const cycle = stats(samples.map((s) => s.cycleMs));
+  return {
+    variant,
+    encoding,
+    checkpoint,
+    parameters,
+    workers: options.workers,
+    rounds: samples.length,
+    gradientBytesPerUpdate: samples[0]!.gradientBytes,
+    paramBytesPerUpdate: paramBytes,
+    checkpointBytes,
+    cycleMs: cycle,
+    sendMs: stats(samples.map((s) => s.sendMs)),
+    serverRoundMs: stats(samples.map((s) => s.serverRoundMs)),
+    updateMs: stats(samples.map((s) => s.updateMs)),
+    persistMs: stats(samples.map((s) => s.persistMs)),
+    updatesPerSecond: 1_000 / cycle.mean,
+    loadAverage: os.loadavg(),
+  };
+}
+
+async function startBrokerIfNeeded(
+  options: Options,
+): Promise<{ brokers: string; stop(): Promise<void> }> {
+  if (options.brokers) return { brokers: options.brokers, stop: async () => {} };
+  const url = pathToFileURL(path.join(ROOT, 'scripts', 'kafka', 'local-broker.mjs')).href;
+  const { startLocalBroker } = (await import(url)) as {
+    startLocalBroker(o: { log?: (m: string) => void }): Promise<{
+      brokers: string;
+      stop(): Promise<void>;
+    }>;
+  };
+  return startLocalBroker({ log: (m) => process.stderr.write(`[kafka] ${m}\n`) });
+}
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  await selectBackend({ requested: 'auto', logger: { info: () => {}, warn: () => {} } });
+  const broker = await startBrokerIfNeeded(options);
+  const results: VariantResult[] = [];
+  try {
+    for (const variant of options.variants)
+      results.push(await runVariant(variant, options, broker.brokers));
+  } finally {
+    await broker.stop();
+  }
+  const header =
+    '| gradients | checkpoint | params | workers | grad MB in / update | param MB out / update | server round ms p50 (update + persist) | p90 | cycle ms p50 | p90 | updates/s |';
+  const lines = [
+    header,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...results.map(
+      (r) =>
+        `| ${r.encoding} | ${r.checkpoint ? `yes (${mb(r.checkpointBytes)} MB)` : 'no'} | ${(r.parameters / 1e6).toFixed(2)} M | ${r.workers} | ${mb(r.gradientBytesPerUpdate)} | ${mb(r.paramBytesPerUpdate)} | ${ms(r.serverRoundMs.p50)} (${ms(r.updateMs.p50)} + ${ms(r.persistMs.p50)}) | ${ms(r.serverRoundMs.p90)} | ${ms(r.cycleMs.p50)} | ${ms(r.cycleMs.p90)} | ${r.updatesPerSecond.toFixed(2)} |`,
+    ),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  mkdirSync(path.dirname(options.out), { recursive: true });
+  writeFileSync(
+    options.out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+        options: { ...options, brokers: undefined },
+        results,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  process.stderr.write(`results: ${options.out}\n`);
+}
+
+await main();
