@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { BackendError } from '../errors/index.js';
 import { tf } from './tf.js';
+import { installWasmKernelFixes } from './wasm-kernels.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendRequest = 'auto' | BackendName;
@@ -163,6 +164,8 @@ async function loadWasm(): Promise<Availability> {
       error: "@tensorflow/tfjs-backend-wasm loaded but registered no 'wasm' backend",
     };
   }
+  // Transposed matmuls and slices of the stock kernels are 10-20x slower than they need to be.
+  installWasmKernelFixes();
   return { ok: true, source: '@tensorflow/tfjs-backend-wasm' };
 }
 

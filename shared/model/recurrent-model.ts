@@ -11,7 +11,7 @@ import {
 } from './model-spec.js';
 import { ParameterSet } from './parameter-set.js';
 import { createRng } from './random.js';
-import { runLayerSequenceAuto } from './fused/index.js';
+import { runLayerWindowAuto } from './window/index.js';
 import type { TrainingBatch } from './training-batch.js';
 
 export interface LossAndGradientTensors {
@@ -245,8 +245,9 @@ export class RecurrentModel {
       const options = this.cellOptions[layer]!;
       const inputMask = batch?.dropoutMasks?.input[layer];
       const recurrentMask = batch?.dropoutMasks?.recurrent[layer];
-      // A fused TensorFlow kernel when one applies, else the generic time loop (./time-loop.ts): see ./fused/index.ts.
-      const { outputs, final } = runLayerSequenceAuto({
+      // A window kernel (wasm, ./window), a fused TensorFlow kernel (tensorflow, ./fused) when one
+      // applies, else the generic time loop (./time-loop.ts): see ./window/index.ts.
+      const { outputs, final } = runLayerWindowAuto({
         cell: this.cell,
         params: this.layerParams(layer),
         options,

@@ -6,7 +6,7 @@ import { createEmbeddedLearner } from '../../../shared/learner/create-learner.js
 import { encodeEvent } from '../../../shared/learner/event-encoder.js';
 import { availableBackends } from '../../support/backends.js';
 
-for (const backend of await availableBackends(['cpu', 'tensorflow'])) {
+for (const backend of await availableBackends(['cpu', 'tensorflow', 'wasm'])) {
   test(`[${backend}] live tensors return to their start value after 100 training steps`, async () => {
     await tf.setBackend(backend);
     const config = parseConfig(

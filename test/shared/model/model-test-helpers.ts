@@ -3,6 +3,7 @@
  * masks), backend switching and float32 → float64 parameter copies. No assertions live here.
  */
 import { tf } from '../../../shared/engine/tf.js';
+import { withBackend } from '../../../shared/engine/select-backend.js';
 import type { CellType, ModelSpec, TaskType, InputKind } from '../../../shared/model/model-spec.js';
 import { stateSize } from '../../../shared/model/model-spec.js';
 import type { DropoutMasks, TrainingBatch } from '../../../shared/model/training-batch.js';
@@ -227,7 +228,7 @@ export function perturbedArrays(
 // ---------------------------------------------------------------- backends
 
 export interface BackendAvailability {
-  readonly name: 'cpu' | 'tensorflow';
+  readonly name: 'cpu' | 'tensorflow' | 'wasm';
   readonly available: boolean;
   readonly reason?: string;
 }
@@ -271,12 +272,30 @@ async function probeTensorflow(): Promise<BackendAvailability> {
   return { name: 'tensorflow', available: true };
 }
 
-/** cpu always; tensorflow when @tensorflow/tfjs-node loads into the same tfjs engine. */
+let wasmProbe: Promise<BackendAvailability> | undefined;
+
+/** Loads @tensorflow/tfjs-backend-wasm the way the services do (with our kernel replacements). */
+async function probeWasm(): Promise<BackendAvailability> {
+  try {
+    await withBackend('wasm', () => undefined);
+    return { name: 'wasm', available: true };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { name: 'wasm', available: false, reason: `wasm backend not available: ${msg}` };
+  }
+}
+
+/**
+ * cpu always; tensorflow when @tensorflow/tfjs-node loads into the same tfjs engine; wasm when
+ * @tensorflow/tfjs-backend-wasm initialises (there the window kernels of shared/model/window run).
+ */
 export async function backendsUnderTest(): Promise<BackendAvailability[]> {
   tensorflowProbe ??= probeTensorflow();
   const tfNode = await tensorflowProbe;
+  wasmProbe ??= probeWasm();
+  const wasm = await wasmProbe;
   await tf.setBackend('cpu');
-  return [{ name: 'cpu', available: true }, tfNode];
+  return [{ name: 'cpu', available: true }, tfNode, wasm];
 }
 
 export async function useBackend(name: string): Promise<void> {

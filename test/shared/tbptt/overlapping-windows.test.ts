@@ -14,7 +14,7 @@ import { tinyLearner, tinyLmSpec } from '../../support/tiny-learner.js';
  * differences over every parameter entry. Tolerance: float32 analytic vs float64 FD (eps 1e-6),
  * |Δ| ≤ 2e-5 + 1e-3·|g|.
  */
-for (const backend of await availableBackends(['cpu', 'tensorflow'])) {
+for (const backend of await availableBackends(['cpu', 'tensorflow', 'wasm'])) {
   test(`[${backend}] with k2 > k1 the gradient equals an independent straightforward computation of the same window`, async () => {
     await tf.setBackend(backend);
     for (const cell of ['rnn', 'lstm', 'gru'] as const) {

@@ -4,7 +4,7 @@ import { tf } from '../../../shared/engine/tf.js';
 import { tinyLearner, tinyLmSpec } from '../../support/tiny-learner.js';
 import { availableBackends } from '../../support/backends.js';
 
-for (const backend of await availableBackends(['cpu', 'tensorflow'])) {
+for (const backend of await availableBackends(['cpu', 'tensorflow', 'wasm'])) {
   test(`[${backend}] interleaving two keys gives the same states and predictions as running them separately (training off)`, async () => {
     await tf.setBackend(backend);
     const spec = tinyLmSpec({ cell: 'gru', layers: 2 });

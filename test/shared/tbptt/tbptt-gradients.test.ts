@@ -21,7 +21,7 @@ function assertClose(
   }
 }
 
-for (const backend of await availableBackends(['cpu', 'tensorflow'])) {
+for (const backend of await availableBackends(['cpu', 'tensorflow', 'wasm'])) {
   test(`[${backend}] TBPTT with k1 = k2 = T over one sequence of length T equals full BPTT`, async () => {
     await tf.setBackend(backend);
     // T = 1 is k1 = k2 = 1, fully online (and a one-step window, which tfjs' unstack gradient mishandles).
