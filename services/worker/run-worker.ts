@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
@@ -149,8 +150,16 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     maxLabels: config.task.maxLabels,
   });
   const gradients = training ? new PendingGradients() : undefined;
+  // The paramserver deduplicates by (gradient source, step): a restarted worker keeps its id but
+  // counts steps from 1 again, so its gradients carry a per-start incarnation suffix.
+  const gradientSource = `${workerId}/${randomBytes(4).toString('hex')}`;
   const trainer = gradients
-    ? new TbpttTrainer({ model, sink: gradients, rng: createRng(config.seed + 1), workerId })
+    ? new TbpttTrainer({
+        model,
+        sink: gradients,
+        rng: createRng(config.seed + 1),
+        workerId: gradientSource,
+      })
     : undefined;
   const layout: StepLayout = {
     inputKind: spec.inputKind,

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { encodeEvent } from '../../../shared/codec/index.js';
+import { parseConfig } from '../../../shared/config/index.js';
+import { selectBackend } from '../../../shared/engine/select-backend.js';
+import { createLogger } from '../../../shared/logging/index.js';
+import {
+  topicNames,
+  type KafkaAdmin,
+  type KafkaClient,
+} from '../../../shared/transport/kafka/index.js';
+import { startWorker } from '../../../services/worker/run-worker.js';
+import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
+import { connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
+import {
+  createAppTopics,
+  foldChangelog,
+  produceRecords,
+  readTopic,
+  readTopicUntil,
+} from '../../support/kafka/worker-harness.js';
+
+let broker: TestBroker;
+let client: KafkaClient;
+let admin: KafkaAdmin;
+
+before(
+  async () => {
+    ({ broker, client, admin } = await connectTestAdmin('worker-eviction-test'));
+    await selectBackend({ requested: 'cpu', logger: { info() {}, warn() {} } });
+  },
+  { timeout: 240_000 },
+);
+after(() => releaseTestAdmin({ broker, admin }));
+
+const logger = createLogger({ name: 'worker-eviction-test', level: 'warn' });
+const event = (key: string, token: string) => ({
+  key,
+  value: encodeEvent({ key, token, eos: false }),
+});
+
+test(
+  'a key idle longer than state.ttlMs is evicted with a tombstone in the changelog, so a restore no longer brings it back',
+  { timeout: 120_000 },
+  async () => {
+    const app = uniqueTopicPrefix('worker eviction');
+    const topics = topicNames(app);
+    await createAppTopics({ admin, app, partitions: 1 });
+    const config = parseConfig(
+      {
+        app,
+        backend: 'cpu',
+        model: { cell: 'rnn', hidden: 4, embedding: 2 },
+        tbptt: { k1: 2, k2: 2 },
+        state: { ttlMs: 60_000 },
+      },
+      { source: 'worker-eviction-test' },
+    );
+    // A clock the test moves: the first key's events are seen at t = 0, the second key's an hour later.
+    let clockMs = 1_700_000_000_000;
+    const worker = await startWorker({
+      config,
+      client,
+      logger,
+      training: false,
+      sessionTimeoutMs: 6_000,
+      now: () => clockMs,
+    });
+    try {
+      await produceRecords({
+        client,
+        topic: topics.events,
+        records: [event('old', 'a'), event('old', 'b'), event('old', 'c')],
+      });
+      await readTopicUntil({
+        client,
+        admin,
+        topic: topics.predictions,
+        done: (r) => r.length >= 3,
+        what: 'the first key’s predictions',
+      });
+      assert.deepEqual(
+        [...foldChangelog(await readTopic({ client, admin, topic: topics.stateChangelog })).keys()],
+        ['old'],
+      );
+      clockMs += 3_600_000;
+      await produceRecords({ client, topic: topics.events, records: [event('new', 'x')] });
+      await readTopicUntil({
+        client,
+        admin,
+        topic: topics.predictions,
+        done: (r) => r.length >= 4,
+        what: 'the second key’s prediction',
+      });
+    } finally {
+      await worker.stop();
+    }
+    const changelog = await readTopic({ client, admin, topic: topics.stateChangelog });
+    const last = changelog.filter((r) => r.key === 'old').at(-1);
+    assert.ok(last?.tombstone, 'the evicted key’s last changelog record is a tombstone');
+    assert.deepEqual([...foldChangelog(changelog).keys()], ['new']);
+
+    // A new worker restores only the live key.
+    let restoredKeys = -1;
+    const second = await startWorker({
+      config,
+      client,
+      logger,
+      training: false,
+      sessionTimeoutMs: 6_000,
+      now: () => clockMs,
+      onRestore: (report) => (restoredKeys = report.keys),
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (restoredKeys < 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(restoredKeys, 1);
+    } finally {
+      await second.stop();
+    }
+  },
+);
