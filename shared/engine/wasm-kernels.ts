@@ -1,5 +1,5 @@
 /**
- * Faster replacements for four kernels of `@tensorflow/tfjs-backend-wasm` 4.22 that the
+ * Faster replacements for six kernels of `@tensorflow/tfjs-backend-wasm` 4.22 that the
  * recurrent training step leans on, installed by `installWasmKernelFixes()` (select-backend.ts
  * calls it when the wasm package loads). They compute exactly what the originals compute; only
  * the way they get there differs.
@@ -18,6 +18,11 @@
  *   from a view of the heap (the output is allocated first, since allocation may grow and so
  *   replace the heap buffer).
  *
+ * - **Identity.** The wasm Identity kernel copies the tensor. tfjs runs it for every tensor a
+ *   gradient saves (`tf.clone`), ~250 copies per LSTM training window. Tensors are immutable, so
+ *   the replacement shares the buffer and counts a reference, as the cpu backend's Identity and
+ *   the wasm backend's own Reshape do.
+ *
  * Each replacement is registered under the original kernel name for backend 'wasm', so every op
  * in the process (model, optimizer, tests) gets it; the original config is kept and used for the
  * cases the replacement does not handle (strings, batched products, empty tensors).
@@ -31,6 +36,7 @@ interface WasmBackendLike {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: object): boolean;
+  incRef(dataId: object): void;
 }
 
 type KernelConfig = ReturnType<typeof tf.getKernel>;
@@ -38,7 +44,14 @@ type KernelArgs = Parameters<KernelConfig['kernelFunc']>[0];
 
 const BACKEND = 'wasm';
 /** Kernels replaced here, by name. */
-export const WASM_KERNEL_FIXES = ['BatchMatMul', '_FusedMatMul', 'Slice', 'SplitV', 'Unpack'];
+export const WASM_KERNEL_FIXES = [
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Slice',
+  'SplitV',
+  'Unpack',
+  'Identity',
+];
 
 let installed = false;
 
@@ -106,7 +119,15 @@ export function installWasmKernelFixes(): boolean {
     return sliceFromHeap(x, begin, size, args.backend as unknown as WasmBackendLike);
   };
 
+  const originalIdentity = originals.get('Identity')!.kernelFunc;
+
   const replacements: Record<string, KernelConfig['kernelFunc']> = {
+    Identity: (args) => {
+      const x = args.inputs['x'] as TensorInfo;
+      if (x.dtype === 'string') return originalIdentity(args);
+      (args.backend as unknown as WasmBackendLike).incRef(x.dataId);
+      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+    },
     BatchMatMul: matMul('BatchMatMul'),
     _FusedMatMul: matMul('_FusedMatMul'),
     Slice: (args) => {

@@ -2,6 +2,7 @@ import { tf } from '../engine/tf.js';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
 import { cells, type CellDefinition, type CellOptions, type CellParams } from './cells/index.js';
+import { embeddingRows } from './embedding.js';
 import { glorotUniform } from './initializers.js';
 import {
   isClassificationTask,
@@ -196,16 +197,18 @@ export class RecurrentModel {
     const { spec } = this;
     if (spec.inputKind === 'tokens') {
       if (!tokens) throw new ShapeError('a tokens model needs token ids as input');
-      const ids = tf.tensor2d(tokens, [batchSize, steps], 'int32');
-      if (tf.getBackend() === 'tensorflow')
+      if (tokens.length !== batchSize * steps)
+        throw new ShapeError(
+          `${tokens.length} token ids for ${batchSize} keys × ${steps} steps (expected ${batchSize * steps})`,
+        );
+      if (tf.getBackend() === 'tensorflow') {
+        const ids = tf.tensor2d(tokens, [batchSize, steps], 'int32');
         return tf.gather(this.params.get('embedding'), ids) as Tensor3D;
+      }
       // gather's gradient needs UnsortedSegmentSum, which the wasm backend lacks (and which is
-      // slow on cpu): a one-hot matmul computes the same rows and differentiates everywhere.
-      const rows = this.params.get('embedding') as Tensor2D;
-      const oneHot = tf
-        .oneHot(tf.reshape(ids, [batchSize * steps]), rows.shape[0])
-        .toFloat() as Tensor2D;
-      return tf.reshape(tf.matMul(oneHot, rows), [batchSize, steps, spec.embedding]);
+      // slow on cpu): the same rows with a gradient summed in JavaScript (./embedding.ts).
+      const rows = embeddingRows(this.params.get('embedding') as Tensor2D, tokens);
+      return tf.reshape(rows, [batchSize, steps, spec.embedding]);
     }
     if (!features) throw new ShapeError('a features model needs feature vectors as input');
     const x = tf.tensor2d(features, [batchSize * steps, spec.featureSize]);

@@ -233,3 +233,37 @@ test('slice, split and unstack of every rank and dtype equal cpu', { skip }, asy
   });
   await compareOnBackends(cases, 0);
 });
+
+test(
+  'a clone shares the buffer, keeps its values after the original is disposed, and frees it last',
+  { skip },
+  async () => {
+    await withBackend('wasm', () => {
+      const backend = tf.engine().backend as unknown as { numDataIds(): number };
+      const idsBefore = backend.numDataIds();
+      const x = tf.tensor2d(values(12, 31), [3, 4]);
+      const want = Array.from(x.dataSync());
+      const y = tf.clone(x);
+      const r = tf.reshape(y, [4, 3]);
+      const z = tf.clone(r);
+      r.dispose();
+      x.dispose();
+      assert.deepEqual(Array.from(y.dataSync()), want, 'clone after the original is disposed');
+      y.dispose();
+      assert.deepEqual(z.shape, [4, 3]);
+      assert.deepEqual(
+        Array.from(z.dataSync()),
+        want,
+        'clone of a reshape after both are disposed',
+      );
+      assert.equal(backend.numDataIds(), idsBefore + 1, 'one buffer while a clone lives');
+      z.dispose();
+      assert.equal(backend.numDataIds(), idsBefore, 'freed with the last clone');
+      const s = tf.tensor1d(['a', 'bc'], 'string');
+      const sc = tf.clone(s);
+      s.dispose();
+      assert.deepEqual(sc.dataSync(), ['a', 'bc'], 'string clone');
+      sc.dispose();
+    });
+  },
+);
