@@ -76,32 +76,44 @@ export class StreamLearner {
     });
   }
 
-  /** Predicts, then learns from, a run of encoded events in order. Returns one prediction per event. */
-  async process(events: readonly EncodedEvent[]): Promise<Prediction[]> {
+  /**
+   * Predicts, then learns from, a run of encoded events in order. Returns one prediction per
+   * processed event: all of them, or with `stopAfterTrainStep` only those before the first
+   * training step's end (a distributed learner in lockstep then waits for the parameters that
+   * step produces before it predicts the rest, as a single-process learner would).
+   */
+  async process(
+    events: readonly EncodedEvent[],
+    { stopAfterTrainStep = false }: { stopAfterTrainStep?: boolean } = {},
+  ): Promise<Prediction[]> {
     const predictions: Prediction[] = [];
     let start = 0;
     while (start < events.length) {
       await this.maybeYield();
-      // A micro-batch: consecutive events of distinct keys, so each key steps at most once.
+      // A micro-batch: consecutive events of distinct keys, so each key steps at most once, and
+      // only its first event's key may be ready to train: the step it forces then takes every
+      // key whose window is complete, wherever batches and micro-batches happen to start.
       const seen = new Set<string>();
       let end = start;
       while (
         end < events.length &&
         end - start < this.o.maxKeysPerInference &&
-        !seen.has(events[end]!.event.key)
+        !seen.has(events[end]!.event.key) &&
+        (end === start || !this.ready.has(events[end]!.event.key))
       ) {
         seen.add(events[end]!.event.key);
         end++;
       }
       const slice = events.slice(start, end);
-      if (slice.some((e) => this.ready.has(e.event.key))) await this.trainReady({ all: true });
+      if (this.ready.has(slice[0]!.event.key))
+        if ((await this.trainReady({ all: true })) && stopAfterTrainStep) break;
       predictions.push(...this.step(slice));
+      start = end;
       if (
         this.ready.size >= this.o.maxKeysPerStep ||
         this.ready.oldestWaitMs(this.o.now()) >= this.o.maxWaitMs
       )
-        await this.trainReady({ all: false });
-      start = end;
+        if ((await this.trainReady({ all: false })) && stopAfterTrainStep) break;
     }
     this.store.evict(this.o.now());
     return predictions;
@@ -138,8 +150,10 @@ export class StreamLearner {
     this.changed.delete(key);
   }
 
-  private async trainReady({ all }: { all: boolean }): Promise<void> {
+  /** Trains ready keys in steps of at most maxKeysPerStep; whether any step ran. */
+  private async trainReady({ all }: { all: boolean }): Promise<boolean> {
     const { trainer, maxKeysPerStep } = this.o;
+    let trained = false;
     while (
       this.ready.size >= (all ? 1 : maxKeysPerStep) ||
       (!all && this.ready.size > 0 && this.ready.oldestWaitMs(this.o.now()) >= this.o.maxWaitMs)
@@ -153,7 +167,9 @@ export class StreamLearner {
         for (const key of keys) key.markTrained();
       }
       for (const key of keys) this.changed.set(key.key, key);
+      trained = true;
     }
+    return trained;
   }
 
   private lastYieldMs = performance.now();
