@@ -72,7 +72,7 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       '--params-lockstep-ms <ms>',
-      'after a batch that sent gradients computed on version v, wait up to this long for a newer version before the next batch (0: never)',
+      'lockstep training: end each transaction at a training step and wait up to this long for the published version that applied its gradient before the next event (0: never wait)',
       nonNegativeInteger('--params-lockstep-ms'),
       0,
     )

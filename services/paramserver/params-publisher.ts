@@ -1,3 +1,4 @@
+import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { TensorValue } from '../../shared/codec/tensor-codec.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
@@ -38,6 +39,8 @@ export interface ParamsPublisher {
   publish(options: {
     version: number;
     tensors: ReadonlyMap<string, TensorValue>;
+    /** The gradients this version applied (workers in lockstep wait for theirs). */
+    applied?: readonly GradientId[];
     gradientOffsets: readonly GradientPosition[];
     durable?: Promise<unknown>;
   }): Promise<{ bytes: number; chunks: number }>;
@@ -135,8 +138,8 @@ export function createParamsPublisher({
           .map(({ partition, offset }) => ({ partition, offset })),
       };
     },
-    async publish({ version, tensors, gradientOffsets, durable }) {
-      const records = paramRecords({ modelId, version, tensors });
+    async publish({ version, tensors, applied, gradientOffsets, durable }) {
+      const records = paramRecords({ modelId, version, tensors, ...(applied ? { applied } : {}) });
       const old = version - retainVersions;
       const tombstones =
         old >= 0 ? paramTombstones({ modelId, version: old, count: records.length }) : [];

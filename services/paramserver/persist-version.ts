@@ -1,3 +1,4 @@
+import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { ModelSpec } from '../../shared/model/model-spec.js';
 import {
   writeCheckpoint,
@@ -15,6 +16,7 @@ import type { ParamsPublisher } from './params-publisher.js';
  */
 export async function persistAndPublish({
   state,
+  applied,
   gradientOffsets,
   modelId,
   spec,
@@ -23,6 +25,8 @@ export async function persistAndPublish({
   publish = true,
 }: {
   state: ParameterServerState;
+  /** The gradients the version applied (none when it is re-published from a checkpoint). */
+  applied?: readonly GradientId[];
   gradientOffsets: readonly GradientPosition[];
   modelId: string;
   spec: ModelSpec;
@@ -45,6 +49,7 @@ export async function persistAndPublish({
     ? publisher.publish({
         version: state.version,
         tensors: new Map(state.params.map((p) => [p.name, { shape: p.shape, data: p.values }])),
+        ...(applied ? { applied } : {}),
         gradientOffsets,
         durable,
       })

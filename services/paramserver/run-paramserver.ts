@@ -224,6 +224,7 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       const updated = performance.now();
       const { paramBytes, checkpointBytes } = await persistAndPublish({
         state: server.state(),
+        applied: report.applied,
         gradientOffsets: intake.resumeOffsets(server.pendingPositions()),
         modelId,
         spec,

@@ -4,6 +4,7 @@ import {
   encodeDeadLetter,
   encodePrediction,
 } from '../../shared/codec/index.js';
+import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
 import { InputError } from '../../shared/errors/index.js';
 import type { FeatureNormalizer } from '../../shared/events/feature-normalizer.js';
@@ -48,6 +49,8 @@ export interface BatchReport {
   readonly changelogRecords: number;
   readonly tombstones: number;
   readonly gradientRecords: number;
+  /** The gradients the transaction sent (a version that applied them lists them). */
+  readonly gradients: readonly GradientId[];
   readonly nextOffset: number;
   /** Where the batch's time went, ms: decoding + encoding events, the learner, building the records, the transaction. */
   readonly timingsMs: {
@@ -113,36 +116,55 @@ export class PartitionTask {
     return this.learner.store.size;
   }
 
-  /** Predicts and learns from a batch of this partition's records, in one transaction. */
-  async process(records: readonly KafkaBusRecord[]): Promise<BatchReport> {
+  /**
+   * Predicts and learns from a batch of this partition's records, in one transaction. With
+   * `stopAfterTrainStep` the transaction ends right after the first training step (its gradient
+   * included); `report.records` says how many records it took, and the caller processes the rest
+   * once the parameters that step produces have arrived (lockstep training).
+   */
+  async process(
+    batch: readonly KafkaBusRecord[],
+    { stopAfterTrainStep = false }: { stopAfterTrainStep?: boolean } = {},
+  ): Promise<BatchReport> {
     const { partition, topics, spec, tokens, labels, normalizer, logger } = this.o;
     const t0 = performance.now();
-    const last = records[records.length - 1]!;
-    const fresh = records.filter((r) => r.offset >= this.nextOffsetValue);
-    const encoded: EncodedEvent[] = [];
-    const deadLetters: OutgoingRecord[] = [];
-    const lastOffsetOfKey = new Map<string, number>();
-    for (const record of fresh) {
+    const decoded: Array<{ record: KafkaBusRecord; event?: EncodedEvent; error?: InputError }> = [];
+    for (const record of batch) {
+      if (record.offset < this.nextOffsetValue) continue;
       try {
         const event = decodeRecordEvent(record);
-        encoded.push(
-          encodeEvent({ event, index: record.offset, spec, tokens, labels, normalizer }),
-        );
-        lastOffsetOfKey.set(event.key, record.offset);
+        decoded.push({
+          record,
+          event: encodeEvent({ event, index: record.offset, spec, tokens, labels, normalizer }),
+        });
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
-        deadLetters.push(this.deadLetter(record, error));
+        decoded.push({ record, error });
       }
     }
+    const encoded = decoded.flatMap((d) => (d.event ? [d.event] : []));
+
+    const t1 = performance.now();
+    const predictions = await this.learner.process(encoded, { stopAfterTrainStep });
+    const t2 = performance.now();
+    // The records this transaction covers: all, or those before the first event left unprocessed.
+    const stopOffset =
+      predictions.length < encoded.length ? encoded[predictions.length]!.index : Infinity;
+    const records = batch.filter((r) => r.offset < stopOffset);
+    // A step of keys left ready earlier can come before any record: then offsets stay put.
+    const nextOffset = Math.max(this.nextOffsetValue, records.at(-1)?.nextOffset ?? 0);
+    const fresh = decoded.filter((d) => d.record.offset < stopOffset);
+    const deadLetters: OutgoingRecord[] = [];
+    const lastOffsetOfKey = new Map<string, number>();
+    for (const { record, event, error } of fresh)
+      if (event) lastOffsetOfKey.set(event.event.key, record.offset);
+      else deadLetters.push(this.deadLetter(record, error!));
     if (deadLetters.length > 0)
       logger.warn(
-        { partition, deadLetters: deadLetters.length, firstOffset: fresh[0]?.offset },
+        { partition, deadLetters: deadLetters.length, firstOffset: fresh[0]?.record.offset },
         'malformed events sent to the dead-letter topic',
       );
 
-    const t1 = performance.now();
-    const predictions = await this.learner.process(encoded);
-    const t2 = performance.now();
     const tsMs = this.o.now();
     const changelog: OutgoingRecord[] = [];
     for (const key of this.learner.drainChangedKeys()) {
@@ -163,8 +185,10 @@ export class PartitionTask {
     for (const key of evicted) changelog.push(tombstoneOutgoing(key));
     if (this.o.persistNormalizer && encoded.length > 0)
       changelog.push(normalizerOutgoing(partition, normalizer.toJSON()));
-    changelog.push(progressOutgoing(partition, last.nextOffset));
-    const gradientRecords = this.o.gradients?.drainRecords({ dtype: this.o.gradientDtype }) ?? [];
+    changelog.push(progressOutgoing(partition, nextOffset));
+    const { records: gradientRecords, ids: gradientIds } = this.o.gradients?.drain({
+      dtype: this.o.gradientDtype,
+    }) ?? { records: [], ids: [] };
 
     const predictionRecords = predictions.map((p) => ({
       key: p.key,
@@ -181,26 +205,27 @@ export class PartitionTask {
       ]);
       await transaction.sendOffsets({
         consumerGroupId: this.o.groupId,
-        topics: [{ topic: topics.events, partitions: [{ partition, offset: last.nextOffset }] }],
+        topics: [{ topic: topics.events, partitions: [{ partition, offset: nextOffset }] }],
       });
       await transaction.commit();
     } catch (error) {
       if (transaction.isActive()) await transaction.abort().catch(() => {});
       throw error;
     }
-    this.nextOffsetValue = last.nextOffset;
+    this.nextOffsetValue = nextOffset;
     for (const [key, offset] of lastOffsetOfKey) this.inputOffsets.set(key, offset);
     for (const key of evicted) this.inputOffsets.delete(key);
     return {
       partition,
       records: records.length,
       alreadyProcessed: records.length - fresh.length,
-      events: encoded.length,
+      events: predictions.length,
       deadLetters: deadLetters.length,
       changelogRecords: changelog.length,
       tombstones: evicted.length,
       gradientRecords: gradientRecords.length,
-      nextOffset: last.nextOffset,
+      gradients: gradientIds,
+      nextOffset: nextOffset,
       timingsMs: {
         decode: t1 - t0,
         learn: t2 - t1,

@@ -1,4 +1,5 @@
 import type { GradientMessage } from '../../shared/codec/index.js';
+import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { TensorDType, TensorValue } from '../../shared/codec/tensor-codec.js';
 import { gradientMessageRecords } from '../../shared/paramserver/index.js';
 import type { GradientSink, WorkerGradient } from '../../shared/tbptt/gradient-sink.js';
@@ -33,23 +34,24 @@ export class PendingGradients implements GradientSink {
     return this.pending.length;
   }
 
-  /** The pending gradients as `<app>.gradients` records (key = worker id), and forgets them. */
-  drainRecords({
-    dtype,
-    maxChunkBytes,
-  }: {
-    dtype: TensorDType;
-    maxChunkBytes?: number | undefined;
-  }): OutgoingRecord[] {
-    const out = this.pending.flatMap((message) =>
+  /**
+   * The pending gradients as `<app>.gradients` records (key = worker id) and their ids (what a
+   * published version lists once it applied them); forgets them.
+   */
+  drain({ dtype, maxChunkBytes }: { dtype: TensorDType; maxChunkBytes?: number | undefined }): {
+    records: OutgoingRecord[];
+    ids: GradientId[];
+  } {
+    const records = this.pending.flatMap((message) =>
       gradientMessageRecords({
         message,
         encoding: dtype,
         ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }),
       }),
     );
+    const ids = this.pending.map(({ workerId, step }) => ({ workerId, step }));
     this.pending = [];
-    return out;
+    return { records, ids };
   }
 
   /** Drops the pending gradients (their batch was aborted). */

@@ -24,7 +24,7 @@ import {
   type KafkaClient,
   type TransactionalProducer,
 } from '../../shared/transport/kafka/index.js';
-import type { DecodedParams } from '../../shared/codec/param-codec.js';
+import type { DecodedParams, GradientId } from '../../shared/codec/param-codec.js';
 import type { WorkerMetrics } from '../../shared/metrics/worker/index.js';
 import { applyParams, followParams } from '../../shared/paramserver/index.js';
 import { ChangelogFold, type RestoredPartition } from './changelog-records.js';
@@ -61,9 +61,11 @@ export interface WorkerOptions {
    */
   readonly paramsWaitMs?: number;
   /**
-   * After a batch whose gradients were computed on version v, wait up to this long for a newer
-   * version before the next batch, so the next gradient is computed on it (synchronous SGD's
-   * lockstep; a bound on staleness in async mode). 0 (default): never wait.
+   * Lockstep training: a transaction ends right after a training step, and the worker waits up to
+   * this long for the published version that applied that step's gradient before it predicts or
+   * trains on the next event (synchronous SGD's lockstep: every event after a window
+   * sees the parameters that window produced, as in a single-process learner; a bound on
+   * staleness in async mode). 0 (default): never wait.
    */
   readonly paramsLockstepMs?: number;
   /** Called after every committed batch. */
@@ -173,12 +175,30 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   let pendingParams: DecodedParams | undefined;
   const versionWaiters: Array<() => void> = [];
   const lockstepMs = options.paramsLockstepMs ?? 0;
-  /** Resolves once a version newer than `version` has arrived, or after `timeoutMs`. */
-  const newerParams = async (version: number, timeoutMs: number): Promise<void> => {
+  // Our gradients that published versions applied (lockstep waits for them; pruned as it does).
+  const appliedOwn = new Set<string>();
+  const gradientKey = (g: GradientId) => `${g.workerId}\u0000${g.step}`;
+  /**
+   * Lockstep: whether, within `timeoutMs`, every gradient in `sent` (computed on `version`) went
+   * into a published version — or versions moved more than the staleness bound past `version`,
+   * so the server dropped what it had not applied — or the worker is stopping.
+   */
+  const ownGradientsApplied = async ({
+    sent,
+    version,
+    timeoutMs,
+  }: {
+    sent: readonly GradientId[];
+    version: number;
+    timeoutMs: number;
+  }): Promise<boolean> => {
     const deadline = performance.now() + timeoutMs;
-    while ((pendingParams?.version ?? model.params.version) <= version && !stopping) {
+    const settled = () =>
+      sent.every((g) => appliedOwn.has(gradientKey(g))) ||
+      (pendingParams?.version ?? model.params.version) > version + config.paramserver.staleness;
+    while (!settled() && !stopping) {
       const left = deadline - performance.now();
-      if (left <= 0) return;
+      if (left <= 0) return false;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 100));
         versionWaiters.push(() => {
@@ -187,6 +207,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         });
       });
     }
+    for (const g of sent) appliedOwn.delete(gradientKey(g));
+    return true;
   };
   const follower = training
     ? followParams({
@@ -194,6 +216,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         app: config.app,
         ...(options.modelId === undefined ? {} : { modelId: options.modelId }),
         onVersion: (decoded) => {
+          for (const g of decoded.applied ?? [])
+            if (g.workerId === gradientSource) appliedOwn.add(gradientKey(g));
           if (decoded.version > (pendingParams?.version ?? model.params.version))
             pendingParams = decoded;
           for (const wake of versionWaiters.splice(0)) wake();
@@ -456,26 +480,55 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           const partition = records[0]!.partition;
           if (!assigned.has(partition)) continue; // a batch of a revoked partition: not ours
           const task = await taskFor(partition);
-          applyPendingParams();
-          const version = model.params.version;
-          busyPartition = partition;
-          const started = performance.now();
-          const report = await task.process(records).catch((error: unknown) => {
-            options.metrics?.transactionFailures.inc();
-            throw error;
-          });
-          busyPartition = undefined;
-          recordBatchMetrics(report, (performance.now() - started) / 1000);
+          // In lockstep a transaction ends at a training step, and the rest of the batch waits
+          // for the version that step's gradient helps make (as in a single-process learner).
+          const lockstep = follower !== undefined && lockstepMs > 0;
+          let rest = records;
+          while (rest.length > 0 && !stopping && assigned.has(partition)) {
+            applyPendingParams();
+            const version = model.params.version;
+            busyPartition = partition;
+            const started = performance.now();
+            const report = await task
+              .process(rest, { stopAfterTrainStep: lockstep })
+              .catch((error: unknown) => {
+                options.metrics?.transactionFailures.inc();
+                throw error;
+              });
+            busyPartition = undefined;
+            rest = rest.slice(report.records);
+            recordBatchMetrics(report, (performance.now() - started) / 1000);
+            failures = 0;
+            totals.events += report.events;
+            totals.deadLetters += report.deadLetters;
+            totals.alreadyProcessed += report.alreadyProcessed;
+            totals.batches++;
+            options.onBatch?.(report);
+            reportProgress();
+            log.debug(
+              {
+                partition,
+                records: report.records,
+                events: report.events,
+                nextOffset: report.nextOffset,
+                gradientRecords: report.gradientRecords,
+                version,
+                left: rest.length,
+              },
+              'transaction committed',
+            );
+            const sent = report.gradients;
+            if (
+              lockstep &&
+              sent.length > 0 &&
+              !(await ownGradientsApplied({ sent, version, timeoutMs: lockstepMs }))
+            )
+              log.warn(
+                { version, lockstepMs, gradients: sent.length },
+                'lockstep: no published version applied our gradient within --params-lockstep-ms; going on with the newest version at hand',
+              );
+          }
           if (!assigned.has(partition)) closePartition(partition);
-          failures = 0;
-          totals.events += report.events;
-          totals.deadLetters += report.deadLetters;
-          totals.alreadyProcessed += report.alreadyProcessed;
-          totals.batches++;
-          options.onBatch?.(report);
-          reportProgress();
-          if (follower && report.gradientRecords > 0 && lockstepMs > 0)
-            await newerParams(version, lockstepMs);
         }
       } catch (error) {
         busyPartition = undefined;

@@ -13,12 +13,20 @@ import { checkInt64, int64ToNumber } from './int64.js';
 import type { TensorValue } from './tensor-codec.js';
 import { decodeTensorSet, type NamedTensors } from './tensor-set-codec.js';
 
+/** A gradient as the parameter service deduplicates it: the sending worker's id and its step. */
+export interface GradientId {
+  readonly workerId: string;
+  readonly step: number;
+}
+
 /** One parameter version for `<app>.params` (compacted, key = modelId). */
 export interface ParamMessage {
   readonly modelId: string;
   readonly version: number;
   /** Parameters by name (a Float32Array means shape [length]). */
   readonly tensors: NamedTensors;
+  /** The gradients this version applied (none for a version published from a checkpoint or an initialiser). */
+  readonly applied?: readonly GradientId[];
 }
 
 /** A reassembled parameter version: tensors are float32 in memory whatever the wire dtype. */
@@ -43,6 +51,10 @@ export function encodeParamChunks(
   if (typeof modelId !== 'string' || modelId === '')
     throw new RangeError(`modelId is ${JSON.stringify(modelId)}, not a non-empty string`);
   const version = checkInt64(params.version, 'version', { unsigned: true });
+  const applied = (params.applied ?? []).map((g) => ({
+    workerId: g.workerId,
+    step: checkInt64(g.step, 'applied step', { unsigned: true }),
+  }));
   return chunkTensorSet(params.tensors, options).map((chunk) =>
     rnnstream.v1.ParamChunk.encode({
       modelId,
@@ -53,6 +65,7 @@ export function encodeParamChunks(
       checksum: chunk.checksum,
       chunkChecksum: chunk.chunkChecksum,
       payload: chunk.data,
+      applied: applied.map(({ workerId, step }) => ({ workerId, step })),
     }).finish(),
   );
 }
@@ -64,6 +77,10 @@ export function decodeParamChunk(bytes: Uint8Array): ParamChunkHeader {
     return {
       modelId: m.modelId,
       version: int64ToNumber(m.version, 'version'),
+      applied: m.applied.map((g) => ({
+        workerId: g.workerId ?? '',
+        step: int64ToNumber(g.step ?? 0, 'applied step'),
+      })),
       chunk: {
         index: m.chunkIndex,
         count: m.chunkCount,

@@ -1,5 +1,5 @@
 import type { ChunkedEncodeOptions } from '../codec/chunked-tensor-set.js';
-import { encodeParamChunks } from '../codec/param-codec.js';
+import { encodeParamChunks, type GradientId } from '../codec/param-codec.js';
 import type { NamedTensors } from '../codec/tensor-set-codec.js';
 import { ConfigError } from '../errors/index.js';
 import type { OutgoingRecord } from '../transport/kafka/kafka-messages.js';
@@ -44,18 +44,24 @@ export function paramRecords({
   modelId,
   version,
   tensors,
+  applied,
   maxChunkBytes,
 }: {
   modelId: string;
   version: number;
   tensors: NamedTensors;
+  /** The gradients this version applied. */
+  applied?: readonly GradientId[];
   maxChunkBytes?: number;
 }): OutgoingRecord[] {
   const options: ChunkedEncodeOptions = {
     dtype: 'float32',
     ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }),
   };
-  return encodeParamChunks({ modelId, version, tensors }, options).map((value, index) => ({
+  return encodeParamChunks(
+    { modelId, version, tensors, ...(applied ? { applied } : {}) },
+    options,
+  ).map((value, index) => ({
     key: paramChunkKey(modelId, version, index),
     value,
   }));

@@ -56,6 +56,8 @@ export interface RoundReport {
   readonly version: number;
   readonly trigger: RoundTrigger;
   readonly gradients: number;
+  /** The applied gradients, in the order they were summed. */
+  readonly applied: ReadonlyArray<{ readonly workerId: string; readonly step: number }>;
   readonly workers: readonly string[];
   readonly tokens: number;
   readonly lossSum: number;
@@ -305,6 +307,7 @@ export class ParameterServer {
       version: this.currentVersion,
       trigger,
       gradients: round.length,
+      applied: round.map((g) => ({ workerId: g.workerId, step: g.step })),
       workers: [...new Set(round.map((g) => g.workerId))],
       tokens,
       lossSum: round.reduce((s, g) => s + g.lossSum, 0),

@@ -52,13 +52,15 @@ export function syncRoundPolicy({
 }
 
 /**
- * Asynchronous updates: the gradients that arrived together (one consumed batch) are applied as
- * soon as that batch is read; staleness is bounded by the drop rule, not by waiting.
+ * Asynchronous updates: every gradient is an update of its own, applied as soon as it is complete,
+ * in arrival order (so a gradient's staleness is exactly the versions published since the one it
+ * was computed on, and the number of updates never depends on how the consumer happened to batch
+ * its fetches); staleness is bounded by the drop rule, not by waiting.
  */
 export function asyncRoundPolicy(): RoundPolicy {
   return {
     mode: 'async',
-    due: ({ arrivalsDone }) => (arrivalsDone ? 'arrival' : undefined),
+    due: () => 'arrival',
     deadlineMs: () => undefined,
   };
 }

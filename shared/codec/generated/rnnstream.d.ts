@@ -1553,6 +1553,9 @@ export namespace rnnstream {
             /** ParamChunk chunkChecksum. */
             chunkChecksum: number;
 
+            /** ParamChunk applied. */
+            applied: rnnstream.v1.GradientId.$Properties[];
+
             /**
              * Creates a new ParamChunk instance using the specified properties.
              * @param [properties] Properties to set
@@ -1661,12 +1664,138 @@ export namespace rnnstream {
                 /** ParamChunk chunkChecksum */
                 chunkChecksum?: (number|null);
 
+                /** ParamChunk applied */
+                applied?: (rnnstream.v1.GradientId.$Properties[]|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a ParamChunk. */
             type $Shape = rnnstream.v1.ParamChunk.$Properties;
+        }
+
+        /**
+         * Properties of a GradientId.
+         * @deprecated Use rnnstream.v1.GradientId.$Properties instead.
+         */
+        interface IGradientId extends rnnstream.v1.GradientId.$Properties {
+        }
+
+        /** Represents a GradientId. */
+        class GradientId {
+
+            /**
+             * Constructs a new GradientId.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rnnstream.v1.GradientId.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** GradientId workerId. */
+            workerId: string;
+
+            /** GradientId step. */
+            step: (number|Long);
+
+            /**
+             * Creates a new GradientId instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns GradientId instance
+             */
+            static create(properties: rnnstream.v1.GradientId.$Shape): rnnstream.v1.GradientId & rnnstream.v1.GradientId.$Shape;
+            static create(properties?: rnnstream.v1.GradientId.$Properties): rnnstream.v1.GradientId;
+
+            /**
+             * Encodes the specified GradientId message. Does not implicitly {@link rnnstream.v1.GradientId.verify|verify} messages.
+             * @param message GradientId message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rnnstream.v1.GradientId.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified GradientId message, length delimited. Does not implicitly {@link rnnstream.v1.GradientId.verify|verify} messages.
+             * @param message GradientId message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rnnstream.v1.GradientId.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a GradientId message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rnnstream.v1.GradientId & rnnstream.v1.GradientId.$Shape} GradientId
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.GradientId & rnnstream.v1.GradientId.$Shape;
+
+            /**
+             * Decodes a GradientId message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.GradientId & rnnstream.v1.GradientId.$Shape} GradientId
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.GradientId & rnnstream.v1.GradientId.$Shape;
+
+            /**
+             * Verifies a GradientId message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a GradientId message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns GradientId
+             */
+            static fromObject(object: { [k: string]: any }): rnnstream.v1.GradientId;
+
+            /**
+             * Creates a plain object from a GradientId message. Also converts values to other types if specified.
+             * @param message GradientId
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rnnstream.v1.GradientId, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this GradientId to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for GradientId
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GradientId {
+
+            /** Properties of a GradientId. */
+            interface $Properties {
+
+                /** GradientId workerId */
+                workerId?: (string|null);
+
+                /** GradientId step */
+                step?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a GradientId. */
+            type $Shape = rnnstream.v1.GradientId.$Properties;
         }
 
         /**

@@ -4658,6 +4658,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {number|null} [checksum] ParamChunk checksum
              * @property {Uint8Array|null} [payload] ParamChunk payload
              * @property {number|null} [chunkChecksum] ParamChunk chunkChecksum
+             * @property {Array.<rnnstream.v1.GradientId.$Properties>|null} [applied] ParamChunk applied
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4683,6 +4684,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const ParamChunk = function (properties) {
+                this.applied = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -4754,6 +4756,14 @@ export const rnnstream = $root.rnnstream = (() => {
             ParamChunk.prototype.chunkChecksum = 0;
 
             /**
+             * ParamChunk applied.
+             * @member {Array.<rnnstream.v1.GradientId.$Properties>} applied
+             * @memberof rnnstream.v1.ParamChunk
+             * @instance
+             */
+            ParamChunk.prototype.applied = $util.emptyArray;
+
+            /**
              * Creates a new ParamChunk instance using the specified properties.
              * @function create
              * @memberof rnnstream.v1.ParamChunk
@@ -4801,6 +4811,9 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 7, wireType 2 =*/58).bytes(message.payload);
                 if (message.chunkChecksum != null && $Object.hasOwnProperty.call(message, "chunkChecksum") && message.chunkChecksum !== 0)
                     writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.chunkChecksum);
+                if (message.applied != null && message.applied.length)
+                    for (let i = 0; i < message.applied.length; ++i)
+                        $root.rnnstream.v1.GradientId.encode(message.applied[i], writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4930,6 +4943,14 @@ export const rnnstream = $root.rnnstream = (() => {
                                 delete message.chunkChecksum;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.applied && message.applied.length))
+                                message.applied = [];
+                            message.applied.push($root.rnnstream.v1.GradientId.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -5002,6 +5023,15 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (message.chunkChecksum != null && $Object.hasOwnProperty.call(message, "chunkChecksum"))
                     if (!$util.isInteger(message.chunkChecksum))
                         return "chunkChecksum: integer expected";
+                if (message.applied != null && $Object.hasOwnProperty.call(message, "applied")) {
+                    if (!$Array.isArray(message.applied))
+                        return "applied: array expected";
+                    for (let i = 0; i < message.applied.length; ++i) {
+                        let error = $root.rnnstream.v1.GradientId.verify(message.applied[i], _depth + 1);
+                        if (error)
+                            return "applied." + error;
+                    }
+                }
                 return null;
             };
 
@@ -5064,6 +5094,16 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (object.chunkChecksum != null)
                     if ($Number(object.chunkChecksum) !== 0)
                         message.chunkChecksum = object.chunkChecksum >>> 0;
+                if (object.applied) {
+                    if (!$Array.isArray(object.applied))
+                        throw $TypeError(".rnnstream.v1.ParamChunk.applied: array expected");
+                    message.applied = $Array(object.applied.length);
+                    for (let i = 0; i < object.applied.length; ++i) {
+                        if (!$util.isObject(object.applied[i]))
+                            throw $TypeError(".rnnstream.v1.ParamChunk.applied: object expected");
+                        message.applied[i] = $root.rnnstream.v1.GradientId.fromObject(object.applied[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -5084,6 +5124,8 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.applied = [];
                 if (options.defaults) {
                     object.modelId = "";
                     if ($util.Long) {
@@ -5134,6 +5176,11 @@ export const rnnstream = $root.rnnstream = (() => {
                     object.payload = options.bytes === $String ? $util.base64.encode(message.payload, 0, message.payload.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.payload) : message.payload;
                 if (message.chunkChecksum != null && $Object.hasOwnProperty.call(message, "chunkChecksum"))
                     object.chunkChecksum = message.chunkChecksum;
+                if (message.applied && message.applied.length) {
+                    object.applied = $Array(message.applied.length);
+                    for (let j = 0; j < message.applied.length; ++j)
+                        object.applied[j] = $root.rnnstream.v1.GradientId.toObject(message.applied[j], options, _depth + 1);
+                }
                 return object;
             };
 
@@ -5163,6 +5210,327 @@ export const rnnstream = $root.rnnstream = (() => {
             };
 
             return ParamChunk;
+        })();
+
+        v1.GradientId = (function() {
+
+            /**
+             * Properties of a GradientId.
+             * @typedef {Object} rnnstream.v1.GradientId.$Properties
+             * @property {string|null} [workerId] GradientId workerId
+             * @property {number|Long|null} [step] GradientId step
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GradientId.
+             * @memberof rnnstream.v1
+             * @interface IGradientId
+             * @augments rnnstream.v1.GradientId.$Properties
+             * @deprecated Use rnnstream.v1.GradientId.$Properties instead.
+             */
+
+            /**
+             * Shape of a GradientId.
+             * @typedef {rnnstream.v1.GradientId.$Properties} rnnstream.v1.GradientId.$Shape
+             */
+
+            /**
+             * Constructs a new GradientId.
+             * @memberof rnnstream.v1
+             * @classdesc Represents a GradientId.
+             * @constructor
+             * @param {rnnstream.v1.GradientId.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GradientId = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GradientId workerId.
+             * @member {string} workerId
+             * @memberof rnnstream.v1.GradientId
+             * @instance
+             */
+            GradientId.prototype.workerId = "";
+
+            /**
+             * GradientId step.
+             * @member {number|Long} step
+             * @memberof rnnstream.v1.GradientId
+             * @instance
+             */
+            GradientId.prototype.step = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new GradientId instance using the specified properties.
+             * @function create
+             * @memberof rnnstream.v1.GradientId
+             * @static
+             * @param {rnnstream.v1.GradientId.$Properties=} [properties] Properties to set
+             * @returns {rnnstream.v1.GradientId} GradientId instance
+             * @type {{
+             *   (properties: rnnstream.v1.GradientId.$Shape): rnnstream.v1.GradientId & rnnstream.v1.GradientId.$Shape;
+             *   (properties?: rnnstream.v1.GradientId.$Properties): rnnstream.v1.GradientId;
+             * }}
+             */
+            GradientId.create = function(properties) {
+                return new GradientId(properties);
+            };
+
+            /**
+             * Encodes the specified GradientId message. Does not implicitly {@link rnnstream.v1.GradientId.verify|verify} messages.
+             * @function encode
+             * @memberof rnnstream.v1.GradientId
+             * @static
+             * @param {rnnstream.v1.GradientId.$Properties} message GradientId message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GradientId.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.workerId != null && $Object.hasOwnProperty.call(message, "workerId") && message.workerId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.workerId);
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step") && (typeof message.step === "object" ? message.step.low || message.step.high : message.step !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.step);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified GradientId message, length delimited. Does not implicitly {@link rnnstream.v1.GradientId.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rnnstream.v1.GradientId
+             * @static
+             * @param {rnnstream.v1.GradientId.$Properties} message GradientId message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GradientId.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a GradientId message from the specified reader or buffer.
+             * @function decode
+             * @memberof rnnstream.v1.GradientId
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rnnstream.v1.GradientId & rnnstream.v1.GradientId.$Shape} GradientId
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GradientId.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rnnstream.v1.GradientId();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.workerId = value;
+                            else
+                                delete message.workerId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.step = value;
+                            else
+                                delete message.step;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a GradientId message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rnnstream.v1.GradientId
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.GradientId & rnnstream.v1.GradientId.$Shape} GradientId
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GradientId.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a GradientId message.
+             * @function verify
+             * @memberof rnnstream.v1.GradientId
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            GradientId.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.workerId != null && $Object.hasOwnProperty.call(message, "workerId"))
+                    if (!$util.isString(message.workerId))
+                        return "workerId: string expected";
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step"))
+                    if (!$util.isInteger(message.step) && !(message.step && $util.isInteger(message.step.low) && $util.isInteger(message.step.high)))
+                        return "step: integer|Long expected";
+                return null;
+            };
+
+            /**
+             * Creates a GradientId message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rnnstream.v1.GradientId
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rnnstream.v1.GradientId} GradientId
+             */
+            GradientId.fromObject = function (object, _depth) {
+                if (object instanceof $root.rnnstream.v1.GradientId)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rnnstream.v1.GradientId: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rnnstream.v1.GradientId();
+                if (object.workerId != null)
+                    if (typeof object.workerId !== "string" || object.workerId.length)
+                        message.workerId = $String(object.workerId);
+                if (object.step != null)
+                    if (typeof object.step === "object" ? object.step.low || object.step.high : $Number(object.step) !== 0)
+                        if ($util.Long)
+                            message.step = $util.Long.fromValue(object.step, true);
+                        else if (typeof object.step === "string")
+                            message.step = $parseInt(object.step, 10);
+                        else if (typeof object.step === "number")
+                            message.step = object.step;
+                        else if (typeof object.step === "object")
+                            message.step = new $util.LongBits(object.step.low >>> 0, object.step.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GradientId message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rnnstream.v1.GradientId
+             * @static
+             * @param {rnnstream.v1.GradientId} message GradientId
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GradientId.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.workerId = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.step = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.step = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.workerId != null && $Object.hasOwnProperty.call(message, "workerId"))
+                    object.workerId = message.workerId;
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.step = typeof message.step === "number" ? $BigInt(message.step) : $util.Long.fromBits(message.step.low >>> 0, message.step.high >>> 0, true).toBigInt();
+                    else if (typeof message.step === "number")
+                        object.step = options.longs === $String ? $String(message.step) : message.step;
+                    else
+                        object.step = options.longs === $String ? $util.Long.prototype.toString.call(message.step) : options.longs === $Number ? new $util.LongBits(message.step.low >>> 0, message.step.high >>> 0).toNumber(true) : message.step;
+                return object;
+            };
+
+            /**
+             * Converts this GradientId to JSON.
+             * @function toJSON
+             * @memberof rnnstream.v1.GradientId
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GradientId.prototype.toJSON = function() {
+                return GradientId.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for GradientId
+             * @function getTypeUrl
+             * @memberof rnnstream.v1.GradientId
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GradientId.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rnnstream.v1.GradientId";
+            };
+
+            return GradientId;
         })();
 
         v1.DecodeRequest = (function() {

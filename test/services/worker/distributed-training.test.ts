@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
@@ -39,8 +41,7 @@ after(async () => {
 
 const CLI = fileURLToPath(new URL('../../../../bin/rnnstream.js', import.meta.url));
 const KEYS = 12;
-const STEPS_PER_KEY = 400;
-const RATE_PER_SECOND = 200;
+const STEPS_PER_KEY = 600;
 const TEXT =
   'it was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness, ';
 
@@ -60,10 +61,13 @@ async function trainingRun({
   workers,
   mode,
   partitions,
+  keysPerStep = 64,
 }: {
   workers: number;
   mode: 'sync' | 'async';
   partitions: number;
+  /** tbptt.maxKeys: the most keys one gradient covers. */
+  keysPerStep?: number;
 }) {
   const app = uniqueTopicPrefix(`training ${workers} ${mode}`);
   const dir = await tempDir('distributed-training-');
@@ -71,9 +75,9 @@ async function trainingRun({
     app,
     backend: 'cpu',
     model: { cell: 'lstm', hidden: 32, embedding: 16 },
-    tbptt: { k1: 8, k2: 8, maxKeys: 64, maxWaitMs: 2000 },
+    tbptt: { k1: 8, k2: 8, maxKeys: keysPerStep, maxWaitMs: 2000 },
     optimizer: { type: 'adam', learningRate: 0.02 },
-    paramserver: { mode, staleness: 3, minWorkers: workers, roundDeadlineMs: 500 },
+    paramserver: { mode, staleness: 3, minWorkers: workers, roundDeadlineMs: 10_000 },
     seed: 5,
   });
   await createAppTopics({ admin, app, partitions });
@@ -101,7 +105,8 @@ async function trainingRun({
       configPath,
       brokers: broker.brokers,
       args: [
-        ...['--worker-id', `w${w}`, '--session-timeout-ms', '6000', '--max-batch-size', '200'],
+        ...['--worker-id', `w${w}`, '--session-timeout-ms', '30000', '--max-batch-size', '200'],
+        ...['--params-lockstep-ms', '20000'],
       ],
     });
     running.push(worker);
@@ -115,7 +120,6 @@ async function trainingRun({
     client,
     topic: topicNames(app).events,
     events: events(),
-    ratePerSecond: RATE_PER_SECOND,
     batchSize: 50,
   });
   const predictions = predictionsOf(
@@ -124,8 +128,18 @@ async function trainingRun({
       admin,
       topic: topicNames(app).predictions,
       done: (r) => r.length >= total,
-      timeoutMs: 120_000,
+      timeoutMs: 300_000,
       what: `${total} predictions`,
+    }).catch(async (error: unknown) => {
+      // Keep what the processes said: a stalled run is diagnosed from their logs.
+      const logs = join(dir, 'logs.txt');
+      await writeFile(
+        logs,
+        [`paramserver:\n${paramserverLog}`, ...running.map((w, i) => `w${i}:\n${w.stderr()}`)].join(
+          '\n',
+        ),
+      );
+      throw new Error(`${(error as Error).message}; process logs in ${logs}`);
     }),
   );
   for (const worker of running) worker.child.kill('SIGTERM');
@@ -147,51 +161,77 @@ async function trainingRun({
   return { bitsPerChar: sum / n, finalVersion, summaries, paramserverLog };
 }
 
-/**
- * Opt-in (RNNSTREAM_E2E_TRAINING=1): how many parameter versions a run gets depends on wall-clock
- * round trips (worker transaction → paramserver round → published version → next batch), so on a
- * loaded 2-core machine the runs differ by more than the 0.1 bits the check allows (measured:
- * 0.08–0.8). `--params-lockstep-ms` (wait for the version after one's own gradient) did not make
- * the sync run's round count match yet; see the issue note.
- */
-const E2E = process.env.RNNSTREAM_E2E_TRAINING === '1';
+/** Learning happened (uniform over bytes is 8 bits), the parameters moved on, every worker trained. */
+function assertTrained(run: Awaited<ReturnType<typeof trainingRun>>, report: string): void {
+  assert.ok(run.bitsPerChar < 5, report);
+  assert.ok(run.finalVersion > 10, report);
+  assert.ok(
+    run.summaries.every((s) => Number(s.trainSteps) > 0),
+    'every worker trained',
+  );
+}
 
-test(
-  'three workers training one character LM through the paramserver, in sync and in async mode, end within 0.1 bits per char of a single worker fed the same events',
-  {
-    timeout: 900_000,
-    skip: E2E ? false : 'timing-dependent end-to-end run: set RNNSTREAM_E2E_TRAINING=1',
-  },
-  async () => {
-    // The single-worker references see the same events and send gradients the same way: one
-    // partition learner (one gradient per window of all keys) for sync, where a round averages
-    // one gradient per worker; three partition learners (one gradient per partition and window)
-    // for async, where every gradient is an update of its own.
-    const singleSync = await trainingRun({ workers: 1, mode: 'sync', partitions: 1 });
-    const sync = await trainingRun({ workers: 3, mode: 'sync', partitions: 3 });
-    const singleAsync = await trainingRun({ workers: 1, mode: 'async', partitions: 3 });
-    const asynchronous = await trainingRun({ workers: 3, mode: 'async', partitions: 3 });
-    const runs = { singleSync, sync, singleAsync, async: asynchronous };
-    const report = Object.fromEntries(
+function describeRuns(runs: Record<string, Awaited<ReturnType<typeof trainingRun>>>): string {
+  return JSON.stringify(
+    Object.fromEntries(
       Object.entries(runs).map(([name, run]) => [
         name,
         { bitsPerChar: Number(run.bitsPerChar.toFixed(3)), finalVersion: run.finalVersion },
       ]),
-    );
-    process.stderr.write(`distributed training: ${JSON.stringify(report)}\n`);
-    for (const run of Object.values(runs)) {
-      // Learning happened (uniform over bytes is 8 bits) and the parameters moved on.
-      assert.ok(run.bitsPerChar < 5, JSON.stringify(report));
-      assert.ok(run.finalVersion > 10, JSON.stringify(report));
-      assert.ok(
-        run.summaries.every((s) => Number(s.trainSteps) > 0),
-        'every worker trained',
-      );
-    }
-    assert.ok(Math.abs(sync.bitsPerChar - singleSync.bitsPerChar) <= 0.1, JSON.stringify(report));
-    assert.ok(
-      Math.abs(asynchronous.bitsPerChar - singleAsync.bitsPerChar) <= 0.1,
-      JSON.stringify(report),
-    );
+    ),
+  );
+}
+
+test(
+  'three workers training one character LM through a sync paramserver in lockstep end within 0.1 bits per char of a single worker fed the same events, with the same number of versions',
+  { timeout: 600_000 },
+  async () => {
+    // Lockstep (--params-lockstep-ms): every window's gradients go into one round and every event
+    // after it sees the version that round made, so three workers take the single worker's path:
+    // one gradient of all keys per window there, three gradients of a third of them averaged here
+    // (token-weighted), equal up to float rounding.
+    const singleSync = await trainingRun({ workers: 1, mode: 'sync', partitions: 1 });
+    const sync = await trainingRun({ workers: 3, mode: 'sync', partitions: 3 });
+    const report = describeRuns({ singleSync, sync });
+    process.stderr.write(`distributed training (sync): ${report}\n`);
+    assertTrained(singleSync, report);
+    assertTrained(sync, report);
+    assert.equal(sync.finalVersion, singleSync.finalVersion, report);
+    assert.ok(Math.abs(sync.bitsPerChar - singleSync.bitsPerChar) <= 0.1, report);
+  },
+);
+
+/**
+ * Opt-in (RNNSTREAM_E2E_TRAINING=1): in async mode every gradient is an update of its own, so the
+ * three workers' gradients of a window (all computed on version v) go in as v + 1, v + 2, v + 3 in
+ * arrival order, with staleness 0, 1, 2. The reference does the same from one worker (three
+ * gradients of four keys per window, in key order). Both make the same number of updates, but the
+ * order the gradients land in changes the trajectory: measured on this machine, differences of
+ * 0.11–0.6 bits per char in the last third while the loss is still falling fast (lr 0.005–0.02,
+ * 600–1000 events per key), so the 0.1 bound does not hold reliably yet.
+ */
+const E2E = process.env.RNNSTREAM_E2E_TRAINING === '1';
+
+test(
+  'three workers training one character LM through an async paramserver in lockstep end within 0.1 bits per char of a single worker making the same updates',
+  {
+    timeout: 600_000,
+    skip: E2E ? false : 'order-dependent end-to-end run: set RNNSTREAM_E2E_TRAINING=1',
+  },
+  async () => {
+    const singleAsync = await trainingRun({
+      workers: 1,
+      mode: 'async',
+      partitions: 1,
+      keysPerStep: 4,
+    });
+    const asynchronous = await trainingRun({ workers: 3, mode: 'async', partitions: 3 });
+    const report = describeRuns({ singleAsync, async: asynchronous });
+    process.stderr.write(`distributed training (async): ${report}\n`);
+    assertTrained(singleAsync, report);
+    assertTrained(asynchronous, report);
+    // One window's updates more or less where the stream ends mid-window.
+    assert.ok(Math.abs(asynchronous.finalVersion - singleAsync.finalVersion) <= 3, report);
+    assert.ok(Math.abs(asynchronous.bitsPerChar - singleAsync.bitsPerChar) <= 0.1, report);
   },
 );

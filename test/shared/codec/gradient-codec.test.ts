@@ -200,6 +200,20 @@ test('invalid gradient metadata is refused before encoding', () => {
   assert.throws(() => encodeGradientChunks({ ...base, tokens: 1.5 }), /tokens is 1.5/);
 });
 
+test('a parameter version carries the ids of the gradients it applied, and none when it applied none', () => {
+  const tensors = new Map([['w', new Float32Array([1, 2, 3])]]);
+  const applied = [
+    { workerId: 'w0/1a2b', step: 7 },
+    { workerId: 'w1/ffee', step: 2 ** 40 },
+  ];
+  const withIds = decodeParamChunks(
+    encodeParamChunks({ modelId: 'demo', version: 3, tensors, applied }, { maxChunkBytes: 8 }),
+  );
+  assert.deepEqual(withIds.applied, applied);
+  const without = decodeParamChunks(encodeParamChunks({ modelId: 'demo', version: 0, tensors }));
+  assert.deepEqual(without.applied, []);
+});
+
 test('parameter versions round-trip through ParamChunk messages in any order', () => {
   const tensors = new Map<string, TensorValue | Float32Array>([
     ['embedding', { shape: [256, 64], data: randomFloats(256 * 64, 4) }],

@@ -59,16 +59,20 @@ test('a worker silent for longer than workerTimeoutMs is no longer waited for', 
   server.dispose();
 });
 
-test('async mode applies what arrived together once the batch is read', () => {
+test('async mode applies every gradient as an update of its own as soon as it arrives, the later one one version staler', () => {
   const server = ParameterServer.create({
     options: serverOptions({ mode: 'async' }),
     state: initialState(),
   });
   server.offer(gradient({ workerId: 'w1', step: 1, paramVersion: 0 }));
-  assert.equal(server.dueRound({ nowMs: 0, arrivalsDone: false }), undefined);
+  assert.equal(server.dueRound({ nowMs: 0, arrivalsDone: false }), 'arrival');
+  const first = server.applyRound('arrival');
+  assert.equal(first.gradients, 1);
+  assert.equal(first.version, 1);
   server.offer(gradient({ workerId: 'w2', step: 1, paramVersion: 0 }));
-  assert.equal(server.dueRound({ nowMs: 0, arrivalsDone: true }), 'arrival');
-  assert.equal(server.applyRound('arrival').gradients, 2);
+  assert.equal(server.dueRound({ nowMs: 0, arrivalsDone: false }), 'arrival');
+  const second = server.applyRound('arrival');
+  assert.deepEqual([second.gradients, second.version, second.meanStaleness], [1, 2, 1]);
   server.dispose();
 });
 

@@ -147,7 +147,10 @@ export function spawnWorker({
   const child = spawn(
     process.execPath,
     [CLI, 'worker', '--config', configPath, '--brokers', brokers.join(','), ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RNNSTREAM_LOG_LEVEL: 'info' } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, RNNSTREAM_LOG_LEVEL: process.env.RNNSTREAM_TEST_LOG_LEVEL ?? 'info' },
+    },
   );
   let out = '';
   let err = '';
