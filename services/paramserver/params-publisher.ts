@@ -40,7 +40,7 @@ export interface ParamsPublisher {
     version: number;
     tensors: ReadonlyMap<string, TensorValue>;
     /** The gradients this version applied (workers in lockstep wait for theirs). */
-    applied?: readonly GradientId[];
+    applied?: readonly GradientId[] | undefined;
     gradientOffsets: readonly GradientPosition[];
     durable?: Promise<unknown>;
   }): Promise<{ bytes: number; chunks: number }>;
@@ -139,7 +139,7 @@ export function createParamsPublisher({
       };
     },
     async publish({ version, tensors, applied, gradientOffsets, durable }) {
-      const records = paramRecords({ modelId, version, tensors, ...(applied ? { applied } : {}) });
+      const records = paramRecords({ modelId, version, tensors, applied });
       const old = version - retainVersions;
       const tombstones =
         old >= 0 ? paramTombstones({ modelId, version: old, count: records.length }) : [];

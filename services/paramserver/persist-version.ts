@@ -26,7 +26,7 @@ export async function persistAndPublish({
 }: {
   state: ParameterServerState;
   /** The gradients the version applied (none when it is re-published from a checkpoint). */
-  applied?: readonly GradientId[];
+  applied?: readonly GradientId[] | undefined;
   gradientOffsets: readonly GradientPosition[];
   modelId: string;
   spec: ModelSpec;
@@ -49,7 +49,7 @@ export async function persistAndPublish({
     ? publisher.publish({
         version: state.version,
         tensors: new Map(state.params.map((p) => [p.name, { shape: p.shape, data: p.values }])),
-        ...(applied ? { applied } : {}),
+        applied,
         gradientOffsets,
         durable,
       })

@@ -225,7 +225,7 @@ export class PartitionTask {
       tombstones: evicted.length,
       gradientRecords: gradientRecords.length,
       gradients: gradientIds,
-      nextOffset: nextOffset,
+      nextOffset,
       timingsMs: {
         decode: t1 - t0,
         learn: t2 - t1,

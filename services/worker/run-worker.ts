@@ -174,10 +174,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   // one batch's predictions, states and gradients all use one version.
   let pendingParams: DecodedParams | undefined;
   const versionWaiters: Array<() => void> = [];
-  const lockstepMs = options.paramsLockstepMs ?? 0;
-  // Our gradients that published versions applied (lockstep waits for them; pruned as it does).
-  const appliedOwn = new Set<string>();
-  const gradientKey = (g: GradientId) => `${g.workerId}\u0000${g.step}`;
+  // The parameter follower exists exactly when training, so lockstep needs both.
+  const lockstepMs = training ? (options.paramsLockstepMs ?? 0) : 0;
+  const lockstep = lockstepMs > 0;
+  // Lockstep: steps of our gradients that published versions applied and no wait has settled yet.
+  // Steps only grow, so one settled step bound keeps the set to the gradients in flight.
+  const appliedOwnSteps = new Set<number>();
+  let settledThroughStep = -1;
   /**
    * Lockstep: whether, within `timeoutMs`, every gradient in `sent` (computed on `version`) went
    * into a published version — or versions moved more than the staleness bound past `version`,
@@ -194,11 +197,17 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   }): Promise<boolean> => {
     const deadline = performance.now() + timeoutMs;
     const settled = () =>
-      sent.every((g) => appliedOwn.has(gradientKey(g))) ||
+      sent.every((g) => appliedOwnSteps.has(g.step)) ||
       (pendingParams?.version ?? model.params.version) > version + config.paramserver.staleness;
+    const settle = (applied: boolean): boolean => {
+      settledThroughStep = Math.max(settledThroughStep, ...sent.map((g) => g.step));
+      for (const step of appliedOwnSteps)
+        if (step <= settledThroughStep) appliedOwnSteps.delete(step);
+      return applied;
+    };
     while (!settled() && !stopping) {
       const left = deadline - performance.now();
-      if (left <= 0) return false;
+      if (left <= 0) return settle(false);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 100));
         versionWaiters.push(() => {
@@ -207,8 +216,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         });
       });
     }
-    for (const g of sent) appliedOwn.delete(gradientKey(g));
-    return true;
+    return settle(true);
   };
   const follower = training
     ? followParams({
@@ -216,8 +224,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         app: config.app,
         ...(options.modelId === undefined ? {} : { modelId: options.modelId }),
         onVersion: (decoded) => {
-          for (const g of decoded.applied ?? [])
-            if (g.workerId === gradientSource) appliedOwn.add(gradientKey(g));
+          if (lockstep)
+            for (const g of decoded.applied ?? [])
+              if (g.workerId === gradientSource && g.step > settledThroughStep)
+                appliedOwnSteps.add(g.step);
           if (decoded.version > (pendingParams?.version ?? model.params.version))
             pendingParams = decoded;
           for (const wake of versionWaiters.splice(0)) wake();
@@ -482,7 +492,6 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           const task = await taskFor(partition);
           // In lockstep a transaction ends at a training step, and the rest of the batch waits
           // for the version that step's gradient helps make (as in a single-process learner).
-          const lockstep = follower !== undefined && lockstepMs > 0;
           let rest = records;
           while (rest.length > 0 && !stopping && assigned.has(partition)) {
             applyPendingParams();

@@ -26,7 +26,7 @@ export interface ParamMessage {
   /** Parameters by name (a Float32Array means shape [length]). */
   readonly tensors: NamedTensors;
   /** The gradients this version applied (none for a version published from a checkpoint or an initialiser). */
-  readonly applied?: readonly GradientId[];
+  readonly applied?: readonly GradientId[] | undefined;
 }
 
 /** A reassembled parameter version: tensors are float32 in memory whatever the wire dtype. */
@@ -65,7 +65,7 @@ export function encodeParamChunks(
       checksum: chunk.checksum,
       chunkChecksum: chunk.chunkChecksum,
       payload: chunk.data,
-      applied: applied.map(({ workerId, step }) => ({ workerId, step })),
+      applied,
     }).finish(),
   );
 }

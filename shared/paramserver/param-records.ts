@@ -51,17 +51,14 @@ export function paramRecords({
   version: number;
   tensors: NamedTensors;
   /** The gradients this version applied. */
-  applied?: readonly GradientId[];
+  applied?: readonly GradientId[] | undefined;
   maxChunkBytes?: number;
 }): OutgoingRecord[] {
   const options: ChunkedEncodeOptions = {
     dtype: 'float32',
     ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }),
   };
-  return encodeParamChunks(
-    { modelId, version, tensors, ...(applied ? { applied } : {}) },
-    options,
-  ).map((value, index) => ({
+  return encodeParamChunks({ modelId, version, tensors, applied }, options).map((value, index) => ({
     key: paramChunkKey(modelId, version, index),
     value,
   }));

@@ -1,6 +1,7 @@
 import { tf } from '../engine/tf.js';
 import type { Tensor } from '@tensorflow/tfjs';
 
+import type { GradientId } from '../codec/param-codec.js';
 import type { TensorValue } from '../codec/tensor-codec.js';
 import type { Config } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
@@ -57,7 +58,7 @@ export interface RoundReport {
   readonly trigger: RoundTrigger;
   readonly gradients: number;
   /** The applied gradients, in the order they were summed. */
-  readonly applied: ReadonlyArray<{ readonly workerId: string; readonly step: number }>;
+  readonly applied: readonly GradientId[];
   readonly workers: readonly string[];
   readonly tokens: number;
   readonly lossSum: number;

@@ -54,8 +54,8 @@ function* events(): Generator<StreamEvent> {
 
 /**
  * One training run: a paramserver and `workers` worker processes on a fresh app (one partition per
- * worker, so every worker trains all its keys in one step per window),
- * the stream produced at a steady rate; returns the mean bits per char over each key's last third.
+ * worker), all in lockstep, the stream produced at once (lockstep makes batch boundaries
+ * irrelevant); returns the mean bits per char over each key's last third.
  */
 async function trainingRun({
   workers,
