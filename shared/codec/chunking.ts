@@ -26,6 +26,15 @@ export interface PayloadChunk extends ChunkHeader {
   readonly data: Uint8Array;
 }
 
+/** Throws a RangeError unless `maxChunkBytes` is a positive integer. */
+export function checkMaxChunkBytes(maxChunkBytes: number): void {
+  if (!Number.isSafeInteger(maxChunkBytes) || maxChunkBytes < 1) {
+    throw new RangeError(
+      `maxChunkBytes is ${maxChunkBytes}, not a positive integer (default ${DEFAULT_MAX_CHUNK_BYTES})`,
+    );
+  }
+}
+
 /**
  * Splits `payload` into ceil(length / maxChunkBytes) chunks (at least one) of at most
  * `maxChunkBytes` bytes each, every one carrying the header of the whole.
@@ -34,11 +43,7 @@ export function splitPayload(
   payload: Uint8Array,
   { maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES }: { maxChunkBytes?: number } = {},
 ): PayloadChunk[] {
-  if (!Number.isSafeInteger(maxChunkBytes) || maxChunkBytes < 1) {
-    throw new RangeError(
-      `maxChunkBytes is ${maxChunkBytes}, not a positive integer (default ${DEFAULT_MAX_CHUNK_BYTES})`,
-    );
-  }
+  checkMaxChunkBytes(maxChunkBytes);
   const totalBytes = payload.length;
   const count = Math.max(1, Math.ceil(totalBytes / maxChunkBytes));
   const checksum = crc32(payload);

@@ -6,7 +6,11 @@ import {
   type DroppedChunkSet,
   type PayloadChunk,
 } from './chunking.js';
-import { chunkTensorSet, type ChunkedEncodeOptions } from './chunked-tensor-set.js';
+import {
+  encodeChunkMessages,
+  type ChunkedEncodeOptions,
+  type ChunkMessageFields,
+} from './chunked-tensor-set.js';
 import { CodecError } from './codec-error.js';
 import { rnnstream } from './generated/rnnstream.js';
 import { checkInt64, int64ToNumber } from './int64.js';
@@ -37,6 +41,9 @@ export interface GradientChunkHeader extends Omit<GradientMessage, 'tensors'> {
   readonly chunk: PayloadChunk;
 }
 
+/** Where GradientChunk (proto/rnnstream.proto) holds its payload slice and checksums. */
+const GRADIENT_CHUNK_FIELDS: ChunkMessageFields = { payload: 10, checksum: 9, chunkChecksum: 11 };
+
 /**
  * Encodes a gradient as GradientChunk messages (bytes to produce with key = workerId), each with a
  * payload slice of at most `maxChunkBytes` (default 900,000) of the encoded TensorSet.
@@ -51,21 +58,22 @@ export function encodeGradientChunks(
   const step = checkInt64(gradient.step, 'step', { unsigned: true });
   const paramVersion = checkInt64(gradient.paramVersion, 'paramVersion', { unsigned: true });
   const tokens = checkInt64(gradient.tokens, 'tokens', { unsigned: true });
-  return chunkTensorSet(gradient.tensors, options).map((chunk) =>
-    rnnstream.v1.GradientChunk.encode({
-      workerId,
-      step,
-      paramVersion,
-      tokens,
-      lossSum,
-      chunkIndex: chunk.index,
-      chunkCount: chunk.count,
-      totalBytes: chunk.totalBytes,
-      checksum: chunk.checksum,
-      chunkChecksum: chunk.chunkChecksum,
-      payload: chunk.data,
-    }).finish(),
-  );
+  return encodeChunkMessages({
+    tensors: gradient.tensors,
+    options,
+    fields: GRADIENT_CHUNK_FIELDS,
+    header: ({ index, count, totalBytes }) =>
+      rnnstream.v1.GradientChunk.encode({
+        workerId,
+        step,
+        paramVersion,
+        tokens,
+        lossSum,
+        chunkIndex: index,
+        chunkCount: count,
+        totalBytes,
+      }).finish(),
+  });
 }
 
 /** Decodes one GradientChunk message; throws CodecError for bytes that are not one. */

@@ -41,7 +41,7 @@ export {
   type ChunkAssemblerOptions,
   type ChunkAssemblerStats,
 } from './chunking.js';
-export { chunkTensorSet, type ChunkedEncodeOptions } from './chunked-tensor-set.js';
+export { encodeChunkMessages, type ChunkedEncodeOptions } from './chunked-tensor-set.js';
 export {
   encodeEvent,
   decodeEvent,

@@ -6,7 +6,11 @@ import {
   type DroppedChunkSet,
   type PayloadChunk,
 } from './chunking.js';
-import { chunkTensorSet, type ChunkedEncodeOptions } from './chunked-tensor-set.js';
+import {
+  encodeChunkMessages,
+  type ChunkedEncodeOptions,
+  type ChunkMessageFields,
+} from './chunked-tensor-set.js';
 import { CodecError } from './codec-error.js';
 import { rnnstream } from './generated/rnnstream.js';
 import { checkInt64, int64ToNumber } from './int64.js';
@@ -39,6 +43,9 @@ export interface ParamChunkHeader extends Omit<ParamMessage, 'tensors'> {
   readonly chunk: PayloadChunk;
 }
 
+/** Where ParamChunk (proto/rnnstream.proto) holds its payload slice and checksums. */
+const PARAM_CHUNK_FIELDS: ChunkMessageFields = { payload: 7, checksum: 6, chunkChecksum: 8 };
+
 /**
  * Encodes a parameter version as ParamChunk messages (bytes to produce with key = modelId), each
  * with a payload slice of at most `maxChunkBytes` (default 900,000) of the encoded TensorSet.
@@ -55,19 +62,20 @@ export function encodeParamChunks(
     workerId: g.workerId,
     step: checkInt64(g.step, 'applied step', { unsigned: true }),
   }));
-  return chunkTensorSet(params.tensors, options).map((chunk) =>
-    rnnstream.v1.ParamChunk.encode({
-      modelId,
-      version,
-      chunkIndex: chunk.index,
-      chunkCount: chunk.count,
-      totalBytes: chunk.totalBytes,
-      checksum: chunk.checksum,
-      chunkChecksum: chunk.chunkChecksum,
-      payload: chunk.data,
-      applied,
-    }).finish(),
-  );
+  return encodeChunkMessages({
+    tensors: params.tensors,
+    options,
+    fields: PARAM_CHUNK_FIELDS,
+    header: ({ index, count, totalBytes }) =>
+      rnnstream.v1.ParamChunk.encode({
+        modelId,
+        version,
+        chunkIndex: index,
+        chunkCount: count,
+        totalBytes,
+        applied,
+      }).finish(),
+  });
 }
 
 /** Decodes one ParamChunk message; throws CodecError for bytes that are not one. */

@@ -26,7 +26,8 @@ export interface DecodedTensor extends TensorValue {
   readonly dtype: TensorDType;
 }
 
-const HOST_IS_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+/** Float32Array bytes are already the wire's little-endian float32 on this host. */
+export const HOST_IS_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 const TO_PROTO: Record<TensorDType, rnnstream.v1.Tensor.DType> = {
   float32: DType.FLOAT32,
@@ -119,15 +120,25 @@ function float16Table(): Uint32Array {
   return FLOAT16_TABLE;
 }
 
+/** A tensor checked for encoding: its shape holds exactly its data, and its dtype is known. */
+export interface CheckedTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+  readonly dtype: TensorDType;
+  /** The dtype's number on the wire. */
+  readonly dtypeCode: rnnstream.v1.Tensor.DType;
+}
+
 /**
- * A Tensor message for `value` (a Float32Array means shape [length]) with its data as `dtype`.
- * Throws ShapeError when the shape does not hold exactly data.length elements.
+ * `value` (a Float32Array means shape [length]) checked for encoding as `dtype`. Throws
+ * ShapeError when the shape does not hold exactly data.length elements or the dtype is unknown.
  */
-export function encodeTensor(
+export function checkTensorForEncoding(
   name: string,
   value: TensorValue | Float32Array,
   dtype: TensorDType = 'float32',
-): rnnstream.v1.Tensor.$Properties {
+): CheckedTensor {
   const { shape, data } = asTensorValue(value);
   const n = elementCount(shape, `tensor '${name}'`);
   if (n !== data.length)
@@ -138,7 +149,25 @@ export function encodeTensor(
     throw new ShapeError(
       `tensor '${name}': unknown dtype '${String(dtype)}' (use one of ${TENSOR_DTYPES.join(', ')})`,
     );
-  return { name, shape: [...shape], dtype: TO_PROTO[dtype], data: encodeTensorData(data, dtype) };
+  return { name, shape, data, dtype, dtypeCode: TO_PROTO[dtype] };
+}
+
+/**
+ * A Tensor message for `value` (a Float32Array means shape [length]) with its data as `dtype`.
+ * Throws ShapeError when the shape does not hold exactly data.length elements.
+ */
+export function encodeTensor(
+  name: string,
+  value: TensorValue | Float32Array,
+  dtype: TensorDType = 'float32',
+): rnnstream.v1.Tensor.$Properties {
+  const tensor = checkTensorForEncoding(name, value, dtype);
+  return {
+    name,
+    shape: [...tensor.shape],
+    dtype: tensor.dtypeCode,
+    data: encodeTensorData(tensor.data, dtype),
+  };
 }
 
 /** The values of a Tensor message; throws ShapeError for an unknown dtype or a size mismatch. */

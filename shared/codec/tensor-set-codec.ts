@@ -1,15 +1,115 @@
 import { CodecError } from './codec-error.js';
 import { rnnstream } from './generated/rnnstream.js';
-import { decodeTensor, encodeTensor, type TensorDType, type TensorValue } from './tensor-codec.js';
+import { createRegionSink, type ByteSink } from './byte-sink.js';
+import { fieldKey, lengthDelimitedSize, varintFieldSize, varintSize } from './protobuf-wire.js';
+import {
+  bytesPerElement,
+  checkTensorForEncoding,
+  decodeTensor,
+  encodeTensorData,
+  HOST_IS_LITTLE_ENDIAN,
+  type CheckedTensor,
+  type TensorDType,
+  type TensorValue,
+} from './tensor-codec.js';
 
 /** Named tensors: a Float32Array stands for a vector (shape [length]). */
 export type NamedTensors = ReadonlyMap<string, TensorValue | Float32Array>;
 
+// Field numbers of TensorSet and Tensor in proto/rnnstream.proto.
+const TENSOR_SET_TENSORS = 1;
+const TENSOR_NAME = 1;
+const TENSOR_SHAPE = 2;
+const TENSOR_DTYPE = 3;
+const TENSOR_DATA = 4;
+
+interface TensorLayout {
+  readonly tensor: CheckedTensor;
+  readonly name: Uint8Array;
+  readonly shapeBytes: number;
+  readonly dataBytes: number;
+  /** Bytes of the Tensor message (without the TensorSet field header around it). */
+  readonly size: number;
+}
+
+/** An encoded TensorSet's size, known before it is written, and how to write it. */
+export interface TensorSetPlan {
+  readonly totalBytes: number;
+  /** Writes the message's totalBytes bytes into `sink`. */
+  writeTo(sink: ByteSink): void;
+}
+
+/** Elements converted at a time for the 16-bit dtypes (a 128 KB scratch buffer). */
+const CONVERT_BLOCK = 65_536;
+
+/**
+ * Checks named tensors (in the map's order) for encoding as one TensorSet with data as `dtype`,
+ * and lays the message out: the same bytes protobufjs writes (fields in number order, defaults
+ * left out), but each tensor's data is copied once, straight into the sink.
+ */
+export function planTensorSet(
+  tensors: NamedTensors,
+  dtype: TensorDType = 'float32',
+): TensorSetPlan {
+  const layouts: TensorLayout[] = [];
+  let totalBytes = 0;
+  for (const [name, value] of tensors) {
+    const tensor = checkTensorForEncoding(name, value, dtype);
+    const nameBytes = Buffer.from(name, 'utf8');
+    let shapeBytes = 0;
+    for (const d of tensor.shape) shapeBytes += varintSize(d);
+    const dataBytes = tensor.data.length * bytesPerElement(dtype);
+    const size =
+      (nameBytes.length > 0 ? lengthDelimitedSize(TENSOR_NAME, nameBytes.length) : 0) +
+      (tensor.shape.length > 0 ? lengthDelimitedSize(TENSOR_SHAPE, shapeBytes) : 0) +
+      (tensor.dtypeCode !== 0 ? varintFieldSize(TENSOR_DTYPE, tensor.dtypeCode) : 0) +
+      (dataBytes > 0 ? lengthDelimitedSize(TENSOR_DATA, dataBytes) : 0);
+    layouts.push({ tensor, name: nameBytes, shapeBytes, dataBytes, size });
+    totalBytes += lengthDelimitedSize(TENSOR_SET_TENSORS, size);
+  }
+  const writeTo = (sink: ByteSink) => {
+    const lengthDelimited = (field: number, length: number) => {
+      sink.varint(fieldKey(field, 2));
+      sink.varint(length);
+    };
+    for (const { tensor, name, shapeBytes, dataBytes, size } of layouts) {
+      lengthDelimited(TENSOR_SET_TENSORS, size);
+      if (name.length > 0) {
+        lengthDelimited(TENSOR_NAME, name.length);
+        sink.bytes(name);
+      }
+      if (tensor.shape.length > 0) {
+        lengthDelimited(TENSOR_SHAPE, shapeBytes);
+        for (const d of tensor.shape) sink.varint(d);
+      }
+      if (tensor.dtypeCode !== 0) {
+        sink.varint(fieldKey(TENSOR_DTYPE, 0));
+        sink.varint(tensor.dtypeCode);
+      }
+      if (dataBytes > 0) {
+        lengthDelimited(TENSOR_DATA, dataBytes);
+        writeData(tensor.data, dtype, sink);
+      }
+    }
+  };
+  return { totalBytes, writeTo };
+}
+
+function writeData(data: Float32Array, dtype: TensorDType, sink: ByteSink): void {
+  if (dtype === 'float32' && HOST_IS_LITTLE_ENDIAN) {
+    sink.bytes(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return;
+  }
+  for (let i = 0; i < data.length; i += CONVERT_BLOCK)
+    sink.bytes(encodeTensorData(data.subarray(i, i + CONVERT_BLOCK), dtype));
+}
+
 /** Encodes named tensors as one TensorSet message (in the map's order), data as `dtype`. */
 export function encodeTensorSet(tensors: NamedTensors, dtype: TensorDType = 'float32'): Uint8Array {
-  const message: rnnstream.v1.TensorSet.$Properties = { tensors: [] };
-  for (const [name, value] of tensors) message.tensors!.push(encodeTensor(name, value, dtype));
-  return rnnstream.v1.TensorSet.encode(message).finish();
+  const plan = planTensorSet(tensors, dtype);
+  const out = new Uint8Array(plan.totalBytes);
+  plan.writeTo(createRegionSink([out]));
+  return out;
 }
 
 /** Decodes a TensorSet message into named float32 tensors; throws CodecError / ShapeError. */

@@ -245,3 +245,47 @@ test('parameter versions round-trip through ParamChunk messages in any order', (
       e instanceof ChunkError && e.kind === 'missing' && /demo#42: chunk 0 of/.test(e.message),
   );
 });
+
+test('chunk messages (payload written after the header fields) decode as protobufjs encodes them', () => {
+  const tensors = new Map([['w', { shape: [500, 600], data: randomFloats(300_000, 5) }]]);
+  const gradient: GradientMessage = {
+    workerId: 'w-1',
+    step: 12,
+    paramVersion: 3,
+    tokens: 640,
+    lossSum: 1234.5,
+    tensors,
+  };
+  const chunks = encodeGradientChunks(gradient, { maxChunkBytes: 400_000 });
+  assert.equal(chunks.length, 4); // 1.2 MB of floats and the TensorSet's field headers
+  for (const bytes of chunks) {
+    const decoded = rnnstream.v1.GradientChunk.decode(bytes);
+    const again = rnnstream.v1.GradientChunk.decode(
+      rnnstream.v1.GradientChunk.encode(decoded).finish(),
+    );
+    assert.deepEqual(decoded.toJSON(), again.toJSON());
+    assert.equal(decoded.workerId, 'w-1');
+    if (decoded.chunkIndex < 3) assert.equal(decoded.payload.length, 400_000);
+  }
+  const params = encodeParamChunks(
+    { modelId: 'm', version: 9, tensors, applied: [{ workerId: 'w-1', step: 12 }] },
+    { maxChunkBytes: 400_000 },
+  );
+  for (const bytes of params) {
+    const decoded = rnnstream.v1.ParamChunk.decode(bytes);
+    assert.deepEqual(
+      decoded.applied.map((g) => g.workerId),
+      ['w-1'],
+    );
+    assert.equal(decoded.chunkCount, 4);
+  }
+  assert.deepEqual(decodeGradientChunks(shuffled(chunks)).tensors.get('w'), tensors.get('w'));
+  assert.deepEqual(decodeParamChunks(shuffled(params)).tensors.get('w'), tensors.get('w'));
+  // 16-bit data is converted in blocks that straddle chunk boundaries (chunks of 7,777 bytes).
+  const half = encodeGradientChunks(gradient, { dtype: 'bfloat16', maxChunkBytes: 7_777 });
+  const w = tensors.get('w')!.data;
+  assert.deepEqual(decodeGradientChunks(shuffled(half)).tensors.get('w'), {
+    shape: [500, 600],
+    data: decodeTensorData(encodeTensorData(w, 'bfloat16'), 'bfloat16'),
+  });
+});

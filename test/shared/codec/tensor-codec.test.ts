@@ -121,3 +121,24 @@ test('a tensor set round-trips names in order, shapes and values; a Float32Array
   assert.deepEqual(decoded.get('scalar'), { shape: [], data: Float32Array.of(7) });
   assert.deepEqual(decoded.get('empty'), { shape: [0, 4], data: new Float32Array(0) });
 });
+
+test('a tensor set is written byte for byte as protobufjs writes it, for every dtype', () => {
+  const tensors = new Map<string, { shape: number[]; data: Float32Array } | Float32Array>([
+    ['embedding', { shape: [3, 200], data: new Float32Array(600).map((_, i) => i / 7 - 40) }],
+    ['bias', Float32Array.of(0.5, -0.25)],
+    ['scalar', { shape: [], data: Float32Array.of(7) }],
+    ['empty', { shape: [0, 4], data: new Float32Array(0) }],
+    ['', { shape: [1], data: Float32Array.of(-3) }],
+    ['wide ünïcode', { shape: [70000, 1], data: new Float32Array(70000).fill(1e-3) }],
+  ]);
+  for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
+    const reference = rnnstream.v1.TensorSet.encode({
+      tensors: [...tensors].map(([name, value]) => encodeTensor(name, value, dtype)),
+    }).finish();
+    assert.deepEqual(
+      Buffer.from(encodeTensorSet(tensors, dtype)),
+      Buffer.from(reference),
+      `${dtype} encoding differs from protobufjs'`,
+    );
+  }
+});
