@@ -1,4 +1,6 @@
-import kafkajs, { type Kafka, type LogEntry, type logCreator } from 'kafkajs';
+import type { Kafka, LogEntry, logCreator } from 'kafkajs';
+
+import kafkajs, { kafkajsCrc32c } from './kafkajs.js';
 
 import { ConfigError } from '../../errors/index.js';
 import type { Logger } from '../../logging/index.js';
@@ -134,5 +136,14 @@ export function createKafkaClient({
     logLevel: kafkaLogLevelFor(logger.level),
     logCreator: pinoLogCreator(logger),
   });
+  if (kafkajsCrc32c.implementation === 'kafkajs' && !toldAboutCrc32c) {
+    toldAboutCrc32c = true;
+    logger.info(
+      { reason: kafkajsCrc32c.reason },
+      'kafkajs checksums record batches with its own JavaScript CRC-32C (slower for large records)',
+    );
+  }
   return { clientId, brokers: list, kafka, logger, retries };
 }
+
+let toldAboutCrc32c = false;

@@ -1,4 +1,6 @@
-import kafkajs, { type Admin, type Consumer, type Producer } from 'kafkajs';
+import type { Admin, Consumer, Producer } from 'kafkajs';
+
+import kafkajs from './kafkajs.js';
 
 import type { Bus, BusConsumer, BusProducer } from '../bus.js';
 import { createBatchHandoff } from './batch-handoff.js';

@@ -1,4 +1,6 @@
-import kafkajs, { type PartitionMetadata } from 'kafkajs';
+import type { PartitionMetadata } from 'kafkajs';
+
+import kafkajs from './kafkajs.js';
 
 const { Partitioners } = kafkajs;
 

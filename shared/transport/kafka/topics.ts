@@ -1,4 +1,6 @@
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+
+import kafkajs from './kafkajs.js';
 
 import { ConfigError } from '../../errors/index.js';
 import type { Logger } from '../../logging/index.js';

@@ -1,4 +1,6 @@
-import kafkajs, { type Producer, type Transaction } from 'kafkajs';
+import type { Producer, Transaction } from 'kafkajs';
+
+import kafkajs from './kafkajs.js';
 
 import type { KafkaClient } from './create-kafka-client.js';
 import { withKafkaErrors, type KafkaErrorContext } from './kafka-errors.js';

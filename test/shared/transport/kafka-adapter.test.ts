@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 
-import kafkajs from 'kafkajs';
+import kafkajs from '../../../shared/transport/kafka/kafkajs.js';
 
 import { ConfigError } from '../../../shared/errors/index.js';
 import { createLogger } from '../../../shared/logging/index.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import kafkajs from 'kafkajs';
+import kafkajs from '../../../shared/transport/kafka/kafkajs.js';
 
 import {
   ensureTopics,
