@@ -196,9 +196,8 @@ export class ChunkAssembler {
   }
 
   /**
-   * Adds one chunk of set (source, id). `meta` is any other per-set header (e.g. parameter
-   * version and token count of a gradient) that every chunk of the set must repeat exactly.
-   * Returns the whole payload when this chunk completes the set.
+   * Adds one chunk of set (source, id) like addParts, and returns the whole payload as one
+   * buffer (a copy of the parts) when this chunk completes the set.
    */
   add(
     source: string,
@@ -206,6 +205,31 @@ export class ChunkAssembler {
     chunk: PayloadChunk,
     meta?: string,
   ): Uint8Array | undefined {
+    const parts = this.addParts(source, id, chunk, meta);
+    if (parts === undefined) return undefined;
+    if (parts.length === 1) return parts[0]!;
+    const payload = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      payload.set(part, offset);
+      offset += part.length;
+    }
+    return payload;
+  }
+
+  /**
+   * Adds one chunk of set (source, id). `meta` is any other per-set header (e.g. parameter
+   * version and token count of a gradient) that every chunk of the set must repeat exactly.
+   * Returns the chunks' data in order (the payload's consecutive parts, checked against the whole
+   * payload's checksum) when this chunk completes the set: a large payload need not be copied
+   * into one buffer to be decoded (see decodeTensorSet).
+   */
+  addParts(
+    source: string,
+    id: string | number,
+    chunk: PayloadChunk,
+    meta?: string,
+  ): Uint8Array[] | undefined {
     const setId = String(id);
     const { index, count, totalBytes, checksum, chunkChecksum, data } = chunk;
     const fail = (kind: ChunkErrorKind, message: string, counter: Counter): never => {
@@ -328,7 +352,7 @@ export class ChunkAssembler {
     return { pendingSets: this.pending.size, pendingBytes: this.pendingBytes, ...this.counts };
   }
 
-  private complete(key: string, set: PendingSet): Uint8Array {
+  private complete(key: string, set: PendingSet): Uint8Array[] {
     this.forget(key, set);
     const fail = (message: string): never => {
       this.counts.corrupt++;
@@ -338,14 +362,13 @@ export class ChunkAssembler {
       fail(
         `all ${set.count} chunks arrived but hold ${set.bytes} bytes, not the header's ${set.totalBytes}; the set is dropped`,
       );
-    const payload = new Uint8Array(set.totalBytes);
-    let offset = 0;
+    const parts: Uint8Array[] = [];
+    let actual = 0;
     for (let i = 0; i < set.count; i++) {
       const part = set.chunks.get(i)!;
-      payload.set(part, offset);
-      offset += part.length;
+      actual = crc32(part, actual);
+      parts.push(part);
     }
-    const actual = crc32(payload);
     if (actual !== set.checksum)
       fail(
         `assembled payload crc32 ${hex(actual)} does not match the header's ${hex(set.checksum)}; the set is dropped`,
@@ -354,7 +377,7 @@ export class ChunkAssembler {
     this.completedIds.add(key);
     if (this.completedIds.size > this.rememberCompleted)
       this.completedIds.delete(this.completedIds.values().next().value!);
-    return payload;
+    return parts;
   }
 
   private enforceMemoryBound(): void {

@@ -119,7 +119,7 @@ export class GradientAssembler {
   add(bytes: Uint8Array): DecodedGradient | undefined {
     const { chunk, ...header } = decodeGradientChunk(bytes);
     const meta = `param version ${header.paramVersion}, tokens ${header.tokens}, loss sum ${header.lossSum}`;
-    const payload = this.assembler.add(header.workerId, header.step, chunk, meta);
+    const payload = this.assembler.addParts(header.workerId, header.step, chunk, meta);
     return payload === undefined ? undefined : { ...header, tensors: decodeTensorSet(payload) };
   }
 

@@ -120,7 +120,7 @@ export class ParamAssembler {
   /** Adds one chunk message; returns the parameters when it completes a version. Throws ChunkError / CodecError. */
   add(bytes: Uint8Array): DecodedParams | undefined {
     const { chunk, ...header } = decodeParamChunk(bytes);
-    const payload = this.assembler.add(header.modelId, header.version, chunk);
+    const payload = this.assembler.addParts(header.modelId, header.version, chunk);
     return payload === undefined ? undefined : { ...header, tensors: decodeTensorSet(payload) };
   }
 

@@ -185,7 +185,8 @@ export function decodeTensor(tensor: rnnstream.v1.Tensor.$Properties): DecodedTe
   return { name, shape, dtype, data: decodeTensorData(bytes, dtype) };
 }
 
-function dtypeOf(value: number, name: string): TensorDType {
+/** The dtype of a Tensor message's `dtype` number; throws ShapeError for one this build does not know. */
+export function dtypeOf(value: number, name: string): TensorDType {
   switch (value) {
     case DType.FLOAT32:
       return 'float32';

@@ -1,11 +1,14 @@
 import { CodecError } from './codec-error.js';
-import { rnnstream } from './generated/rnnstream.js';
 import { createRegionSink, type ByteSink } from './byte-sink.js';
 import { fieldKey, lengthDelimitedSize, varintFieldSize, varintSize } from './protobuf-wire.js';
+import { ShapeError } from '../errors/index.js';
+import { PartsReader } from './parts-reader.js';
 import {
   bytesPerElement,
   checkTensorForEncoding,
-  decodeTensor,
+  decodeTensorData,
+  dtypeOf,
+  elementCount,
   encodeTensorData,
   HOST_IS_LITTLE_ENDIAN,
   type CheckedTensor,
@@ -112,22 +115,84 @@ export function encodeTensorSet(tensors: NamedTensors, dtype: TensorDType = 'flo
   return out;
 }
 
-/** Decodes a TensorSet message into named float32 tensors; throws CodecError / ShapeError. */
-export function decodeTensorSet(bytes: Uint8Array): Map<string, TensorValue> {
-  let message: rnnstream.v1.TensorSet;
+/**
+ * Decodes a TensorSet message — one buffer, or the consecutive parts of a reassembled chunked
+ * payload, read in place — into named float32 tensors: each tensor's data is copied once, into
+ * its Float32Array. Throws CodecError for malformed bytes or two tensors with one name,
+ * ShapeError for an unknown dtype or data that does not fit the shape.
+ */
+export function decodeTensorSet(
+  payload: Uint8Array | readonly Uint8Array[],
+): Map<string, TensorValue> {
+  const reader = new PartsReader(payload instanceof Uint8Array ? [payload] : payload);
+  const tensors: Array<TensorValue & { name: string }> = [];
   try {
-    message = rnnstream.v1.TensorSet.decode(bytes);
+    while (reader.pos < reader.length) {
+      const key = reader.varint();
+      if (key === fieldKey(TENSOR_SET_TENSORS, 2))
+        tensors.push(readTensor(reader, reader.checkedEnd(reader.varint())));
+      else reader.skipField(key & 7);
+    }
   } catch (error) {
+    if (!(error instanceof CodecError)) throw error; // a ShapeError says what does not fit
     throw new CodecError(
-      `not a valid TensorSet message (${bytes.length} bytes): ${(error as Error).message}`,
+      `not a valid TensorSet message (${reader.length} bytes): ${error.message}`,
       { cause: error },
     );
   }
   const out = new Map<string, TensorValue>();
-  for (const tensor of message.tensors) {
-    const { name, shape, data } = decodeTensor(tensor);
+  for (const { name, shape, data } of tensors) {
     if (out.has(name)) throw new CodecError(`TensorSet has two tensors named '${name}'`);
     out.set(name, { shape, data });
   }
   return out;
+}
+
+const UTF8 = new TextDecoder();
+
+/** Reads one Tensor message ending at `end` (fields in any order, unknown ones skipped). */
+function readTensor(reader: PartsReader, end: number): TensorValue & { name: string } {
+  let name = '';
+  const shape: number[] = [];
+  let dtypeCode = 0;
+  let data = { pos: 0, length: 0 };
+  while (reader.pos < end) {
+    const key = reader.varint();
+    const field = Math.floor(key / 8);
+    const wireType = key & 7;
+    if (field === TENSOR_NAME && wireType === 2) {
+      const length = reader.varint();
+      const stop = reader.checkedEnd(length, end);
+      name = UTF8.decode(reader.bytesAt(reader.pos, length));
+      reader.seek(stop);
+    } else if (field === TENSOR_SHAPE && wireType === 2) {
+      const stop = reader.checkedEnd(reader.varint(), end);
+      while (reader.pos < stop) shape.push(reader.varint());
+      if (reader.pos !== stop) throw new CodecError(`packed shape overruns its field`);
+    } else if (field === TENSOR_SHAPE && wireType === 0) shape.push(reader.varint());
+    else if (field === TENSOR_DTYPE && wireType === 0) dtypeCode = reader.varint();
+    else if (field === TENSOR_DATA && wireType === 2) {
+      const length = reader.varint();
+      data = { pos: reader.pos, length };
+      reader.seek(reader.checkedEnd(length, end));
+    } else reader.skipField(wireType);
+  }
+  if (reader.pos !== end)
+    throw new CodecError(`a Tensor overruns its field (${reader.pos} > ${end})`);
+  const dtype = dtypeOf(dtypeCode, name);
+  const n = elementCount(shape, `tensor '${name}'`);
+  if (data.length !== n * bytesPerElement(dtype)) {
+    throw new ShapeError(
+      `tensor '${name}': shape [${shape.join(', ')}] of ${dtype} needs ${n * bytesPerElement(dtype)} bytes but the message has ${data.length}`,
+    );
+  }
+  if (dtype === 'float32' && HOST_IS_LITTLE_ENDIAN) {
+    const values = new Float32Array(n);
+    reader.copyAt(data.pos, new Uint8Array(values.buffer));
+    reader.seek(end);
+    return { name, shape, data: values };
+  }
+  const values = decodeTensorData(reader.bytesAt(data.pos, data.length), dtype);
+  reader.seek(end);
+  return { name, shape, data: values };
 }

@@ -112,8 +112,13 @@ export interface ParameterServerState {
   readonly lastSeenMs?: Readonly<Record<string, number>>;
 }
 
-interface Pending extends IncomingGradient {
+/**
+ * An accepted gradient waiting for its round. Its tensors move to the backend on arrival, so
+ * closing a round (the latency workers wait for) does not copy every gradient first.
+ */
+interface Pending extends Omit<IncomingGradient, 'tensors'> {
   readonly staleness: number;
+  readonly gradients: ReadonlyMap<string, Tensor>;
 }
 
 /**
@@ -229,7 +234,14 @@ export class ParameterServer {
       this.progress.record(workerId, step);
       return { kind: 'dropped', reason: 'invalid', staleness, detail: problem };
     }
-    this.pending.set(pendingKey(workerId, step), { ...gradient, staleness });
+    const { tensors, ...header } = gradient;
+    const gradients = new Map<string, Tensor>(
+      [...this.shapes].map(([name, shape]) => [
+        name,
+        tf.tensor(tensors.get(name)!.data, [...shape], 'float32'),
+      ]),
+    );
+    this.pending.set(pendingKey(workerId, step), { ...header, staleness, gradients });
     this.openedAtMs ??= gradient.receivedAtMs;
     return { kind: 'accepted', staleness };
   }
@@ -279,15 +291,7 @@ export class ParameterServer {
     const meanStaleness = round.reduce((s, g) => s + g.staleness * g.tokens, 0) / tokens;
     const learningRate =
       this.options.schedule(this.step) / (this.options.lrStalenessScaling ? 1 + meanStaleness : 1);
-    const contributions = round.map((g) => ({
-      tokens: g.tokens,
-      gradients: new Map<string, Tensor>(
-        [...this.shapes].map(([name, shape]) => [
-          name,
-          tf.tensor(g.tensors.get(name)!.data, [...shape], 'float32'),
-        ]),
-      ),
-    }));
+    const contributions = round.map(({ tokens, gradients }) => ({ tokens, gradients }));
     let applied;
     try {
       applied = applyUpdate({
@@ -337,6 +341,8 @@ export class ParameterServer {
   }
 
   dispose(): void {
+    for (const g of this.pending.values()) for (const t of g.gradients.values()) t.dispose();
+    this.pending.clear();
     this.optimizer.dispose();
     this.params.dispose();
   }

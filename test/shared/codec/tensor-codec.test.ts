@@ -142,3 +142,43 @@ test('a tensor set is written byte for byte as protobufjs writes it, for every d
     );
   }
 });
+
+test('a tensor set decodes the same from its bytes split into parts at any position', () => {
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>([
+    ['embedding', { shape: [3, 5], data: new Float32Array(15).map((_, i) => i * 0.25 - 1) }],
+    ['bias', { shape: [4], data: Float32Array.of(0.5, -0.25, 3, 1e-3) }],
+  ]);
+  for (const dtype of ['float32', 'bfloat16'] as const) {
+    const bytes = encodeTensorSet(tensors, dtype);
+    const whole = decodeTensorSet(bytes);
+    for (let a = 0; a <= bytes.length; a += 3)
+      for (let b = a; b <= bytes.length; b += 7) {
+        const parts = [bytes.subarray(0, a), bytes.subarray(a, b), bytes.subarray(b)];
+        assert.deepEqual(decodeTensorSet(parts), whole, `${dtype} split at ${a}, ${b}`);
+      }
+  }
+});
+
+test('a tensor set decodes fields in any order, unpacked shapes, and skips unknown fields', () => {
+  const writer = rnnstream.v1.Tensor.encode({ data: encodeTensorData(Float32Array.of(1, 2)) });
+  writer.uint32((15 << 3) | 0).uint64(123456789); // a field from a newer writer
+  writer.uint32((2 << 3) | 0).uint32(2); // shape [2], unpacked, after the data
+  writer.uint32((3 << 3) | 0).int32(0); // dtype FLOAT32, explicit
+  writer.uint32((1 << 3) | 2).string('w');
+  const tensor = writer.finish();
+  const set = rnnstream.v1.TensorSet.encode({}).finish();
+  const bytes = Buffer.concat([
+    set,
+    Buffer.from([(1 << 3) | 2, tensor.length]),
+    tensor,
+    Buffer.from([(9 << 3) | 5, 1, 2, 3, 4]), // unknown fixed32 field of the set
+  ]);
+  assert.deepEqual(
+    decodeTensorSet(bytes),
+    new Map([['w', { shape: [2], data: Float32Array.of(1, 2) }]]),
+  );
+  assert.throws(
+    () => decodeTensorSet(bytes.subarray(0, bytes.length - 8)),
+    /not a valid TensorSet message \(\d+ bytes\): .*runs past/,
+  );
+});
