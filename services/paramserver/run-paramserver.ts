@@ -196,7 +196,14 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       groupId: readerGroup,
       offsets: start.gradientOffsets,
     });
-    const bus = createKafkaBus({ client, groupId: readerGroup, maxWaitTimeMs: 100 });
+    // Gradients are model-sized sets of 900 KB chunks: fetch several per partition and round trip.
+    const bus = createKafkaBus({
+      client,
+      groupId: readerGroup,
+      maxWaitTimeMs: 100,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+    });
     cleanup.push(() => bus.disconnect());
     // Earlier starts' reader groups (their offsets are never used again).
     deleteGroupsWithPrefix({ admin, prefix: readerPrefix, keep: readerGroup }).then(

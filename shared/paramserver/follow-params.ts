@@ -42,7 +42,13 @@ export function followParams({
 }): ParamsFollower {
   const topic = topicNames(app).params;
   const log = client.logger.child({ component: 'params-follower', topic, modelId });
-  const bus = createKafkaBus({ client, groupId: `${app}.params-follower.${randomUUID()}` });
+  // A version is ~model size in 900 KB chunks: fetch many of them per round trip.
+  const bus = createKafkaBus({
+    client,
+    groupId: `${app}.params-follower.${randomUUID()}`,
+    maxBytesPerPartition: 32 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+  });
   // Transactions publish whole versions, so incomplete sets only come from a broken producer.
   const assembler = new ParamAssembler({
     onDrop: (dropped) => log.warn({ err: dropped.error }, 'incomplete parameter version dropped'),

@@ -95,6 +95,8 @@ export function createKafkaBus({
   client,
   groupId,
   maxWaitTimeMs = 500,
+  maxBytesPerPartition = 1024 * 1024,
+  maxBytes = 10 * 1024 * 1024,
   sessionTimeoutMs = 30_000,
   heartbeatIntervalMs = 3_000,
   drainPollIntervalMs = 100,
@@ -106,6 +108,13 @@ export function createKafkaBus({
   groupId: string;
   /** Longest time a fetch waits for data on the broker (also bounds how long disconnect waits). */
   maxWaitTimeMs?: number;
+  /**
+   * Most bytes one fetch returns per partition and in all (kafkajs' defaults: 1 MiB, 10 MiB).
+   * Raise them for topics of large chunked records (parameters, gradients): each fetch of a
+   * 900 KB chunk is a round trip.
+   */
+  maxBytesPerPartition?: number;
+  maxBytes?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   /** How often an ending consumer checks its group's committed offsets after close(). */
@@ -212,6 +221,8 @@ export function createKafkaBus({
       readUncommitted: false,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: maxWaitTimeMs,
+      maxBytesPerPartition,
+      maxBytes,
       sessionTimeout: sessionTimeoutMs,
       heartbeatInterval: heartbeatIntervalMs,
     });
