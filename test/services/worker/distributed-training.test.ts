@@ -226,8 +226,13 @@ test(
     process.stderr.write(`distributed training (async): ${report}\n`);
     assertTrained(singleAsync, report);
     assertTrained(asynchronous, report);
-    // One window's updates more or less where the stream ends mid-window.
-    assert.ok(Math.abs(asynchronous.finalVersion - singleAsync.finalVersion) <= 3, report);
+    // About the same number of updates: the stream ends mid-window, and a gradient that falls more
+    // than `staleness` versions behind is dropped (measured 4-6 fewer of ~900).
+    assert.ok(
+      Math.abs(asynchronous.finalVersion - singleAsync.finalVersion) <=
+        0.01 * singleAsync.finalVersion,
+      report,
+    );
     assert.ok(Math.abs(asynchronous.bitsPerChar - singleAsync.bitsPerChar) <= 0.1, report);
   },
 );
