@@ -1,6 +1,6 @@
 import type { Kafka, LogEntry, logCreator } from 'kafkajs';
 
-import kafkajs, { kafkajsCrc32c } from './kafkajs.js';
+import kafkajs, { kafkajsOverrides } from './kafkajs.js';
 
 import { ConfigError } from '../../errors/index.js';
 import type { Logger } from '../../logging/index.js';
@@ -136,14 +136,16 @@ export function createKafkaClient({
     logLevel: kafkaLogLevelFor(logger.level),
     logCreator: pinoLogCreator(logger),
   });
-  if (kafkajsCrc32c.implementation === 'kafkajs' && !toldAboutCrc32c) {
-    toldAboutCrc32c = true;
-    logger.info(
-      { reason: kafkajsCrc32c.reason },
-      'kafkajs checksums record batches with its own JavaScript CRC-32C (slower for large records)',
-    );
+  if (!toldAboutOverrides) {
+    toldAboutOverrides = true;
+    for (const [name, result] of Object.entries(kafkajsOverrides))
+      if (result.implementation === 'kafkajs')
+        logger.info(
+          { reason: result.reason },
+          `kafkajs uses its own ${name} (slower for large sends; see shared/transport/kafka/kafkajs.ts)`,
+        );
   }
   return { clientId, brokers: list, kafka, logger, retries };
 }
 
-let toldAboutCrc32c = false;
+let toldAboutOverrides = false;
