@@ -233,7 +233,7 @@ export class StreamLearner {
       const sequence = sequences[i]!;
       this.changed.set(sequence.key, sequence);
       predictions.push(this.describe(e, outputs.subarray(i * o, i * o + o), version));
-      sequence.advance(records[i]!, next.slice(i * stateSize, (i + 1) * stateSize), version);
+      sequence.advance(records[i]!, next.subarray(i * stateSize, (i + 1) * stateSize), version);
       if (e.token !== undefined) sequence.previousToken = e.token;
       if (e.features !== undefined) sequence.previousFeatures = e.features;
       if (e.event.eos) sequence.closing = true;

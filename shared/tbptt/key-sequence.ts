@@ -42,6 +42,8 @@ export class KeySequence {
   lastSeenMs = 0;
   readonly buffer: StepRingBuffer;
   private readonly snapshots = new Map<number, Float32Array>();
+  /** `state` is also a stored window start, so the next step must not overwrite it in place. */
+  private stateIsSnapshot = false;
   private readonly options: TbpttOptions;
   private readonly initialToken: number;
 
@@ -71,16 +73,26 @@ export class KeySequence {
     return this.pending >= this.options.k1 || (this.closing && this.pending > 0);
   }
 
-  /** Records a processed step and the state computed for it. */
+  /**
+   * Records a processed step and the state computed for it (copied: `state` may be a view into
+   * a batch's output). The key's state array is overwritten in place unless it is also a stored
+   * window start, so a step allocates only when it starts a window.
+   */
   advance(step: StepRecord, state: Float32Array, paramVersion: number): void {
     this.buffer.push(step);
     this.position++;
     this.pending++;
-    this.state = state;
+    if (this.stateIsSnapshot || this.state.length !== state.length) {
+      this.state = state.slice();
+      this.stateIsSnapshot = false;
+    } else this.state.set(state);
     this.paramVersion = paramVersion;
     const { k1, k2 } = this.options;
     // Keep the state here if some future window (ending at a multiple of k1) starts here.
-    if ((((this.position + k2) % k1) + k1) % k1 === 0) this.snapshots.set(this.position, state);
+    if ((((this.position + k2) % k1) + k1) % k1 === 0) {
+      this.snapshots.set(this.position, this.state);
+      this.stateIsSnapshot = true;
+    }
   }
 
   /**
@@ -124,6 +136,7 @@ export class KeySequence {
     this.pending = 0;
     this.closing = false;
     this.state = new Float32Array(this.state.length);
+    this.stateIsSnapshot = false;
     this.previousToken = this.initialToken;
     this.previousFeatures = undefined;
     this.snapshots.clear();
@@ -159,6 +172,7 @@ export class KeySequence {
     this.position = snapshot.position;
     this.pending = snapshot.pending;
     this.state = snapshot.state;
+    this.stateIsSnapshot = true; // the restored arrays may be shared: copy on the next step
     this.paramVersion = snapshot.paramVersion;
     this.closing = snapshot.closing;
     this.previousToken = snapshot.previousToken;
