@@ -3,12 +3,13 @@
  *
  *   npm run build
  *   node dist/bench/paramserver-round.js [--brokers host:port] [--workers 4] [--rounds 20]
- *        [--warmup 2] [--hidden 1024] [--embedding 256] [--variants float32,bfloat16,float32-nockpt]
+ *        [--warmup 2] [--hidden 1024] [--embedding 256] [--variants float32,bfloat16,float32-nockpt,float32-glibcdefault]
  *        [--out bench/results/paramserver-round.json]
  *
  * Per variant: a fresh app (topics), `rnnstream paramserver` as a child process (sync mode,
  * minWorkers = --workers, --init from a random parameter file, a checkpoint directory unless the
- * variant says `nockpt`), and --workers simulated workers in this process, each with its own
+ * variant says `nockpt`; glibc malloc tuned as README recommends (PARAMSERVER_MALLOC_ENV) unless
+ * it says `glibcdefault`), and --workers simulated workers in this process, each with its own
  * Kafka producer. A round: every worker waits for version v on the params topic, then sends a
  * gradient computed "on v" (fixed random tensors, re-encoded with the new version and step);
  * the server closes the round when all reported, applies Adam, checkpoints and publishes v + 1.
@@ -25,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { PARAMSERVER_MALLOC_ENV } from '../services/paramserver/malloc-env.js';
 import type { TensorDType } from '../shared/codec/tensor-codec.js';
 import { modelSpecFromConfig, parseConfig } from '../shared/config/index.js';
 import { selectBackend } from '../shared/engine/select-backend.js';
@@ -73,7 +75,9 @@ function parseArgs(argv: string[]): Options {
     warmup: Number(get('warmup') ?? 2),
     hidden: Number(get('hidden') ?? 1024),
     embedding: Number(get('embedding') ?? 256),
-    variants: (get('variants') ?? 'float32,bfloat16,float32-nockpt').split(','),
+    variants: (get('variants') ?? 'float32,bfloat16,float32-nockpt,float32-glibcdefault').split(
+      ',',
+    ),
     out: get('out') ?? path.join(ROOT, 'bench', 'results', 'paramserver-round.json'),
   };
 }
@@ -92,6 +96,8 @@ interface VariantResult {
   variant: string;
   encoding: TensorDType;
   checkpoint: boolean;
+  /** The child ran with PARAMSERVER_MALLOC_ENV. */
+  mallocTuned: boolean;
   parameters: number;
   workers: number;
   rounds: number;
@@ -132,6 +138,7 @@ async function runVariant(
 ): Promise<VariantResult> {
   const encoding = (variant.split('-')[0] ?? 'float32') as TensorDType;
   const checkpoint = !variant.includes('nockpt');
+  const mallocTuned = !variant.includes('glibcdefault');
   const app = `bench-ps-${variant}-${Date.now()}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rnnstream-bench-ps-'));
   const raw = {
@@ -174,7 +181,11 @@ async function runVariant(
     ...(checkpoint ? ['--checkpoint-dir', path.join(dir, 'checkpoint')] : []),
   ];
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, RNNSTREAM_LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      ...(mallocTuned ? PARAMSERVER_MALLOC_ENV : {}),
+      RNNSTREAM_LOG_LEVEL: 'info',
+    },
   });
   const serverRounds: Array<{ roundMs: number; updateMs: number; persistMs: number }> = [];
   let stderr = '';
@@ -267,6 +278,7 @@ async function runVariant(
     variant,
     encoding,
     checkpoint,
+    mallocTuned,
     parameters,
     workers: options.workers,
     rounds: samples.length,
@@ -312,13 +324,13 @@ async function main(): Promise<void> {
     await broker.stop();
   }
   const header =
-    '| gradients | checkpoint | params | workers | grad MB in / update | param MB out / update | server round ms p50 (update + persist) | p90 | cycle ms p50 | p90 | updates/s |';
+    '| gradients | checkpoint | paramserver malloc | params | workers | grad MB in / update | param MB out / update | server round ms p50 (update + persist) | p90 | cycle ms p50 | p90 | updates/s |';
   const lines = [
     header,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(
       (r) =>
-        `| ${r.encoding} | ${r.checkpoint ? `yes (${mb(r.checkpointBytes)} MB)` : 'no'} | ${(r.parameters / 1e6).toFixed(2)} M | ${r.workers} | ${mb(r.gradientBytesPerUpdate)} | ${mb(r.paramBytesPerUpdate)} | ${ms(r.serverRoundMs.p50)} (${ms(r.updateMs.p50)} + ${ms(r.persistMs.p50)}) | ${ms(r.serverRoundMs.p90)} | ${ms(r.cycleMs.p50)} | ${ms(r.cycleMs.p90)} | ${r.updatesPerSecond.toFixed(2)} |`,
+        `| ${r.encoding} | ${r.checkpoint ? `yes (${mb(r.checkpointBytes)} MB)` : 'no'} | ${r.mallocTuned ? 'tuned' : 'glibc default'} | ${(r.parameters / 1e6).toFixed(2)} M | ${r.workers} | ${mb(r.gradientBytesPerUpdate)} | ${mb(r.paramBytesPerUpdate)} | ${ms(r.serverRoundMs.p50)} (${ms(r.updateMs.p50)} + ${ms(r.persistMs.p50)}) | ${ms(r.serverRoundMs.p90)} | ${ms(r.cycleMs.p50)} | ${ms(r.cycleMs.p90)} | ${r.updatesPerSecond.toFixed(2)} |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -34,6 +34,7 @@ import { persistAndPublish } from './persist-version.js';
 import { createRecordHandler } from './record-handler.js';
 import { createSerial } from './serial.js';
 import { resolveStartState } from './start-state.js';
+import { mallocTuningHint } from './malloc-env.js';
 
 export interface ParamserverOptions {
   readonly config: Config;
@@ -85,6 +86,8 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
   const { config, logger, signal } = options;
   const modelId = checkModelId(options.modelId ?? DEFAULT_MODEL_ID);
   const log = logger.child({ component: 'paramserver', app: config.app, modelId });
+  const hint = mallocTuningHint();
+  if (hint !== undefined) log.info(hint);
   await selectBackend({ requested: config.backend, logger: log });
   const spec = modelSpecFromConfig(config);
   const registry =
