@@ -1,3 +1,5 @@
+import { writeVarint } from './protobuf-wire.js';
+
 /**
  * Where an encoder writes bytes: one buffer, or consecutive regions of several buffers (the
  * payload slices of chunk messages, so a large payload is written once, straight into the
@@ -26,17 +28,10 @@ export function createRegionSink(regions: readonly Uint8Array[]): ByteSink {
     if (out === undefined) throw new RangeError(`byte sink full after ${written} bytes`);
     return out;
   };
-  const byte = (value: number) => {
-    current()[offset++] = value;
-    written++;
-  };
-  return {
+  const scratch = new Uint8Array(MAX_VARINT_BYTES);
+  const sink: ByteSink = {
     varint(value) {
-      while (value >= 0x80) {
-        byte((value % 128) | 0x80);
-        value = Math.floor(value / 128);
-      }
-      byte(value);
+      sink.bytes(scratch.subarray(0, writeVarint(scratch, 0, value)));
     },
     bytes(bytes) {
       let from = 0;
@@ -53,4 +48,8 @@ export function createRegionSink(regions: readonly Uint8Array[]): ByteSink {
       return written;
     },
   };
+  return sink;
 }
+
+/** A varint of a safe integer (< 2^53) takes at most 8 bytes. */
+const MAX_VARINT_BYTES = 8;

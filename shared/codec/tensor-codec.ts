@@ -173,20 +173,44 @@ export function encodeTensor(
 /** The values of a Tensor message; throws ShapeError for an unknown dtype or a size mismatch. */
 export function decodeTensor(tensor: rnnstream.v1.Tensor.$Properties): DecodedTensor {
   const name = tensor.name ?? '';
-  const dtype = dtypeOf(tensor.dtype ?? DType.FLOAT32, name);
   const shape = [...(tensor.shape ?? [])];
-  const n = elementCount(shape, `tensor '${name}'`);
   const bytes = tensor.data ?? new Uint8Array(0);
-  if (bytes.length !== n * bytesPerElement(dtype)) {
-    throw new ShapeError(
-      `tensor '${name}': shape [${shape.join(', ')}] of ${dtype} needs ${n * bytesPerElement(dtype)} bytes but the message has ${bytes.length}`,
-    );
-  }
+  const { dtype } = checkTensorHeader({
+    name,
+    shape,
+    dtypeCode: tensor.dtype ?? DType.FLOAT32,
+    dataBytes: bytes.length,
+  });
   return { name, shape, dtype, data: decodeTensorData(bytes, dtype) };
 }
 
+/**
+ * The dtype and element count of a decoded Tensor's fields; throws ShapeError for an unknown
+ * dtype, a bad dimension, or data that is not exactly the shape's elements.
+ */
+export function checkTensorHeader({
+  name,
+  shape,
+  dtypeCode,
+  dataBytes,
+}: {
+  name: string;
+  shape: readonly number[];
+  dtypeCode: number;
+  dataBytes: number;
+}): { dtype: TensorDType; elements: number } {
+  const dtype = dtypeOf(dtypeCode, name);
+  const elements = elementCount(shape, `tensor '${name}'`);
+  if (dataBytes !== elements * bytesPerElement(dtype)) {
+    throw new ShapeError(
+      `tensor '${name}': shape [${shape.join(', ')}] of ${dtype} needs ${elements * bytesPerElement(dtype)} bytes but the message has ${dataBytes}`,
+    );
+  }
+  return { dtype, elements };
+}
+
 /** The dtype of a Tensor message's `dtype` number; throws ShapeError for one this build does not know. */
-export function dtypeOf(value: number, name: string): TensorDType {
+function dtypeOf(value: number, name: string): TensorDType {
   switch (value) {
     case DType.FLOAT32:
       return 'float32';

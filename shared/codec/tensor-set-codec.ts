@@ -1,14 +1,12 @@
 import { CodecError } from './codec-error.js';
 import { createRegionSink, type ByteSink } from './byte-sink.js';
 import { fieldKey, lengthDelimitedSize, varintFieldSize, varintSize } from './protobuf-wire.js';
-import { ShapeError } from '../errors/index.js';
 import { PartsReader } from './parts-reader.js';
 import {
   bytesPerElement,
   checkTensorForEncoding,
+  checkTensorHeader,
   decodeTensorData,
-  dtypeOf,
-  elementCount,
   encodeTensorData,
   HOST_IS_LITTLE_ENDIAN,
   type CheckedTensor,
@@ -179,15 +177,9 @@ function readTensor(reader: PartsReader, end: number): TensorValue & { name: str
   }
   if (reader.pos !== end)
     throw new CodecError(`a Tensor overruns its field (${reader.pos} > ${end})`);
-  const dtype = dtypeOf(dtypeCode, name);
-  const n = elementCount(shape, `tensor '${name}'`);
-  if (data.length !== n * bytesPerElement(dtype)) {
-    throw new ShapeError(
-      `tensor '${name}': shape [${shape.join(', ')}] of ${dtype} needs ${n * bytesPerElement(dtype)} bytes but the message has ${data.length}`,
-    );
-  }
+  const { dtype, elements } = checkTensorHeader({ name, shape, dtypeCode, dataBytes: data.length });
   if (dtype === 'float32' && HOST_IS_LITTLE_ENDIAN) {
-    const values = new Float32Array(n);
+    const values = new Float32Array(elements);
     reader.copyAt(data.pos, new Uint8Array(values.buffer));
     reader.seek(end);
     return { name, shape, data: values };
