@@ -42,8 +42,11 @@ export class KeySequence {
   lastSeenMs = 0;
   readonly buffer: StepRingBuffer;
   private readonly snapshots = new Map<number, Float32Array>();
-  /** `state` is also a stored window start, so the next step must not overwrite it in place. */
-  private stateIsSnapshot = false;
+  /**
+   * `state` is held elsewhere too — as a stored window start, by a snapshot this key handed out, or
+   * by the snapshot it was restored from — so the next step must not overwrite it in place.
+   */
+  private stateShared = false;
   private readonly options: TbpttOptions;
   private readonly initialToken: number;
 
@@ -75,23 +78,23 @@ export class KeySequence {
 
   /**
    * Records a processed step and the state computed for it (copied: `state` may be a view into
-   * a batch's output). The key's state array is overwritten in place unless it is also a stored
-   * window start, so a step allocates only when it starts a window.
+   * a batch's output). The key's state array is overwritten in place unless it is shared (a
+   * window start, or handed out by toSnapshot), so most steps allocate nothing.
    */
   advance(step: StepRecord, state: Float32Array, paramVersion: number): void {
     this.buffer.push(step);
     this.position++;
     this.pending++;
-    if (this.stateIsSnapshot || this.state.length !== state.length) {
+    if (this.stateShared || this.state.length !== state.length) {
       this.state = state.slice();
-      this.stateIsSnapshot = false;
+      this.stateShared = false;
     } else this.state.set(state);
     this.paramVersion = paramVersion;
     const { k1, k2 } = this.options;
     // Keep the state here if some future window (ending at a multiple of k1) starts here.
     if ((((this.position + k2) % k1) + k1) % k1 === 0) {
       this.snapshots.set(this.position, this.state);
-      this.stateIsSnapshot = true;
+      this.stateShared = true;
     }
   }
 
@@ -136,7 +139,7 @@ export class KeySequence {
     this.pending = 0;
     this.closing = false;
     this.state = new Float32Array(this.state.length);
-    this.stateIsSnapshot = false;
+    this.stateShared = false;
     this.previousToken = this.initialToken;
     this.previousFeatures = undefined;
     this.snapshots.clear();
@@ -145,6 +148,7 @@ export class KeySequence {
 
   /** Everything needed to resume this key exactly (the state changelog record). */
   toSnapshot(): KeySequenceSnapshot {
+    this.stateShared = true; // the snapshot holds `state`: later steps must not change it
     return {
       key: this.key,
       position: this.position,
@@ -172,7 +176,7 @@ export class KeySequence {
     this.position = snapshot.position;
     this.pending = snapshot.pending;
     this.state = snapshot.state;
-    this.stateIsSnapshot = true; // the restored arrays may be shared: copy on the next step
+    this.stateShared = true; // the caller's array: copy on the next step
     this.paramVersion = snapshot.paramVersion;
     this.closing = snapshot.closing;
     this.previousToken = snapshot.previousToken;

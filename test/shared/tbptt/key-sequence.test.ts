@@ -99,3 +99,20 @@ test('the ring buffer returns the newest steps and refuses overwritten ones', ()
   assert.deepEqual([...tokens], [14, 13, 12]);
   assert.throws(() => buffer.copyStepInto(3, 0, { tokens }), /not in the buffer/);
 });
+
+test('a snapshot a key hands out, and the window-start states it keeps, do not change as it steps on', () => {
+  const seq = sequence(4, 4);
+  const step = (value: number) =>
+    seq.advance({ inputToken: 1, classTarget: 1, hasLoss: true }, Float32Array.of(value), 0);
+  step(1);
+  step(2);
+  const snapshot = seq.toSnapshot();
+  step(3);
+  step(4); // position 4 starts the next window: its state is stored
+  const windowStart = seq.toSnapshot().windowStarts.at(-1)!;
+  step(5);
+  step(6);
+  assert.deepEqual([...snapshot.state], [2]);
+  assert.deepEqual(windowStart, { position: 4, state: Float32Array.of(4) });
+  assert.deepEqual([...seq.state], [6]);
+});
