@@ -291,18 +291,17 @@ export class ParameterServer {
     const meanStaleness = round.reduce((s, g) => s + g.staleness * g.tokens, 0) / tokens;
     const learningRate =
       this.options.schedule(this.step) / (this.options.lrStalenessScaling ? 1 + meanStaleness : 1);
-    const contributions = round.map(({ tokens, gradients }) => ({ tokens, gradients }));
     let applied;
     try {
       applied = applyUpdate({
         params: this.params,
         optimizer: this.optimizer,
-        contributions,
+        contributions: round, // each pending gradient is a GradientContribution
         clipGlobalNorm: this.options.clipGlobalNorm,
         learningRate,
       });
     } finally {
-      for (const c of contributions) for (const t of c.gradients.values()) t.dispose();
+      for (const g of round) for (const t of g.gradients.values()) t.dispose();
     }
     this.currentVersion++;
     this.step++;
