@@ -261,11 +261,17 @@ export async function ensureTopics({
   return { names, created, existing };
 }
 
-const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+const NOT_YET = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+]);
 
 /**
- * Waits until every partition of `topics` has a leader. (kafkajs' own `waitForLeaders` gives up on
- * UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers for a moment after creating a topic.)
+ * Waits until every partition of `topics` has a leader that answers for it: the metadata names
+ * one, and listing the partitions' offsets succeeds (for a moment after the metadata does, a KRaft
+ * broker still answers NOT_LEADER_FOR_PARTITION). kafkajs' own `waitForLeaders` gives up on
+ * UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers for a moment after creating a topic.
  */
 export async function waitForTopicLeaders({
   admin,
@@ -285,7 +291,10 @@ export async function waitForTopicLeaders({
       const ready = metadata.topics.every(
         (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
       );
-      if (ready && metadata.topics.length === topics.length) return;
+      if (ready && metadata.topics.length === topics.length) {
+        for (const topic of topics) await admin.fetchTopicOffsets(topic);
+        return;
+      }
     } catch (error) {
       const type = (error as { type?: unknown }).type;
       if (typeof type !== 'string' || !NOT_YET.has(type)) throw error;
