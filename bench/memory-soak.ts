@@ -4,14 +4,19 @@
  * sample and whether both are flat after the warm-up (first two samples).
  *
  *   npm run build && node dist/bench/memory-soak.js [--minutes 20] [--interval-seconds 60]
+ *     [--heap-snapshots 3,18] [--out bench/results/memory-soak.json]
  *
- * Writes bench/results/memory-soak.json.
+ * Each sample also splits RSS into V8's heap, external memory (ArrayBuffers and native
+ * allocations V8 is told about) and TensorFlow.js' tensor bytes, so growth can be attributed.
+ * --heap-snapshots writes V8 heap snapshots at those minutes (next to --out) to diff offline.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { writeHeapSnapshot } from 'node:v8';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tf } from '../shared/engine/tf.js';
 import { loadConfigFile } from '../shared/config/index.js';
 import { selectBackend } from '../shared/engine/select-backend.js';
 import { createLogger } from '../shared/logging/logger.js';
@@ -24,6 +29,18 @@ const arg = (name: string, fallback: string): number => {
 };
 const minutes = arg('minutes', '20');
 const intervalMs = arg('interval-seconds', '60') * 1000;
+const flag = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const outPath = path.resolve(
+  flag('out') ?? path.join(ROOT, 'bench', 'results', 'memory-soak.json'),
+);
+const snapshotMinutes = (flag('heap-snapshots') ?? '')
+  .split(',')
+  .filter((m) => m !== '')
+  .map(Number);
+const mib = (bytes: number): number => Math.round(bytes / 2 ** 20);
 
 const config = await loadConfigFile(path.join(ROOT, 'examples', 'sotu-lm.json'));
 const { backend } = await selectBackend({ requested: config.backend });
@@ -42,6 +59,11 @@ const samples: Array<{
   events: number;
   liveTensors: number;
   rssMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  arrayBuffersMiB: number;
+  tensorMiB: number;
   bitsPerToken: number;
 }> = [];
 const started = Date.now();
@@ -58,10 +80,16 @@ const { summary, learner } = await runEmbedded({
       events: p.events,
       liveTensors: p.liveTensors,
       rssMiB: p.rssMiB,
+      ...v8Split(),
       bitsPerToken: Number(p.recent.bitsPerToken?.toFixed(3)),
     };
     samples.push(sample);
     process.stderr.write(`${JSON.stringify(sample)}\n`);
+    if (snapshotMinutes.length > 0 && sample.minute >= snapshotMinutes[0]!) {
+      const file = outPath.replace(/\.json$/, '') + `-min${snapshotMinutes.shift()}.heapsnapshot`;
+      writeHeapSnapshot(file);
+      process.stderr.write(`heap snapshot: ${file}\n`);
+    }
   },
 });
 learner.dispose();
@@ -79,9 +107,9 @@ console.log(
     rssGrowthMiBAfterWarmup: rssGrowth,
   }),
 );
-mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+mkdirSync(path.dirname(outPath), { recursive: true });
 writeFileSync(
-  path.join(ROOT, 'bench', 'results', 'memory-soak.json'),
+  outPath,
   JSON.stringify(
     {
       command: process.argv.slice(1).join(' '),
@@ -94,3 +122,20 @@ writeFileSync(
     2,
   ) + '\n',
 );
+
+function v8Split(): {
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  arrayBuffersMiB: number;
+  tensorMiB: number;
+} {
+  const m = process.memoryUsage();
+  return {
+    heapUsedMiB: mib(m.heapUsed),
+    heapTotalMiB: mib(m.heapTotal),
+    externalMiB: mib(m.external),
+    arrayBuffersMiB: mib(m.arrayBuffers),
+    tensorMiB: mib(tf.memory().numBytes),
+  };
+}

@@ -24,13 +24,85 @@ function tableCrc32c(bytes: Uint8Array): number {
   return ~crc >>> 0;
 }
 
-/** A kafkajs source file evaluated on its own, bypassing the require cache (the original). */
+/**
+ * A kafkajs source file evaluated on its own, bypassing the require cache (the original). Its
+ * own requires resolve as in kafkajs, so they get the modules kafkajs gets.
+ */
 function originalKafkajsModule(file: string): unknown {
+  const filename = path.join(KAFKAJS_SRC, file);
   const module = { exports: {} as unknown };
   vm.runInThisContext(
-    `(function (module, exports, require) {${readFileSync(path.join(KAFKAJS_SRC, file), 'utf8')}\n})`,
-  )(module, module.exports, require);
+    `(function (module, exports, require) {${readFileSync(filename, 'utf8')}\n})`,
+  )(module, module.exports, createRequire(filename));
   return module.exports;
+}
+
+interface EncodedRequest {
+  encode(): Promise<{ buffer: Buffer }>;
+  apiKey: number;
+  apiVersion: number;
+  apiName: string;
+  expectResponse(): boolean;
+}
+type ProduceRequestFactory = (args: Record<string, unknown>) => EncodedRequest;
+
+/** With Date.now fixed, as kafkajs stamps records without a timestamp with it. */
+async function atFixedTime<T>(nowMs: number, run: () => Promise<T>): Promise<T> {
+  const realNow = Date.now;
+  Date.now = () => nowMs;
+  try {
+    return await run();
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+/** Produce arguments covering what the encoder branches on: strings, buffers, nulls, headers, timestamps, varint widths. */
+function produceArgs(): Array<Record<string, unknown>> {
+  const Long = require(path.join(KAFKAJS_SRC, 'utils/long.js')) as {
+    fromValue(v: unknown): unknown;
+  };
+  const messages = Array.from({ length: 300 }, (_, i) => ({
+    key: i % 7 === 0 ? null : i % 2 ? `key-${i}-é` : Buffer.from(`bkey-${i}`),
+    value:
+      i % 5 === 0
+        ? `value ${i} ✓`
+        : randomBytes([0, 1, 63, 64, 127, 128, 8191, 8192, 16384][i % 9]!),
+    ...(i % 3 === 0
+      ? { headers: { one: 'x', many: ['a', Buffer.from([1, 2, 3])], empty: '' } }
+      : {}),
+  }));
+  const stamped = messages.slice(0, 40).map((m, i) => ({
+    ...m,
+    timestamp: i % 2 ? 1_700_000_000_000 + i * 1_000 : String(1_700_000_000_000 - i * 5_000_000),
+  }));
+  const topicData = [
+    {
+      topic: 'orders',
+      partitions: [
+        { partition: 0, firstSequence: 17, messages },
+        { partition: 3, messages: stamped },
+      ],
+    },
+    {
+      topic: 'état',
+      partitions: [{ partition: 1, messages: [{ value: Buffer.alloc(1_000_000, 7) }] }],
+    },
+  ];
+  return [
+    { acks: -1, timeout: 30_000, topicData },
+    { acks: -1, timeout: 30_000, producerId: -1, producerEpoch: 0, topicData },
+    { acks: 1, timeout: 30_000, producerId: '9007199254740993', transactionalId: null, topicData },
+    {
+      acks: -1,
+      timeout: 5_000,
+      transactionalId: 'worker-7',
+      producerId: Long.fromValue(4_000_000_123),
+      producerEpoch: 3,
+      topicData,
+    },
+    { acks: 1, timeout: 100, compression: 1, topicData: topicData.slice(0, 1) },
+  ];
 }
 
 test('kafkajs record batches are checksummed by the native CRC-32C, with the values of its own', () => {
@@ -60,4 +132,45 @@ test('kafkajs groups a send by partition in linear time, with the groups its own
   assert.deepEqual(groupMessagesPerPartition({ ...options, partitionMetadata: [] }), {});
   const inUse = require(path.join(KAFKAJS_SRC, 'producer/groupMessagesPerPartition.js')) as unknown;
   assert.equal(inUse, groupMessagesPerPartition, 'kafkajs requires the replacement');
+});
+
+test('kafkajs produce requests are written in one pass, byte for byte as its own encoder writes them', async () => {
+  assert.deepEqual(kafkajsOverrides.produceRequest, { implementation: 'replaced' });
+  const original = originalKafkajsModule(
+    'protocol/requests/produce/v3/request.js',
+  ) as ProduceRequestFactory;
+  // What kafkajs calls for a broker speaking v7: its v7 request wraps the (replaced) v3.
+  const inUse = require(
+    path.join(KAFKAJS_SRC, 'protocol/requests/produce/v7/request.js'),
+  ) as ProduceRequestFactory;
+  for (const args of produceArgs()) {
+    const expected = await atFixedTime(1_700_000_123_456, () => original(args).encode());
+    const actual = await atFixedTime(1_700_000_123_456, () => inUse(args).encode());
+    assert.equal(actual.buffer.length, expected.buffer.length);
+    assert.ok(
+      actual.buffer.equals(expected.buffer),
+      `same bytes for ${JSON.stringify(Object.keys(args))}`,
+    );
+    assert.equal(inUse(args).expectResponse(), original(args).expectResponse());
+  }
+  assert.equal(inUse({ acks: 0, timeout: 1, topicData: [] }).expectResponse(), false);
+});
+
+test('kafkajs frames every request with one copy of its payload, byte for byte as its own framing', async () => {
+  assert.deepEqual(kafkajsOverrides.requestFrame, { implementation: 'replaced' });
+  const original = originalKafkajsModule('protocol/request.js') as (
+    args: Record<string, unknown>,
+  ) => Promise<{ buffer: Buffer }>;
+  const inUse = require(path.join(KAFKAJS_SRC, 'protocol/request.js')) as typeof original;
+  const produce = originalKafkajsModule(
+    'protocol/requests/produce/v3/request.js',
+  ) as ProduceRequestFactory;
+  for (const clientId of ['rnnstream-worker-ü', null]) {
+    const request = produce(produceArgs()[1]!);
+    const payload = await request.encode();
+    const fixed = { ...request, encode: async () => payload };
+    const expected = await original({ correlationId: 123_456, clientId, request: fixed });
+    const actual = await inUse({ correlationId: 123_456, clientId, request: fixed });
+    assert.ok(actual.buffer.equals(expected.buffer), `same frame for client id ${clientId}`);
+  }
 });
