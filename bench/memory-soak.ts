@@ -6,11 +6,13 @@
  *   npm run build && node dist/bench/memory-soak.js [--minutes 20] [--interval-seconds 60]
  *     [--heap-snapshots 3,18] [--out bench/results/memory-soak.json]
  *
- * Each sample also splits RSS into V8's heap, external memory (ArrayBuffers and native
- * allocations V8 is told about) and TensorFlow.js' tensor bytes, so growth can be attributed.
+ * Each sample also splits RSS into anonymous memory (what the process allocated) and file-backed
+ * pages (mapped code, chiefly libtensorflow's, paged in as kernels are first used; clean and
+ * reclaimable), and gives V8's heap, external memory (ArrayBuffers and native allocations V8 is
+ * told about) and TensorFlow.js' tensor bytes, so growth can be attributed.
  * --heap-snapshots writes V8 heap snapshots at those minutes (next to --out) to diff offline.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import { createRequire } from 'node:module';
@@ -59,6 +61,8 @@ const samples: Array<{
   events: number;
   liveTensors: number;
   rssMiB: number;
+  rssAnonMiB?: number;
+  rssFileMiB?: number;
   heapUsedMiB: number;
   heapTotalMiB: number;
   externalMiB: number;
@@ -80,6 +84,7 @@ const { summary, learner } = await runEmbedded({
       events: p.events,
       liveTensors: p.liveTensors,
       rssMiB: p.rssMiB,
+      ...rssSplit(),
       ...v8Split(),
       bitsPerToken: Number(p.recent.bitsPerToken?.toFixed(3)),
     };
@@ -96,17 +101,21 @@ learner.dispose();
 console.table(samples);
 const settled = samples.slice(2);
 const tensorsFlat = settled.every((s) => s.liveTensors === settled[0]?.liveTensors);
-const rssValues = settled.map((s) => s.rssMiB);
-const rssGrowth = rssValues.length > 1 ? Math.max(...rssValues) - rssValues[0]! : 0;
-console.log(
-  JSON.stringify({
-    backend,
-    minutes,
-    events: summary.events,
-    tensorsFlat,
-    rssGrowthMiBAfterWarmup: rssGrowth,
-  }),
-);
+/** Highest value after warm-up minus the first one after warm-up. */
+const growth = (values: Array<number | undefined>): number | undefined => {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length > 1 ? Math.max(...known) - known[0]! : undefined;
+};
+const rssGrowth = growth(settled.map((s) => s.rssMiB)) ?? 0;
+const rssAnonGrowth = growth(settled.map((s) => s.rssAnonMiB));
+const heapTotalGrowth = growth(settled.map((s) => s.heapTotalMiB));
+const verdict = {
+  tensorsFlat,
+  rssGrowthMiBAfterWarmup: rssGrowth,
+  rssAnonGrowthMiBAfterWarmup: rssAnonGrowth,
+  heapTotalGrowthMiBAfterWarmup: heapTotalGrowth,
+};
+console.log(JSON.stringify({ backend, minutes, events: summary.events, ...verdict }));
 mkdirSync(path.dirname(outPath), { recursive: true });
 writeFileSync(
   outPath,
@@ -115,8 +124,7 @@ writeFileSync(
       command: process.argv.slice(1).join(' '),
       backend,
       samples,
-      tensorsFlat,
-      rssGrowthMiBAfterWarmup: rssGrowth,
+      ...verdict,
     },
     null,
     2,
@@ -137,5 +145,25 @@ function v8Split(): {
     externalMiB: mib(m.external),
     arrayBuffersMiB: mib(m.arrayBuffers),
     tensorMiB: mib(tf.memory().numBytes),
+  };
+}
+
+/** RSS split from /proc/self/status (Linux; elsewhere the fields are left out). */
+function rssSplit(): { rssAnonMiB?: number; rssFileMiB?: number } {
+  let status: string;
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return {};
+  }
+  const kib = (field: string): number | undefined => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return match ? Math.round(Number(match[1]) / 1024) : undefined;
+  };
+  const anon = kib('RssAnon');
+  const file = kib('RssFile');
+  return {
+    ...(anon === undefined ? {} : { rssAnonMiB: anon }),
+    ...(file === undefined ? {} : { rssFileMiB: file }),
   };
 }

@@ -13,6 +13,7 @@ import {
 import { ParameterSet } from './parameter-set.js';
 import { createRng } from './random.js';
 import { runLayerWindowAuto } from './window/index.js';
+import { paddedBatchSize, padRows, padTrainingBatch } from './batch-buckets.js';
 import type { TrainingBatch } from './training-batch.js';
 
 export interface LossAndGradientTensors {
@@ -74,8 +75,15 @@ export class RecurrentModel {
   }
 
   /** Gradient of the mean loss w.r.t. every parameter, as tensors the caller must dispose. */
-  lossAndGradientTensors(batch: TrainingBatch): LossAndGradientTensors {
-    const count = sumOf(batch.lossMask);
+  lossAndGradientTensors(unpadded: TrainingBatch): LossAndGradientTensors {
+    const count = sumOf(unpadded.lossMask);
+    // Rows of zeros without loss up to a bucketed size (batch-buckets.ts): bounded shapes.
+    const batch = padTrainingBatch(unpadded, {
+      paddedRows: paddedBatchSize(unpadded.batchSize),
+      stateSize: this.stateSize,
+      featureSize: this.spec.featureSize,
+      outputSize: this.spec.outputSize,
+    });
     const names = this.params.names();
     if (count === 0) {
       const gradients = new Map<string, Tensor>(
@@ -125,16 +133,21 @@ export class RecurrentModel {
    * probabilities for classification tasks, standardised values for forecast — and new states.
    */
   predictStep(input: StepInput): { outputs: Float32Array; state: Float32Array } {
-    const { batchSize } = input;
+    const rows = input.batchSize;
+    // Zero rows up to a bucketed size (batch-buckets.ts), cut off again after the download.
+    const batchSize = paddedBatchSize(rows);
     // Download outside tidy: tidy scans what its function returns, element by element for arrays.
     const { outputs, finalState } = tf.tidy(() => {
       const inputs = this.embedInputs({
         batchSize,
         steps: 1,
-        tokens: input.tokens,
-        features: input.features,
+        tokens: input.tokens && padRows(input.tokens, 1, batchSize),
+        features: input.features && padRows(input.features, this.spec.featureSize, batchSize),
       });
-      const initial = tf.tensor2d(input.state, [batchSize, this.stateSize]);
+      const initial = tf.tensor2d(padRows(input.state, this.stateSize, batchSize), [
+        batchSize,
+        this.stateSize,
+      ]);
       const { top, finalState } = this.runLayers({ inputs, initial, batchSize });
       const logits = this.headOutputs(tf.reshape(top, [batchSize, this.spec.hidden]));
       return {
@@ -142,7 +155,10 @@ export class RecurrentModel {
         finalState,
       };
     });
-    return { outputs: download(outputs), state: download(finalState) };
+    return {
+      outputs: download(outputs).subarray(0, rows * this.spec.outputSize),
+      state: download(finalState).subarray(0, rows * this.stateSize),
+    };
   }
 
   dispose(): void {
