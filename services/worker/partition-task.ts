@@ -2,7 +2,7 @@ import {
   decodeEventPayload,
   describeDeadLetterError,
   encodeDeadLetter,
-  encodePrediction,
+  encodePredictions,
 } from '../../shared/codec/index.js';
 import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
@@ -190,9 +190,10 @@ export class PartitionTask {
       dtype: this.o.gradientDtype,
     }) ?? { records: [], ids: [] };
 
-    const predictionRecords = predictions.map((p) => ({
+    const predictionValues = encodePredictions(predictions, { partition });
+    const predictionRecords = predictions.map((p, i) => ({
       key: p.key,
-      value: encodePrediction({ ...p, partition }),
+      value: predictionValues[i]!,
     }));
     const t3 = performance.now();
     const transaction = await this.o.producer.transaction();

@@ -74,7 +74,7 @@ export {
   type StepColumns,
   type StateSnapshotRecord,
 } from './key-state-codec.js';
-export { encodePrediction, decodePrediction } from './prediction-codec.js';
+export { encodePrediction, encodePredictions, decodePrediction } from './prediction-codec.js';
 export {
   encodeDeadLetter,
   decodeDeadLetter,

@@ -232,7 +232,7 @@ export class StreamLearner {
     events.forEach((e, i) => {
       const sequence = sequences[i]!;
       this.changed.set(sequence.key, sequence);
-      predictions.push(this.describe(e, outputs.subarray(i * o, i * o + o), version));
+      predictions.push(this.describe(e, outputs, i * o, version));
       sequence.advance(records[i]!, next.subarray(i * stateSize, (i + 1) * stateSize), version);
       if (e.token !== undefined) sequence.previousToken = e.token;
       if (e.features !== undefined) sequence.previousFeatures = e.features;
@@ -266,23 +266,38 @@ export class StreamLearner {
     }
   }
 
-  private describe(e: EncodedEvent, output: Float32Array, paramVersion: number): Prediction {
+  /** Decoded token strings by id, filled as ids are first predicted (one string per id, not per event). */
+  private readonly tokenTexts: string[] = [];
+
+  private tokenText(id: number): string {
+    return (this.tokenTexts[id] ??= this.o.tokens.decode(id));
+  }
+
+  /**
+   * The prediction for event `e` from its row of the step's outputs (`outputs[offset, offset +
+   * outputSize)`). Built as one object literal per task: this runs once per event.
+   */
+  private describe(
+    e: EncodedEvent,
+    outputs: Float32Array,
+    offset: number,
+    paramVersion: number,
+  ): Prediction {
     const { spec } = this;
-    const base = {
-      index: e.index,
-      key: e.event.key,
-      line: e.line,
-      task: spec.task,
-      paramVersion,
-      eos: e.event.eos || undefined,
-    };
+    const o = spec.outputSize;
+    const eos = e.event.eos || undefined;
     switch (spec.task) {
       case 'lm': {
-        const best = argmax(output, output.length);
-        const p = output[e.classTarget!]!;
+        const best = argmax(outputs, offset, o);
+        const p = outputs[offset + e.classTarget!]!;
         return {
-          ...base,
-          predictedToken: this.o.tokens.decode(best),
+          index: e.index,
+          key: e.event.key,
+          line: e.line,
+          task: 'lm',
+          paramVersion,
+          eos,
+          predictedToken: this.tokenText(best),
           probability: p,
           bits: -Math.log2(Math.max(p, 1e-30)),
         };
@@ -290,31 +305,54 @@ export class StreamLearner {
       case 'tag':
       case 'classify': {
         // Only labels seen so far can be predicted: unused output slots of discovered labels are ignored.
-        const known = Math.min(this.o.labels.size, output.length);
-        const best = known > 0 ? argmax(output, known) : undefined;
-        const actual =
-          e.classTarget === undefined ? undefined : this.o.labels.labelOf(e.classTarget);
+        const known = Math.min(this.o.labels.size, o);
+        const best = known > 0 ? argmax(outputs, offset, known) : undefined;
         return {
-          ...base,
+          index: e.index,
+          key: e.event.key,
+          line: e.line,
+          task: spec.task,
+          paramVersion,
+          eos,
           label: best === undefined ? undefined : this.o.labels.labelOf(best),
-          confidence: best === undefined ? undefined : output[best],
-          actual,
+          confidence: best === undefined ? undefined : outputs[offset + best],
+          actual: e.classTarget === undefined ? undefined : this.o.labels.labelOf(e.classTarget),
         };
       }
       case 'forecast': {
-        const forecast = Array.from(this.o.normalizer.denormalize(output));
+        const forecast = Array.from(
+          this.o.normalizer.denormalize(outputs.subarray(offset, offset + o)),
+        );
         const actual = e.rawTarget!;
         let se = 0;
         for (let i = 0; i < forecast.length; i++) se += (forecast[i]! - actual[i]!) ** 2;
-        return { ...base, forecast, actual, squaredError: se / forecast.length };
+        return {
+          index: e.index,
+          key: e.event.key,
+          line: e.line,
+          task: 'forecast',
+          paramVersion,
+          eos,
+          forecast,
+          actual,
+          squaredError: se / forecast.length,
+        };
       }
     }
   }
 }
 
-function argmax(values: Float32Array, length: number): number {
+/** Index (from 0) of the largest of values[offset, offset + length). */
+function argmax(values: Float32Array, offset: number, length: number): number {
   let best = 0;
-  for (let i = 1; i < length; i++) if (values[i]! > values[best]!) best = i;
+  let bestValue = values[offset]!;
+  for (let i = 1; i < length; i++) {
+    const v = values[offset + i]!;
+    if (v > bestValue) {
+      best = i;
+      bestValue = v;
+    }
+  }
   return best;
 }
 

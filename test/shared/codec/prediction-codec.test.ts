@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Prediction } from '../../../shared/learner/prediction.js';
 import { InputError } from '../../../shared/errors/index.js';
-import { decodePrediction, encodePrediction } from '../../../shared/codec/prediction-codec.js';
+import {
+  decodePrediction,
+  encodePrediction,
+  encodePredictions,
+} from '../../../shared/codec/prediction-codec.js';
+import { rnnstream } from '../../../shared/codec/generated/rnnstream.js';
 import {
   decodeDeadLetter,
   describeDeadLetterError,
@@ -53,6 +58,89 @@ const predictions: Prediction[] = [
   },
   { index: 10, key: 'sensor', task: 'forecast', paramVersion: 1, forecast: [] },
 ];
+
+/** The same prediction encoded by protobufjs' generated code: the reference for the bytes. */
+function protobufjsBytes(p: Prediction): Uint8Array {
+  const { Task } = rnnstream.v1.Prediction;
+  const task = { lm: Task.LM, tag: Task.TAG, classify: Task.CLASSIFY, forecast: Task.FORECAST }[
+    p.task
+  ];
+  const m: rnnstream.v1.Prediction.$Properties = {
+    index: p.index,
+    key: p.key,
+    task,
+    paramVersion: p.paramVersion,
+  };
+  if (p.line !== undefined) m.line = p.line;
+  if (p.eos !== undefined) m.eos = p.eos;
+  if (p.predictedToken !== undefined) m.predictedToken = p.predictedToken;
+  if (p.probability !== undefined) m.probability = p.probability;
+  if (p.bits !== undefined) m.bits = p.bits;
+  if (typeof p.label === 'string') m.labelText = p.label;
+  else if (typeof p.label === 'number') m.labelId = p.label;
+  if (p.confidence !== undefined) m.confidence = p.confidence;
+  if (typeof p.actual === 'string') m.actualText = p.actual;
+  else if (typeof p.actual === 'number') m.actualId = p.actual;
+  else if (p.actual !== undefined) m.actualVector = { values: [...p.actual] };
+  if (p.forecast !== undefined) m.forecast = { values: [...p.forecast] };
+  if (p.squaredError !== undefined) m.squaredError = p.squaredError;
+  if (p.partition !== undefined) m.partition = p.partition;
+  return rnnstream.v1.Prediction.encode(m).finish();
+}
+
+const edgeCases: Prediction[] = [
+  ...predictions,
+  {
+    index: 2 ** 53 - 1,
+    key: 'ключ-✓'.repeat(30),
+    line: 300,
+    task: 'lm',
+    paramVersion: 128,
+    eos: true,
+    predictedToken: '\\x00',
+    probability: 1e-30,
+    bits: 99.66,
+    partition: 4_000_000_000,
+  },
+  { index: 3, key: '', task: 'tag', paramVersion: 1, label: -5, actual: -(2 ** 40), partition: 0 },
+  { index: 4, key: 'k', task: 'classify', paramVersion: 16_384, label: 0, confidence: 0 },
+  {
+    index: 5,
+    key: 'v',
+    task: 'forecast',
+    paramVersion: 1,
+    forecast: Array.from({ length: 20 }, (_, i) => i / 3),
+    actual: [],
+    squaredError: 0,
+  },
+];
+
+test('predictions are written with the bytes protobufjs writes for them', () => {
+  for (const p of edgeCases)
+    assert.deepEqual(
+      Buffer.from(encodePrediction(p)),
+      Buffer.from(protobufjsBytes(p)),
+      JSON.stringify(p),
+    );
+});
+
+test('a batch of predictions is encoded into views of one buffer, each with the partition given', () => {
+  const views = encodePredictions(edgeCases, { partition: 7 });
+  assert.equal(views.length, edgeCases.length);
+  views.forEach((bytes, i) => {
+    assert.equal(bytes.buffer, views[0]!.buffer, 'one allocation');
+    assert.deepEqual(
+      Buffer.from(bytes),
+      Buffer.from(protobufjsBytes({ ...edgeCases[i]!, partition: 7 })),
+    );
+    assert.equal(decodePrediction(bytes).partition, 7);
+  });
+  assert.deepEqual(encodePredictions([]), []);
+  assert.throws(
+    () => encodePredictions([{ ...edgeCases[0]!, index: -1 }]),
+    /index is -1, not a non-negative safe integer/,
+  );
+});
 
 for (const p of predictions) {
   test(`the ${p.task} prediction ${JSON.stringify(p)} round-trips with absent fields kept absent`, () => {
