@@ -227,12 +227,10 @@ test(
     assertTrained(singleAsync, report);
     assertTrained(asynchronous, report);
     // About the same number of updates: the stream ends mid-window, and a gradient that falls more
-    // than `staleness` versions behind is dropped (measured 4-6 fewer of ~900).
-    assert.ok(
-      Math.abs(asynchronous.finalVersion - singleAsync.finalVersion) <=
-        0.01 * singleAsync.finalVersion,
-      report,
-    );
+    // than `staleness` versions behind is dropped — how many depends on scheduling (measured 4-6
+    // fewer of ~900 on an idle machine, 15 with a benchmark on the other core), never more.
+    assert.ok(asynchronous.finalVersion <= singleAsync.finalVersion, report);
+    assert.ok(asynchronous.finalVersion >= 0.95 * singleAsync.finalVersion, report);
     assert.ok(Math.abs(asynchronous.bitsPerChar - singleAsync.bitsPerChar) <= 0.1, report);
   },
 );
