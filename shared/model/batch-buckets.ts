@@ -34,42 +34,83 @@ export function padRows<T extends Float32Array | Int32Array>(
 }
 
 /**
- * The batch with rows of zeros appended up to `paddedRows`: zero inputs, zero start state,
- * valid steps (so no masking path is taken) and no loss — they add exactly nothing to the loss
- * or the gradients, whose `count` stays the batch's.
+ * `values` ([rows × steps × width]) with `paddedSteps - steps` zero steps put before each row's
+ * steps (left padding, as windows of different lengths already are).
+ */
+export function padStepsLeft<T extends Float32Array | Int32Array>(
+  values: T,
+  {
+    rows,
+    steps,
+    width,
+    paddedSteps,
+  }: { rows: number; steps: number; width: number; paddedSteps: number },
+): T {
+  if (paddedSteps === steps) return values;
+  const out = new (values.constructor as new (n: number) => T)(rows * paddedSteps * width);
+  const shift = (paddedSteps - steps) * width;
+  for (let b = 0; b < rows; b++)
+    out.set(
+      values.subarray(b * steps * width, (b + 1) * steps * width),
+      b * paddedSteps * width + shift,
+    );
+  return out;
+}
+
+/**
+ * The batch padded to `paddedRows` rows and `paddedSteps` steps:
+ * - rows of zeros appended: zero inputs, zero start state, valid steps (so no masking path is
+ *   taken) and no loss;
+ * - steps of zeros put in front of every row, marked invalid (they carry the state unchanged) and
+ *   without loss — only for a batch that is left-padded already, which takes the masked path
+ *   anyway (an unpadded batch keeps its length and with it the fused kernels).
+ * Either way they add exactly nothing to the loss or the gradients, whose `count` stays the batch's.
  */
 export function padTrainingBatch(
   batch: TrainingBatch,
   {
     paddedRows,
+    paddedSteps = batch.steps,
     stateSize,
     featureSize,
     outputSize,
-  }: { paddedRows: number; stateSize: number; featureSize: number; outputSize: number },
+  }: {
+    paddedRows: number;
+    paddedSteps?: number;
+    stateSize: number;
+    featureSize: number;
+    outputSize: number;
+  },
 ): TrainingBatch {
-  if (paddedRows === batch.batchSize) return batch;
-  if (paddedRows < batch.batchSize)
-    throw new RangeError(`cannot pad a batch of ${batch.batchSize} rows to ${paddedRows}`);
-  const t = batch.steps;
-  const validMask = padRows(batch.validMask, t, paddedRows);
-  validMask.fill(1, batch.batchSize * t);
+  if (paddedRows === batch.batchSize && paddedSteps === batch.steps) return batch;
+  if (paddedRows < batch.batchSize || paddedSteps < batch.steps)
+    throw new RangeError(
+      `cannot pad a batch of ${batch.batchSize} rows × ${batch.steps} steps to ${paddedRows} × ${paddedSteps}`,
+    );
+  const rows = batch.batchSize;
+  const steps = batch.steps;
+  const t = paddedSteps;
+  const stepsOf = <T extends Float32Array | Int32Array>(values: T, width = 1): T =>
+    padStepsLeft(values, { rows, steps, width, paddedSteps });
+  const validMask = padRows(stepsOf(batch.validMask), t, paddedRows);
+  validMask.fill(1, rows * t);
   const masks = batch.dropoutMasks;
   return {
     batchSize: paddedRows,
     steps: t,
-    tokens: batch.tokens && padRows(batch.tokens, t, paddedRows),
-    features: batch.features && padRows(batch.features, t * featureSize, paddedRows),
-    classTargets: batch.classTargets && padRows(batch.classTargets, t, paddedRows),
+    tokens: batch.tokens && padRows(stepsOf(batch.tokens), t, paddedRows),
+    features:
+      batch.features && padRows(stepsOf(batch.features, featureSize), t * featureSize, paddedRows),
+    classTargets: batch.classTargets && padRows(stepsOf(batch.classTargets), t, paddedRows),
     regressionTargets:
-      batch.regressionTargets && padRows(batch.regressionTargets, t * outputSize, paddedRows),
-    lossMask: padRows(batch.lossMask, t, paddedRows),
+      batch.regressionTargets &&
+      padRows(stepsOf(batch.regressionTargets, outputSize), t * outputSize, paddedRows),
+    lossMask: padRows(stepsOf(batch.lossMask), t, paddedRows),
     validMask,
     initialState: padRows(batch.initialState, stateSize, paddedRows),
     dropoutMasks: masks && {
-      input: masks.input.map((m) => m && padRows(m, m.length / batch.batchSize, paddedRows)),
-      recurrent: masks.recurrent.map(
-        (m) => m && padRows(m, m.length / batch.batchSize, paddedRows),
-      ),
+      input: masks.input.map((m) => m && padRows(m, m.length / rows, paddedRows)),
+      recurrent: masks.recurrent.map((m) => m && padRows(m, m.length / rows, paddedRows)),
     },
   };
 }

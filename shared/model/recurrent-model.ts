@@ -77,9 +77,12 @@ export class RecurrentModel {
   /** Gradient of the mean loss w.r.t. every parameter, as tensors the caller must dispose. */
   lossAndGradientTensors(unpadded: TrainingBatch): LossAndGradientTensors {
     const count = sumOf(unpadded.lossMask);
-    // Rows of zeros without loss up to a bucketed size (batch-buckets.ts): bounded shapes.
+    // Rows (and, for a left-padded batch, steps) of zeros without loss up to bucketed sizes
+    // (batch-buckets.ts): the shapes a long run meets stay few.
+    const leftPadded = unpadded.validMask.some((v) => v === 0);
     const batch = padTrainingBatch(unpadded, {
       paddedRows: paddedBatchSize(unpadded.batchSize),
+      paddedSteps: leftPadded ? paddedBatchSize(unpadded.steps) : unpadded.steps,
       stateSize: this.stateSize,
       featureSize: this.spec.featureSize,
       outputSize: this.spec.outputSize,

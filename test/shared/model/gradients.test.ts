@@ -161,6 +161,16 @@ const cases: Case[] = [
     spec: { cell: 'gru', task: 'classify', hidden: 5, labels: 3 },
     batch: { batchSize: 2, steps: 5, padding: [0, 2], eosStep: [3, 4] },
   },
+  // Sizes off the bucket ladder (batch-buckets.ts): the model pads 9 rows × 9 steps to 10 × 10
+  // (rows of zeros appended, invalid steps put in front) and must still match the reference.
+  {
+    spec: { cell: 'lstm', task: 'lm', hidden: 5 },
+    batch: { batchSize: 9, steps: 9, padding: [0, 3, 1, 0, 8, 2, 0, 5, 1], skipLoss: [[3, 6]] },
+  },
+  {
+    spec: { cell: 'gru', task: 'forecast', hidden: 5 },
+    batch: { batchSize: 5, steps: 9, padding: [0, 2, 4, 1, 0] },
+  },
 ];
 
 interface Prepared {
