@@ -17,8 +17,13 @@ export function isSystemKey(key: string): boolean {
   return key.startsWith(SYSTEM_PREFIX);
 }
 
-export function keyStateOutgoing(record: KeyStateRecord): OutgoingRecord {
-  return { key: record.key, value: encodeKeyState(record) };
+/**
+ * A key's state, to the changelog partition of the events partition it came from (the same one
+ * the key hashes to, as the topics are co-partitioned; given explicitly so that restore reads it
+ * where it was written, and the producer need not hash every key again).
+ */
+export function keyStateOutgoing(record: KeyStateRecord, partition: number): OutgoingRecord {
+  return { key: record.key, value: encodeKeyState(record), partition };
 }
 
 /**
@@ -39,8 +44,8 @@ export function progressOutgoing(partition: number, nextOffset: number): Outgoin
 }
 
 /** A tombstone: the key was evicted, compaction forgets it. */
-export function tombstoneOutgoing(key: string): OutgoingRecord {
-  return { key, value: null };
+export function tombstoneOutgoing(key: string, partition: number): OutgoingRecord {
+  return { key, value: null, partition };
 }
 
 export function normalizerOutgoing(partition: number, json: FeatureNormalizerJson): OutgoingRecord {

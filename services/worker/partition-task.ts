@@ -177,12 +177,13 @@ export class PartitionTask {
             inputOffset,
             tsMs,
           }),
+          partition,
         ),
       );
     }
     const evicted = this.evicted;
     this.evicted = [];
-    for (const key of evicted) changelog.push(tombstoneOutgoing(key));
+    for (const key of evicted) changelog.push(tombstoneOutgoing(key, partition));
     if (this.o.persistNormalizer && encoded.length > 0)
       changelog.push(normalizerOutgoing(partition, normalizer.toJSON()));
     changelog.push(progressOutgoing(partition, nextOffset));
