@@ -4,8 +4,10 @@
  * sample and whether both are flat after the warm-up (first two samples).
  *
  *   npm run build && node dist/bench/memory-soak.js [--minutes 20] [--interval-seconds 60]
- *     [--heap-snapshots 3,18] [--out bench/results/memory-soak.json]
+ *     [--passes 1] [--heap-snapshots 3,18] [--out bench/results/memory-soak.json]
  *
+ * The corpus takes about 20 minutes on this machine; --passes N runs it N times in a row (a new
+ * learner each pass, the same process), so a longer soak shows whether memory levels off.
  * Each sample also splits RSS into anonymous memory (what the process allocated) and file-backed
  * pages (mapped code, chiefly libtensorflow's, paged in as kernels are first used; clean and
  * reclaimable), and gives V8's heap, external memory (ArrayBuffers and native allocations V8 is
@@ -30,6 +32,7 @@ const arg = (name: string, fallback: string): number => {
   return Number(i >= 0 ? process.argv[i + 1] : fallback);
 };
 const minutes = arg('minutes', '20');
+const passes = arg('passes', '1');
 const intervalMs = arg('interval-seconds', '60') * 1000;
 const flag = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -58,6 +61,7 @@ const abort = new AbortController();
 setTimeout(() => abort.abort(), minutes * 60_000);
 const samples: Array<{
   minute: number;
+  pass: number;
   events: number;
   liveTensors: number;
   rssMiB: number;
@@ -71,33 +75,40 @@ const samples: Array<{
   bitsPerToken: number;
 }> = [];
 const started = Date.now();
-const { summary, learner } = await runEmbedded({
-  config,
-  inputPaths: files,
-  inputFormat: 'text',
-  logger: createLogger({ name: 'soak', level: 'warn' }),
-  signal: abort.signal,
-  progressIntervalMs: intervalMs,
-  onProgress: (p) => {
-    const sample = {
-      minute: Math.round((Date.now() - started) / 6000) / 10,
-      events: p.events,
-      liveTensors: p.liveTensors,
-      rssMiB: p.rssMiB,
-      ...rssSplit(),
-      ...v8Split(),
-      bitsPerToken: Number(p.recent.bitsPerToken?.toFixed(3)),
-    };
-    samples.push(sample);
-    process.stderr.write(`${JSON.stringify(sample)}\n`);
-    if (snapshotMinutes.length > 0 && sample.minute >= snapshotMinutes[0]!) {
-      const file = outPath.replace(/\.json$/, '') + `-min${snapshotMinutes.shift()}.heapsnapshot`;
-      writeHeapSnapshot(file);
-      process.stderr.write(`heap snapshot: ${file}\n`);
-    }
-  },
-});
-learner.dispose();
+let eventsBefore = 0;
+let events = 0;
+for (let pass = 1; pass <= passes && !abort.signal.aborted; pass++) {
+  const { summary, learner } = await runEmbedded({
+    config,
+    inputPaths: files,
+    inputFormat: 'text',
+    logger: createLogger({ name: 'soak', level: 'warn' }),
+    signal: abort.signal,
+    progressIntervalMs: intervalMs,
+    onProgress: (p) => {
+      const sample = {
+        minute: Math.round((Date.now() - started) / 6000) / 10,
+        pass,
+        events: eventsBefore + p.events,
+        liveTensors: p.liveTensors,
+        rssMiB: p.rssMiB,
+        ...rssSplit(),
+        ...v8Split(),
+        bitsPerToken: Number(p.recent.bitsPerToken?.toFixed(3)),
+      };
+      samples.push(sample);
+      process.stderr.write(`${JSON.stringify(sample)}\n`);
+      if (snapshotMinutes.length > 0 && sample.minute >= snapshotMinutes[0]!) {
+        const file = outPath.replace(/\.json$/, '') + `-min${snapshotMinutes.shift()}.heapsnapshot`;
+        writeHeapSnapshot(file);
+        process.stderr.write(`heap snapshot: ${file}\n`);
+      }
+    },
+  });
+  learner.dispose();
+  eventsBefore += summary.events;
+  events = eventsBefore;
+}
 console.table(samples);
 const settled = samples.slice(2);
 const tensorsFlat = settled.every((s) => s.liveTensors === settled[0]?.liveTensors);
@@ -115,7 +126,7 @@ const verdict = {
   rssAnonGrowthMiBAfterWarmup: rssAnonGrowth,
   heapTotalGrowthMiBAfterWarmup: heapTotalGrowth,
 };
-console.log(JSON.stringify({ backend, minutes, events: summary.events, ...verdict }));
+console.log(JSON.stringify({ backend, minutes, passes, events, ...verdict }));
 mkdirSync(path.dirname(outPath), { recursive: true });
 writeFileSync(
   outPath,
