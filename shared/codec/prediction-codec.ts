@@ -2,7 +2,17 @@ import type { Prediction } from '../learner/prediction.js';
 import { CodecError } from './codec-error.js';
 import { rnnstream } from './generated/rnnstream.js';
 import { checkInt64, int64ToNumber } from './int64.js';
-import { varintSize, writeVarint } from './protobuf-wire.js';
+import {
+  fieldKey,
+  fixed64FieldSize,
+  lengthDelimitedSize,
+  varintFieldSize,
+  varintSize,
+  writeDoubleField,
+  writeLengthDelimitedHeader,
+  writeVarint,
+  writeVarintField,
+} from './protobuf-wire.js';
 
 const { Task } = rnnstream.v1.Prediction;
 const TASKS: Record<Prediction['task'], rnnstream.v1.Prediction.Task> = {
@@ -47,27 +57,30 @@ export function encodePredictions(
   return views;
 }
 
-// Field keys (field number << 3 | wire type) of rnnstream.v1.Prediction.
-const KEY = {
-  index: 8,
-  key: 18,
-  line: 24,
-  task: 32,
-  paramVersion: 40,
-  eos: 48,
-  predictedToken: 58,
-  probability: 65,
-  bits: 73,
-  labelText: 82,
-  labelId: 88,
-  confidence: 97,
-  actualText: 106,
-  actualId: 112,
-  actualVector: 122,
-  forecast: 130, // two bytes
-  squaredError: 137, // two bytes
-  partition: 144, // two bytes
+/** Field numbers of rnnstream.v1.Prediction (proto/rnnstream.proto). */
+const FIELD = {
+  index: 1,
+  key: 2,
+  line: 3,
+  task: 4,
+  paramVersion: 5,
+  eos: 6,
+  predictedToken: 7,
+  probability: 8,
+  bits: 9,
+  labelText: 10,
+  labelId: 11,
+  confidence: 12,
+  actualText: 13,
+  actualId: 14,
+  actualVector: 15,
+  forecast: 16,
+  squaredError: 17,
+  partition: 18,
 } as const;
+
+/** Field 1 of LabelVector: `repeated double values` (packed). */
+const LABEL_VECTOR_VALUES = 1;
 
 function taskOf(p: Prediction): number {
   const task = TASKS[p.task];
@@ -81,28 +94,34 @@ function taskOf(p: Prediction): number {
 function predictionSize(p: Prediction, partition: number | undefined): number {
   let n = 0;
   const index = checkInt64(p.index, 'index', { unsigned: true });
-  if (index !== 0) n += 1 + varintSize(index);
-  if (p.key !== '') n += stringFieldSize(1, p.key);
-  if (p.line !== undefined) n += 1 + varintSize(checkInt64(p.line, 'line', { unsigned: true }));
-  n += 1 + varintSize(taskOf(p)); // never 0 (TASK_UNSPECIFIED is not a task)
+  if (index !== 0) n += varintFieldSize(FIELD.index, index);
+  if (p.key !== '') n += stringFieldSize(FIELD.key, p.key);
+  if (p.line !== undefined)
+    n += varintFieldSize(FIELD.line, checkInt64(p.line, 'line', { unsigned: true }));
+  n += varintFieldSize(FIELD.task, taskOf(p)); // never 0 (TASK_UNSPECIFIED is not a task)
   const version = checkInt64(p.paramVersion, 'paramVersion', { unsigned: true });
-  if (version !== 0) n += 1 + varintSize(version);
-  if (p.eos !== undefined) n += 2;
-  if (p.predictedToken !== undefined) n += stringFieldSize(1, p.predictedToken);
-  if (p.probability !== undefined) n += 9;
-  if (p.bits !== undefined) n += 9;
-  if (typeof p.label === 'string') n += stringFieldSize(1, p.label);
-  else if (typeof p.label === 'number') n += 1 + int64Size(checkInt64(p.label, 'label'));
-  if (p.confidence !== undefined) n += 9;
-  if (typeof p.actual === 'string') n += stringFieldSize(1, p.actual);
-  else if (typeof p.actual === 'number') n += 1 + int64Size(checkInt64(p.actual, 'actual'));
-  else if (p.actual !== undefined) n += 1 + labelVectorSize(p.actual);
-  if (p.forecast !== undefined) n += 2 + labelVectorSize(p.forecast);
-  if (p.squaredError !== undefined) n += 10;
-  if (partition !== undefined) n += 2 + varintSize(partition >>> 0);
+  if (version !== 0) n += varintFieldSize(FIELD.paramVersion, version);
+  if (p.eos !== undefined) n += varintFieldSize(FIELD.eos, 1);
+  if (p.predictedToken !== undefined) n += stringFieldSize(FIELD.predictedToken, p.predictedToken);
+  if (p.probability !== undefined) n += fixed64FieldSize(FIELD.probability);
+  if (p.bits !== undefined) n += fixed64FieldSize(FIELD.bits);
+  if (typeof p.label === 'string') n += stringFieldSize(FIELD.labelText, p.label);
+  else if (typeof p.label === 'number')
+    n += int64FieldSize(FIELD.labelId, checkInt64(p.label, 'label'));
+  if (p.confidence !== undefined) n += fixed64FieldSize(FIELD.confidence);
+  if (typeof p.actual === 'string') n += stringFieldSize(FIELD.actualText, p.actual);
+  else if (typeof p.actual === 'number')
+    n += int64FieldSize(FIELD.actualId, checkInt64(p.actual, 'actual'));
+  else if (p.actual !== undefined)
+    n += lengthDelimitedSize(FIELD.actualVector, labelVectorBytes(p.actual));
+  if (p.forecast !== undefined)
+    n += lengthDelimitedSize(FIELD.forecast, labelVectorBytes(p.forecast));
+  if (p.squaredError !== undefined) n += fixed64FieldSize(FIELD.squaredError);
+  if (partition !== undefined) n += varintFieldSize(FIELD.partition, partition >>> 0);
   return n;
 }
 
+/** Writes the fields in number order, as protobufjs does (predictionSize checked the values). */
 function writePrediction(
   out: Buffer,
   start: number,
@@ -110,67 +129,50 @@ function writePrediction(
   partition: number | undefined,
 ): number {
   let at = start;
-  if (p.index !== 0) at = writeVarint(out, writeKey(out, at, KEY.index), p.index);
-  if (p.key !== '') at = writeString(out, writeKey(out, at, KEY.key), p.key);
-  if (p.line !== undefined) at = writeVarint(out, writeKey(out, at, KEY.line), p.line);
-  at = writeVarint(out, writeKey(out, at, KEY.task), taskOf(p));
-  if (p.paramVersion !== 0)
-    at = writeVarint(out, writeKey(out, at, KEY.paramVersion), p.paramVersion);
-  if (p.eos !== undefined) {
-    out[at++] = KEY.eos;
-    out[at++] = p.eos ? 1 : 0;
-  }
+  if (p.index !== 0) at = writeVarintField(out, at, FIELD.index, p.index);
+  if (p.key !== '') at = writeStringField(out, at, FIELD.key, p.key);
+  if (p.line !== undefined) at = writeVarintField(out, at, FIELD.line, p.line);
+  at = writeVarintField(out, at, FIELD.task, taskOf(p));
+  if (p.paramVersion !== 0) at = writeVarintField(out, at, FIELD.paramVersion, p.paramVersion);
+  if (p.eos !== undefined) at = writeVarintField(out, at, FIELD.eos, p.eos ? 1 : 0);
   if (p.predictedToken !== undefined)
-    at = writeString(out, writeKey(out, at, KEY.predictedToken), p.predictedToken);
-  if (p.probability !== undefined)
-    at = writeDouble(out, writeKey(out, at, KEY.probability), p.probability);
-  if (p.bits !== undefined) at = writeDouble(out, writeKey(out, at, KEY.bits), p.bits);
-  if (typeof p.label === 'string') at = writeString(out, writeKey(out, at, KEY.labelText), p.label);
-  else if (typeof p.label === 'number')
-    at = writeInt64(out, writeKey(out, at, KEY.labelId), p.label);
-  if (p.confidence !== undefined)
-    at = writeDouble(out, writeKey(out, at, KEY.confidence), p.confidence);
-  if (typeof p.actual === 'string')
-    at = writeString(out, writeKey(out, at, KEY.actualText), p.actual);
-  else if (typeof p.actual === 'number')
-    at = writeInt64(out, writeKey(out, at, KEY.actualId), p.actual);
+    at = writeStringField(out, at, FIELD.predictedToken, p.predictedToken);
+  if (p.probability !== undefined) at = writeDoubleField(out, at, FIELD.probability, p.probability);
+  if (p.bits !== undefined) at = writeDoubleField(out, at, FIELD.bits, p.bits);
+  if (typeof p.label === 'string') at = writeStringField(out, at, FIELD.labelText, p.label);
+  else if (typeof p.label === 'number') at = writeInt64Field(out, at, FIELD.labelId, p.label);
+  if (p.confidence !== undefined) at = writeDoubleField(out, at, FIELD.confidence, p.confidence);
+  if (typeof p.actual === 'string') at = writeStringField(out, at, FIELD.actualText, p.actual);
+  else if (typeof p.actual === 'number') at = writeInt64Field(out, at, FIELD.actualId, p.actual);
   else if (p.actual !== undefined)
-    at = writeLabelVector(out, writeKey(out, at, KEY.actualVector), p.actual);
-  if (p.forecast !== undefined)
-    at = writeLabelVector(out, writeKey(out, at, KEY.forecast), p.forecast);
+    at = writeLabelVectorField(out, at, FIELD.actualVector, p.actual);
+  if (p.forecast !== undefined) at = writeLabelVectorField(out, at, FIELD.forecast, p.forecast);
   if (p.squaredError !== undefined)
-    at = writeDouble(out, writeKey(out, at, KEY.squaredError), p.squaredError);
-  if (partition !== undefined)
-    at = writeVarint(out, writeKey(out, at, KEY.partition), partition >>> 0);
+    at = writeDoubleField(out, at, FIELD.squaredError, p.squaredError);
+  if (partition !== undefined) at = writeVarintField(out, at, FIELD.partition, partition >>> 0);
   return at;
 }
 
-function writeKey(out: Buffer, at: number, key: number): number {
-  return writeVarint(out, at, key);
+function stringFieldSize(fieldNumber: number, value: string): number {
+  return lengthDelimitedSize(fieldNumber, Buffer.byteLength(value));
 }
 
-function stringFieldSize(keyBytes: number, value: string): number {
+function writeStringField(out: Buffer, at: number, fieldNumber: number, value: string): number {
   const length = Buffer.byteLength(value);
-  return keyBytes + varintSize(length) + length;
-}
-
-function writeString(out: Buffer, at: number, value: string): number {
-  const length = Buffer.byteLength(value);
-  const start = writeVarint(out, at, length);
+  const start = writeLengthDelimitedHeader(out, at, fieldNumber, length);
   return start + out.write(value, start, length, 'utf8');
 }
 
-function writeDouble(out: Buffer, at: number, value: number): number {
-  return out.writeDoubleLE(value, at);
+/** An int64 field: negative values take 10 bytes (two's complement), as protobufjs writes them. */
+function int64FieldSize(fieldNumber: number, value: number): number {
+  return value < 0
+    ? varintSize(fieldKey(fieldNumber, 0)) + 10
+    : varintFieldSize(fieldNumber, value);
 }
 
-/** An int64 varint: negative values take 10 bytes (two's complement), as protobufjs writes them. */
-function int64Size(value: number): number {
-  return value < 0 ? 10 : varintSize(value);
-}
-
-function writeInt64(out: Buffer, at: number, value: number): number {
-  if (value >= 0) return writeVarint(out, at, value);
+function writeInt64Field(out: Buffer, at: number, fieldNumber: number, value: number): number {
+  if (value >= 0) return writeVarintField(out, at, fieldNumber, value);
+  at = writeVarint(out, at, fieldKey(fieldNumber, 0));
   let v = BigInt.asUintN(64, BigInt(value));
   while (v >= 0x80n) {
     out[at++] = Number(v & 0x7fn) | 0x80;
@@ -180,21 +182,20 @@ function writeInt64(out: Buffer, at: number, value: number): number {
   return at;
 }
 
-/** A LabelVector message (packed doubles in field 1; nothing at all when empty) with its length prefix. */
-function labelVectorSize(values: readonly number[]): number {
-  const body = values.length === 0 ? 0 : 1 + varintSize(8 * values.length) + 8 * values.length;
-  return varintSize(body) + body;
+/** Bytes of a LabelVector message: its packed doubles, or nothing at all when there are none. */
+function labelVectorBytes(values: readonly number[]): number {
+  return values.length === 0 ? 0 : lengthDelimitedSize(LABEL_VECTOR_VALUES, 8 * values.length);
 }
 
-function writeLabelVector(out: Buffer, at: number, values: readonly number[]): number {
-  if (values.length === 0) {
-    out[at] = 0;
-    return at + 1;
-  }
-  const bytes = 8 * values.length;
-  at = writeVarint(out, at, 1 + varintSize(bytes) + bytes);
-  out[at++] = 10; // field 1, length-delimited (packed)
-  at = writeVarint(out, at, bytes);
+function writeLabelVectorField(
+  out: Buffer,
+  at: number,
+  fieldNumber: number,
+  values: readonly number[],
+): number {
+  at = writeLengthDelimitedHeader(out, at, fieldNumber, labelVectorBytes(values));
+  if (values.length === 0) return at;
+  at = writeLengthDelimitedHeader(out, at, LABEL_VECTOR_VALUES, 8 * values.length);
   for (const v of values) at = out.writeDoubleLE(v, at);
   return at;
 }

@@ -1,14 +1,17 @@
 /**
- * Just enough of the protobuf wire format to write messages whose bulk is one large `bytes`
- * field straight into their final buffer. protobufjs' Writer queues every field and copies a
+ * Just enough of the protobuf wire format to write messages straight into their final buffer:
+ * those whose bulk is one large `bytes` field (protobufjs' Writer queues every field and copies a
  * `bytes` value again on finish(); for 22 MB of tensors per parameter version that was most of
- * the encoding time (BENCHMARKS.md, "Parameter service rounds").
+ * the encoding time, BENCHMARKS.md "Parameter service rounds"), and the one Prediction per event
+ * a worker writes (a Writer allocated a dozen objects for each).
  */
 
 /** Wire type 2: a length-delimited field (string, bytes, embedded message, packed repeated). */
 const LENGTH_DELIMITED = 2;
 /** Wire type 0: a varint field. */
 const VARINT = 0;
+/** Wire type 1: a 64-bit little-endian field (double, fixed64). */
+const FIXED64 = 1;
 
 /** Bytes of the varint encoding of an unsigned 32-bit value or a safe integer up to 2^53. */
 export function varintSize(value: number): number {
@@ -31,7 +34,7 @@ export function writeVarint(out: Uint8Array, offset: number, value: number): num
 }
 
 /** The key of a field (field number and wire type) as a varint value. */
-export function fieldKey(fieldNumber: number, wireType: 0 | 2): number {
+export function fieldKey(fieldNumber: number, wireType: 0 | 1 | 2): number {
   return fieldNumber * 8 + wireType;
 }
 
@@ -66,4 +69,19 @@ export function writeVarintField(
   value: number,
 ): number {
   return writeVarint(out, writeVarint(out, offset, fieldKey(fieldNumber, VARINT)), value);
+}
+
+/** Bytes of a 64-bit fixed field (a double). */
+export function fixed64FieldSize(fieldNumber: number): number {
+  return varintSize(fieldKey(fieldNumber, FIXED64)) + 8;
+}
+
+/** Writes a double field (key, then the value little-endian); returns the next offset. */
+export function writeDoubleField(
+  out: Buffer,
+  offset: number,
+  fieldNumber: number,
+  value: number,
+): number {
+  return out.writeDoubleLE(value, writeVarint(out, offset, fieldKey(fieldNumber, FIXED64)));
 }
