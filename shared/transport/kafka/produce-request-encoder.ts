@@ -11,6 +11,9 @@
  * Compressed batches go to kafkajs' own encoder unchanged.
  */
 
+// Kafka's varints are protobuf's base-128 varints (zig-zag encoded for signed values).
+import { varintSize, writeVarint } from '../../codec/protobuf-wire.js';
+
 /** The subset of kafkajs' `Encoder` this module needs: a buffer and how much of it is written. */
 export interface KafkajsEncoder {
   buf: Buffer;
@@ -109,8 +112,12 @@ interface PlannedPartition {
   readonly maxTimestamp: string | number;
   readonly timestampDeltas: Float64Array;
   readonly bodySizes: Int32Array;
+  /** Each message's headers as kafkajs flattens them (array values → one header each), if any. */
+  readonly headers: ReadonlyArray<HeaderEntries | undefined>;
   readonly recordsBytes: number;
 }
+
+type HeaderEntries = Array<[string, Bytes]>;
 
 function encodeProduceRequest(args: ProduceRequestArgs, deps: ProduceRequestDeps): Buffer {
   const transactionalId = args.transactionalId ?? null;
@@ -172,22 +179,25 @@ function planPartition(data: PartitionData): PlannedPartition {
   const count = data.messages.length;
   const timestampDeltas = new Float64Array(count);
   const bodySizes = new Int32Array(count);
+  const headers = new Array<HeaderEntries | undefined>(count);
   let recordsBytes = 0;
   for (let i = 0; i < count; i++) {
     const m = data.messages[i]!;
     const delta = Number(m.timestamp || now) - Number(firstTimestamp);
     timestampDeltas[i] = delta;
+    const entries = m.headers && headerEntries(m.headers);
+    headers[i] = entries;
     const body =
       1 +
       sizeOfVarLong(delta) +
       sizeOfVarInt(i) +
       sizeOfBytes(m.key) +
       sizeOfBytes(m.value) +
-      sizeOfHeaders(m.headers);
+      sizeOfHeaders(entries);
     bodySizes[i] = body;
     recordsBytes += sizeOfVarInt(body) + body;
   }
-  return { data, firstTimestamp, maxTimestamp, timestampDeltas, bodySizes, recordsBytes };
+  return { data, firstTimestamp, maxTimestamp, timestampDeltas, bodySizes, headers, recordsBytes };
 }
 
 function writeRecords(buf: Buffer, start: number, p: PlannedPartition): number {
@@ -201,14 +211,13 @@ function writeRecords(buf: Buffer, start: number, p: PlannedPartition): number {
     at = writeVarInt(buf, at, i);
     at = writeBytes(buf, at, m.key);
     at = writeBytes(buf, at, m.value);
-    at = writeHeaders(buf, at, m.headers);
+    at = writeHeaders(buf, at, p.headers[i]);
   }
   return at;
 }
 
-function headerEntries(headers: ProduceMessage['headers']): Array<[string, Bytes]> {
-  const entries: Array<[string, Bytes]> = [];
-  if (headers === undefined) return entries;
+function headerEntries(headers: NonNullable<ProduceMessage['headers']>): HeaderEntries {
+  const entries: HeaderEntries = [];
   for (const key of Object.keys(headers)) {
     const value = headers[key];
     if (Array.isArray(value)) for (const v of value) entries.push([key, v]);
@@ -217,20 +226,16 @@ function headerEntries(headers: ProduceMessage['headers']): Array<[string, Bytes
   return entries;
 }
 
-function sizeOfHeaders(headers: ProduceMessage['headers']): number {
-  if (headers === undefined) return 1;
-  const entries = headerEntries(headers);
+/** A record's header array: its count, then each key and value (no headers: a count of 0). */
+function sizeOfHeaders(entries: HeaderEntries | undefined): number {
+  if (entries === undefined) return 1;
   let size = sizeOfVarInt(entries.length);
   for (const [key, value] of entries) size += sizeOfString(key) + sizeOfBytes(value);
   return size;
 }
 
-function writeHeaders(buf: Buffer, start: number, headers: ProduceMessage['headers']): number {
-  if (headers === undefined) {
-    buf[start] = 0;
-    return start + 1;
-  }
-  const entries = headerEntries(headers);
+function writeHeaders(buf: Buffer, start: number, entries: HeaderEntries | undefined): number {
+  if (entries === undefined) return writeVarInt(buf, start, 0);
   let at = writeVarInt(buf, start, entries.length);
   for (const [key, value] of entries) {
     const length = Buffer.byteLength(key);
@@ -276,13 +281,17 @@ function writeInt64(buf: Buffer, start: number, value: LongLike): number {
   return buf.writeInt32BE(value.getLowBits(), start + 4);
 }
 
-/** Zig-zag varint of a 32-bit signed integer (Kafka's `varint`). */
+/** Zig-zag of a 32-bit signed integer (Kafka's `varint`), as an unsigned 32-bit value. */
+function zigZag32(value: number): number {
+  return ((value << 1) ^ (value >> 31)) >>> 0;
+}
+
 function sizeOfVarInt(value: number): number {
-  return sizeOfUnsignedVarLong(((value << 1) ^ (value >> 31)) >>> 0);
+  return varintSize(zigZag32(value));
 }
 
 function writeVarInt(buf: Buffer, start: number, value: number): number {
-  return writeUnsignedVarLong(buf, start, ((value << 1) ^ (value >> 31)) >>> 0);
+  return writeVarint(buf, start, zigZag32(value));
 }
 
 /** Zig-zag of a safe integer (Kafka's `varlong`), as a non-negative double. */
@@ -291,28 +300,11 @@ function zigZag64(value: number): number {
 }
 
 function sizeOfVarLong(value: number): number {
-  return sizeOfUnsignedVarLong(zigZag64(value));
+  return varintSize(zigZag64(value));
 }
 
 function writeVarLong(buf: Buffer, start: number, value: number): number {
-  return writeUnsignedVarLong(buf, start, zigZag64(value));
-}
-
-function sizeOfUnsignedVarLong(value: number): number {
-  let bytes = 1;
-  for (let v = value; v >= 128; v = Math.floor(v / 128)) bytes++;
-  return bytes;
-}
-
-function writeUnsignedVarLong(buf: Buffer, start: number, value: number): number {
-  let at = start;
-  let v = value;
-  while (v >= 128) {
-    buf[at++] = (v % 128) | 128;
-    v = Math.floor(v / 128);
-  }
-  buf[at++] = v;
-  return at;
+  return writeVarint(buf, start, zigZag64(value));
 }
 
 export interface RequestFrameArgs {
