@@ -27,17 +27,21 @@ import { createLogger } from '../shared/logging/logger.js';
 import { runEmbedded } from '../services/embedded/run-embedded.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const arg = (name: string, fallback: string): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return Number(i >= 0 ? process.argv[i + 1] : fallback);
-};
-const minutes = arg('minutes', '20');
-const passes = arg('passes', '1');
-const intervalMs = arg('interval-seconds', '60') * 1000;
 const flag = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
+const arg = (name: string, fallback: string): number => {
+  const value = Number(flag(name) ?? fallback);
+  if (!(value > 0))
+    throw new Error(
+      `--${name} ${flag(name)}: must be a positive number (fix: e.g. --${name} ${fallback})`,
+    );
+  return value;
+};
+const minutes = arg('minutes', '20');
+const passes = arg('passes', '1');
+const intervalMs = arg('interval-seconds', '60') * 1000;
 const outPath = path.resolve(
   flag('out') ?? path.join(ROOT, 'bench', 'results', 'memory-soak.json'),
 );
@@ -75,7 +79,6 @@ const samples: Array<{
   bitsPerToken: number;
 }> = [];
 const started = Date.now();
-let eventsBefore = 0;
 let events = 0;
 for (let pass = 1; pass <= passes && !abort.signal.aborted; pass++) {
   const { summary, learner } = await runEmbedded({
@@ -89,7 +92,7 @@ for (let pass = 1; pass <= passes && !abort.signal.aborted; pass++) {
       const sample = {
         minute: Math.round((Date.now() - started) / 6000) / 10,
         pass,
-        events: eventsBefore + p.events,
+        events: events + p.events,
         liveTensors: p.liveTensors,
         rssMiB: p.rssMiB,
         ...rssSplit(),
@@ -106,8 +109,7 @@ for (let pass = 1; pass <= passes && !abort.signal.aborted; pass++) {
     },
   });
   learner.dispose();
-  eventsBefore += summary.events;
-  events = eventsBefore;
+  events += summary.events;
 }
 console.table(samples);
 const settled = samples.slice(2);

@@ -77,6 +77,13 @@ export class RecurrentModel {
   /** Gradient of the mean loss w.r.t. every parameter, as tensors the caller must dispose. */
   lossAndGradientTensors(unpadded: TrainingBatch): LossAndGradientTensors {
     const count = sumOf(unpadded.lossMask);
+    const names = this.params.names();
+    if (count === 0) {
+      const gradients = new Map<string, Tensor>(
+        names.map((n) => [n, tf.zerosLike(this.params.get(n))]),
+      );
+      return { lossSum: 0, count, gradients };
+    }
     // Rows (and, for a left-padded batch, steps) of zeros without loss up to bucketed sizes
     // (batch-buckets.ts): the shapes a long run meets stay few.
     const leftPadded = unpadded.validMask.some((v) => v === 0);
@@ -87,13 +94,6 @@ export class RecurrentModel {
       featureSize: this.spec.featureSize,
       outputSize: this.spec.outputSize,
     });
-    const names = this.params.names();
-    if (count === 0) {
-      const gradients = new Map<string, Tensor>(
-        names.map((n) => [n, tf.zerosLike(this.params.get(n))]),
-      );
-      return { lossSum: 0, count, gradients };
-    }
     const variables = this.params.variableList();
     const { value, grads } = tf.variableGrads(
       () => tf.div(this.lossSumTensor(batch), count) as Scalar,
