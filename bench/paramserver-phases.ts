@@ -6,10 +6,10 @@
  *   node dist/bench/paramserver-phases.js [--brokers host:port] [--rounds 6] [--workers 4]
  *        [--hidden 1024] [--embedding 256] [--out bench/results/paramserver-phases.json]
  *
- * In one process, on the best backend: --workers gradients are encoded as GradientChunk records
- * and reassembled by a GradientIntake (what the server does per record), offered to a
- * ParameterServer, applied as one round, then the state is downloaded, checkpointed (temp file,
- * fsync, rename) and published as one transaction on a real broker. The phases run one after the
+ * In one process: --workers gradients are encoded as GradientChunk records and reassembled by a
+ * GradientIntake (what the server does per record), offered to a ParameterServer, applied as one
+ * round (host arrays, in place), then its state is checkpointed (temp file, fsync, rename) and
+ * published as one transaction on a real broker. The phases run one after the
  * other here (the server overlaps checkpoint and publish), so each is measured alone.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -43,7 +43,6 @@ const PHASES = [
   'encodeGradients',
   'reassembleAndCheck',
   'update',
-  'downloadState',
   'checkpoint',
   'encodeVersion',
   'publish',
@@ -90,7 +89,7 @@ async function main(): Promise<void> {
       })),
     },
   });
-  const parameterCount = server.params.size();
+  const parameterCount = server.parameterCount;
   const gradients = Array.from({ length: workers }, (_, w) => randomTensors(w + 1, shapes, 0.01));
   const client = createKafkaClient({
     clientId: 'bench-phases',
@@ -150,7 +149,7 @@ async function main(): Promise<void> {
         }
       });
       await time('update', () => server.applyRound('all-live'));
-      const state = await time('downloadState', () => server.state());
+      const state = server.stateView(); // host arrays: nothing to download
       await time('checkpoint', () =>
         writeCheckpoint(dir, {
           ...state,

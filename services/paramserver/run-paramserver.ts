@@ -34,7 +34,7 @@ import { persistAndPublish } from './persist-version.js';
 import { createRecordHandler } from './record-handler.js';
 import { createSerial } from './serial.js';
 import { resolveStartState } from './start-state.js';
-import { mallocTuningHint } from './malloc-env.js';
+import { mallocTuningHint } from './process-tuning.js';
 
 export interface ParamserverOptions {
   readonly config: Config;
@@ -165,7 +165,7 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
     cleanup.push(() => server.dispose());
     if (start.publish || (options.checkpointDir !== undefined && start.origin !== 'checkpoint')) {
       await persistAndPublish({
-        state: server.state(),
+        state: server.stateView(),
         gradientOffsets: start.gradientOffsets,
         modelId,
         spec,
@@ -182,7 +182,7 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
         // true: the checkpoint was ahead of the topic (a crash before the commit) and went out now.
         publishedAtStart: start.publish,
         gradientOffsets: start.gradientOffsets,
-        parameters: server.params.size(),
+        parameters: server.parameterCount,
         mode: config.paramserver.mode,
         checkpointDir: options.checkpointDir ?? null,
         metrics: metricsServer?.url ?? null,
@@ -233,7 +233,7 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       const report = server.applyRound(trigger);
       const updated = performance.now();
       const { paramBytes, checkpointBytes } = await persistAndPublish({
-        state: server.state(),
+        state: server.stateView(),
         applied: report.applied,
         gradientOffsets: intake.resumeOffsets(server.pendingPositions()),
         modelId,

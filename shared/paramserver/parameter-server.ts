@@ -1,18 +1,14 @@
-import { tf } from '../engine/tf.js';
-import type { Tensor } from '@tensorflow/tfjs';
-
 import type { GradientId } from '../codec/param-codec.js';
 import type { TensorValue } from '../codec/tensor-codec.js';
 import type { Config } from '../config/index.js';
-import { ConfigError } from '../errors/index.js';
-import { ParameterSet } from '../model/parameter-set.js';
-import { applyUpdate } from '../optim/apply-update.js';
-import { createOptimizer } from '../optim/create-optimizer.js';
+import { ConfigError, ShapeError } from '../errors/index.js';
+import { applyHostUpdate } from '../optim/host/apply-host-update.js';
+import { createHostOptimizer } from '../optim/host/create-host-optimizer.js';
+import type { HostOptimizer } from '../optim/host/host-optimizer.js';
 import {
   learningRateScheduleFromConfig,
   type LearningRateSchedule,
 } from '../optim/learning-rate-schedule.js';
-import type { Optimizer } from '../optim/optimizer.js';
 import { gradientProblem } from './gradient-check.js';
 import {
   asyncRoundPolicy,
@@ -112,13 +108,9 @@ export interface ParameterServerState {
   readonly lastSeenMs?: Readonly<Record<string, number>>;
 }
 
-/**
- * An accepted gradient waiting for its round. Its tensors move to the backend on arrival, so
- * closing a round (the latency workers wait for) does not copy every gradient first.
- */
-interface Pending extends Omit<IncomingGradient, 'tensors'> {
+/** An accepted gradient waiting for its round. */
+interface Pending extends IncomingGradient {
   readonly staleness: number;
-  readonly gradients: ReadonlyMap<string, Tensor>;
 }
 
 /**
@@ -128,12 +120,15 @@ interface Pending extends Omit<IncomingGradient, 'tensors'> {
  * optimizer with the scheduled learning rate, and bumps the version. Deduplication by
  * (worker, step) covers applied, dropped and pending gradients; state() / create({ state })
  * round-trip everything that determines later versions, so a restored server continues
- * bit-exactly.
+ * bit-exactly. Parameters, optimizer slots and the average live in host memory and are updated
+ * in place (optim/host): a round allocates nothing, and its state is written out without a copy.
  */
 export class ParameterServer {
-  readonly params: ParameterSet;
   private readonly options: ParameterServerOptions;
-  private readonly optimizer: Optimizer;
+  private readonly params: Map<string, Float32Array>;
+  /** The round's averaged gradient (scratch, reused every round). */
+  private readonly average: Map<string, Float32Array>;
+  private readonly optimizer: HostOptimizer;
   private readonly policy: RoundPolicy;
   private readonly progress: WorkerProgress;
   private readonly liveness: WorkerLiveness;
@@ -145,22 +140,27 @@ export class ParameterServer {
 
   private constructor(options: ParameterServerOptions, state: ParameterServerState) {
     this.options = options;
-    this.params = new ParameterSet(state.params);
     this.shapes = new Map(state.params.map((p) => [p.name, [...p.shape]]));
-    this.optimizer = createOptimizer(options.optimizer);
-    try {
-      if (state.optimizer !== undefined) {
-        if (state.optimizer.type !== options.optimizer.type) {
-          throw new ConfigError(
-            `optimizer.type = "${options.optimizer.type}" but the checkpoint holds "${state.optimizer.type}" moments ` +
-              `(fix: set optimizer.type to "${state.optimizer.type}" to continue it, or start from its parameters with a new --model-id)`,
-          );
-        }
-        this.optimizer.restoreState(state.optimizer, this.params);
+    this.params = new Map();
+    for (const { name, shape, values } of state.params) {
+      if (this.params.has(name)) throw new ShapeError(`parameter '${name}' is defined twice`);
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (values.length !== size)
+        throw new ShapeError(
+          `parameter '${name}' has ${values.length} values but its shape [${shape.join(', ')}] holds ${size}`,
+        );
+      this.params.set(name, Float32Array.from(values));
+    }
+    this.average = new Map([...this.params].map(([name, p]) => [name, new Float32Array(p.length)]));
+    this.optimizer = createHostOptimizer(options.optimizer);
+    if (state.optimizer !== undefined) {
+      if (state.optimizer.type !== options.optimizer.type) {
+        throw new ConfigError(
+          `optimizer.type = "${options.optimizer.type}" but the checkpoint holds "${state.optimizer.type}" moments ` +
+            `(fix: set optimizer.type to "${state.optimizer.type}" to continue it, or start from its parameters with a new --model-id)`,
+        );
       }
-    } catch (error) {
-      this.dispose();
-      throw error;
+      this.optimizer.restoreState(state.optimizer, this.params);
     }
     this.policy =
       options.mode === 'sync'
@@ -176,7 +176,6 @@ export class ParameterServer {
     });
     this.currentVersion = state.version;
     this.step = state.scheduleStep;
-    this.params.version = state.version;
   }
 
   static create({
@@ -195,6 +194,18 @@ export class ParameterServer {
 
   get scheduleStep(): number {
     return this.step;
+  }
+
+  /** Number of scalar parameters. */
+  get parameterCount(): number {
+    let n = 0;
+    for (const p of this.params.values()) n += p.length;
+    return n;
+  }
+
+  /** Copies of the current parameter values, by name. */
+  parameterValues(): Map<string, Float32Array> {
+    return new Map([...this.params].map(([name, p]) => [name, p.slice()]));
   }
 
   get pendingCount(): number {
@@ -234,14 +245,7 @@ export class ParameterServer {
       this.progress.record(workerId, step);
       return { kind: 'dropped', reason: 'invalid', staleness, detail: problem };
     }
-    const { tensors, ...header } = gradient;
-    const gradients = new Map<string, Tensor>(
-      [...this.shapes].map(([name, shape]) => [
-        name,
-        tf.tensor(tensors.get(name)!.data, [...shape], 'float32'),
-      ]),
-    );
-    this.pending.set(pendingKey(workerId, step), { ...header, staleness, gradients });
+    this.pending.set(pendingKey(workerId, step), { ...gradient, staleness });
     this.openedAtMs ??= gradient.receivedAtMs;
     return { kind: 'accepted', staleness };
   }
@@ -291,21 +295,16 @@ export class ParameterServer {
     const meanStaleness = round.reduce((s, g) => s + g.staleness * g.tokens, 0) / tokens;
     const learningRate =
       this.options.schedule(this.step) / (this.options.lrStalenessScaling ? 1 + meanStaleness : 1);
-    let applied;
-    try {
-      applied = applyUpdate({
-        params: this.params,
-        optimizer: this.optimizer,
-        contributions: round, // each pending gradient is a GradientContribution
-        clipGlobalNorm: this.options.clipGlobalNorm,
-        learningRate,
-      });
-    } finally {
-      for (const g of round) for (const t of g.gradients.values()) t.dispose();
-    }
+    const applied = applyHostUpdate({
+      params: this.params,
+      optimizer: this.optimizer,
+      contributions: round,
+      clipGlobalNorm: this.options.clipGlobalNorm,
+      learningRate,
+      average: this.average,
+    });
     this.currentVersion++;
     this.step++;
-    this.params.version = this.currentVersion;
     for (const g of round) this.progress.record(g.workerId, g.step);
     return {
       version: this.currentVersion,
@@ -324,14 +323,32 @@ export class ParameterServer {
 
   /** A copy of everything that determines later versions (pending gradients excluded: they are re-read). */
   state(): ParameterServerState {
+    const view = this.stateView();
+    return {
+      ...view,
+      params: view.params.map((p) => ({ ...p, values: p.values.slice() })),
+      optimizer: {
+        ...view.optimizer,
+        slots: new Map([...view.optimizer.slots].map(([key, slot]) => [key, slot.slice()])),
+      },
+    };
+  }
+
+  /**
+   * state() without copying the parameters and slots: their arrays are the live ones, valid until
+   * the next applyRound. For writing a version out (checkpoint, publish) before the next round.
+   */
+  stateView(): ParameterServerState & {
+    optimizer: NonNullable<ParameterServerState['optimizer']>;
+  } {
     const saved = this.optimizer.saveState();
     return {
       version: this.currentVersion,
       scheduleStep: this.step,
-      params: [...this.params.toNamedArrays()].map(([name, { shape, data }]) => ({
+      params: [...this.params].map(([name, values]) => ({
         name,
-        shape,
-        values: data,
+        shape: this.shapes.get(name)!,
+        values,
       })),
       optimizer: { type: this.optimizer.type, step: saved.step, slots: saved.slots },
       progress: this.progress.snapshot(),
@@ -339,11 +356,9 @@ export class ParameterServer {
     };
   }
 
+  /** Drops the pending gradients. */
   dispose(): void {
-    for (const g of this.pending.values()) for (const t of g.gradients.values()) t.dispose();
     this.pending.clear();
-    this.optimizer.dispose();
-    this.params.dispose();
   }
 }
 

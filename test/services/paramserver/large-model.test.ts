@@ -134,7 +134,7 @@ test('a 5.6M-parameter model: versions and gradients (float32 and bfloat16) pass
     reference.applyRound('all-live');
     assertSameBits(
       new Map([...v1.tensors].map(([n, t]) => [n, t.data])),
-      reference.params.toArrays(),
+      reference.parameterValues(),
       'version 1',
     );
     reference.dispose();

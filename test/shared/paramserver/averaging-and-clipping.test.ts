@@ -80,7 +80,7 @@ for (const backend of await availableBackends(['cpu', 'tensorflow'])) {
     assert.ok(Math.abs(report.preClipNorm - expected.norm) < 1e-5 * expected.norm);
     assert.ok(Math.abs(report.clipScale - expected.scale) < 1e-6);
 
-    const after = server.params.toArrays();
+    const after = server.parameterValues();
     let checked = 0;
     for (const p of state.params) {
       const avg = expected.average.get(p.name)!;
@@ -115,7 +115,7 @@ for (const backend of await availableBackends(['cpu', 'tensorflow'])) {
     const report = server.applyRound('all-live');
     assert.equal(report.clipScale, 1);
     assert.ok(report.preClipNorm < 5);
-    const after = server.params.toArrays();
+    const after = server.parameterValues();
     const expected = new Map(
       state.params.map((p) => [
         p.name,
@@ -135,7 +135,7 @@ for (const backend of await availableBackends(['cpu', 'tensorflow'])) {
       const server = ParameterServer.create({ options: serverOptions(), state: initialState() });
       for (const g of order) server.offer(g);
       server.applyRound('all-live');
-      const out = server.params.toArrays();
+      const out = server.parameterValues();
       server.dispose();
       return out;
     };
