@@ -1,6 +1,6 @@
 import { createRegionSink } from './byte-sink.js';
 import { checkMaxChunkBytes, DEFAULT_MAX_CHUNK_BYTES } from './chunking.js';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Combine } from './crc32.js';
 import {
   lengthDelimitedSize,
   varintFieldSize,
@@ -77,11 +77,13 @@ export function encodeChunkMessages({
   plan.writeTo(sink);
   if (sink.written !== totalBytes)
     throw new Error(`TensorSet wrote ${sink.written} bytes, planned ${totalBytes} (a bug)`);
+  const chunkChecksums = messages.map(({ region }) => crc32(region));
   let checksum = 0;
-  for (const { region } of messages) checksum = crc32(region, checksum);
-  return messages.map(({ buffer, region, end }) => {
+  for (const [i, { region }] of messages.entries())
+    checksum = crc32Combine(checksum, chunkChecksums[i]!, region.length);
+  return messages.map(({ buffer, end }, i) => {
     let offset = writeVarintField(buffer, end, fields.checksum, checksum);
-    offset = writeVarintField(buffer, offset, fields.chunkChecksum, crc32(region));
+    offset = writeVarintField(buffer, offset, fields.chunkChecksum, chunkChecksums[i]!);
     return buffer.subarray(0, offset);
   });
 }

@@ -1,5 +1,5 @@
 import { CodecError } from './codec-error.js';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Combine } from './crc32.js';
 
 /**
  * Largest payload slice per chunk by default: with the chunk message's header fields (well under
@@ -46,16 +46,25 @@ export function splitPayload(
   checkMaxChunkBytes(maxChunkBytes);
   const totalBytes = payload.length;
   const count = Math.max(1, Math.ceil(totalBytes / maxChunkBytes));
-  const checksum = crc32(payload);
-  const chunks: PayloadChunk[] = [];
-  for (let index = 0; index < count; index++) {
+  const parts = Array.from({ length: count }, (_, index) => {
     const data = payload.subarray(
       index * maxChunkBytes,
       Math.min(totalBytes, (index + 1) * maxChunkBytes),
     );
-    chunks.push({ index, count, totalBytes, checksum, chunkChecksum: crc32(data), data });
-  }
-  return chunks;
+    return { data, chunkChecksum: crc32(data) };
+  });
+  const checksum = parts.reduce(
+    (whole, { data, chunkChecksum }) => crc32Combine(whole, chunkChecksum, data.length),
+    0,
+  );
+  return parts.map(({ data, chunkChecksum }, index) => ({
+    index,
+    count,
+    totalBytes,
+    checksum,
+    chunkChecksum,
+    data,
+  }));
 }
 
 /** What went wrong with a chunk or a set of chunks. */
@@ -146,6 +155,8 @@ interface PendingSet {
   readonly checksum: number;
   readonly meta: string | undefined;
   readonly chunks: Map<number, Uint8Array>;
+  /** The verified crc32 of each chunk's data: the payload's checksum follows from them. */
+  readonly chunkChecksums: Map<number, number>;
   bytes: number;
 }
 
@@ -319,11 +330,13 @@ export class ChunkAssembler {
         checksum: checksum >>> 0,
         meta,
         chunks: new Map(),
+        chunkChecksums: new Map(),
         bytes: 0,
       };
       this.pending.set(key, set);
     }
     set.chunks.set(index, data);
+    set.chunkChecksums.set(index, actual);
     set.bytes += data.length;
     this.pendingBytes += data.length;
 
@@ -366,7 +379,7 @@ export class ChunkAssembler {
     let actual = 0;
     for (let i = 0; i < set.count; i++) {
       const part = set.chunks.get(i)!;
-      actual = crc32(part, actual);
+      actual = crc32Combine(actual, set.chunkChecksums.get(i)!, part.length);
       parts.push(part);
     }
     if (actual !== set.checksum)

@@ -8,7 +8,7 @@ import {
   type DroppedChunkSet,
   type PayloadChunk,
 } from '../../../shared/codec/chunking.js';
-import { crc32, crc32Table } from '../../../shared/codec/crc32.js';
+import { crc32, crc32Combine, crc32Table } from '../../../shared/codec/crc32.js';
 
 function payloadOf(length: number, seed = 1): Uint8Array {
   const bytes = new Uint8Array(length);
@@ -45,6 +45,23 @@ test('the native crc32 and the table fallback agree on random bytes, whole and c
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
   assert.equal(crc32(bytes), crc32Table(bytes));
   assert.equal(crc32(bytes.subarray(777), crc32(bytes.subarray(0, 777))), crc32Table(bytes));
+});
+
+test('crc32Combine gives the checksum of a concatenation from its parts’ checksums and lengths', () => {
+  const bytes = new Uint8Array(1_000_003);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+  for (const cut of [0, 1, 7, 4096, 65_537, 900_000, bytes.length]) {
+    const a = bytes.subarray(0, cut);
+    const b = bytes.subarray(cut);
+    assert.equal(crc32Combine(crc32(a), crc32(b), b.length), crc32Table(bytes), `cut at ${cut}`);
+  }
+  // Folding chunk by chunk, as an assembler does.
+  let whole = 0;
+  for (let start = 0; start < bytes.length; start += 300_000) {
+    const chunk = bytes.subarray(start, start + 300_000);
+    whole = crc32Combine(whole, crc32(chunk), chunk.length);
+  }
+  assert.equal(whole, crc32(bytes));
 });
 
 test('a payload splits into chunks of at most maxChunkBytes that carry the whole header', () => {
