@@ -3,30 +3,36 @@
  *
  *   npm run build
  *   node dist/bench/paramserver-round.js [--brokers host:port] [--workers 4] [--rounds 20]
- *        [--warmup 2] [--hidden 1024] [--embedding 256] [--variants float32,bfloat16,float32-nockpt,float32-glibcdefault]
- *        [--out bench/results/paramserver-round.json]
+ *        [--warmup 2] [--hidden 1024] [--embedding 256]
+ *        [--variants float32,bfloat16,float32-nockpt,float32-glibcdefault,float32-gcdefault]
+ *        [--out bench/results/paramserver-round.json] [--server-node-args '--cpu-prof --cpu-prof-dir DIR']
  *
  * Per variant: a fresh app (topics), `rnnstream paramserver` as a child process (sync mode,
  * minWorkers = --workers, --init from a random parameter file, a checkpoint directory unless the
  * variant says `nockpt`; glibc malloc tuned as README recommends (PARAMSERVER_MALLOC_ENV) unless
- * it says `glibcdefault`), and --workers simulated workers in this process, each with its own
+ * it says `glibcdefault`; node started with PARAMSERVER_NODE_FLAGS unless it says `gcdefault`),
+ * and --workers simulated workers in this process, each with its own
  * Kafka producer. A round: every worker waits for version v on the params topic, then sends a
  * gradient computed "on v" (fixed random tensors, re-encoded with the new version and step);
  * the server closes the round when all reported, applies Adam, checkpoints and publishes v + 1.
  *
  * Measured per round: the cycle (version v seen by the workers → v + 1 seen), the server's own
  * round time (update, checkpoint + publish; from its progress line), bytes in (all gradient
- * chunks of the round) and out (the version's chunks). Updates per second = 1 / mean cycle.
+ * chunks of the round) and out (the version's chunks), CPU seconds per round of this process
+ * (the workers), the server and the broker (if local). Updates per second = 1 / mean cycle.
  * Brokers: --brokers, else $KAFKA_BROKERS, else a local broker (scripts/kafka/local-broker.mjs).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { PARAMSERVER_MALLOC_ENV } from '../services/paramserver/malloc-env.js';
+import {
+  PARAMSERVER_MALLOC_ENV,
+  PARAMSERVER_NODE_FLAGS,
+} from '../services/paramserver/process-tuning.js';
 import type { TensorDType } from '../shared/codec/tensor-codec.js';
 import { modelSpecFromConfig, parseConfig } from '../shared/config/index.js';
 import { selectBackend } from '../shared/engine/select-backend.js';
@@ -61,6 +67,8 @@ interface Options {
   embedding: number;
   variants: string[];
   out: string;
+  /** Node options for the paramserver child, e.g. '--cpu-prof --cpu-prof-dir /tmp/prof'. */
+  serverNodeArgs: string[];
 }
 
 function parseArgs(argv: string[]): Options {
@@ -75,10 +83,11 @@ function parseArgs(argv: string[]): Options {
     warmup: Number(get('warmup') ?? 2),
     hidden: Number(get('hidden') ?? 1024),
     embedding: Number(get('embedding') ?? 256),
-    variants: (get('variants') ?? 'float32,bfloat16,float32-nockpt,float32-glibcdefault').split(
-      ',',
-    ),
+    variants: (
+      get('variants') ?? 'float32,bfloat16,float32-nockpt,float32-glibcdefault,float32-gcdefault'
+    ).split(','),
     out: get('out') ?? path.join(ROOT, 'bench', 'results', 'paramserver-round.json'),
+    serverNodeArgs: (get('server-node-args') ?? '').split(' ').filter((a) => a !== ''),
   };
 }
 
@@ -98,6 +107,8 @@ interface VariantResult {
   checkpoint: boolean;
   /** The child ran with PARAMSERVER_MALLOC_ENV. */
   mallocTuned: boolean;
+  /** The child ran with PARAMSERVER_NODE_FLAGS (single-threaded GC). */
+  gcTuned: boolean;
   parameters: number;
   workers: number;
   rounds: number;
@@ -110,7 +121,46 @@ interface VariantResult {
   updateMs: Stats;
   persistMs: Stats;
   updatesPerSecond: number;
+  /** CPU seconds per timed round, by process (Linux /proc; undefined elsewhere). */
+  cpuSecondsPerRound: {
+    workers: number;
+    paramserver: number | undefined;
+    broker: number | undefined;
+  };
   loadAverage: number[];
+}
+
+/** user + system CPU seconds of a process from /proc/<pid>/stat, or undefined if unreadable. */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) : utime is the 14th field, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** The broker's JVM if it runs on this machine (main class kafka.Kafka), to count its CPU. */
+function findBrokerPid(): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.includes('kafka.Kafka')) return Number(entry);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return undefined;
 }
 
 interface Stats {
@@ -139,6 +189,7 @@ async function runVariant(
   const encoding = (variant.split('-')[0] ?? 'float32') as TensorDType;
   const checkpoint = !variant.includes('nockpt');
   const mallocTuned = !variant.includes('glibcdefault');
+  const gcTuned = !variant.includes('gcdefault');
   const app = `bench-ps-${variant}-${Date.now()}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rnnstream-bench-ps-'));
   const raw = {
@@ -170,6 +221,8 @@ async function runVariant(
   });
 
   const args = [
+    ...(gcTuned ? PARAMSERVER_NODE_FLAGS : []),
+    ...options.serverNodeArgs,
     CLI,
     'paramserver',
     '--config',
@@ -186,7 +239,10 @@ async function runVariant(
       ...(mallocTuned ? PARAMSERVER_MALLOC_ENV : {}),
       RNNSTREAM_LOG_LEVEL: 'info',
     },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Its logs are on stderr (read below); its stdout (the summary, --trace-gc) goes to our stderr.
+  child.stdout.pipe(process.stderr);
   const serverRounds: Array<{ roundMs: number; updateMs: number; persistMs: number }> = [];
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
@@ -209,6 +265,14 @@ async function runVariant(
     tensors: randomTensors(w + 1, shapes, 0.01),
   }));
   const samples: RoundSample[] = [];
+  const brokerPid = findBrokerPid();
+  const cpuNow = () => ({
+    workers: process.cpuUsage(),
+    paramserver: processCpuSeconds(child.pid),
+    broker: processCpuSeconds(brokerPid),
+  });
+  let cpuAtTimedStart: ReturnType<typeof cpuNow> | undefined;
+  let cpuPerRound: VariantResult['cpuSecondsPerRound'] | undefined;
   let paramBytes = 0;
   let checkpointBytes = 0;
   try {
@@ -216,6 +280,7 @@ async function runVariant(
     let seenAt = performance.now();
     const total = options.warmup + options.rounds;
     for (let round = 0; round < total; round++) {
+      if (round === options.warmup) cpuAtTimedStart = cpuNow();
       const sendStarted = performance.now();
       const sizes = await Promise.all(
         workers.map(async (worker) => {
@@ -256,6 +321,17 @@ async function runVariant(
       process.stderr.write(`\r${variant}: round ${round + 1}/${total}`);
     }
     process.stderr.write('\n');
+    const cpuAtEnd = cpuNow();
+    const perRound = (end: number | undefined, start: number | undefined) =>
+      end === undefined || start === undefined ? undefined : (end - start) / options.rounds;
+    if (cpuAtTimedStart) {
+      const { user, system } = process.cpuUsage(cpuAtTimedStart.workers);
+      cpuPerRound = {
+        workers: (user + system) / 1e6 / options.rounds,
+        paramserver: perRound(cpuAtEnd.paramserver, cpuAtTimedStart.paramserver),
+        broker: perRound(cpuAtEnd.broker, cpuAtTimedStart.broker),
+      };
+    }
     // What one version weighs on the topic: its chunk records (float32 and framing).
     paramBytes = paramRecords({
       modelId: DEFAULT_MODEL_ID,
@@ -279,6 +355,7 @@ async function runVariant(
     encoding,
     checkpoint,
     mallocTuned,
+    gcTuned,
     parameters,
     workers: options.workers,
     rounds: samples.length,
@@ -291,6 +368,11 @@ async function runVariant(
     updateMs: stats(samples.map((s) => s.updateMs)),
     persistMs: stats(samples.map((s) => s.persistMs)),
     updatesPerSecond: 1_000 / cycle.mean,
+    cpuSecondsPerRound: cpuPerRound ?? {
+      workers: Number.NaN,
+      paramserver: undefined,
+      broker: undefined,
+    },
     loadAverage: os.loadavg(),
   };
 }
@@ -310,6 +392,8 @@ async function startBrokerIfNeeded(
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+const cpu = (seconds: number | undefined) =>
+  seconds === undefined || !Number.isFinite(seconds) ? '-' : seconds.toFixed(2);
 const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 
 async function main(): Promise<void> {
@@ -324,13 +408,13 @@ async function main(): Promise<void> {
     await broker.stop();
   }
   const header =
-    '| gradients | checkpoint | paramserver malloc | params | workers | grad MB in / update | param MB out / update | server round ms p50 (update + persist) | p90 | cycle ms p50 | p90 | updates/s |';
+    '| gradients | checkpoint | paramserver malloc, GC | params | workers | grad MB in / update | param MB out / update | server round ms p50 (update + persist) | p90 | cycle ms p50 | p90 | updates/s | CPU s / round: workers, server, broker |';
   const lines = [
     header,
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...results.map(
       (r) =>
-        `| ${r.encoding} | ${r.checkpoint ? `yes (${mb(r.checkpointBytes)} MB)` : 'no'} | ${r.mallocTuned ? 'tuned' : 'glibc default'} | ${(r.parameters / 1e6).toFixed(2)} M | ${r.workers} | ${mb(r.gradientBytesPerUpdate)} | ${mb(r.paramBytesPerUpdate)} | ${ms(r.serverRoundMs.p50)} (${ms(r.updateMs.p50)} + ${ms(r.persistMs.p50)}) | ${ms(r.serverRoundMs.p90)} | ${ms(r.cycleMs.p50)} | ${ms(r.cycleMs.p90)} | ${r.updatesPerSecond.toFixed(2)} |`,
+        `| ${r.encoding} | ${r.checkpoint ? `yes (${mb(r.checkpointBytes)} MB)` : 'no'} | ${r.mallocTuned ? 'tuned' : 'glibc default'}, ${r.gcTuned ? 'single-threaded' : 'V8 default'} | ${(r.parameters / 1e6).toFixed(2)} M | ${r.workers} | ${mb(r.gradientBytesPerUpdate)} | ${mb(r.paramBytesPerUpdate)} | ${ms(r.serverRoundMs.p50)} (${ms(r.updateMs.p50)} + ${ms(r.persistMs.p50)}) | ${ms(r.serverRoundMs.p90)} | ${ms(r.cycleMs.p50)} | ${ms(r.cycleMs.p90)} | ${r.updatesPerSecond.toFixed(2)} | ${cpu(r.cpuSecondsPerRound.workers)}, ${cpu(r.cpuSecondsPerRound.paramserver)}, ${cpu(r.cpuSecondsPerRound.broker)} |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -1,6 +1,6 @@
 /**
  * glibc malloc settings for the paramserver process. Every round allocates and frees tens of MB
- * (gradients read, the state downloaded for the checkpoint, a version's chunks); by default glibc
+ * (gradients read, a version's chunks and produce requests); by default glibc
  * gives large freed blocks back to the kernel, and touching fresh pages again costs a minor page
  * fault per 4 KB — 10–15k faults and 100–300 ms per round on a VM. Keeping freed memory (trim
  * threshold 2 GiB) and serving blocks up to 32 MiB from the heap (the largest mmap threshold
@@ -25,3 +25,14 @@ export function mallocTuningHint(
     .join(' ');
   return `glibc malloc returns freed memory to the kernel, so each round page-faults it back (about a third of a large model's round time); start the paramserver with ${assignments} in its environment (README: "rnnstream paramserver")`;
 }
+
+/**
+ * Node (V8) flags for a paramserver that shares its cores with other processes (a broker,
+ * workers). A round allocates ~0.3 GB of ArrayBuffers (fetch responses, reassembled gradients, a
+ * version's chunks), each 64 MB of which sets off a major GC; V8's concurrent and parallel GC
+ * helper threads then take CPU from the processes the round waits for. Single-threaded GC cut the
+ * server's CPU per 4-worker round from ~0.85 to ~0.6 s on the 2-core benchmark machine
+ * (BENCHMARKS.md, "Parameter service rounds"). V8 reads them only at start:
+ * `node --single-threaded-gc bin/rnnstream.js paramserver …`.
+ */
+export const PARAMSERVER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
