@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {
   mallocTuningHint,
   PARAMSERVER_MALLOC_ENV,
-} from '../../../services/paramserver/malloc-env.js';
+} from '../../../services/paramserver/process-tuning.js';
 
 test('the paramserver names the glibc malloc settings it misses on Linux, and only there', () => {
   const hint = mallocTuningHint({}, 'linux');
