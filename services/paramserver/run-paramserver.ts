@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { Config } from '../../shared/config/index.js';
 import { modelSpecFromConfig } from '../../shared/config/index.js';
+import { Float32ArrayPool } from '../../shared/codec/float32-array-pool.js';
 import { selectBackend } from '../../shared/engine/select-backend.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
@@ -222,6 +223,8 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       startOffsets: start.gradientOffsets,
       // Every worker of a sync round sends at once: room for many incomplete gradients.
       assembler: { maxPendingBytes: 1024 ** 3 },
+      // A round's gradients are reassembled into the arrays the previous round released.
+      arrays: new Float32ArrayPool({ maxRetainedBytes: 512 * 1024 ** 2 }),
       onIncomplete: (dropped) => {
         metrics.gradientSetsIncomplete.inc({ reason: dropped.reason });
         log.warn({ err: dropped.error }, 'incomplete gradient dropped');

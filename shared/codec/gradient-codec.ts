@@ -110,9 +110,17 @@ export function decodeGradientChunk(bytes: Uint8Array): GradientChunkHeader {
  */
 export class GradientAssembler {
   private readonly assembler: ChunkAssembler;
+  private readonly allocate: ((elements: number) => Float32Array) | undefined;
 
-  constructor(options: ChunkAssemblerOptions = {}) {
+  constructor({
+    allocate,
+    ...options
+  }: ChunkAssemblerOptions & {
+    /** Where reassembled tensors go (e.g. a Float32ArrayPool's take); default new arrays. */
+    allocate?: (elements: number) => Float32Array;
+  } = {}) {
     this.assembler = new ChunkAssembler(options);
+    this.allocate = allocate;
   }
 
   /** Adds one chunk message; returns the gradient when it completes one. Throws ChunkError / CodecError. */
@@ -120,7 +128,9 @@ export class GradientAssembler {
     const { chunk, ...header } = decodeGradientChunk(bytes);
     const meta = `param version ${header.paramVersion}, tokens ${header.tokens}, loss sum ${header.lossSum}`;
     const payload = this.assembler.addParts(header.workerId, header.step, chunk, meta);
-    return payload === undefined ? undefined : { ...header, tensors: decodeTensorSet(payload) };
+    if (payload === undefined) return undefined;
+    const tensors = decodeTensorSet(payload, this.allocate ? { allocate: this.allocate } : {});
+    return { ...header, tensors };
   }
 
   expire(): DroppedChunkSet[] {

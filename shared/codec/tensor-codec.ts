@@ -82,24 +82,32 @@ export function encodeTensorData(data: Float32Array, dtype: TensorDType = 'float
   return out;
 }
 
-/** Decodes little-endian `dtype` bytes into a new Float32Array (16-bit formats widen exactly). */
-export function decodeTensorData(bytes: Uint8Array, dtype: TensorDType = 'float32'): Float32Array {
+/**
+ * Decodes little-endian `dtype` bytes into a Float32Array (16-bit formats widen exactly), one
+ * `allocate` gives for the element count (default: a new one; every element is written).
+ */
+export function decodeTensorData(
+  bytes: Uint8Array,
+  dtype: TensorDType = 'float32',
+  allocate: (elements: number) => Float32Array = (n) => new Float32Array(n),
+): Float32Array {
   const size = bytesPerElement(dtype);
   if (bytes.length % size !== 0)
     throw new ShapeError(
       `tensor data of ${bytes.length} bytes is not a whole number of ${dtype} elements (${size} bytes each)`,
     );
   const n = bytes.length / size;
-  const out = new Float32Array(n);
+  const out = allocate(n);
   if (dtype === 'float32') {
-    if (HOST_IS_LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
+    if (HOST_IS_LITTLE_ENDIAN)
+      new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
     else {
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
     }
     return out;
   }
-  const bits = new Uint32Array(out.buffer);
+  const bits = new Uint32Array(out.buffer, out.byteOffset, n);
   if (dtype === 'bfloat16') {
     for (let i = 0; i < n; i++)
       bits[i] = bfloat16BitsToFloat32Bits(bytes[2 * i]! | (bytes[2 * i + 1]! << 8));

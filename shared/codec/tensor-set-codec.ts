@@ -121,6 +121,12 @@ export function encodeTensorSet(tensors: NamedTensors, dtype: TensorDType = 'flo
  */
 export function decodeTensorSet(
   payload: Uint8Array | readonly Uint8Array[],
+  {
+    allocate = (elements) => new Float32Array(elements),
+  }: {
+    /** Where each tensor's data goes (e.g. a Float32ArrayPool); every element is written. */
+    allocate?: (elements: number) => Float32Array;
+  } = {},
 ): Map<string, TensorValue> {
   const reader = new PartsReader(payload instanceof Uint8Array ? [payload] : payload);
   const tensors: Array<TensorValue & { name: string }> = [];
@@ -128,7 +134,7 @@ export function decodeTensorSet(
     while (reader.pos < reader.length) {
       const key = reader.varint();
       if (key === fieldKey(TENSOR_SET_TENSORS, 2))
-        tensors.push(readTensor(reader, reader.checkedEnd(reader.varint())));
+        tensors.push(readTensor(reader, reader.checkedEnd(reader.varint()), allocate));
       else reader.skipField(key & 7);
     }
   } catch (error) {
@@ -149,7 +155,11 @@ export function decodeTensorSet(
 const UTF8 = new TextDecoder();
 
 /** Reads one Tensor message ending at `end` (fields in any order, unknown ones skipped). */
-function readTensor(reader: PartsReader, end: number): TensorValue & { name: string } {
+function readTensor(
+  reader: PartsReader,
+  end: number,
+  allocate: (elements: number) => Float32Array,
+): TensorValue & { name: string } {
   let name = '';
   const shape: number[] = [];
   let dtypeCode = 0;
@@ -179,12 +189,12 @@ function readTensor(reader: PartsReader, end: number): TensorValue & { name: str
     throw new CodecError(`a Tensor overruns its field (${reader.pos} > ${end})`);
   const { dtype, elements } = checkTensorHeader({ name, shape, dtypeCode, dataBytes: data.length });
   if (dtype === 'float32' && HOST_IS_LITTLE_ENDIAN) {
-    const values = new Float32Array(elements);
-    reader.copyAt(data.pos, new Uint8Array(values.buffer));
+    const values = allocate(elements);
+    reader.copyAt(data.pos, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     reader.seek(end);
     return { name, shape, data: values };
   }
-  const values = decodeTensorData(reader.bytesAt(data.pos, data.length), dtype);
+  const values = decodeTensorData(reader.bytesAt(data.pos, data.length), dtype, allocate);
   reader.seek(end);
   return { name, shape, data: values };
 }

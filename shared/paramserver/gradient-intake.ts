@@ -1,4 +1,5 @@
 import { ChunkError, type ChunkAssemblerOptions, type DroppedChunkSet } from '../codec/chunking.js';
+import type { Float32ArrayPool } from '../codec/float32-array-pool.js';
 import {
   decodeGradientChunk,
   GradientAssembler,
@@ -21,7 +22,8 @@ export type IntakeResult =
   /** The record completed a gradient; `position` is where its first chunk was. */
   | {
       readonly kind: 'gradient';
-      readonly gradient: DecodedGradient;
+      /** `release` gives its arrays back to the intake's pool: call it once they are unused. */
+      readonly gradient: DecodedGradient & { readonly release: () => void };
       readonly position: GradientPosition;
     }
   /** A chunk of a gradient still incomplete. */
@@ -50,24 +52,30 @@ export class GradientIntake {
   private readonly consumed = new Map<number, number>();
   /** First-chunk positions of incomplete sets by `workerId \0 step`. */
   private readonly open = new Map<string, GradientPosition>();
+  private readonly arrays: Float32ArrayPool | undefined;
 
   constructor({
     isSeen,
     startOffsets,
     assembler = {},
+    arrays,
     onIncomplete,
   }: {
     isSeen: (workerId: string, step: number) => boolean;
     /** Where reading starts, per partition (the resume offsets of the checkpoint). */
     startOffsets: Iterable<GradientPosition>;
     assembler?: Omit<ChunkAssemblerOptions, 'onDrop'>;
+    /** Reassembled tensors are taken from here, and go back when a gradient is released. */
+    arrays?: Float32ArrayPool | undefined;
     /** An incomplete set was given up (too old or over the memory bound). */
     onIncomplete?: (dropped: DroppedChunkSet) => void;
   }) {
     this.isSeen = isSeen;
     for (const { partition, offset } of startOffsets) this.consumed.set(partition, offset);
+    this.arrays = arrays;
     this.assembler = new GradientAssembler({
       ...assembler,
+      ...(arrays ? { allocate: (elements: number) => arrays.take(elements) } : {}),
       onDrop: (dropped) => {
         this.open.delete(`${dropped.source}\u0000${dropped.id}`);
         onIncomplete?.(dropped);
@@ -95,7 +103,11 @@ export class GradientIntake {
       if (gradient === undefined) return { kind: 'partial' };
       const position = this.open.get(key)!;
       this.open.delete(key);
-      return { kind: 'gradient', gradient, position };
+      const release = () => {
+        for (const { data } of gradient.tensors.values()) this.arrays?.give(data);
+        gradient.tensors.clear();
+      };
+      return { kind: 'gradient', gradient: { ...gradient, release }, position };
     } catch (error) {
       // A rejected chunk leaves its set as it was, unless the set itself was dropped.
       if (this.assembler.missing(workerId, step) === undefined) this.open.delete(key);

@@ -36,6 +36,8 @@ export interface IncomingGradient {
   /** This process' clock when the gradient was read (liveness). */
   readonly receivedAtMs: number;
   readonly position?: GradientPosition | undefined;
+  /** Frees the tensors' arrays for reuse (GradientIntake's pool); the server calls it once done. */
+  readonly release?: (() => void) | undefined;
 }
 
 export type OfferOutcome =
@@ -217,8 +219,18 @@ export class ParameterServer {
     return this.progress.has(workerId, step) || this.pending.has(pendingKey(workerId, step));
   }
 
-  /** Checks a gradient and keeps it for the open round, or says why not. Never throws for bad input. */
+  /**
+   * Checks a gradient and keeps it for the open round, or says why not. Never throws for bad
+   * input. The server owns the gradient from here: it releases it when it is not accepted, or
+   * once its round is applied.
+   */
   offer(gradient: IncomingGradient): OfferOutcome {
+    const outcome = this.check(gradient);
+    if (outcome.kind !== 'accepted') gradient.release?.();
+    return outcome;
+  }
+
+  private check(gradient: IncomingGradient): OfferOutcome {
     const { workerId, step, paramVersion } = gradient;
     if (this.hasSeen(workerId, step)) return { kind: 'duplicate' };
     this.liveness.seen(workerId, gradient.receivedAtMs);
@@ -303,6 +315,7 @@ export class ParameterServer {
       learningRate,
       average: this.average,
     });
+    for (const g of round) g.release?.();
     this.currentVersion++;
     this.step++;
     for (const g of round) this.progress.record(g.workerId, g.step);
@@ -356,8 +369,9 @@ export class ParameterServer {
     };
   }
 
-  /** Drops the pending gradients. */
+  /** Drops (and releases) the pending gradients. */
   dispose(): void {
+    for (const g of this.pending.values()) g.release?.();
     this.pending.clear();
   }
 }

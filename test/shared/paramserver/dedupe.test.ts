@@ -51,3 +51,21 @@ test('worker progress stays bounded: steps far below the highest count as seen, 
   const copy = new WorkerProgress({ window: 4, snapshot: progress.snapshot() });
   assert.deepEqual(copy.snapshot(), progress.snapshot());
 });
+
+test('the server releases a gradient it drops at once, and an accepted one after its round', () => {
+  const server = ParameterServer.create({ options: serverOptions(), state: initialState() });
+  const released: string[] = [];
+  const offer = (workerId: string, step: number) =>
+    server.offer({
+      ...gradient({ workerId, step, paramVersion: 0 }),
+      release: () => released.push(`${workerId}/${step}`),
+    }).kind;
+  assert.equal(offer('w1', 1), 'accepted');
+  assert.equal(offer('w1', 1), 'duplicate');
+  assert.deepEqual(released, ['w1/1'], 'the duplicate, not the pending original');
+  server.applyRound('all-live');
+  assert.deepEqual(released, ['w1/1', 'w1/1'], 'the original once its round is applied');
+  assert.equal(offer('w2', 1), 'accepted');
+  server.dispose();
+  assert.deepEqual(released, ['w1/1', 'w1/1', 'w2/1'], 'pending ones on dispose');
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { Float32ArrayPool } from '../../../shared/codec/float32-array-pool.js';
 import { decodeGradientChunk } from '../../../shared/codec/gradient-codec.js';
 import {
   gradientMessageRecords,
@@ -127,4 +128,28 @@ test('an incomplete set dropped by age no longer holds the resume offset back', 
   intake.expire();
   assert.deepEqual(dropped, ['wa#3:expired:2,3']);
   assert.deepEqual(intake.resumeOffsets(), [{ partition: 2, offset: 7 }]);
+});
+
+test('with a pool, a released gradient’s arrays hold the next gradient, and decode to its values', () => {
+  const intake = new GradientIntake({
+    isSeen: () => false,
+    startOffsets: [{ partition: 0, offset: 0 }],
+    arrays: new Float32ArrayPool(),
+  });
+  const complete = (records: GradientRecordIn[]) => {
+    const results = records.map((r) => intake.add(r));
+    const last = results.at(-1)!;
+    assert.equal(last.kind, 'gradient');
+    return last.kind === 'gradient' ? last.gradient : assert.fail();
+  };
+  const first = complete(onPartition(0, 0, chunksOf('wa', 1)));
+  const firstArray = first.tensors.get('w')!.data;
+  assert.deepEqual(firstArray, randomTensors(1, BIG).get('w')!.data);
+  first.release();
+  assert.equal(first.tensors.size, 0, 'a released gradient no longer lends out its arrays');
+  first.release(); // twice is harmless
+
+  const second = complete(onPartition(0, 4, chunksOf('wa', 2)));
+  assert.equal(second.tensors.get('w')!.data, firstArray, 'the same array, reused');
+  assert.deepEqual(second.tensors.get('w')!.data, randomTensors(2, BIG).get('w')!.data);
 });
