@@ -1,6 +1,7 @@
-import type { Kafka, LogEntry, logCreator } from 'kafkajs';
+import type { ISocketFactory, Kafka, LogEntry, logCreator } from 'kafkajs';
 
-import kafkajs, { kafkajsOverrides } from './kafkajs.js';
+import kafkajs, { kafkajsOverrides, responseAssembly } from './kafkajs.js';
+import { createSocketFactory } from './response-assembler.js';
 
 import { ConfigError } from '../../errors/index.js';
 import type { Logger } from '../../logging/index.js';
@@ -135,10 +136,14 @@ export function createKafkaClient({
     retry: { retries },
     logLevel: kafkaLogLevelFor(logger.level),
     logCreator: pinoLogCreator(logger),
+    // Reads into one buffer per socket: safe only where connections copy what they read at once.
+    ...(responseAssembly.implementation === 'replaced'
+      ? { socketFactory: createSocketFactory() as unknown as ISocketFactory }
+      : {}),
   });
   if (!toldAboutOverrides) {
     toldAboutOverrides = true;
-    for (const [name, result] of Object.entries(kafkajsOverrides))
+    for (const [name, result] of Object.entries({ ...kafkajsOverrides, responseAssembly }))
       if (result.implementation === 'kafkajs')
         logger.info(
           { reason: result.reason },

@@ -9,7 +9,9 @@
  *   over 4 partitions); here one push per message;
  * - the encoding of Produce requests and the framing of every request
  *   (`produce-request-encoder.ts`): one pass into one buffer instead of an Encoder per record
- *   and a copy per level of the request.
+ *   and a copy per level of the request;
+ * - how connections cut what they read into responses (`response-assembler.ts`): each byte
+ *   copied once into its response, so sockets can read into one reused buffer.
  *
  * kafkajs (unmaintained since 2023) has no option for either, so the replacements are put into
  * the require cache under the files kafkajs requires, before kafkajs loads. Where that is not
@@ -20,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 
+import { ResponseAssembler, type KafkaResponseFrame } from './response-assembler.js';
 import {
   createProduceRequestV3,
   createRequestFramer,
@@ -146,3 +149,39 @@ export const kafkajsOverrides = {
 
 const kafkajs = require('kafkajs') as typeof KafkaJS;
 export default kafkajs;
+
+interface KafkajsConnection {
+  authHandlers: unknown;
+  socket: object;
+  requestQueue: { fulfillRequest(frame: KafkaResponseFrame): void };
+  processData(data: Buffer): unknown;
+}
+
+/**
+ * Connections read responses through a ResponseAssembler (one copy of each byte, nothing of a
+ * socket read kept) instead of kafkajs' list of reads; SASL handshakes keep kafkajs' own code.
+ */
+function installResponseAssembler(): KafkajsOverride {
+  let Connection: { prototype: KafkajsConnection };
+  try {
+    Connection = require(kafkajsFile('network/connection.js')) as typeof Connection;
+  } catch (error) {
+    return { implementation: 'kafkajs', reason: (error as Error).message };
+  }
+  const original = Connection.prototype.processData;
+  if (typeof original !== 'function')
+    return { implementation: 'kafkajs', reason: 'kafkajs connections have no processData' };
+  // Per socket: a reconnect starts on a response boundary, whatever the old socket left.
+  const assemblers = new WeakMap<object, ResponseAssembler>();
+  Connection.prototype.processData = function processData(this: KafkajsConnection, data: Buffer) {
+    // Authentication completes before any other request is sent, so the two never interleave.
+    if (this.authHandlers) return original.call(this, Buffer.from(data));
+    let assembler = assemblers.get(this.socket);
+    if (assembler === undefined) assemblers.set(this.socket, (assembler = new ResponseAssembler()));
+    assembler.push(data, (frame) => this.requestQueue.fulfillRequest(frame));
+    return undefined;
+  };
+  return { implementation: 'replaced' };
+}
+
+export const responseAssembly = installResponseAssembler();
