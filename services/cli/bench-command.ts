@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../shared/logging/logger.js';
-import { parseTrainBenchOptions, runTrainBench } from '../bench/train-bench.js';
 
 export function registerBenchCommand(program: Command): void {
   const bench = program
@@ -21,6 +20,8 @@ export function registerBenchCommand(program: Command): void {
     .option('--seconds <s>', 'timed seconds after warm-up', '10')
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
     .action(async (flags: Record<string, string>) => {
+      // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
+      const { parseTrainBenchOptions, runTrainBench } = await import('../bench/train-bench.js');
       const options = parseTrainBenchOptions(flags);
       const logger = createLogger({ name: 'bench' });
       let lastPrint = Date.now();

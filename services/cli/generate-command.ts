@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
-import { beamSearch, generate, type GenerationStrategy } from '../../shared/decoding/index.js';
-import { selectBackend } from '../../shared/engine/select-backend.js';
+import type { GenerationStrategy } from '../../shared/decoding/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { createTokenizer, decodeBytes } from '../../shared/events/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { loadParameterFile } from '../../shared/model/parameter-file.js';
-import { RecurrentModel } from '../../shared/model/recurrent-model.js';
 import { nonNegativeNumber, positiveInteger } from './program.js';
 
 interface GenerateFlags {
@@ -54,6 +52,10 @@ export function registerGenerateCommand(program: Command): void {
     .option('--seed <n>', 'seed of the sampler', positiveInteger('--seed'), 1)
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
     .action(async (flags: GenerateFlags) => {
+      // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
+      const { selectBackend } = await import('../../shared/engine/select-backend.js');
+      const { RecurrentModel } = await import('../../shared/model/recurrent-model.js');
+      const { beamSearch, generate } = await import('../../shared/decoding/index.js');
       const sampling =
         flags.temperature !== undefined || flags.topK !== undefined || flags.topP !== undefined;
       if (flags.beam !== undefined && sampling) {

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/index.js';
-import { selectBackend } from '../../shared/engine/select-backend.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { saveParameterFile } from '../../shared/model/parameter-file.js';
-import { runEmbedded, type InputFormat } from '../embedded/run-embedded.js';
+import type { InputFormat } from '../embedded/run-embedded.js';
 import { formatProgress } from '../embedded/progress-line.js';
 import { positiveInteger } from './program.js';
 
@@ -75,6 +74,9 @@ export function registerRunCommand(program: Command): void {
 }
 
 async function runCommand(flags: RunFlags): Promise<void> {
+  // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
+  const { selectBackend } = await import('../../shared/engine/select-backend.js');
+  const { runEmbedded } = await import('../embedded/run-embedded.js');
   const logger = createLogger({ name: 'run' });
   const config: Config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
   const { backend } = await selectBackend({ requested: config.backend, logger });

@@ -2,11 +2,9 @@ import type { Command } from 'commander';
 
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
 import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/index.js';
-import { selectBackend } from '../../shared/engine/select-backend.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createKafkaClient, ensureTopics } from '../../shared/transport/kafka/index.js';
-import { startWorker } from '../worker/run-worker.js';
 import { createMetricsRegistry, startMetricsServer } from '../../shared/metrics/index.js';
 import { createWorkerMetrics } from '../../shared/metrics/worker/index.js';
 import { nonNegativeInteger, positiveInteger } from './program.js';
@@ -112,6 +110,9 @@ export function registerWorkerCommand(program: Command): void {
 }
 
 async function workerCommand(flags: WorkerFlags): Promise<void> {
+  // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
+  const { selectBackend } = await import('../../shared/engine/select-backend.js');
+  const { startWorker } = await import('../worker/run-worker.js');
   const logger = createLogger({ name: 'worker' });
   const config: Config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
   await selectBackend({ requested: config.backend, logger });

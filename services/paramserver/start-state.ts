@@ -3,7 +3,7 @@ import { ConfigError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { ModelSpec } from '../../shared/model/model-spec.js';
 import { loadParameterFile } from '../../shared/model/parameter-file.js';
-import { initialParameters } from '../../shared/model/recurrent-model.js';
+import { initialParameters } from '../../shared/model/initial-parameters.js';
 import type {
   GradientPosition,
   ParameterServerState,

@@ -3,7 +3,7 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/t
 import { ShapeError } from '../errors/index.js';
 import { cells, type CellDefinition, type CellOptions, type CellParams } from './cells/index.js';
 import { embeddingRows } from './embedding.js';
-import { glorotUniform } from './initializers.js';
+import { initialParameters } from './initial-parameters.js';
 import {
   isClassificationTask,
   stateSize,
@@ -11,8 +11,9 @@ import {
   type ModelSpec,
 } from './model-spec.js';
 import { ParameterSet } from './parameter-set.js';
-import { createRng } from './random.js';
 import { runLayerWindowAuto } from './window/index.js';
+
+export { initialParameters } from './initial-parameters.js';
 import { paddedBatchSize, padRows, padTrainingBatch } from './batch-buckets.js';
 import type { TrainingBatch } from './training-batch.js';
 
@@ -306,51 +307,6 @@ export class RecurrentModel {
     }
     return out;
   }
-}
-
-/** Seeded initial values of every parameter, in a fixed order (docs/model-math.md). */
-export function initialParameters(
-  spec: ModelSpec,
-  seed: number,
-): Array<{ name: string; shape: number[]; values: Float32Array }> {
-  const rng = createRng(seed);
-  const out: Array<{ name: string; shape: number[]; values: Float32Array }> = [];
-  if (spec.inputKind === 'tokens') {
-    const rows = spec.vocabSize + 1; // + BOS
-    const values = new Float32Array(rows * spec.embedding);
-    // Small uniform embeddings, as in word2vec / Bengio et al.: ±0.05 keeps early gates unsaturated.
-    for (let i = 0; i < values.length; i++) values[i] = (rng.uniform() * 2 - 1) * 0.05;
-    out.push({ name: 'embedding', shape: [rows, spec.embedding], values });
-  } else {
-    out.push({
-      name: 'input/kernel',
-      shape: [spec.featureSize, spec.embedding],
-      values: glorotUniform({ rows: spec.featureSize, cols: spec.embedding, rng }),
-    });
-    out.push({
-      name: 'input/bias',
-      shape: [spec.embedding],
-      values: new Float32Array(spec.embedding),
-    });
-  }
-  const cell = cells[spec.cell];
-  for (let layer = 0; layer < spec.layers; layer++) {
-    const options = {
-      inputSize: layer === 0 ? spec.embedding : spec.hidden,
-      hidden: spec.hidden,
-      peepholes: spec.peepholes,
-      coupledGates: spec.coupledGates,
-    };
-    for (const p of cell.createParams(options, rng))
-      out.push({ name: `layer${layer}/${p.name}`, shape: [...p.shape], values: p.values });
-  }
-  out.push({
-    name: 'head/W',
-    shape: [spec.hidden, spec.outputSize],
-    values: glorotUniform({ rows: spec.hidden, cols: spec.outputSize, rng }),
-  });
-  out.push({ name: 'head/b', shape: [spec.outputSize], values: new Float32Array(spec.outputSize) });
-  return out;
 }
 
 /** Copies a tensor's values to JS and frees the tensor. */

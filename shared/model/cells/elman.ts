@@ -1,26 +1,12 @@
 import { tf } from '../../engine/tf.js';
 import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs';
-import { glorotUniform, orthogonal } from '../initializers.js';
+import { createElmanParams } from './elman-params.js';
 import type { CellDefinition } from './cell.js';
 
 /** Elman RNN: h_t = tanh(x_t W + h_{t-1} U + b). */
 export const elmanCell: CellDefinition = {
   stateParts: 1,
-  createParams({ inputSize, hidden }, rng) {
-    return [
-      {
-        name: 'W',
-        shape: [inputSize, hidden],
-        values: glorotUniform({ rows: inputSize, cols: hidden, rng }),
-      },
-      {
-        name: 'U',
-        shape: [hidden, hidden],
-        values: orthogonal({ rows: hidden, cols: hidden, rng }),
-      },
-      { name: 'b', shape: [hidden], values: new Float32Array(hidden) },
-    ];
-  },
+  createParams: createElmanParams,
   inputProjection(p) {
     return { kernel: p['W'] as Tensor2D, bias: p['b'] as Tensor1D };
   },

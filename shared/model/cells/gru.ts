@@ -1,6 +1,6 @@
 import { tf } from '../../engine/tf.js';
 import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs';
-import { blockOrthogonal, glorotUniform, orthogonal } from '../initializers.js';
+import { createGruParams } from './gru-params.js';
 import type { CellDefinition } from './cell.js';
 
 /**
@@ -9,32 +9,7 @@ import type { CellDefinition } from './cell.js';
  */
 export const gruCell: CellDefinition = {
   stateParts: 1,
-  createParams({ inputSize, hidden }, rng) {
-    return [
-      {
-        name: 'Wru',
-        shape: [inputSize, 2 * hidden],
-        values: glorotUniform({ rows: inputSize, cols: 2 * hidden, rng }),
-      },
-      {
-        name: 'Uru',
-        shape: [hidden, 2 * hidden],
-        values: blockOrthogonal({ size: hidden, blocks: 2, rng }),
-      },
-      { name: 'bru', shape: [2 * hidden], values: new Float32Array(2 * hidden) },
-      {
-        name: 'Wc',
-        shape: [inputSize, hidden],
-        values: glorotUniform({ rows: inputSize, cols: hidden, rng }),
-      },
-      {
-        name: 'Uc',
-        shape: [hidden, hidden],
-        values: orthogonal({ rows: hidden, cols: hidden, rng }),
-      },
-      { name: 'bc', shape: [hidden], values: new Float32Array(hidden) },
-    ];
-  },
+  createParams: createGruParams,
   inputProjection(p) {
     // One [d, 3H] kernel so the whole window's input part is a single matmul.
     return {

@@ -1,6 +1,6 @@
 import { tf } from '../../engine/tf.js';
 import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs';
-import { blockOrthogonal, glorotUniform } from '../initializers.js';
+import { createLstmParams } from './lstm-params.js';
 import type { CellDefinition } from './cell.js';
 
 /**
@@ -9,32 +9,7 @@ import type { CellDefinition } from './cell.js';
  */
 export const lstmCell: CellDefinition = {
   stateParts: 2,
-  createParams({ inputSize, hidden, peepholes, coupledGates }, rng) {
-    const gates = coupledGates ? 3 : 4;
-    const bias = new Float32Array(gates * hidden);
-    // Forget-gate bias 1: remember by default at the start of training (Gers et al., Jozefowicz et al.).
-    if (!coupledGates) bias.fill(1, 2 * hidden, 3 * hidden);
-    const params = [
-      {
-        name: 'W',
-        shape: [inputSize, gates * hidden],
-        values: glorotUniform({ rows: inputSize, cols: gates * hidden, rng }),
-      },
-      {
-        name: 'U',
-        shape: [hidden, gates * hidden],
-        values: blockOrthogonal({ size: hidden, blocks: gates, rng }),
-      },
-      { name: 'b', shape: [gates * hidden], values: bias },
-    ];
-    if (peepholes) {
-      params.push({ name: 'wci', shape: [hidden], values: new Float32Array(hidden) });
-      if (!coupledGates)
-        params.push({ name: 'wcf', shape: [hidden], values: new Float32Array(hidden) });
-      params.push({ name: 'wco', shape: [hidden], values: new Float32Array(hidden) });
-    }
-    return params;
-  },
+  createParams: createLstmParams,
   inputProjection(p) {
     return { kernel: p['W'] as Tensor2D, bias: p['b'] as Tensor1D };
   },
