@@ -316,9 +316,11 @@ async function runVariant(
           gradientBytes: sizes.reduce((a, b) => a + b, 0),
         });
       }
+      process.stderr.write(
+        `${variant}: round ${round + 1}/${total}: cycle ${(now - seenAt).toFixed(0)} ms (sends ${(sent - sendStarted).toFixed(0)}, server ${serverRounds[round]?.roundMs ?? '-'})\n`,
+      );
       seen = next;
       seenAt = now;
-      process.stderr.write(`\r${variant}: round ${round + 1}/${total}`);
     }
     process.stderr.write('\n');
     const cpuAtEnd = cpuNow();
