@@ -359,9 +359,15 @@ export async function startLocalBroker({
     // exits; the exit hook and the watchdog below then end the broker).
     child.unref();
     let exited = null;
+    let stopping;
     const exitPromise = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         exited = { code, signal };
+        // Said before the watchdog removes the run directory: why a broker nobody stopped ended.
+        if (stopping === undefined)
+          log(
+            `broker exited without stop() (code ${code}, signal ${signal}); broker.out: ${tail(outFile, 10)}\nbroker.log: ${tail(logFile, 10)}`,
+          );
         resolve(exited);
       });
       child.on('error', (error) => {
@@ -401,7 +407,6 @@ export async function startLocalBroker({
     };
     process.on('exit', onExit);
 
-    let stopping;
     const stop = () => {
       stopping ??= (async () => {
         process.off('exit', onExit);
