@@ -18,8 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { Float32ArrayPool } from '../shared/codec/float32-array-pool.js';
 import { modelSpecFromConfig, parseConfig } from '../shared/config/index.js';
-import { selectBackend } from '../shared/engine/select-backend.js';
 import { createLogger } from '../shared/logging/index.js';
 import {
   GradientIntake,
@@ -71,12 +71,9 @@ async function main(): Promise<void> {
     },
     { source: 'bench' },
   );
-  const { backend } = await selectBackend({
-    requested: 'auto',
-    logger: { info: () => {}, warn: () => {} },
-  });
   const spec = modelSpecFromConfig(config);
   const shapes = lstmParameterShapes(spec);
+  const arrays = new Float32ArrayPool();
   const server = ParameterServer.create({
     options: parameterServerOptionsFromConfig(config),
     state: {
@@ -131,7 +128,8 @@ async function main(): Promise<void> {
         ),
       );
       await time('reassembleAndCheck', () => {
-        const intake = new GradientIntake({ isSeen: () => false, startOffsets: [] });
+        // As the server: arrays from a pool the previous round's gradients went back to.
+        const intake = new GradientIntake({ isSeen: () => false, startOffsets: [], arrays });
         let offset = 0;
         for (const records of encoded) {
           for (const record of records) {
@@ -184,7 +182,7 @@ async function main(): Promise<void> {
     return sorted[Math.floor(sorted.length / 2)]!;
   };
   const lines = [
-    `| phase (${workers} workers, ${(parameterCount / 1e6).toFixed(2)} M parameters, ${backend}) | ms p50 | ms min | ms max |`,
+    `| phase (${workers} workers, ${(parameterCount / 1e6).toFixed(2)} M parameters) | ms p50 | ms min | ms max |`,
     '|---|---:|---:|---:|',
     ...PHASES.map((phase) => {
       const values = samples.map((s) => s[phase]);
@@ -198,7 +196,6 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         date: new Date().toISOString(),
-        backend,
         workers,
         rounds,
         loadAverage: os.loadavg(),
