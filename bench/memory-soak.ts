@@ -25,27 +25,21 @@ import { loadConfigFile } from '../shared/config/index.js';
 import { selectBackend } from '../shared/engine/select-backend.js';
 import { createLogger } from '../shared/logging/logger.js';
 import { runEmbedded } from '../services/embedded/run-embedded.js';
+import { benchArgs, positiveNumber } from './bench-args.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const flag = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
-const arg = (name: string, fallback: string): number => {
-  const value = Number(flag(name) ?? fallback);
-  if (!(value > 0))
-    throw new Error(
-      `--${name} ${flag(name)}: must be a positive number (fix: e.g. --${name} ${fallback})`,
-    );
-  return value;
-};
-const minutes = arg('minutes', '20');
-const passes = arg('passes', '1');
-const intervalMs = arg('interval-seconds', '60') * 1000;
-const outPath = path.resolve(
-  flag('out') ?? path.join(ROOT, 'bench', 'results', 'memory-soak.json'),
-);
-const snapshotMinutes = (flag('heap-snapshots') ?? '')
+const args = benchArgs({
+  minutes: '20',
+  passes: '1',
+  'interval-seconds': '60',
+  out: path.join(ROOT, 'bench', 'results', 'memory-soak.json'),
+  'heap-snapshots': '',
+});
+const minutes = positiveNumber('minutes', args.minutes, '20');
+const passes = positiveNumber('passes', args.passes, '1');
+const intervalMs = positiveNumber('interval-seconds', args['interval-seconds'], '60') * 1000;
+const outPath = path.resolve(args.out);
+const snapshotMinutes = args['heap-snapshots']
   .split(',')
   .filter((m) => m !== '')
   .map(Number);

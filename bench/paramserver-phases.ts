@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { benchArgs, positiveNumber } from './bench-args.js';
 import { Float32ArrayPool } from '../shared/codec/float32-array-pool.js';
 import { modelSpecFromConfig, parseConfig } from '../shared/config/index.js';
 import { createLogger } from '../shared/logging/index.js';
@@ -49,24 +50,27 @@ const PHASES = [
 ] as const;
 type Phase = (typeof PHASES)[number];
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
-
 async function main(): Promise<void> {
-  const brokers = arg('brokers', process.env.KAFKA_BROKERS ?? '');
+  const args = benchArgs({
+    brokers: process.env.KAFKA_BROKERS ?? '',
+    rounds: '6',
+    workers: '4',
+    out: path.join(ROOT, 'bench', 'results', 'paramserver-phases.json'),
+    hidden: '1024',
+    embedding: '256',
+  });
+  const brokers = args.brokers;
   if (!brokers)
     throw new Error('give --brokers host:port or KAFKA_BROKERS (npm run kafka:local starts one)');
-  const rounds = Number(arg('rounds', '6'));
-  const workers = Number(arg('workers', '4'));
-  const out = arg('out', path.join(ROOT, 'bench', 'results', 'paramserver-phases.json'));
+  const rounds = positiveNumber('rounds', args.rounds, '6');
+  const workers = positiveNumber('workers', args.workers, '4');
+  const out = args.out;
   const config = parseConfig(
     {
       model: {
         cell: 'lstm',
-        hidden: Number(arg('hidden', '1024')),
-        embedding: Number(arg('embedding', '256')),
+        hidden: positiveNumber('hidden', args.hidden, '1024'),
+        embedding: positiveNumber('embedding', args.embedding, '256'),
       },
     },
     { source: 'bench' },

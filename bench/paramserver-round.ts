@@ -5,7 +5,7 @@
  *   node dist/bench/paramserver-round.js [--brokers host:port] [--workers 4] [--rounds 20]
  *        [--warmup 2] [--hidden 1024] [--embedding 256]
  *        [--variants float32,bfloat16,float32-nockpt,float32-glibcdefault,float32-gcdefault]
- *        [--out bench/results/paramserver-round.json] [--server-node-args '--cpu-prof --cpu-prof-dir DIR']
+ *        [--out bench/results/paramserver-round.json] [--server-node-args='--cpu-prof --cpu-prof-dir DIR']
  *
  * Per variant: a fresh app (topics), `rnnstream paramserver` as a child process (sync mode,
  * minWorkers = --workers, --init from a random parameter file, a checkpoint directory unless the
@@ -29,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { benchArgs, positiveNumber } from './bench-args.js';
 import {
   PARAMSERVER_MALLOC_ENV,
   PARAMSERVER_NODE_FLAGS,
@@ -71,23 +72,28 @@ interface Options {
   serverNodeArgs: string[];
 }
 
-function parseArgs(argv: string[]): Options {
-  const get = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+function parseOptions(): Options {
+  const args = benchArgs({
+    brokers: process.env.KAFKA_BROKERS,
+    workers: '4',
+    rounds: '20',
+    warmup: '2',
+    hidden: '1024',
+    embedding: '256',
+    variants: 'float32,bfloat16,float32-nockpt,float32-glibcdefault,float32-gcdefault',
+    out: path.join(ROOT, 'bench', 'results', 'paramserver-round.json'),
+    'server-node-args': '',
+  });
   return {
-    brokers: get('brokers') ?? process.env.KAFKA_BROKERS,
-    workers: Number(get('workers') ?? 4),
-    rounds: Number(get('rounds') ?? 20),
-    warmup: Number(get('warmup') ?? 2),
-    hidden: Number(get('hidden') ?? 1024),
-    embedding: Number(get('embedding') ?? 256),
-    variants: (
-      get('variants') ?? 'float32,bfloat16,float32-nockpt,float32-glibcdefault,float32-gcdefault'
-    ).split(','),
-    out: get('out') ?? path.join(ROOT, 'bench', 'results', 'paramserver-round.json'),
-    serverNodeArgs: (get('server-node-args') ?? '').split(' ').filter((a) => a !== ''),
+    brokers: args.brokers,
+    workers: positiveNumber('workers', args.workers, '4'),
+    rounds: positiveNumber('rounds', args.rounds, '20'),
+    warmup: Number(args.warmup),
+    hidden: positiveNumber('hidden', args.hidden, '1024'),
+    embedding: positiveNumber('embedding', args.embedding, '256'),
+    variants: args.variants.split(','),
+    out: args.out,
+    serverNodeArgs: args['server-node-args'].split(' ').filter((a) => a !== ''),
   };
 }
 
@@ -399,7 +405,7 @@ const cpu = (seconds: number | undefined) =>
 const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions();
   await selectBackend({ requested: 'auto', logger: { info: () => {}, warn: () => {} } });
   const broker = await startBrokerIfNeeded(options);
   const results: VariantResult[] = [];

@@ -5,6 +5,7 @@
  *   KAFKA_BROKERS=127.0.0.1:9092 node dist/bench/pipeline.js [--events 200000] [--keys 1000]
  *       [--partitions 4] [--lstm-events 40000] [--restore-keys 10000] [--embedded-seconds 30]
  *       [--max-batch-size 5000] [--only embedded,stub,lstm,lstm-train,restore]
+ *       [--out bench/results/pipeline.json]   (unknown options are errors)
  *
  * Rows:
  * - embedded: `run --embedded` on the State of the Union stream with training on (events/s).
@@ -34,19 +35,28 @@ import {
   type KafkaClient,
 } from '../shared/transport/kafka/index.js';
 
+import { benchArgs, positiveNumber } from './bench-args.js';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-};
-const events = Number(arg('events', '200000'));
-const keys = Number(arg('keys', '1000'));
-const partitions = Number(arg('partitions', '4'));
-const lstmEvents = Number(arg('lstm-events', '40000'));
-const restoreKeys = Number(arg('restore-keys', '10000'));
-const embeddedSeconds = Number(arg('embedded-seconds', '30'));
-const maxBatchSize = Number(arg('max-batch-size', '5000'));
-const only = new Set(arg('only', 'embedded,stub,lstm,lstm-train,restore').split(','));
+const args = benchArgs({
+  events: '200000',
+  keys: '1000',
+  partitions: '4',
+  'lstm-events': '40000',
+  'restore-keys': '10000',
+  'embedded-seconds': '30',
+  'max-batch-size': '5000',
+  only: 'embedded,stub,lstm,lstm-train,restore',
+  out: path.join(ROOT, 'bench', 'results', 'pipeline.json'),
+});
+const events = positiveNumber('events', args.events, '200000');
+const keys = positiveNumber('keys', args.keys, '1000');
+const partitions = positiveNumber('partitions', args.partitions, '4');
+const lstmEvents = positiveNumber('lstm-events', args['lstm-events'], '40000');
+const restoreKeys = positiveNumber('restore-keys', args['restore-keys'], '10000');
+const embeddedSeconds = positiveNumber('embedded-seconds', args['embedded-seconds'], '30');
+const maxBatchSize = positiveNumber('max-batch-size', args['max-batch-size'], '5000');
+const only = new Set(args.only.split(','));
 const logger = createLogger({
   name: 'bench-pipeline',
   level: process.env.RNNSTREAM_LOG_LEVEL ?? 'warn',
@@ -307,8 +317,8 @@ const lines = [
   ),
 ];
 process.stdout.write(lines.join('\n') + '\n');
-mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+mkdirSync(path.dirname(args.out), { recursive: true });
 writeFileSync(
-  path.join(ROOT, 'bench', 'results', 'pipeline.json'),
+  args.out,
   JSON.stringify({ backend, rows, restore, date: new Date().toISOString() }, null, 2) + '\n',
 );

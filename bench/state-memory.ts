@@ -17,15 +17,13 @@ import { parseConfig } from '../shared/config/index.js';
 import { selectBackend } from '../shared/engine/select-backend.js';
 import { createEmbeddedLearner } from '../shared/learner/create-learner.js';
 import { encodeEvent, type EncodedEvent } from '../shared/learner/event-encoder.js';
+import { benchArgs, positiveNumber } from './bench-args.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-};
-const keyCounts = arg('keys', '10000,100000').split(',').map(Number);
-const hidden = Number(arg('hidden', '256'));
-const steps = Number(arg('steps', '40'));
+const args = benchArgs({ keys: '10000,100000', hidden: '256', steps: '40' });
+const keyCounts = args.keys.split(',').map((k) => positiveNumber('keys', k, '10000'));
+const hidden = positiveNumber('hidden', args.hidden, '256');
+const steps = positiveNumber('steps', args.steps, '40');
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const rssMiB = (): number => process.memoryUsage().rss / 2 ** 20;
 
