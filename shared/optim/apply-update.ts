@@ -15,7 +15,9 @@ export interface AppliedUpdate {
 }
 
 /**
- * The update rule of every parameter service: token-weighted average of the contributions →
+ * The update rule of every parameter service, on the tensor backend (embedded runs; the
+ * paramserver runs the same rule on host arrays, host/apply-host-update.ts): token-weighted
+ * average of the contributions →
  * global norm of the average → clip to `clipGlobalNorm` (0 disables) → one optimizer step with
  * `learningRate`. The contributions' tensors stay the caller's (not disposed); everything made
  * here is freed. Contributions are averaged in the order given: callers that need bit-exact

@@ -2,8 +2,9 @@ import type { Tensor } from '@tensorflow/tfjs';
 import type { ParameterSet } from '../model/parameter-set.js';
 
 /**
- * An optimizer whose whole state (step count and per-parameter slots) can be read out and put
- * back, so that a parameter service restarted from a checkpoint continues bit-exactly.
+ * An optimizer on the tensor backend (the in-process LocalParameterService of embedded runs)
+ * whose whole state (step count and per-parameter slots) can be read out and put back. The
+ * paramserver service uses its host-memory counterpart, host/host-optimizer.ts.
  */
 export interface Optimizer {
   readonly type: 'adam' | 'sgd';
