@@ -152,7 +152,7 @@ export default kafkajs;
 
 interface KafkajsConnection {
   authHandlers: unknown;
-  socket: object;
+  socket: { destroy(error?: Error): void };
   requestQueue: { fulfillRequest(frame: KafkaResponseFrame): void };
   processData(data: Buffer): unknown;
 }
@@ -178,7 +178,13 @@ function installResponseAssembler(): KafkajsOverride {
     if (this.authHandlers) return original.call(this, Buffer.from(data));
     let assembler = assemblers.get(this.socket);
     if (assembler === undefined) assemblers.set(this.socket, (assembler = new ResponseAssembler()));
-    assembler.push(data, (frame) => this.requestQueue.fulfillRequest(frame));
+    try {
+      assembler.push(data, (frame) => this.requestQueue.fulfillRequest(frame));
+    } catch (error) {
+      // Not a Kafka response stream: the connection's error handler fails its requests and
+      // kafkajs reconnects (thrown here, it would end the process from inside a socket event).
+      this.socket.destroy(error as Error);
+    }
     return undefined;
   };
   return { implementation: 'replaced' };

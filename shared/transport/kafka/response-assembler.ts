@@ -9,6 +9,11 @@ export interface KafkaResponseFrame {
 }
 
 const SIZE_BYTES = 4;
+/**
+ * Larger responses are taken for a broken stream rather than allocated: a fetch returns at most
+ * its maxBytes (32 MiB for gradients and versions), everything else is far smaller.
+ */
+export const MAX_RESPONSE_BYTES = 1024 ** 3;
 
 /**
  * Cuts a connection's byte stream into Kafka responses (int32 size, then that many bytes, the
@@ -37,9 +42,9 @@ export class ResponseAssembler {
         if (this.sizeFilled < SIZE_BYTES) return;
         this.sizeFilled = 0;
         const size = this.sizeField.readInt32BE(0);
-        if (size < SIZE_BYTES)
+        if (size < SIZE_BYTES || size > MAX_RESPONSE_BYTES)
           throw new Error(
-            `Kafka response of ${size} bytes: too short for a correlation id (a broken connection or not a Kafka broker)`,
+            `Kafka response of ${size} bytes: ${size < SIZE_BYTES ? 'too short for a correlation id' : `over ${MAX_RESPONSE_BYTES} bytes`} (a broken connection or not a Kafka broker)`,
           );
         this.response = Buffer.allocUnsafe(size);
         this.filled = 0;

@@ -8,6 +8,8 @@ import {
   ResponseAssembler,
   type KafkaResponseFrame,
 } from '../../../shared/transport/kafka/response-assembler.js';
+import { createLogger } from '../../../shared/logging/index.js';
+import { createKafkaClient } from '../../../shared/transport/kafka/index.js';
 import { responseAssembly } from '../../../shared/transport/kafka/kafkajs.js';
 
 /** Kafka framing: int32 size, then the correlation id and the payload. */
@@ -48,11 +50,18 @@ test('responses cut at every possible byte come out whole, in order, with their 
   assert.deepEqual(simple(got), expected);
 });
 
-test('a size too short for a correlation id is an error that says what the peer is not', () => {
+test('a size too short for a correlation id, or absurdly large, is an error that says what the peer is not', () => {
   const assembler = new ResponseAssembler();
   const bad = Buffer.alloc(8);
   bad.writeInt32BE(2, 0);
   assert.throws(() => assembler.push(bad, () => {}), /2 bytes: too short.*not a Kafka broker/);
+  const huge = Buffer.alloc(4);
+  huge.writeInt32BE(0x7fffffff, 0);
+  assert.throws(
+    () => new ResponseAssembler().push(huge, () => {}),
+    /2147483647 bytes: over 1073741824 bytes \(a broken connection/,
+    'taken for a broken stream, not allocated',
+  );
 });
 
 test('kafkajs connections are patched to assemble responses this way', () => {
@@ -82,6 +91,35 @@ test('the socket factory reads into one reused buffer and hands out views of wha
     assert.ok(Buffer.concat(received).equals(Buffer.concat(chunks)), 'every byte, in order');
     assert.equal(seenBuffers.size, 1, 'all reads landed in the same buffer');
   } finally {
+    server.close();
+  }
+});
+
+test('a peer that answers with a broken stream fails the request with a connection error, and the process lives on', async () => {
+  const server = net.createServer((socket) => {
+    socket.once('data', () => {
+      const bad = Buffer.alloc(8);
+      bad.writeInt32BE(2, 0); // a response too short for its correlation id
+      socket.write(bad);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const client = createKafkaClient({
+    clientId: 'broken-peer-test',
+    brokers: `127.0.0.1:${port}`,
+    logger: createLogger({ name: 'test', level: 'fatal' }),
+    retries: 0,
+    connectionTimeoutMs: 2_000,
+  });
+  const admin = client.kafka.admin();
+  try {
+    await assert.rejects(
+      admin.connect(),
+      /Connection error: Kafka response of 2 bytes: too short for a correlation id/,
+    );
+  } finally {
+    await admin.disconnect().catch(() => {});
     server.close();
   }
 });
