@@ -28,10 +28,11 @@ export function mallocTuningHint(
 
 /**
  * Node (V8) flags for a paramserver that shares its cores with other processes (a broker,
- * workers). A round allocates ~0.3 GB of ArrayBuffers (fetch responses, reassembled gradients, a
- * version's chunks), each 64 MB of which sets off a major GC; V8's concurrent and parallel GC
+ * workers). Every 64 MB of ArrayBuffers a round allocates (fetch responses, a version's chunks and
+ * produce requests) sets off a major GC; V8's concurrent and parallel GC
  * helper threads then take CPU from the processes the round waits for. Single-threaded GC cut the
- * server's CPU per 4-worker round from ~0.85 to ~0.6 s on the 2-core benchmark machine
+ * server's CPU per 4-worker round from ~0.85 to ~0.55 s on the 2-core benchmark machine (0.49 to
+ * 0.42 s once the server pooled its buffers and stopped loading TensorFlow.js)
  * (BENCHMARKS.md, "Parameter service rounds"). V8 reads them only at start:
  * `node --single-threaded-gc bin/rnnstream.js paramserver …`.
  */
