@@ -328,7 +328,6 @@ async function runVariant(
       seen = next;
       seenAt = now;
     }
-    process.stderr.write('\n');
     const cpuAtEnd = cpuNow();
     const perRound = (end: number | undefined, start: number | undefined) =>
       end === undefined || start === undefined ? undefined : (end - start) / options.rounds;

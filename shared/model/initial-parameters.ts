@@ -1,4 +1,4 @@
-import type { CellOptions, ParamInit } from './cells/cell.js';
+import type { CellDefinition } from './cells/cell.js';
 import { createElmanParams } from './cells/elman-params.js';
 import { createGruParams } from './cells/gru-params.js';
 import { createLstmParams } from './cells/lstm-params.js';
@@ -8,9 +8,7 @@ import { createRng } from './random.js';
 
 // The cells' initialisers without their step functions: this module loads no tensor backend
 // (the paramserver starts from it and never needs one).
-const CELL_PARAMS: Readonly<
-  Record<CellType, (options: CellOptions, rng: ReturnType<typeof createRng>) => ParamInit[]>
-> = {
+const CELL_PARAMS: Readonly<Record<CellType, CellDefinition['createParams']>> = {
   rnn: createElmanParams,
   lstm: createLstmParams,
   gru: createGruParams,

@@ -1,9 +1,11 @@
-import { blockOrthogonal, glorotUniform, orthogonal } from '../initializers.js';
+import { blockOrthogonal, glorotUniform } from '../initializers.js';
 import type { Rng } from '../random.js';
 import type { CellOptions, ParamInit } from './cell.js';
+import { createElmanParams } from './elman-params.js';
 
 /** Initial parameters of one GRU layer (no tensors: also used where no backend is loaded). */
-export function createGruParams({ inputSize, hidden }: CellOptions, rng: Rng): ParamInit[] {
+export function createGruParams(options: CellOptions, rng: Rng): ParamInit[] {
+  const { inputSize, hidden } = options;
   return [
     {
       name: 'Wru',
@@ -16,16 +18,7 @@ export function createGruParams({ inputSize, hidden }: CellOptions, rng: Rng): P
       values: blockOrthogonal({ size: hidden, blocks: 2, rng }),
     },
     { name: 'bru', shape: [2 * hidden], values: new Float32Array(2 * hidden) },
-    {
-      name: 'Wc',
-      shape: [inputSize, hidden],
-      values: glorotUniform({ rows: inputSize, cols: hidden, rng }),
-    },
-    {
-      name: 'Uc',
-      shape: [hidden, hidden],
-      values: orthogonal({ rows: hidden, cols: hidden, rng }),
-    },
-    { name: 'bc', shape: [hidden], values: new Float32Array(hidden) },
+    // The candidate state c̃ = tanh(x Wc + (r ⊙ h) Uc + bc) is initialised as an Elman layer.
+    ...createElmanParams(options, rng).map((p) => ({ ...p, name: `${p.name}c` })),
   ];
 }
