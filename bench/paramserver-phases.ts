@@ -8,9 +8,10 @@
  *
  * In one process: --workers gradients are encoded as GradientChunk records and reassembled by a
  * GradientIntake (what the server does per record), offered to a ParameterServer, applied as one
- * round (host arrays, in place), then its state is checkpointed (temp file, fsync, rename) and
- * published as one transaction on a real broker. The phases run one after the
- * other here (the server overlaps checkpoint and publish), so each is measured alone.
+ * round (host arrays, in place), then its state is checkpointed (the older of two slot files
+ * overwritten in place, fdatasync) and published as one transaction on a real broker. The phases
+ * run one after the other here (the server overlaps checkpoint and publish), so each is measured
+ * alone.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,7 +29,7 @@ import {
   ParameterServer,
   parameterServerOptionsFromConfig,
   paramRecords,
-  writeCheckpoint,
+  createCheckpointStore,
   type IncomingGradient,
 } from '../shared/paramserver/index.js';
 import {
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
   await waitForTopicLeaders({ admin, topics: [topic] });
   const producer = createTransactionalProducer({ client, transactionalId: topic });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rnnstream-bench-phases-'));
+  const checkpoints = createCheckpointStore({ directory: dir, modelId: 'bench' });
   const samples: Array<Record<Phase, number>> = [];
   try {
     for (let round = 0; round < rounds + 1; round++) {
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
       await time('update', () => server.applyRound('all-live'));
       const state = server.stateView(); // host arrays: nothing to download
       await time('checkpoint', () =>
-        writeCheckpoint(dir, {
+        checkpoints.write({
           ...state,
           modelId: 'bench',
           spec,

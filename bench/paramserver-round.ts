@@ -39,7 +39,7 @@ import { modelSpecFromConfig, parseConfig } from '../shared/config/index.js';
 import { selectBackend } from '../shared/engine/select-backend.js';
 import { createLogger } from '../shared/logging/index.js';
 import {
-  checkpointPath,
+  checkpointSlotPaths,
   DEFAULT_MODEL_ID,
   followParams,
   gradientMessageRecords,
@@ -346,8 +346,8 @@ async function runVariant(
       tensors: seen.tensors,
     }).reduce((n, r) => n + r.value!.length, 0);
     if (checkpoint)
-      checkpointBytes = (await stat(checkpointPath(path.join(dir, 'checkpoint'), DEFAULT_MODEL_ID)))
-        .size;
+      for (const slot of checkpointSlotPaths(path.join(dir, 'checkpoint'), DEFAULT_MODEL_ID))
+        checkpointBytes = Math.max(checkpointBytes, (await stat(slot)).size);
   } finally {
     child.kill('SIGTERM');
     await exited;

@@ -1,9 +1,9 @@
 import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { ModelSpec } from '../../shared/model/model-spec.js';
-import {
-  writeCheckpoint,
-  type GradientPosition,
-  type ParameterServerState,
+import type {
+  CheckpointStore,
+  GradientPosition,
+  ParameterServerState,
 } from '../../shared/paramserver/index.js';
 import type { ParamsPublisher } from './params-publisher.js';
 
@@ -20,7 +20,7 @@ export async function persistAndPublish({
   gradientOffsets,
   modelId,
   spec,
-  checkpointDir,
+  checkpoints,
   publisher,
   publish = true,
 }: {
@@ -30,14 +30,15 @@ export async function persistAndPublish({
   gradientOffsets: readonly GradientPosition[];
   modelId: string;
   spec: ModelSpec;
-  checkpointDir: string | undefined;
+  /** Where the version is made durable; none: published only (restarts are not exact). */
+  checkpoints: CheckpointStore | undefined;
   publisher: ParamsPublisher;
   publish?: boolean;
 }): Promise<{ paramBytes: number; checkpointBytes: number }> {
   const durable =
-    checkpointDir === undefined
+    checkpoints === undefined
       ? Promise.resolve({ bytes: 0 })
-      : writeCheckpoint(checkpointDir, {
+      : checkpoints.write({
           ...state,
           modelId,
           spec,

@@ -17,7 +17,7 @@ import {
   GradientIntake,
   ParameterServer,
   parameterServerOptionsFromConfig,
-  readCheckpoint,
+  createCheckpointStore,
   type RoundReport,
   type RoundTrigger,
 } from '../../shared/paramserver/index.js';
@@ -130,12 +130,19 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
     const publisher = createParamsPublisher({ client, app: config.app, topics, modelId, logger });
     cleanup.push(() => publisher.disconnect());
     await publisher.fence(); // from here on an older instance can no longer publish
+    const checkpoints =
+      options.checkpointDir === undefined
+        ? undefined
+        : createCheckpointStore({
+            directory: options.checkpointDir,
+            modelId,
+            onInvalidSlot: ({ path, reason }) =>
+              log.warn({ path, reason }, 'checkpoint slot passed over (a write there was interrupted); resuming from the other slot'),
+          });
     const [published, gradientEnds, checkpoint] = await Promise.all([
       publisher.published(admin),
       topicEndOffsets({ admin, topic: topics.gradients, brokers: client.brokers }),
-      options.checkpointDir === undefined
-        ? undefined
-        : readCheckpoint(options.checkpointDir, modelId),
+      checkpoints?.read(),
     ]);
     const start = await resolveStartState({
       spec,
@@ -164,13 +171,13 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       state: start.state,
     });
     cleanup.push(() => server.dispose());
-    if (start.publish || (options.checkpointDir !== undefined && start.origin !== 'checkpoint')) {
+    if (start.publish || (checkpoints !== undefined && start.origin !== 'checkpoint')) {
       await persistAndPublish({
         state: server.stateView(),
         gradientOffsets: start.gradientOffsets,
         modelId,
         spec,
-        checkpointDir: options.checkpointDir,
+        checkpoints,
         publisher,
         publish: start.publish,
       });
@@ -241,7 +248,7 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
         gradientOffsets: intake.resumeOffsets(server.pendingPositions()),
         modelId,
         spec,
-        checkpointDir: options.checkpointDir,
+        checkpoints,
         publisher,
       });
       const done = performance.now();

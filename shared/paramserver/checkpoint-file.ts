@@ -1,12 +1,17 @@
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 
+import { crc32 } from '../codec/crc32.js';
 import { ShapeError } from '../errors/index.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import type { GradientPosition, ParameterServerState } from './parameter-server.js';
 import type { WorkerProgressSnapshot } from './worker-progress.js';
 
-const MAGIC = 'RNNSTREAM-PARAMSERVER-CHECKPOINT-1';
+/** Format 1: one file replaced by rename on every write (still read). */
+const MAGIC_V1 = 'RNNSTREAM-PARAMSERVER-CHECKPOINT-1';
+/** Format 2: two slot files overwritten in place by turns, each with its length and CRC-32. */
+const MAGIC_V2 = 'RNNSTREAM-CKPT-2';
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** A paramserver checkpoint: the server state plus what identifies it and where to read on. */
@@ -32,26 +37,142 @@ interface Header {
   writtenAtMs: number;
 }
 
-/** The checkpoint file of a model id in a directory (one file, replaced on every write). */
-export function checkpointPath(dir: string, modelId: string): string {
+// Format 2 preamble (40 bytes, little-endian): magic (16 bytes ASCII), sequence (u64), file
+// length (u64), JSON header length (u32), CRC-32 of preamble bytes 0–35 followed by everything
+// after the preamble (u32). The JSON header line follows, then the tensors as in format 1.
+const PREAMBLE_BYTES = 40;
+const AT_SEQUENCE = 16;
+const AT_LENGTH = 24;
+const AT_HEADER_LENGTH = 32;
+const AT_CRC = 36;
+
+/** The two slot files of a model id in a directory, written by turns. */
+export function checkpointSlotPaths(dir: string, modelId: string): readonly [string, string] {
+  return [join(dir, `paramserver-${modelId}.a.ckpt`), join(dir, `paramserver-${modelId}.b.ckpt`)];
+}
+
+/** Format 1's single file: read when no slot holds a checkpoint, removed after the first slot write. */
+function legacyPath(dir: string, modelId: string): string {
   return join(dir, `paramserver-${modelId}.ckpt`);
 }
 
+/** A slot file that does not hold a complete checkpoint, and why. */
+export interface InvalidCheckpointSlot {
+  readonly path: string;
+  readonly reason: string;
+}
+
 /**
- * Writes the checkpoint so that a crash at any moment leaves either the previous complete file or
- * the new complete file under the real name: temp file → fsync → rename → fsync of the directory.
- * Layout: one JSON header line, then the parameters and optimizer slots as little-endian float32
- * in header order. Returns the file's path and size.
+ * Where a paramserver keeps its checkpoints: two slot files in `directory`, overwritten in place by
+ * turns, each carrying a sequence number, its length and a CRC-32. A write goes over the slot that
+ * does not hold the newest complete checkpoint, so a crash at any moment leaves that one intact;
+ * reading takes the complete slot with the highest sequence.
+ *
+ * Why not a new file and a rename each time: on this kind of machine (ext4 in a VM) writing a
+ * 67 MB file into fresh page-cache pages costs ~160 ms of kernel time, overwriting the cached
+ * pages of an existing file ~12 ms (BENCHMARKS.md, "Parameter service rounds").
  */
-export async function writeCheckpoint(
+export interface CheckpointStore {
+  readonly directory: string;
+  readonly modelId: string;
+  /** The newest complete checkpoint, or undefined when the directory holds none. */
+  read(): Promise<ParamserverCheckpoint | undefined>;
+  /** Makes `checkpoint` the newest one; it is on disk (fdatasync) when this resolves. */
+  write(checkpoint: ParamserverCheckpoint): Promise<{ path: string; bytes: number }>;
+}
+
+export function createCheckpointStore({
+  directory,
+  modelId,
+  onInvalidSlot = () => {},
+}: {
+  directory: string;
+  modelId: string;
+  /** Told about a slot passed over (a write interrupted by a crash leaves one). */
+  onInvalidSlot?: (slot: InvalidCheckpointSlot) => void;
+}): CheckpointStore {
+  const slots = checkpointSlotPaths(directory, modelId);
+  const legacy = legacyPath(directory, modelId);
+  // The slot holding the newest complete checkpoint (undefined: none yet) and its sequence.
+  let newest: { slot: number | undefined; sequence: number } | undefined;
+
+  /** Finds the newest complete slot; returns its bytes when `keep` (to decode it). */
+  const scan = async (keep: boolean) => {
+    await removeTempFiles(directory, [legacy, ...slots]);
+    let best: { slot: number; sequence: number; bytes: Buffer | undefined } | undefined;
+    const invalid: InvalidCheckpointSlot[] = [];
+    for (const [slot, path] of slots.entries()) {
+      const bytes = await readIfExists(path);
+      if (bytes === undefined) continue;
+      const check = checkSlot(bytes, modelId);
+      if (typeof check === 'string') invalid.push({ path, reason: check });
+      else if (best === undefined || check.sequence > best.sequence)
+        best = { slot, sequence: check.sequence, bytes: keep ? bytes : undefined };
+    }
+    if (best === undefined && invalid.length > 0) {
+      // Slot files are created complete (temp file + rename) and only the older one is ever
+      // overwritten, so no complete slot at all means damage from outside, not a crash.
+      throw new ShapeError(
+        `no complete paramserver checkpoint in '${directory}': ${invalid.map((s) => `'${s.path}': ${s.reason}`).join('; ')} ${FIX}`,
+      );
+    }
+    for (const s of invalid) onInvalidSlot(s);
+    newest = { slot: best?.slot, sequence: best?.sequence ?? 0 };
+    return best;
+  };
+
+  return {
+    directory,
+    modelId,
+    async read() {
+      const best = await scan(true);
+      if (best !== undefined) return decodeCheckpoint(slots[best.slot]!, best.bytes!, modelId);
+      const bytes = await readIfExists(legacy);
+      return bytes === undefined ? undefined : decodeLegacyCheckpoint(legacy, bytes, modelId);
+    },
+    async write(checkpoint) {
+      if (newest === undefined) await scan(false);
+      const target = newest!.slot === 0 ? 1 : 0;
+      const sequence = newest!.sequence + 1;
+      const path = slots[target]!;
+      const buffers = encodeCheckpoint(checkpoint, sequence);
+      const bytes = buffers.reduce((n, b) => n + b.length, 0);
+      await mkdir(directory, { recursive: true });
+      if (await exists(path)) await overwriteInPlace(path, buffers, bytes);
+      else await createComplete(directory, path, buffers);
+      newest = { slot: target, sequence };
+      await rm(legacy, { force: true }); // superseded; no-op after the first write
+      return { path, bytes };
+    },
+  };
+}
+
+/** The newest complete checkpoint of `modelId` in `dir`, or undefined when there is none. */
+export function readCheckpoint(
+  dir: string,
+  modelId: string,
+  onInvalidSlot?: (slot: InvalidCheckpointSlot) => void,
+): Promise<ParamserverCheckpoint | undefined> {
+  return createCheckpointStore({ directory: dir, modelId, onInvalidSlot }).read();
+}
+
+/** Writes one checkpoint (a store of its own: scans the slots first; tests and tools). */
+export function writeCheckpoint(
   dir: string,
   checkpoint: ParamserverCheckpoint,
 ): Promise<{ path: string; bytes: number }> {
+  return createCheckpointStore({ directory: dir, modelId: checkpoint.modelId }).write(checkpoint);
+}
+
+const FIX =
+  '(fix: restore the checkpoint directory from a backup, or move it away to resume from the parameters published on the params topic)';
+
+function encodeCheckpoint(checkpoint: ParamserverCheckpoint, sequence: number): Buffer[] {
   const optimizer = checkpoint.optimizer;
   if (optimizer === undefined) throw new Error('writeCheckpoint: the state has no optimizer state');
   const slots = [...optimizer.slots];
   const header: Header = {
-    magic: MAGIC,
+    magic: MAGIC_V2,
     modelId: checkpoint.modelId,
     spec: checkpoint.spec,
     version: checkpoint.version,
@@ -67,67 +188,74 @@ export async function writeCheckpoint(
     gradientOffsets: [...checkpoint.gradientOffsets],
     writtenAtMs: checkpoint.writtenAtMs,
   };
-  const buffers = [
+  const body = [
     Buffer.from(JSON.stringify(header) + '\n', 'utf8'),
     ...checkpoint.params.map((p) => littleEndian(p.values)),
     ...slots.map(([, data]) => littleEndian(data)),
   ];
-  const bytes = buffers.reduce((n, b) => n + b.length, 0);
-  await mkdir(dir, { recursive: true });
-  const path = checkpointPath(dir, checkpoint.modelId);
-  const tmp = `${path}.tmp-${process.pid}`;
-  const file = await open(tmp, 'w');
-  try {
-    // writev takes at most IOV_MAX buffers per call; models have tens of tensors, but be safe.
-    for (let i = 0; i < buffers.length; i += 512) await file.writev(buffers.slice(i, i + 512));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
-  const directory = await open(dir, 'r');
-  try {
-    await directory.sync(); // the rename itself must survive a power loss
-  } finally {
-    await directory.close();
-  }
-  return { path, bytes };
+  const preamble = Buffer.alloc(PREAMBLE_BYTES);
+  preamble.write(MAGIC_V2, 0, 'ascii');
+  preamble.writeBigUInt64LE(BigInt(sequence), AT_SEQUENCE);
+  const length = PREAMBLE_BYTES + body.reduce((n, b) => n + b.length, 0);
+  preamble.writeBigUInt64LE(BigInt(length), AT_LENGTH);
+  preamble.writeUInt32LE(body[0]!.length, AT_HEADER_LENGTH);
+  let crc = crc32(preamble.subarray(0, AT_CRC));
+  for (const b of body) crc = crc32(b, crc);
+  preamble.writeUInt32LE(crc, AT_CRC);
+  return [preamble, ...body];
 }
 
-/**
- * Reads the checkpoint of `modelId` in `dir`, or undefined when there is none. Leftover temp files
- * of an interrupted write are removed. A file that is not a complete checkpoint is a ShapeError
- * naming it and the fix.
- */
-export async function readCheckpoint(
-  dir: string,
-  modelId: string,
-): Promise<ParamserverCheckpoint | undefined> {
-  const path = checkpointPath(dir, modelId);
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const tmpPrefix = `paramserver-${modelId}.ckpt.tmp-`;
-  for (const name of names)
-    if (name.startsWith(tmpPrefix)) await rm(join(dir, name), { force: true });
-  if (!names.includes(`paramserver-${modelId}.ckpt`)) return undefined;
+/** The slot's sequence if it is a complete format-2 checkpoint of `modelId`, else why not. */
+function checkSlot(bytes: Buffer, modelId: string): { sequence: number } | string {
+  if (bytes.length < PREAMBLE_BYTES || bytes.toString('ascii', 0, 16) !== MAGIC_V2)
+    return `not a paramserver checkpoint slot (no ${MAGIC_V2} preamble)`;
+  const length = Number(bytes.readBigUInt64LE(AT_LENGTH));
+  if (length !== bytes.length)
+    return `${bytes.length} bytes where the preamble says ${length} (an interrupted write)`;
+  const crc = crc32(bytes.subarray(PREAMBLE_BYTES), crc32(bytes.subarray(0, AT_CRC)));
+  if (crc !== bytes.readUInt32LE(AT_CRC)) return 'CRC-32 mismatch (an interrupted write)';
+  const header = parseHeader(bytes, PREAMBLE_BYTES, bytes.readUInt32LE(AT_HEADER_LENGTH));
+  if (header?.magic !== MAGIC_V2) return 'unreadable header';
+  if (header.modelId !== modelId) return `holds model id '${header.modelId}', not '${modelId}'`;
+  return { sequence: Number(bytes.readBigUInt64LE(AT_SEQUENCE)) };
+}
 
-  const bytes = await readFile(path);
-  const fix = `(fix: restore the file from a backup, or move it away to resume from the parameters published on the params topic)`;
+function decodeCheckpoint(path: string, bytes: Buffer, modelId: string): ParamserverCheckpoint {
+  const headerLength = bytes.readUInt32LE(AT_HEADER_LENGTH);
+  const header = parseHeader(bytes, PREAMBLE_BYTES, headerLength)!;
+  return decodeBody(path, header, bytes, PREAMBLE_BYTES + headerLength, modelId);
+}
+
+/** Format 1: a JSON header line (with the magic), then the tensors; no checksum. */
+function decodeLegacyCheckpoint(path: string, bytes: Buffer, modelId: string): ParamserverCheckpoint {
   const newline = bytes.indexOf(0x0a);
-  let header: Header | undefined;
+  const header = newline < 0 ? undefined : parseHeader(bytes, 0, newline + 1);
+  if (header?.magic !== MAGIC_V1)
+    throw new ShapeError(`'${path}' is not a paramserver checkpoint (no ${MAGIC_V1} header) ${FIX}`);
+  return decodeBody(path, header, bytes, newline + 1, modelId);
+}
+
+function parseHeader(bytes: Buffer, start: number, length: number): Header | undefined {
   try {
-    header =
-      newline < 0 ? undefined : (JSON.parse(bytes.subarray(0, newline).toString('utf8')) as Header);
+    return JSON.parse(bytes.toString('utf8', start, start + length)) as Header;
   } catch {
-    header = undefined;
+    return undefined;
   }
-  if (header?.magic !== MAGIC)
-    throw new ShapeError(`'${path}' is not a paramserver checkpoint (no ${MAGIC} header) ${fix}`);
+}
+
+function decodeBody(
+  path: string,
+  header: Header,
+  bytes: Buffer,
+  start: number,
+  modelId: string,
+): ParamserverCheckpoint {
   if (header.modelId !== modelId)
-    throw new ShapeError(`'${path}' holds model id '${header.modelId}', not '${modelId}' ${fix}`);
-  let offset = newline + 1;
+    throw new ShapeError(`'${path}' holds model id '${header.modelId}', not '${modelId}' ${FIX}`);
+  let offset = start;
   const take = (length: number, what: string): Float32Array => {
     if (offset + length * 4 > bytes.length)
-      throw new ShapeError(`checkpoint '${path}' is truncated at ${what} ${fix}`);
+      throw new ShapeError(`checkpoint '${path}' is truncated at ${what} ${FIX}`);
     const out = fromLittleEndian(bytes.subarray(offset, offset + length * 4));
     offset += length * 4;
     return out;
@@ -145,7 +273,7 @@ export async function readCheckpoint(
   );
   if (offset !== bytes.length)
     throw new ShapeError(
-      `checkpoint '${path}' has ${bytes.length - offset} bytes after its last tensor ${fix}`,
+      `checkpoint '${path}' has ${bytes.length - offset} bytes after its last tensor ${FIX}`,
     );
   return {
     modelId: header.modelId,
@@ -159,6 +287,84 @@ export async function readCheckpoint(
     gradientOffsets: header.gradientOffsets,
     writtenAtMs: header.writtenAtMs,
   };
+}
+
+/** Writes all buffers from `position` on; a short write (disk full) is an error, not a torn file. */
+async function writeAllAt(
+  handle: FileHandle,
+  buffers: readonly Buffer[],
+  position: number,
+): Promise<void> {
+  // writev takes at most IOV_MAX buffers per call; models have tens of tensors, but be safe.
+  for (let i = 0; i < buffers.length; i += 512) {
+    const batch = buffers.slice(i, i + 512);
+    const expected = batch.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = await handle.writev(batch, position);
+    if (bytesWritten !== expected)
+      throw new Error(
+        `checkpoint write stopped after ${bytesWritten} of ${expected} bytes at offset ${position} (fix: free disk space in the checkpoint directory)`,
+      );
+    position += expected;
+  }
+}
+
+/** Overwrites an existing slot's cached pages (no O_TRUNC: that would free them), then trims. */
+async function overwriteInPlace(path: string, buffers: readonly Buffer[], bytes: number) {
+  const handle = await open(path, constants.O_WRONLY);
+  try {
+    await writeAllAt(handle, buffers, 0);
+    if ((await handle.stat()).size > bytes) await handle.truncate(bytes);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A new slot file appears complete: temp file → fsync → rename → fsync of the directory. */
+async function createComplete(directory: string, path: string, buffers: readonly Buffer[]) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const handle = await open(tmp, 'w');
+  try {
+    await writeAllAt(handle, buffers, 0);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  const dir = await open(directory, 'r');
+  try {
+    await dir.sync(); // the rename itself must survive a power loss
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Temp files of writes a crash interrupted. */
+async function removeTempFiles(directory: string, paths: readonly string[]): Promise<void> {
+  const names = await readdir(directory).catch(() => [] as string[]);
+  const prefixes = paths.map((p) => `${basename(p)}.tmp-`);
+  for (const name of names)
+    if (prefixes.some((prefix) => name.startsWith(prefix)))
+      await rm(join(directory, name), { force: true });
+}
+
+async function readIfExists(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
 }
 
 /** The array's bytes as little-endian float32 (a view, no copy, on little-endian hosts). */

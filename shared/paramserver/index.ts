@@ -8,13 +8,17 @@
  *   applyParams(params, decoded)                              a version into a model's ParameterSet
  *
  * Server side: ParameterServer (rounds, dedupe, update, state), GradientIntake (chunks → gradients,
- * resume offsets), writeCheckpoint / readCheckpoint, paramRecords / paramTombstones.
+ * resume offsets), createCheckpointStore (two slot files written by turns; readCheckpoint /
+ * writeCheckpoint for one-off use), paramRecords / paramTombstones.
  */
 export { applyParams } from './apply-params.js';
 export {
-  checkpointPath,
+  checkpointSlotPaths,
+  createCheckpointStore,
   readCheckpoint,
   writeCheckpoint,
+  type CheckpointStore,
+  type InvalidCheckpointSlot,
   type ParamserverCheckpoint,
 } from './checkpoint-file.js';
 export { followParams, type ParamsFollower } from './follow-params.js';

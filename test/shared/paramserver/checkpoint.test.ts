@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { tf } from '../../../shared/engine/tf.js';
@@ -9,10 +9,12 @@ import { ShapeError } from '../../../shared/errors/index.js';
 import type { ModelSpec } from '../../../shared/model/model-spec.js';
 import { createLearningRateSchedule } from '../../../shared/optim/learning-rate-schedule.js';
 import {
-  checkpointPath,
+  checkpointSlotPaths,
+  createCheckpointStore,
   ParameterServer,
   readCheckpoint,
   writeCheckpoint,
+  type InvalidCheckpointSlot,
   type ParameterServerOptions,
 } from '../../../shared/paramserver/index.js';
 import { availableBackends } from '../../support/backends.js';
@@ -120,51 +122,137 @@ for (const backend of await availableBackends(['cpu', 'tensorflow'])) {
   }
 }
 
-test('a checkpoint write leaves no temp file; a missing checkpoint reads as undefined', async () => {
-  await tf.setBackend('cpu');
-  const dir = await tempDir();
-  assert.equal(await readCheckpoint(dir, 'm1'), undefined);
-  assert.equal(await readCheckpoint(join(dir, 'absent'), 'm1'), undefined);
-  const server = ParameterServer.create({ options: serverOptions(), state: initialState() });
-  runRounds(server, 0, 1);
-  const { path, bytes } = await writeCheckpoint(dir, {
-    ...server.state(),
-    modelId: 'm1',
-    spec: SPEC,
-    gradientOffsets: [],
-    writtenAtMs: 0,
-  });
-  server.dispose();
-  assert.equal(path, checkpointPath(dir, 'm1'));
-  assert.ok(bytes > 9 * 4 * 3, 'parameters and two Adam slots');
-  assert.deepEqual(await readdir(dir), ['paramserver-m1.ckpt']);
-  // An interrupted earlier write leaves a temp file: reading cleans it up.
-  await writeFile(`${path}.tmp-99999`, 'partial');
-  assert.ok(await readCheckpoint(dir, 'm1'));
-  assert.deepEqual(await readdir(dir), ['paramserver-m1.ckpt']);
+const checkpointOf = (server: ParameterServer, writtenAtMs = 0) => ({
+  ...server.state(),
+  modelId: 'm1',
+  spec: SPEC,
+  gradientOffsets: [],
+  writtenAtMs,
 });
 
-test('a truncated or foreign checkpoint is an error naming the file and the fix', async () => {
+test('checkpoints alternate between two slot files and the newest complete one is read', async () => {
+  await tf.setBackend('cpu');
+  const dir = await tempDir();
+  const [a, b] = checkpointSlotPaths(dir, 'm1');
+  assert.equal(await readCheckpoint(dir, 'm1'), undefined);
+  assert.equal(await readCheckpoint(join(dir, 'absent'), 'm1'), undefined);
+  const store = createCheckpointStore({ directory: dir, modelId: 'm1' });
+  const server = ParameterServer.create({ options: serverOptions(), state: initialState() });
+  const written: string[] = [];
+  for (let round = 0; round < 3; round++) {
+    runRounds(server, round, round + 1);
+    const { path, bytes } = await store.write(checkpointOf(server));
+    written.push(path);
+    assert.equal((await stat(path)).size, bytes);
+    assert.ok(bytes > 9 * 4 * 3, 'parameters and two Adam slots');
+    assert.equal((await readCheckpoint(dir, 'm1'))?.version, round + 1);
+  }
+  assert.deepEqual(written, [a, b, a]);
+  assert.deepEqual((await readdir(dir)).sort(), [basename(a), basename(b)], 'no temp files');
+  // A new store (a restart) finds the newest slot and writes over the other one.
+  runRounds(server, 3, 4);
+  const restarted = createCheckpointStore({ directory: dir, modelId: 'm1' });
+  assert.equal((await restarted.read())?.version, 3);
+  assert.equal((await restarted.write(checkpointOf(server))).path, b);
+  assert.equal((await readCheckpoint(dir, 'm1'))?.version, 4);
+  server.dispose();
+});
+
+test('a slot torn by a crash mid-write is passed over for the other one, and written over next', async () => {
+  await tf.setBackend('cpu');
+  const dir = await tempDir();
+  const [a, b] = checkpointSlotPaths(dir, 'm1');
+  const server = ParameterServer.create({ options: serverOptions(), state: initialState() });
+  runRounds(server, 0, 1);
+  await writeCheckpoint(dir, checkpointOf(server)); // version 1 in slot a
+  runRounds(server, 1, 2);
+  const { bytes } = await writeCheckpoint(dir, checkpointOf(server)); // version 2 in slot b
+  for (const tear of [
+    async () => truncate(b, bytes - 5), // the write stopped early
+    async () => {
+      // all bytes there, some of them still the old ones
+      const handle = await open(b, 'r+');
+      await handle.write(Buffer.from([1, 2, 3, 4]), 0, 4, bytes - 40);
+      await handle.close();
+    },
+  ]) {
+    await writeCheckpoint(dir, checkpointOf(server)); // slot a: version 2
+    await writeCheckpoint(dir, checkpointOf(server)); // slot b: version 2, the newest
+    await tear();
+    const passedOver: InvalidCheckpointSlot[] = [];
+    const store = createCheckpointStore({
+      directory: dir,
+      modelId: 'm1',
+      onInvalidSlot: (slot) => passedOver.push(slot),
+    });
+    const loaded = await store.read();
+    assert.equal(loaded?.version, 2);
+    assert.equal(passedOver.length, 1);
+    assert.equal(passedOver[0]!.path, b);
+    assert.match(passedOver[0]!.reason, /interrupted write/);
+    assert.equal((await store.write(checkpointOf(server))).path, b, 'the torn slot is reused');
+    assert.equal((await readCheckpoint(dir, 'm1'))?.version, 2);
+  }
+  server.dispose();
+  await writeFile(a, 'hello\n');
+  await writeFile(b, 'world\n');
+  await assert.rejects(
+    readCheckpoint(dir, 'm1'),
+    (e) =>
+      e instanceof ShapeError &&
+      e.message.includes(a) &&
+      e.message.includes(b) &&
+      /no complete paramserver checkpoint .*fix:/.test(e.message),
+  );
+});
+
+test('a format-1 checkpoint file is read, and the first slot write supersedes it', async () => {
   await tf.setBackend('cpu');
   const dir = await tempDir();
   const server = ParameterServer.create({ options: serverOptions(), state: initialState() });
-  runRounds(server, 0, 1);
-  const { path, bytes } = await writeCheckpoint(dir, {
-    ...server.state(),
+  runRounds(server, 0, 2);
+  const state = server.state();
+  const legacy = join(dir, 'paramserver-m1.ckpt');
+  const optimizer = state.optimizer!;
+  const header = {
+    magic: 'RNNSTREAM-PARAMSERVER-CHECKPOINT-1',
     modelId: 'm1',
     spec: SPEC,
+    version: state.version,
+    scheduleStep: state.scheduleStep,
+    params: state.params.map(({ name, shape }) => ({ name, shape })),
+    optimizer: {
+      type: optimizer.type,
+      step: optimizer.step,
+      slots: [...optimizer.slots].map(([key, data]) => ({ key, length: data.length })),
+    },
+    progress: state.progress,
+    lastSeenMs: state.lastSeenMs,
     gradientOffsets: [],
     writtenAtMs: 0,
-  });
+  };
+  const bytesOf = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  await writeFile(
+    legacy,
+    Buffer.concat([
+      Buffer.from(JSON.stringify(header) + '\n'),
+      ...state.params.map((p) => bytesOf(p.values)),
+      ...[...optimizer.slots.values()].map(bytesOf),
+    ]),
+  );
+  await writeFile(`${legacy}.tmp-99999`, 'partial'); // an interrupted format-1 write
+  const loaded = await readCheckpoint(dir, 'm1');
+  assert.equal(loaded?.version, 2);
+  const byName = (params: typeof state.params) => new Map(params.map((p) => [p.name, p.values]));
+  assertSameBits(byName(loaded!.params), byName(state.params), 'parameters');
+  assert.deepEqual(await readdir(dir), ['paramserver-m1.ckpt'], 'temp file removed');
+
+  await truncate(legacy, (await stat(legacy)).size - 5);
+  await assert.rejects(
+    readCheckpoint(dir, 'm1'),
+    (e) => e instanceof ShapeError && /truncated at .*fix:/.test(e.message),
+  );
+  await writeCheckpoint(dir, checkpointOf(server));
+  assert.deepEqual(await readdir(dir), ['paramserver-m1.a.ckpt']);
   server.dispose();
-  await truncate(path, bytes - 5);
-  await assert.rejects(
-    readCheckpoint(dir, 'm1'),
-    (e) => e instanceof ShapeError && /truncated at slot .*fix:/.test(e.message),
-  );
-  await writeFile(path, 'hello\n');
-  await assert.rejects(
-    readCheckpoint(dir, 'm1'),
-    (e) => e instanceof ShapeError && /is not a paramserver checkpoint/.test(e.message),
-  );
 });
