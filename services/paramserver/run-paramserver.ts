@@ -137,7 +137,10 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
             directory: options.checkpointDir,
             modelId,
             onInvalidSlot: ({ path, reason }) =>
-              log.warn({ path, reason }, 'checkpoint slot passed over (a write there was interrupted); resuming from the other slot'),
+              log.warn(
+                { path, reason },
+                'checkpoint slot passed over (a write there was interrupted); resuming from the other slot',
+              ),
           });
     const [published, gradientEnds, checkpoint] = await Promise.all([
       publisher.published(admin),

@@ -16,6 +16,11 @@ export interface ChunkedEncodeOptions {
   readonly dtype?: TensorDType;
   /** Largest payload slice per chunk message (default DEFAULT_MAX_CHUNK_BYTES = 900,000). */
   readonly maxChunkBytes?: number;
+  /**
+   * Where each message's bytes are allocated (every byte is written; default: a new
+   * Uint8Array). Records for Kafka use allocateWithFramingRoom (transport/kafka/framing-room).
+   */
+  readonly allocate?: (bytes: number) => Uint8Array;
 }
 
 /** Where a chunk message (GradientChunk, ParamChunk) holds its payload slice and checksums. */
@@ -46,7 +51,11 @@ export interface ChunkPosition {
  */
 export function encodeChunkMessages({
   tensors,
-  options: { dtype = 'float32', maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES } = {},
+  options: {
+    dtype = 'float32',
+    maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES,
+    allocate = (bytes: number) => new Uint8Array(bytes),
+  } = {},
   fields,
   header,
 }: {
@@ -66,7 +75,7 @@ export function encodeChunkMessages({
   for (let index = 0; index < count; index++) {
     const length = Math.min(totalBytes, (index + 1) * maxChunkBytes) - index * maxChunkBytes;
     const head = header({ index, count, totalBytes });
-    const buffer = new Uint8Array(
+    const buffer = allocate(
       head.length + lengthDelimitedSize(fields.payload, length) + checksumRoom,
     );
     buffer.set(head, 0);

@@ -1,5 +1,14 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  type FileHandle,
+} from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 import { crc32 } from '../codec/crc32.js';
@@ -227,11 +236,17 @@ function decodeCheckpoint(path: string, bytes: Buffer, modelId: string): Paramse
 }
 
 /** Format 1: a JSON header line (with the magic), then the tensors; no checksum. */
-function decodeLegacyCheckpoint(path: string, bytes: Buffer, modelId: string): ParamserverCheckpoint {
+function decodeLegacyCheckpoint(
+  path: string,
+  bytes: Buffer,
+  modelId: string,
+): ParamserverCheckpoint {
   const newline = bytes.indexOf(0x0a);
   const header = newline < 0 ? undefined : parseHeader(bytes, 0, newline + 1);
   if (header?.magic !== MAGIC_V1)
-    throw new ShapeError(`'${path}' is not a paramserver checkpoint (no ${MAGIC_V1} header) ${FIX}`);
+    throw new ShapeError(
+      `'${path}' is not a paramserver checkpoint (no ${MAGIC_V1} header) ${FIX}`,
+    );
   return decodeBody(path, header, bytes, newline + 1, modelId);
 }
 

@@ -2,6 +2,7 @@ import type { ChunkedEncodeOptions } from '../codec/chunked-tensor-set.js';
 import { encodeGradientChunks, type GradientMessage } from '../codec/gradient-codec.js';
 import type { TensorDType, TensorValue } from '../codec/tensor-codec.js';
 import type { WorkerGradient } from '../tbptt/gradient-sink.js';
+import { allocateWithFramingRoom } from '../transport/kafka/framing-room.js';
 import type { OutgoingRecord } from '../transport/kafka/kafka-messages.js';
 
 /**
@@ -43,6 +44,7 @@ export function gradientMessageRecords({
 }): OutgoingRecord[] {
   const options: ChunkedEncodeOptions = {
     dtype: encoding,
+    allocate: allocateWithFramingRoom, // sent without a copy into a request buffer
     ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }),
   };
   return encodeGradientChunks(message, options).map((value) => ({

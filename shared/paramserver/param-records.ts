@@ -2,6 +2,7 @@ import type { ChunkedEncodeOptions } from '../codec/chunked-tensor-set.js';
 import { encodeParamChunks, type GradientId } from '../codec/param-codec.js';
 import type { NamedTensors } from '../codec/tensor-set-codec.js';
 import { ConfigError } from '../errors/index.js';
+import { allocateWithFramingRoom } from '../transport/kafka/framing-room.js';
 import type { OutgoingRecord } from '../transport/kafka/kafka-messages.js';
 
 /** The model id a paramserver publishes under unless told otherwise (`--model-id`). */
@@ -56,6 +57,7 @@ export function paramRecords({
 }): OutgoingRecord[] {
   const options: ChunkedEncodeOptions = {
     dtype: 'float32',
+    allocate: allocateWithFramingRoom, // sent without a copy into a request buffer
     ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }),
   };
   return encodeParamChunks({ modelId, version, tensors, applied }, options).map((value, index) => ({

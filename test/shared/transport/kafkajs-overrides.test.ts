@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 
+import { allocateWithFramingRoom } from '../../../shared/transport/kafka/framing-room.js';
 import {
   groupMessagesPerPartition,
   kafkajsOverrides,
@@ -172,5 +173,143 @@ test('kafkajs frames every request with one copy of its payload, byte for byte a
     const expected = await original({ correlationId: 123_456, clientId, request: fixed });
     const actual = await inUse({ correlationId: 123_456, clientId, request: fixed });
     assert.ok(actual.buffer.equals(expected.buffer), `same frame for client id ${clientId}`);
+  }
+});
+
+test('a large produce request is framed in the room left before its payload, byte for byte as kafkajs frames it', async () => {
+  const originalFrame = originalKafkajsModule('protocol/request.js') as (
+    args: Record<string, unknown>,
+  ) => Promise<{ buffer: Buffer }>;
+  const originalProduce = originalKafkajsModule(
+    'protocol/requests/produce/v3/request.js',
+  ) as ProduceRequestFactory;
+  const inUseFrame = require(path.join(KAFKAJS_SRC, 'protocol/request.js')) as (
+    args: Record<string, unknown>,
+  ) => Promise<{ buffer: Buffer; buf: Buffer }>;
+  const inUseProduce = require(
+    path.join(KAFKAJS_SRC, 'protocol/requests/produce/v7/request.js'),
+  ) as (args: Record<string, unknown>) => {
+    encode(): Promise<{ buf: Buffer; offset: number }>;
+  };
+  // One 900 KB chunk, as a gradient or a parameter version is sent.
+  const args = {
+    acks: -1,
+    timeout: 30_000,
+    transactionalId: 'rnnstream.paramserver',
+    producerId: 7,
+    producerEpoch: 1,
+    topicData: [
+      {
+        topic: 'app.params',
+        partitions: [
+          {
+            partition: 0,
+            firstSequence: 3,
+            messages: [
+              { key: Buffer.from('m'), value: randomBytes(900_000), timestamp: 1_700_000_000_000 },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  for (const clientId of ['rnnstream-paramserver', 'x'.repeat(300), null]) {
+    const expected = await originalFrame({
+      correlationId: 77,
+      clientId,
+      request: { ...originalProduce(args), apiVersion: 7 }, // kafkajs' v7 is its v3 body
+    });
+    const request = inUseProduce(args);
+    const payload = await request.encode();
+    const actual = await inUseFrame({
+      correlationId: 77,
+      clientId,
+      request: { ...request, encode: async () => payload },
+    });
+    assert.ok(actual.buffer.equals(expected.buffer), `same frame for client id ${clientId}`);
+    assert.equal(
+      actual.buf.buffer === payload.buf.buffer,
+      clientId !== 'x'.repeat(300),
+      'framed in place unless the client id does not fit the room',
+    );
+  }
+});
+
+test('a lone record value with framing room becomes its produce request in place, byte for byte as kafkajs writes it', async () => {
+  const originalFrame = originalKafkajsModule('protocol/request.js') as (
+    args: Record<string, unknown>,
+  ) => Promise<{ buffer: Buffer }>;
+  const originalProduce = originalKafkajsModule(
+    'protocol/requests/produce/v3/request.js',
+  ) as ProduceRequestFactory;
+  const inUseFrame = require(path.join(KAFKAJS_SRC, 'protocol/request.js')) as (
+    args: Record<string, unknown>,
+  ) => Promise<{ buffer: Buffer; buf: Buffer }>;
+  const inUseProduce = require(
+    path.join(KAFKAJS_SRC, 'protocol/requests/produce/v7/request.js'),
+  ) as (args: Record<string, unknown>) => {
+    encode(): Promise<{ buf: Buffer; offset: number }>;
+  };
+  const framed = (bytes: Buffer) => {
+    const view = allocateWithFramingRoom(bytes.length);
+    view.set(bytes);
+    return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+  };
+  const chunk = randomBytes(900_000);
+  const argsWith = (
+    messages: Array<Record<string, unknown>>,
+    partitions = [{ partition: 2, firstSequence: 5, messages }],
+  ) => ({
+    acks: -1,
+    timeout: 30_000,
+    transactionalId: 'rnnstream.app.paramserver.default',
+    producerId: 9,
+    producerEpoch: 2,
+    topicData: [{ topic: 'app.gradients', partitions }],
+  });
+  const lone = { key: Buffer.from('worker-1'), value: framed(chunk), timestamp: 1_700_000_000_000 };
+  const cases: Array<[string, Record<string, unknown>, boolean]> = [
+    ['a lone framed value', argsWith([lone]), true],
+    [
+      'a lone framed value with headers',
+      argsWith([{ ...lone, headers: { 'content-type': 'gradient', trace: ['a', 'b'] } }]),
+      true,
+    ],
+    ['two framed values', argsWith([lone, { ...lone, value: framed(chunk.subarray(7)) }]), false],
+    ['a value without framing room', argsWith([{ ...lone, value: Buffer.from(chunk) }]), false],
+    [
+      'a topic name longer than the room',
+      {
+        ...argsWith([lone]),
+        topicData: [{ topic: 't'.repeat(1_100), partitions: [{ partition: 0, messages: [lone] }] }],
+      },
+      false,
+    ],
+  ];
+  for (const [label, args, inPlace] of cases) {
+    const before = Buffer.from((lone.value as Buffer).buffer.slice(0)); // the room's bytes too
+    const expected = await originalFrame({
+      correlationId: 5,
+      clientId: 'rnnstream-worker',
+      request: { ...originalProduce(args), apiVersion: 7 },
+    });
+    const request = inUseProduce(args);
+    const payload = await request.encode();
+    const actual = await inUseFrame({
+      correlationId: 5,
+      clientId: 'rnnstream-worker',
+      request: { ...request, encode: async () => payload },
+    });
+    assert.ok(actual.buffer.equals(expected.buffer), `same bytes for ${label}`);
+    const value = (
+      args.topicData as Array<{ partitions: Array<{ messages: Array<{ value: Buffer }> }> }>
+    )[0]!.partitions[0]!.messages[0]!.value;
+    assert.equal(actual.buf.buffer === value.buffer, inPlace, `${label}: in place`);
+    assert.ok(value.equals(chunk), `${label}: the value itself is unchanged`);
+    if (!inPlace)
+      assert.ok(
+        Buffer.from((lone.value as Buffer).buffer).equals(before),
+        `${label}: nothing around the value written`,
+      );
   }
 });
