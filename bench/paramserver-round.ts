@@ -7,7 +7,7 @@
  *        [--variants float32,bfloat16,float32-nockpt,float32-glibcdefault,float32-gcdefault]
  *        [--out bench/results/paramserver-round.json] [--server-node-args='--cpu-prof --cpu-prof-dir DIR']
  *
- * Per variant: a fresh app (topics), `rnnstream paramserver` as a child process (sync mode,
+ * Per variant: a fresh app (topics, deleted at its end), `rnnstream paramserver` as a child process (sync mode,
  * minWorkers = --workers, --init from a random parameter file, a checkpoint directory unless the
  * variant says `nockpt`; glibc malloc tuned as README recommends (PARAMSERVER_MALLOC_ENV) unless
  * it says `glibcdefault`; node started with PARAMSERVER_NODE_FLAGS unless it says `gcdefault`),
@@ -353,6 +353,13 @@ async function runVariant(
     await exited;
     await follower.stop();
     await Promise.all(workers.map((w) => w.bus.disconnect()));
+    // ~2 GB of gradients per variant: a long-lived broker should not keep them (nor compact the
+    // params topic of a finished run).
+    await admin
+      .deleteTopics({ topics: Object.values(names) })
+      .catch((error: unknown) =>
+        process.stderr.write(`topics of ${app} not deleted: ${String(error)}\n`),
+      );
     await admin.disconnect();
     await rm(dir, { recursive: true, force: true });
   }
