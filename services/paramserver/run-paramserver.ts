@@ -139,7 +139,7 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
             onInvalidSlot: ({ path, reason }) =>
               log.warn(
                 { path, reason },
-                'checkpoint slot passed over (a write there was interrupted); resuming from the other slot',
+                'checkpoint slot passed over (not a complete checkpoint: see reason); resuming from the newest complete slot',
               ),
           });
     const [published, gradientEnds, checkpoint] = await Promise.all([
