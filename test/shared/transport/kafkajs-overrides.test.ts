@@ -176,7 +176,18 @@ test('kafkajs frames every request with one copy of its payload, byte for byte a
   }
 });
 
-test('a large produce request is framed in the room left before its payload, byte for byte as kafkajs frames it', async () => {
+/**
+ * One v7 produce request framed twice: by kafkajs' own v3 body and framing (the expected bytes),
+ * and by the replacements in use; `payload` is what the in-use produce request encoded.
+ */
+async function frameProduceBothWays(
+  args: Record<string, unknown>,
+  clientId: string | null,
+): Promise<{
+  expected: Buffer;
+  actual: { buffer: Buffer; buf: Buffer };
+  payload: { buf: Buffer };
+}> {
   const originalFrame = originalKafkajsModule('protocol/request.js') as (
     args: Record<string, unknown>,
   ) => Promise<{ buffer: Buffer }>;
@@ -188,9 +199,23 @@ test('a large produce request is framed in the room left before its payload, byt
   ) => Promise<{ buffer: Buffer; buf: Buffer }>;
   const inUseProduce = require(
     path.join(KAFKAJS_SRC, 'protocol/requests/produce/v7/request.js'),
-  ) as (args: Record<string, unknown>) => {
-    encode(): Promise<{ buf: Buffer; offset: number }>;
-  };
+  ) as (args: Record<string, unknown>) => { encode(): Promise<{ buf: Buffer; offset: number }> };
+  const expected = await originalFrame({
+    correlationId: 77,
+    clientId,
+    request: { ...originalProduce(args), apiVersion: 7 }, // kafkajs' v7 is its v3 body
+  });
+  const request = inUseProduce(args);
+  const payload = await request.encode();
+  const actual = await inUseFrame({
+    correlationId: 77,
+    clientId,
+    request: { ...request, encode: async () => payload },
+  });
+  return { expected: expected.buffer, actual, payload };
+}
+
+test('a large produce request is framed in the room left before its payload, byte for byte as kafkajs frames it', async () => {
   // One 900 KB chunk, as a gradient or a parameter version is sent.
   const args = {
     acks: -1,
@@ -214,19 +239,8 @@ test('a large produce request is framed in the room left before its payload, byt
     ],
   };
   for (const clientId of ['rnnstream-paramserver', 'x'.repeat(300), null]) {
-    const expected = await originalFrame({
-      correlationId: 77,
-      clientId,
-      request: { ...originalProduce(args), apiVersion: 7 }, // kafkajs' v7 is its v3 body
-    });
-    const request = inUseProduce(args);
-    const payload = await request.encode();
-    const actual = await inUseFrame({
-      correlationId: 77,
-      clientId,
-      request: { ...request, encode: async () => payload },
-    });
-    assert.ok(actual.buffer.equals(expected.buffer), `same frame for client id ${clientId}`);
+    const { expected, actual, payload } = await frameProduceBothWays(args, clientId);
+    assert.ok(actual.buffer.equals(expected), `same frame for client id ${clientId}`);
     assert.equal(
       actual.buf.buffer === payload.buf.buffer,
       clientId !== 'x'.repeat(300),
@@ -236,20 +250,6 @@ test('a large produce request is framed in the room left before its payload, byt
 });
 
 test('a lone record value with framing room becomes its produce request in place, byte for byte as kafkajs writes it', async () => {
-  const originalFrame = originalKafkajsModule('protocol/request.js') as (
-    args: Record<string, unknown>,
-  ) => Promise<{ buffer: Buffer }>;
-  const originalProduce = originalKafkajsModule(
-    'protocol/requests/produce/v3/request.js',
-  ) as ProduceRequestFactory;
-  const inUseFrame = require(path.join(KAFKAJS_SRC, 'protocol/request.js')) as (
-    args: Record<string, unknown>,
-  ) => Promise<{ buffer: Buffer; buf: Buffer }>;
-  const inUseProduce = require(
-    path.join(KAFKAJS_SRC, 'protocol/requests/produce/v7/request.js'),
-  ) as (args: Record<string, unknown>) => {
-    encode(): Promise<{ buf: Buffer; offset: number }>;
-  };
   const framed = (bytes: Buffer) => {
     const view = allocateWithFramingRoom(bytes.length);
     view.set(bytes);
@@ -288,19 +288,8 @@ test('a lone record value with framing room becomes its produce request in place
   ];
   for (const [label, args, inPlace] of cases) {
     const before = Buffer.from((lone.value as Buffer).buffer.slice(0)); // the room's bytes too
-    const expected = await originalFrame({
-      correlationId: 5,
-      clientId: 'rnnstream-worker',
-      request: { ...originalProduce(args), apiVersion: 7 },
-    });
-    const request = inUseProduce(args);
-    const payload = await request.encode();
-    const actual = await inUseFrame({
-      correlationId: 5,
-      clientId: 'rnnstream-worker',
-      request: { ...request, encode: async () => payload },
-    });
-    assert.ok(actual.buffer.equals(expected.buffer), `same bytes for ${label}`);
+    const { expected, actual } = await frameProduceBothWays(args, 'rnnstream-worker');
+    assert.ok(actual.buffer.equals(expected), `same bytes for ${label}`);
     const value = (
       args.topicData as Array<{ partitions: Array<{ messages: Array<{ value: Buffer }> }> }>
     )[0]!.partitions[0]!.messages[0]!.value;
