@@ -1,7 +1,7 @@
 import { tf } from '../engine/tf.js';
 import type { Tensor } from '@tensorflow/tfjs';
 import type { ParameterSet } from '../model/parameter-set.js';
-import { ShapeError } from '../errors/index.js';
+import { checkedSlotEntries } from './slot-entries.js';
 
 /** Per-parameter optimizer tensors (momentum, Adam moments) kept on the backend between steps. */
 export class Slots {
@@ -31,18 +31,13 @@ export class Slots {
 
   restore(from: ReadonlyMap<string, Float32Array>, params: ParameterSet): void {
     this.dispose();
-    const prefix = `${this.slotName}:`;
-    for (const [key, data] of from) {
-      if (!key.startsWith(prefix)) continue;
-      const name = key.slice(prefix.length);
-      const shape = params.shapeOf(name);
-      if (data.length !== params.get(name).size) {
-        throw new ShapeError(
-          `optimizer slot '${key}' has ${data.length} values but parameter '${name}' has ${params.get(name).size}; the checkpoint belongs to another model`,
-        );
-      }
-      this.values.set(name, tf.keep(tf.tensor(data, shape, 'float32')));
-    }
+    const lengths = {
+      has: (name: string) => params.has(name),
+      lengthOf: (name: string) => params.get(name).size,
+      names: () => params.names(),
+    };
+    for (const [name, data] of checkedSlotEntries(from, this.slotName, lengths))
+      this.values.set(name, tf.keep(tf.tensor(data, params.shapeOf(name), 'float32')));
   }
 
   dispose(): void {

@@ -1,4 +1,4 @@
-import { ShapeError } from '../../errors/index.js';
+import { checkedSlotEntries } from '../slot-entries.js';
 
 /**
  * Per-parameter optimizer arrays (momentum, Adam moments) in host memory, created zero on first
@@ -27,20 +27,12 @@ export class HostSlots {
     params: ReadonlyMap<string, Float32Array>,
   ): void {
     this.values.clear();
-    const prefix = `${this.slotName}:`;
-    for (const [key, data] of from) {
-      if (!key.startsWith(prefix)) continue;
-      const name = key.slice(prefix.length);
-      const param = params.get(name);
-      if (param === undefined)
-        throw new ShapeError(
-          `optimizer slot '${key}' belongs to no parameter of this model (known: ${[...params.keys()].join(', ')}); the checkpoint belongs to another model`,
-        );
-      if (data.length !== param.length)
-        throw new ShapeError(
-          `optimizer slot '${key}' has ${data.length} values but parameter '${name}' has ${param.length}; the checkpoint belongs to another model`,
-        );
+    const lengths = {
+      has: (name: string) => params.has(name),
+      lengthOf: (name: string) => params.get(name)!.length,
+      names: () => [...params.keys()],
+    };
+    for (const [name, data] of checkedSlotEntries(from, this.slotName, lengths))
       this.values.set(name, Float32Array.from(data));
-    }
   }
 }
