@@ -12,10 +12,10 @@ import {
 } from './model-spec.js';
 import { ParameterSet } from './parameter-set.js';
 import { runLayerWindowAuto } from './window/index.js';
-
-export { initialParameters } from './initial-parameters.js';
 import { paddedBatchSize, padRows, padTrainingBatch } from './batch-buckets.js';
 import type { TrainingBatch } from './training-batch.js';
+
+export { initialParameters } from './initial-parameters.js';
 
 export interface LossAndGradientTensors {
   /** Sum of the per-step losses that count (nats for classification). */
