@@ -64,7 +64,10 @@ export function registerProduceCommand(program: Command): void {
       parseFormat,
       'jsonl',
     )
-    .option('--config <file>', 'configuration (JSON, DESIGN.md §6): its "app" names the topics')
+    .option(
+      '--config <file>',
+      'configuration (JSON, DESIGN.md §6): its "app" names the topics, its "limits" bound each event',
+    )
     .option(
       '--app <id>',
       'app id (overrides the config): topics are <app>.events, <app>.dead-letter',
@@ -162,6 +165,7 @@ async function produceCommand(flags: ProduceFlags): Promise<void> {
     inputFormat: flags.inputFormat,
     maxBytesPerFile: flags.maxBytesPerFile,
     batchSize: flags.batchSize,
+    limits: config.limits,
     ratePerSecond: flags.rate,
     signal: abort.signal,
     logger,

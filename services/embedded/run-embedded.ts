@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Config } from '../../shared/config/index.js';
-import { InputError } from '../../shared/errors/index.js';
+import { asInputError, type InputError } from '../../shared/errors/index.js';
 import {
   readJsonlEvents,
   readTextEvents,
@@ -119,8 +119,8 @@ export async function runEmbedded(
             }),
           );
         } catch (err) {
-          if (!(err instanceof InputError)) throw err;
-          reportBad(value.line, err);
+          // One event's failure, whatever it is, skips that event alone.
+          reportBad(value.line, asInputError(err, value.line));
         }
       }
       const predictions = await embedded.learner.process(encoded);
@@ -152,7 +152,8 @@ function openSource(options: RunEmbeddedOptions): AsyncIterable<ParsedRecord> {
       maxBytesPerFile: options.maxBytesPerFile ?? Infinity,
     });
   return (async function* () {
-    for (const path of options.inputPaths) yield* readJsonlEvents(path);
+    for (const path of options.inputPaths)
+      yield* readJsonlEvents(path, { limits: options.config.limits });
   })();
 }
 

@@ -1,6 +1,7 @@
 import { InputError } from '../../shared/errors/index.js';
 import { listTextFiles, readJsonlEvents, readTextEvents } from '../../shared/events/index.js';
 import { statInput } from '../../shared/events/input-file.js';
+import type { InputLimits } from '../../shared/events/input-limits.js';
 import type { ProduceItem } from './produce-records.js';
 
 export type InputFormat = 'jsonl' | 'text';
@@ -10,6 +11,8 @@ export interface InputRecordsOptions {
   readonly inputFormat: InputFormat;
   /** Text input: read at most this many bytes of each file. */
   readonly maxBytesPerFile?: number | undefined;
+  /** JSON lines: bounds on one line (config `limits`; default DEFAULT_INPUT_LIMITS). */
+  readonly limits?: InputLimits | undefined;
 }
 
 /**
@@ -43,13 +46,14 @@ export async function* readInputRecords({
   inputPaths,
   inputFormat,
   maxBytesPerFile,
+  limits,
 }: InputRecordsOptions): AsyncGenerator<ProduceItem> {
   if (inputFormat === 'text') {
     yield* readTextEvents([...inputPaths], { maxBytesPerFile: maxBytesPerFile ?? Infinity });
     return;
   }
   for (const source of inputPaths) {
-    for await (const record of readJsonlEvents(source)) {
+    for await (const record of readJsonlEvents(source, { limits })) {
       yield 'error' in record
         ? { error: record.error, raw: record.raw, line: record.line, source }
         : { event: record.event, line: record.line, source };

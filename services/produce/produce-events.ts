@@ -1,4 +1,5 @@
 import type { StreamEvent } from '../../shared/events/index.js';
+import type { InputLimits } from '../../shared/events/input-limits.js';
 import { createLogger, type Logger } from '../../shared/logging/index.js';
 import {
   createKafkaBus,
@@ -33,6 +34,8 @@ export interface ProduceOptions {
   readonly createTopics?: CreateTopicsOptions | undefined;
   /** Records per send request (default 1000). */
   readonly batchSize?: number | undefined;
+  /** Bounds on one event (config `limits`, default DEFAULT_INPUT_LIMITS), as the workers apply them. */
+  readonly limits?: InputLimits | undefined;
   /** Average events per second at most (default: as fast as the brokers acknowledge). */
   readonly ratePerSecond?: number | undefined;
   /** Aborting stops reading; what was read is sent and the summary returned (`interrupted`). */
@@ -69,7 +72,7 @@ export async function produceInput(
   options: ProduceOptions & InputRecordsOptions,
 ): Promise<ProduceSummary> {
   await checkInputs(options);
-  return produceItems(options, readInputRecords(options));
+  return produceItems(options, readInputRecords({ ...options, limits: options.limits }));
 }
 
 async function* asItems(
@@ -112,6 +115,7 @@ async function produceItems(
       partitions,
       records,
       batchSize: options.batchSize,
+      limits: options.limits,
       ratePerSecond: options.ratePerSecond,
       deadLetterTopic,
       signal: options.signal,

@@ -1,6 +1,14 @@
 import { encodeEvent } from '../../shared/codec/event-codec.js';
 import { describeDeadLetterError, encodeDeadLetter } from '../../shared/codec/dead-letter-codec.js';
-import { InputError, RnnstreamError } from '../../shared/errors/index.js';
+import { asInputError, InputError, RnnstreamError } from '../../shared/errors/index.js';
+import { renderValue } from '../../shared/errors/render-value.js';
+import {
+  DEAD_LETTER_KEEP_BYTES,
+  DEFAULT_INPUT_LIMITS,
+  jsonNestingDepth,
+  truncateUtf8,
+  type InputLimits,
+} from '../../shared/events/input-limits.js';
 import type { StreamEvent } from '../../shared/events/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
@@ -55,6 +63,8 @@ export interface ProduceRecordsOptions {
   readonly records: AsyncIterable<ProduceItem> | Iterable<ProduceItem>;
   /** Records per send request (default 1000). */
   readonly batchSize?: number | undefined;
+  /** Bounds on one event (config `limits`); an event over one is a bad record. */
+  readonly limits?: InputLimits | undefined;
   /** Throttle: at most this many events per second on average (undefined = as fast as possible). */
   readonly ratePerSecond?: number | undefined;
   /** Bad records also go there as DeadLetter messages (undefined = only reported). */
@@ -81,6 +91,7 @@ const SENDS_PER_SECOND = 20;
  */
 export async function produceRecords(options: ProduceRecordsOptions): Promise<ProduceSummary> {
   const { producer, topic, partitions, deadLetterTopic, signal, logger } = options;
+  const limits = options.limits ?? DEFAULT_INPUT_LIMITS;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1)
     throw new RangeError(`batchSize = ${batchSize}: must be an integer >= 1`);
@@ -160,7 +171,7 @@ export async function produceRecords(options: ProduceRecordsOptions): Promise<Pr
       }
     }
     if (deadLetterTopic !== undefined)
-      deadLetters.push(deadLetterRecord(item, error, raw, position));
+      deadLetters.push(deadLetterRecord({ item, error, raw, position, limits }));
   };
 
   const timer =
@@ -174,10 +185,13 @@ export async function produceRecords(options: ProduceRecordsOptions): Promise<Pr
       if ('event' in item) {
         let value: Uint8Array | undefined;
         try {
-          value = encodeEvent(item.event);
+          value = encodeEvent(item.event, limits);
         } catch (error) {
-          if (!(error instanceof InputError)) throw error;
-          reject(item, error, safeJson(item.event));
+          reject(
+            item,
+            asInputError(error),
+            renderValue(item.event, { maxChars: limits.maxEventBytes }),
+          );
         }
         if (value !== undefined) {
           batch.push({ key: item.event.key, value });
@@ -225,19 +239,32 @@ export async function produceRecords(options: ProduceRecordsOptions): Promise<Pr
  * `partition` is -1 and `offset` is the 1-based line (or record position). The Kafka key is the
  * record's key when one can be read from it, else empty.
  */
-function deadLetterRecord(
-  item: ProduceItem,
-  error: InputError,
-  raw: string,
-  position: number,
-): OutgoingRecord {
-  const key = 'event' in item ? item.event.key : recoverKey(raw);
+function deadLetterRecord({
+  item,
+  error,
+  raw,
+  position,
+  limits,
+}: {
+  item: ProduceItem;
+  error: InputError;
+  raw: string;
+  position: number;
+  limits: InputLimits;
+}): OutgoingRecord {
+  const found = 'event' in item ? item.event.key : recoverKey(raw, limits);
+  // A key or line over its limit is kept only in part: the dead letter must fit in a message.
+  const key = found === undefined ? undefined : truncateUtf8(found, limits.maxKeyBytes);
   const encoder = new TextEncoder();
   return {
     key: key ?? '',
     value: encodeDeadLetter({
       originalKey: key === undefined ? undefined : encoder.encode(key),
-      originalValue: encoder.encode(raw),
+      originalValue: encoder.encode(
+        raw.length > limits.maxEventBytes / 3 && Buffer.byteLength(raw) > limits.maxEventBytes
+          ? truncateUtf8(raw, DEAD_LETTER_KEEP_BYTES)
+          : raw,
+      ),
       sourceTopic: item.source === undefined ? 'produce' : `file:${item.source}`,
       partition: -1,
       offset: item.line ?? position,
@@ -248,7 +275,12 @@ function deadLetterRecord(
 }
 
 /** The key of a bad JSON line, when the line is an object with a usable key. */
-function recoverKey(raw: string): string | undefined {
+function recoverKey(raw: string, limits: InputLimits): string | undefined {
+  if (
+    raw.length > limits.maxEventBytes ||
+    jsonNestingDepth(raw, limits.maxJsonDepth) > limits.maxJsonDepth
+  )
+    return undefined;
   try {
     const value = JSON.parse(raw) as unknown;
     if (typeof value !== 'object' || value === null) return undefined;
@@ -259,14 +291,6 @@ function recoverKey(raw: string): string | undefined {
     // not JSON: no key
   }
   return undefined;
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }
 
 /** Resolves at `atMs` (performance.now() time) or when `signal` aborts, whichever comes first. */

@@ -6,8 +6,17 @@ import {
 } from '../../shared/codec/index.js';
 import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
-import { InputError } from '../../shared/errors/index.js';
+import { renderValue } from '../../shared/errors/render-value.js';
+import { isUtf8 } from 'node:buffer';
+
+import { asInputError, InputError } from '../../shared/errors/index.js';
 import type { FeatureNormalizer } from '../../shared/events/feature-normalizer.js';
+import {
+  DEAD_LETTER_KEEP_BYTES,
+  limitError,
+  truncateUtf8,
+  type InputLimits,
+} from '../../shared/events/input-limits.js';
 import type { StreamEvent } from '../../shared/events/stream-event.js';
 import {
   encodeEvent,
@@ -71,6 +80,8 @@ export interface PartitionTaskOptions {
   readonly tokens: TokenEncoder;
   readonly labels: LabelIds;
   readonly normalizer: FeatureNormalizer;
+  /** Bounds on one events-topic record (config `limits`); a record over one is dead-lettered. */
+  readonly limits: InputLimits;
   /** Write the normaliser's statistics to the changelog (features input with normalize on). */
   readonly persistNormalizer: boolean;
   /** Builds this partition's learner; evictions must be reported through `onEvict`. */
@@ -131,15 +142,21 @@ export class PartitionTask {
     const decoded: Array<{ record: KafkaBusRecord; event?: EncodedEvent; error?: InputError }> = [];
     for (const record of batch) {
       if (record.offset < this.nextOffsetValue) continue;
+      // Whatever goes wrong with one record is that record's dead letter: the rest of the batch
+      // is processed as if it were not there, and the partition never stops on it.
       try {
-        const event = decodeRecordEvent(record);
+        const event = decodeRecordEvent(record, this.o.limits);
         decoded.push({
           record,
           event: encodeEvent({ event, index: record.offset, spec, tokens, labels, normalizer }),
         });
       } catch (error) {
-        if (!(error instanceof InputError)) throw error;
-        decoded.push({ record, error });
+        if (!(error instanceof InputError))
+          logger.error(
+            { partition, offset: record.offset, err: error },
+            'unexpected error on one event: dead-lettered, the batch goes on',
+          );
+        decoded.push({ record, error: asInputError(error) });
       }
     }
     const encoded = decoded.flatMap((d) => (d.event ? [d.event] : []));
@@ -237,16 +254,37 @@ export class PartitionTask {
     };
   }
 
+  /**
+   * The dead letter of a record, with its original key and value bytes — of one over its limit
+   * only the first DEAD_LETTER_KEEP_BYTES, so that the dead letter itself can be produced.
+   */
   private deadLetter(record: KafkaBusRecord, error: InputError): OutgoingRecord {
+    const { maxKeyBytes, maxEventBytes } = this.o.limits;
+    const key =
+      record.keyBytes ?? (record.key === '' ? undefined : new TextEncoder().encode(record.key));
+    const value = record.tombstone ? undefined : record.value;
+    const kept = (bytes: Uint8Array | undefined, limit: number) =>
+      bytes !== undefined && bytes.length > limit
+        ? bytes.subarray(0, Math.min(limit, DEAD_LETTER_KEEP_BYTES))
+        : bytes;
+    const cut = [
+      key && key.length > maxKeyBytes ? `key of ${key.length} bytes` : '',
+      value && value.length > maxEventBytes ? `value of ${value.length} bytes` : '',
+    ].filter((x) => x !== '');
+    const described = describeDeadLetterError(error);
     return {
-      key: record.key,
+      key: truncateUtf8(record.key, maxKeyBytes),
       value: encodeDeadLetter({
-        originalKey: record.key === '' ? undefined : new TextEncoder().encode(record.key),
-        originalValue: record.tombstone ? undefined : record.value,
+        originalKey: kept(key, maxKeyBytes),
+        originalValue: kept(value, maxEventBytes),
         sourceTopic: record.topic,
         partition: record.partition,
         offset: record.offset,
-        ...describeDeadLetterError(error),
+        ...described,
+        error:
+          cut.length === 0
+            ? described.error
+            : `${described.error} [original ${cut.join(' and ')}: only the first bytes are kept]`,
         tsMs: this.o.now(),
         originalTsMs: record.timestampMs,
       }),
@@ -258,20 +296,34 @@ export class PartitionTask {
  * The event a record carries. The message key must be the event's key: the key decides the
  * partition, and with it which worker owns the sequence and where its changelog record lands.
  */
-function decodeRecordEvent(record: KafkaBusRecord): StreamEvent {
+function decodeRecordEvent(record: KafkaBusRecord, limits: InputLimits): StreamEvent {
   if (record.tombstone)
     throw new InputError({
       reason: 'the message value is null',
       fix: 'send an Event protobuf or a JSON event as the value',
     });
-  const event = decodeEventPayload(record.value);
   const fix =
     'produce every event with the Kafka message key set to its "key" (rnnstream produce does)';
+  const keyBytes = record.keyBytes?.length ?? Buffer.byteLength(record.key, 'utf8');
+  if (keyBytes > limits.maxKeyBytes)
+    throw limitError({
+      what: 'the message key',
+      size: keyBytes,
+      unit: 'bytes',
+      limit: 'maxKeyBytes',
+      limits,
+    });
+  if (record.keyBytes !== undefined && !isUtf8(record.keyBytes))
+    throw new InputError({ reason: 'the message key is not valid UTF-8', fix });
+  const event = decodeEventPayload(record.value, limits);
   if (record.key === '')
-    throw new InputError({ reason: `the message has no key (event key '${event.key}')`, fix });
+    throw new InputError({
+      reason: `the message has no key (event key ${renderValue(event.key)})`,
+      fix,
+    });
   if (record.key !== event.key)
     throw new InputError({
-      reason: `the message key '${record.key}' differs from the event's key '${event.key}'`,
+      reason: `the message key ${renderValue(record.key)} differs from the event's key ${renderValue(event.key)}`,
       fix,
     });
   return event;

@@ -308,6 +308,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         layout,
         tokens,
         labels,
+        limits: config.limits,
         normalizer,
         persistNormalizer,
         gradients,

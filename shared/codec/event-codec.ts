@@ -1,5 +1,8 @@
+import { isUtf8 } from 'node:buffer';
+
 import { InputError } from '../errors/index.js';
-import { parseEventObject } from '../events/parse-event.js';
+import { DEFAULT_INPUT_LIMITS, limitError, type InputLimits } from '../events/input-limits.js';
+import { parseEventObject, parseJsonLine } from '../events/parse-event.js';
 import type { StreamEvent } from '../events/stream-event.js';
 import { rnnstream } from './generated/rnnstream.js';
 import { int64ToNumber } from './int64.js';
@@ -17,8 +20,11 @@ const FIX =
  * - ts: a safe integer → ts (int64 ms); any other finite number (fractional, -0, beyond 2^53)
  *   → ts_fractional, so the decoded value is identical.
  */
-export function eventToMessage(event: StreamEvent): rnnstream.v1.Event.$Properties {
-  const valid = parseEventObject(event);
+export function eventToMessage(
+  event: StreamEvent,
+  limits: InputLimits = DEFAULT_INPUT_LIMITS,
+): rnnstream.v1.Event.$Properties {
+  const valid = parseEventObject(event, { limits });
   const message: rnnstream.v1.Event.$Properties = { key: valid.key };
   if (typeof valid.token === 'string') message.tokenText = valid.token;
   else if (typeof valid.token === 'number') message.tokenId = valid.token;
@@ -35,8 +41,11 @@ export function eventToMessage(event: StreamEvent): rnnstream.v1.Event.$Properti
 }
 
 /** Encodes a StreamEvent as Event protobuf bytes (see eventToMessage). */
-export function encodeEvent(event: StreamEvent): Uint8Array {
-  return rnnstream.v1.Event.encode(eventToMessage(event)).finish();
+export function encodeEvent(
+  event: StreamEvent,
+  limits: InputLimits = DEFAULT_INPUT_LIMITS,
+): Uint8Array {
+  return rnnstream.v1.Event.encode(eventToMessage(event, limits)).finish();
 }
 
 /**
@@ -44,7 +53,10 @@ export function encodeEvent(event: StreamEvent): Uint8Array {
  * `reason` suits the dead-letter topic) for a message that breaks DESIGN.md §5, e.g. no key, both
  * or neither of token / features, an empty label vector, non-finite features.
  */
-export function messageToEvent(message: rnnstream.v1.Event): StreamEvent {
+export function messageToEvent(
+  message: rnnstream.v1.Event,
+  limits: InputLimits = DEFAULT_INPUT_LIMITS,
+): StreamEvent {
   const record: Record<string, unknown> = { key: message.key };
   try {
     if (message.token === 'tokenText') record.token = message.tokenText;
@@ -60,7 +72,7 @@ export function messageToEvent(message: rnnstream.v1.Event): StreamEvent {
     throw new InputError({ reason: `Event message: ${(error as Error).message}`, fix: FIX });
   }
   try {
-    return parseEventObject(record);
+    return parseEventObject(record, { limits });
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     // Keep the JSON validator's specific fix (it ends the message as " (fix: …)").
@@ -73,9 +85,15 @@ export function messageToEvent(message: rnnstream.v1.Event): StreamEvent {
  * Decodes Event protobuf bytes into a StreamEvent. Corrupt bytes (truncated, wrong wire types,
  * invalid UTF-8) and invalid events throw InputError with a reason for the dead-letter topic.
  */
-export function decodeEvent(bytes: Uint8Array): StreamEvent {
+export function decodeEvent(
+  bytes: Uint8Array,
+  limits: InputLimits = DEFAULT_INPUT_LIMITS,
+): StreamEvent {
   let message: rnnstream.v1.Event;
   try {
+    // protobufjs decodes invalid UTF-8 into other characters without a word: check first.
+    const field = invalidUtf8Field(bytes);
+    if (field !== undefined) throw new Error(`field ${field} (a string) is not valid UTF-8`);
     message = rnnstream.v1.Event.decode(bytes);
   } catch (error) {
     throw new InputError({
@@ -83,7 +101,53 @@ export function decodeEvent(bytes: Uint8Array): StreamEvent {
       fix: FIX,
     });
   }
-  return messageToEvent(message);
+  return messageToEvent(message, limits);
+}
+
+/** The Event's string fields: key, token_text, label_text. */
+const STRING_FIELDS = new Set([1, 2, 5]);
+
+/**
+ * The number of the first top-level string field of an Event whose bytes are not UTF-8, or
+ * undefined. Stops quietly at anything malformed: decoding then reports it.
+ */
+function invalidUtf8Field(bytes: Uint8Array): number | undefined {
+  let pos = 0;
+  const varint = (): number => {
+    let value = 0;
+    for (let shift = 0; shift < 64 && pos < bytes.length; shift += 7) {
+      const b = bytes[pos++]!;
+      if (shift < 49) value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+    return -1;
+  };
+  while (pos < bytes.length) {
+    const key = varint();
+    if (key < 0) return undefined;
+    const field = Math.floor(key / 8);
+    switch (key & 7) {
+      case 0:
+        if (varint() < 0) return undefined;
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      case 2: {
+        const length = varint();
+        if (length < 0 || pos + length > bytes.length) return undefined;
+        if (STRING_FIELDS.has(field) && !isUtf8(bytes.subarray(pos, pos + length))) return field;
+        pos += length;
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  return undefined;
 }
 
 const OPEN_BRACE = 0x7b;
@@ -92,12 +156,24 @@ const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 /**
  * An events-topic value: the Event protobuf, or a JSON event line (DESIGN.md §5) for producers
  * that write JSON. A value whose first non-blank byte is `{` is JSON — an Event protobuf never
- * starts that way (0x7b would be field 15 with the deprecated group wire type). Throws InputError.
+ * starts that way (0x7b would be field 15 with the deprecated group wire type). Both are held to
+ * `limits` (size first, before any decoding). Throws InputError.
  */
-export function decodeEventPayload(bytes: Uint8Array): StreamEvent {
+export function decodeEventPayload(
+  bytes: Uint8Array,
+  limits: InputLimits = DEFAULT_INPUT_LIMITS,
+): StreamEvent {
+  if (bytes.length > limits.maxEventBytes)
+    throw limitError({
+      what: 'the message value',
+      size: bytes.length,
+      unit: 'bytes',
+      limit: 'maxEventBytes',
+      limits,
+    });
   let i = 0;
   while (i < bytes.length && WHITESPACE.has(bytes[i]!)) i++;
-  if (bytes[i] !== OPEN_BRACE) return decodeEvent(bytes);
+  if (bytes[i] !== OPEN_BRACE) return decodeEvent(bytes, limits);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -107,14 +183,5 @@ export function decodeEventPayload(bytes: Uint8Array): StreamEvent {
       fix: 'write JSON event values in UTF-8, or produce with `rnnstream produce`',
     });
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InputError({
-      reason: `invalid JSON event value ${JSON.stringify(text.slice(0, 80))}: ${(error as Error).message}`,
-      fix: 'write one JSON object per message, e.g. {"key": "k1", "token": "a"}, or produce with `rnnstream produce`',
-    });
-  }
-  return parseEventObject(value);
+  return parseJsonLine(text, undefined, limits);
 }

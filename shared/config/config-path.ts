@@ -27,17 +27,3 @@ export function valueAt(root: unknown, path: ConfigPath): unknown {
 export function isGiven(root: unknown, path: ConfigPath): boolean {
   return valueAt(root, path) !== undefined;
 }
-
-/** A short JSON-ish rendering of a received value for messages. */
-export function renderValue(value: unknown, { maxChars = 60 }: { maxChars?: number } = {}): string {
-  if (value === undefined) return 'undefined';
-  // JSON would show NaN and Infinity as null.
-  if (typeof value === 'number') return String(value);
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > maxChars ? `${text.slice(0, maxChars - 3)}...` : text;
-}

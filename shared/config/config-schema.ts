@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { DEFAULT_INPUT_LIMITS } from '../events/input-limits.js';
+
 /**
  * The model configuration of DESIGN.md §6 (CONTRACT). Every key has a default, every object is
  * strict (an unknown key is an error, not silently ignored: a typo like `hiden` must not fall back
@@ -163,6 +165,22 @@ export const ParamserverSchema = z.strictObject(
   expecting('an object'),
 );
 
+// Bounds on one input record (shared/events/input-limits.ts): a record over one is skipped
+// (files) or dead-lettered (Kafka) with the limit's name, never processed.
+const limit = (unit: string) => positiveInt(`a positive integer number of ${unit}`);
+export const LimitsSchema = z.strictObject(
+  {
+    maxEventBytes: limit('bytes').default(DEFAULT_INPUT_LIMITS.maxEventBytes),
+    maxKeyBytes: limit('bytes').default(DEFAULT_INPUT_LIMITS.maxKeyBytes),
+    maxTokenBytes: limit('bytes').default(DEFAULT_INPUT_LIMITS.maxTokenBytes),
+    maxLabelBytes: limit('bytes').default(DEFAULT_INPUT_LIMITS.maxLabelBytes),
+    maxFeatures: limit('numbers').default(DEFAULT_INPUT_LIMITS.maxFeatures),
+    maxLabelValues: limit('numbers').default(DEFAULT_INPUT_LIMITS.maxLabelValues),
+    maxJsonDepth: limit('levels').default(DEFAULT_INPUT_LIMITS.maxJsonDepth),
+  },
+  expecting('an object'),
+);
+
 // Topic names are `<app>.<name>`, so the app id must be a legal Kafka topic fragment.
 const APP_ID = /^[A-Za-z0-9._-]{1,200}$/;
 const appText = 'a non-empty string of letters, digits, ".", "_" or "-" (it prefixes topic names)';
@@ -179,6 +197,7 @@ export const ConfigSchema = z.strictObject(
     clip: ClipSchema.prefault({}),
     state: StateSchema.prefault({}),
     paramserver: ParamserverSchema.prefault({}),
+    limits: LimitsSchema.prefault({}),
     backend: oneOf(BACKENDS).default('auto'),
     seed: z.number(expecting('an integer')).int(expecting('an integer')).default(1),
   },
@@ -197,6 +216,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   clip: Object.keys(ClipSchema.shape),
   state: Object.keys(StateSchema.shape),
   paramserver: Object.keys(ParamserverSchema.shape),
+  limits: Object.keys(LimitsSchema.shape),
 };
 
 type DeepReadonly<T> = T extends (infer E)[]
@@ -213,4 +233,5 @@ export type ModelConfig = Config['model'];
 export type TbpttConfig = Config['tbptt'];
 export type OptimizerConfig = Config['optimizer'];
 export type ParamserverConfig = Config['paramserver'];
+export type LimitsConfig = Config['limits'];
 export type Label = string | number;

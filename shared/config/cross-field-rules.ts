@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 
-import { type ConfigPath, formatPath, isGiven, renderValue } from './config-path.js';
+import { renderValue } from '../errors/render-value.js';
+import { type ConfigPath, formatPath, isGiven } from './config-path.js';
 import type { ConfigSchema } from './config-schema.js';
 import type { ConfigProblem } from './format-issues.js';
 
@@ -96,6 +97,28 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
           `(fix: raise task.maxLabels to at least ${labels.length}, or declare fewer labels)`,
       );
     }
+  }
+  const { featureSize } = config.input;
+  const { maxFeatures, maxLabelValues } = config.limits;
+  if (kind === 'features' && featureSize > maxFeatures) {
+    add(
+      [
+        ['input', 'featureSize'],
+        ['limits', 'maxFeatures'],
+      ],
+      `${show(['input', 'featureSize'], featureSize)} is above ${show(['limits', 'maxFeatures'], maxFeatures)}, ` +
+        `so every event would be refused (fix: raise limits.maxFeatures to at least ${featureSize})`,
+    );
+  }
+  if (type === 'forecast' && featureSize > maxLabelValues) {
+    add(
+      [
+        ['input', 'featureSize'],
+        ['limits', 'maxLabelValues'],
+      ],
+      `${show(['input', 'featureSize'], featureSize)} is above ${show(['limits', 'maxLabelValues'], maxLabelValues)}, ` +
+        `so no forecast target could be sent as a label (fix: raise limits.maxLabelValues to at least ${featureSize})`,
+    );
   }
   const { learningRate, schedule } = config.optimizer;
   if (schedule.decay !== 'none' && schedule.minLearningRate > learningRate) {

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 
 import { closestName } from './closest-name.js';
-import { type ConfigPath, formatPath, renderValue, valueAt } from './config-path.js';
+import { renderValue } from '../errors/render-value.js';
+import { type ConfigPath, formatPath, valueAt } from './config-path.js';
 import { ConfigSchema, KNOWN_KEYS } from './config-schema.js';
 
 /** One thing wrong with a configuration: where, and a full sentence with value, reason and fix. */

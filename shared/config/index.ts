@@ -2,6 +2,7 @@ export type {
   Config,
   InputConfig,
   Label,
+  LimitsConfig,
   ModelConfig,
   OptimizerConfig,
   ParamserverConfig,

@@ -30,6 +30,21 @@ export class InputError extends RnnstreamError {
   }
 }
 
+/**
+ * Parsers throw InputError for bad input; anything else is a defect of ours, but it is still about
+ * one record, so callers report it as that record's error (skipped, dead-lettered) rather than
+ * let it end the run or lose the records around it.
+ */
+export function asInputError(error: unknown, line?: number): InputError {
+  if (error instanceof InputError) return error;
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new InputError({
+    line,
+    reason: `could not be processed (${what.slice(0, 200)})`,
+    fix: 'this is a defect of rnnstream: please report it with the record',
+  });
+}
+
 /** Tensor shapes or names do not match what the model expects (e.g. loading a foreign checkpoint). */
 export class ShapeError extends RnnstreamError {}
 

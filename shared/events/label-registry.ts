@@ -1,4 +1,4 @@
-import { renderValue } from '../config/config-path.js';
+import { renderValue } from '../errors/render-value.js';
 import { ConfigError, InputError } from '../errors/index.js';
 
 export type LabelValue = string | number;

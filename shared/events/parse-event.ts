@@ -1,8 +1,17 @@
 import { closestName } from '../config/closest-name.js';
-import { renderValue } from '../config/config-path.js';
+import { renderValue } from '../errors/render-value.js';
 import { InputError } from '../errors/index.js';
+import {
+  DEFAULT_INPUT_LIMITS,
+  FLOAT32_MAX,
+  jsonNestingDepth,
+  limitError,
+  type InputLimits,
+} from './input-limits.js';
 import type { StreamEvent } from './stream-event.js';
 
+// In a /u class, a surrogate pair is one code point: only unpaired halves match.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 const FIELDS = ['key', 'token', 'features', 'label', 'eos', 'ts'] as const;
 const EXAMPLE = '{"key": "sensor-7", "token": "a", "eos": false}';
 
@@ -15,10 +24,67 @@ const EXAMPLE = '{"key": "sensor-7", "token": "a", "eos": false}';
  * - `null` in an optional field means "absent" (many serialisers write nulls for missing fields).
  * - `eos` must be a real boolean; absent means false.
  * - The first problem found is reported (one InputError per record, as the line is skipped).
+ * - Strings must be well-formed Unicode (no lone surrogate such as "\ud800"): a key that cannot be
+ *   written as UTF-8 would turn into another key on the way through Kafka.
+ * - Numbers in `features` and a vector `label` must be finite float32s (|x| <= 3.4e38): the
+ *   network computes in float32, where a larger one is Infinity and poisons every gradient.
+ * - Sizes are checked against `limits` (config `limits`) before anything is copied.
  */
-export function parseEventObject(value: unknown, { line }: { line?: number } = {}): StreamEvent {
+export function parseEventObject(
+  value: unknown,
+  { line, limits = DEFAULT_INPUT_LIMITS }: { line?: number | undefined; limits?: InputLimits } = {},
+): StreamEvent {
   const fail = (reason: string, fix: string): never => {
     throw new InputError({ line, reason, fix });
+  };
+  const checkText = (
+    field: string,
+    text: string,
+    limit: 'maxKeyBytes' | 'maxTokenBytes' | 'maxLabelBytes',
+  ): void => {
+    // A UTF-8 byte is at least a third of a UTF-16 unit: the cheap test first.
+    if (text.length > limits[limit] && Buffer.byteLength(text, 'utf8') > limits[limit])
+      throw limitError({
+        what: `"${field}" ${renderValue(text, { maxChars: 40 })}`,
+        size: Buffer.byteLength(text, 'utf8'),
+        unit: 'UTF-8 bytes',
+        limit,
+        limits,
+        line,
+      });
+    if (LONE_SURROGATE.test(text))
+      fail(
+        `"${field}" ${renderValue(text, { maxChars: 40 })} contains a lone UTF-16 surrogate, not valid Unicode`,
+        `send "${field}" as valid Unicode text (escape sequences like "\\ud800" must come in pairs)`,
+      );
+  };
+  const checkNumbers = (
+    field: string,
+    list: readonly unknown[],
+    limit: 'maxFeatures' | 'maxLabelValues',
+  ): void => {
+    if (list.length > limits[limit])
+      throw limitError({
+        what: `"${field}"`,
+        size: list.length,
+        unit: 'numbers',
+        limit,
+        limits,
+        line,
+      });
+    for (let i = 0; i < list.length; i++) {
+      const x = list[i];
+      if (typeof x !== 'number' || !Number.isFinite(x))
+        fail(
+          `"${field}"[${i}] is ${renderValue(x)}, not a finite number`,
+          `send only numbers in "${field}" (use 0 or drop the event for a missing reading)`,
+        );
+      if (Math.abs(x as number) > FLOAT32_MAX)
+        fail(
+          `"${field}"[${i}] is ${x}, beyond the float32 range (|x| <= 3.4e38) the network computes in`,
+          `rescale "${field}" (e.g. to other units or a logarithm)`,
+        );
+    }
   };
 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -33,12 +99,17 @@ export function parseEventObject(value: unknown, { line }: { line?: number } = {
     (name) => !(FIELDS as readonly string[]).includes(name),
   );
   if (unknown.length > 0) {
+    // Name (and look for near misses of) the first few only: an object may have 100,000 fields.
+    const shown = unknown.slice(0, 5).map((name) => renderValue(name, { maxChars: 40 }));
     const hints = unknown
+      .slice(0, 5)
+      .filter((name) => name.length <= 40)
       .map((name) => [name, closestName(name, FIELDS)] as const)
       .filter(([, near]) => near !== undefined)
       .map(([name, near]) => `"${name}" -> "${near}"`);
+    const more = unknown.length > 5 ? ` and ${unknown.length - 5} more` : '';
     fail(
-      `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}`,
+      `unknown field${unknown.length > 1 ? 's' : ''} ${shown.join(', ')}${more}`,
       `${hints.length > 0 ? `rename ${hints.join(', ')}; ` : ''}the fields are ${FIELDS.join(', ')}`,
     );
   }
@@ -48,8 +119,10 @@ export function parseEventObject(value: unknown, { line }: { line?: number } = {
 
   const rawKey = record.key;
   let key: string;
-  if (typeof rawKey === 'string' && rawKey !== '') key = rawKey;
-  else if (typeof rawKey === 'number' && Number.isSafeInteger(rawKey)) key = String(rawKey);
+  if (typeof rawKey === 'string' && rawKey !== '') {
+    checkText('key', rawKey, 'maxKeyBytes');
+    key = rawKey;
+  } else if (typeof rawKey === 'number' && Number.isSafeInteger(rawKey)) key = String(rawKey);
   else if (!present('key'))
     return fail('missing "key"', `every event needs a sequence key, e.g. ${EXAMPLE}`);
   else {
@@ -66,10 +139,10 @@ export function parseEventObject(value: unknown, { line }: { line?: number } = {
   }
   if (present('token')) {
     const token = record.token;
-    if (
-      (typeof token === 'string' && token !== '') ||
-      (typeof token === 'number' && Number.isSafeInteger(token) && token >= 0)
-    ) {
+    if (typeof token === 'string' && token !== '') {
+      checkText('token', token, 'maxTokenBytes');
+      event.token = token;
+    } else if (typeof token === 'number' && Number.isSafeInteger(token) && token >= 0) {
       event.token = token;
     } else {
       fail(
@@ -85,15 +158,8 @@ export function parseEventObject(value: unknown, { line }: { line?: number } = {
         'send e.g. "features": [0.1, 2.3]',
       );
     }
-    const list = features as unknown[];
-    const bad = list.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
-    if (bad >= 0) {
-      fail(
-        `"features"[${bad}] is ${renderValue(list[bad])}, not a finite number`,
-        'send only numbers in "features" (use 0 or drop the event for a missing reading)',
-      );
-    }
-    event.features = list as number[];
+    checkNumbers('features', features as unknown[], 'maxFeatures');
+    event.features = features as number[];
   } else {
     fail(
       'neither "token" nor "features" is set',
@@ -103,18 +169,17 @@ export function parseEventObject(value: unknown, { line }: { line?: number } = {
 
   if (present('label')) {
     const label = record.label;
-    if (typeof label === 'string' && label !== '') event.label = label;
-    else if (typeof label === 'number' && Number.isSafeInteger(label)) event.label = label;
+    if (typeof label === 'string' && label !== '') {
+      checkText('label', label, 'maxLabelBytes');
+      event.label = label;
+    } else if (typeof label === 'number' && Number.isSafeInteger(label)) event.label = label;
     else if (typeof label === 'number' && Number.isFinite(label)) {
       fail(
         `"label" is ${label}, a fractional number`,
         `a class label is a string or an integer; a forecast target is an array, e.g. [${label}]`,
       );
-    } else if (
-      Array.isArray(label) &&
-      label.length > 0 &&
-      label.every((x) => typeof x === 'number' && Number.isFinite(x))
-    ) {
+    } else if (Array.isArray(label) && label.length > 0 && typeof label[0] === 'number') {
+      checkNumbers('label', label, 'maxLabelValues');
       event.label = label as number[];
     } else {
       fail(
@@ -146,8 +211,23 @@ export function parseEventObject(value: unknown, { line }: { line?: number } = {
   return event;
 }
 
-/** Parses one JSON line (1-based `line` for messages) into a StreamEvent, or throws InputError. */
-export function parseJsonLine(text: string, line: number): StreamEvent {
+/**
+ * Parses one JSON line (1-based `line` for messages; undefined for a message) into a StreamEvent,
+ * or throws InputError. Its nesting is checked before JSON.parse builds anything; its size is the
+ * reader's to check (it knows the bytes).
+ */
+export function parseJsonLine(
+  text: string,
+  line: number | undefined,
+  limits: InputLimits = DEFAULT_INPUT_LIMITS,
+): StreamEvent {
+  const depth = jsonNestingDepth(text, limits.maxJsonDepth);
+  if (depth > limits.maxJsonDepth)
+    throw new InputError({
+      line,
+      reason: `JSON nesting deeper than limits.maxJsonDepth = ${limits.maxJsonDepth}`,
+      fix: `an event is one flat object with at most an array in "features" or "label"; raise limits.maxJsonDepth in the config if you must`,
+    });
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -158,5 +238,5 @@ export function parseJsonLine(text: string, line: number): StreamEvent {
       fix: `write one JSON object per line, e.g. ${EXAMPLE}`,
     });
   }
-  return parseEventObject(value, { line });
+  return parseEventObject(value, { line, limits });
 }

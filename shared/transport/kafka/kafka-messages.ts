@@ -25,6 +25,8 @@ export interface RecordSender {
 export interface KafkaBusRecord extends BusRecord<Uint8Array> {
   readonly topic: string;
   readonly partition: number;
+  /** The key's bytes as received (`key` is their UTF-8 decoding); absent for a null key. */
+  readonly keyBytes?: Uint8Array | undefined;
   /** The value was null (a tombstone); `value` is then empty. */
   readonly tombstone: boolean;
   /** Producer (create-time) timestamp, ms since the epoch. */
@@ -109,6 +111,7 @@ export function fromKafkaMessage({
     topic,
     partition,
     key: message.key === null ? '' : message.key.toString('utf8'),
+    keyBytes: message.key ?? undefined,
     value: message.value ?? EMPTY,
     tombstone: message.value === null,
     offset: Number(message.offset),

@@ -47,7 +47,7 @@ interface TopicPolicy {
 
 /**
  * Per-role policies (DESIGN §4). `max.message.bytes` is left at the broker default (1 MB) on
- * purpose: tensor payloads are chunked below it. `segment.ms` is shortened where retention or
+ * purpose, but for the dead letters: tensor payloads are chunked below it. `segment.ms` is shortened where retention or
  * compaction must act on small volumes (Kafka only deletes or compacts closed segments).
  */
 export const TOPIC_POLICIES: Readonly<Record<TopicRole, TopicPolicy>> = {
@@ -97,10 +97,12 @@ export const TOPIC_POLICIES: Readonly<Record<TopicRole, TopicPolicy>> = {
     partitions: 'keyed',
     configs: { 'retention.ms': String(DAY_MS) },
   },
+  // A dead letter wraps a whole events message (up to the broker's 1 MB default) with its error,
+  // so it may be a little larger than the message it carries.
   deadLetter: {
     cleanupPolicy: 'delete',
     partitions: 'keyed',
-    configs: { 'retention.ms': String(30 * DAY_MS) },
+    configs: { 'retention.ms': String(30 * DAY_MS), 'max.message.bytes': String(2 * 1024 * 1024) },
   },
 };
 

@@ -80,7 +80,7 @@ test(
       },
       {
         record: { key: 'word', value: utf8('{"key": "word", "token": ') },
-        reason: /invalid JSON event value/,
+        reason: /invalid JSON/,
       },
       { record: { key: 'word', value: utf8('{"token": "a", "label": "vowel"}') }, reason: /key/ },
       {

@@ -14,7 +14,7 @@ const LINES = [
   '{"key": "u", "token": 9007199254740991}',
   '{"key": 42, "token": 3}',
   '{"key": "s", "features": [0.1, 2.3]}',
-  '{"key": "s", "features": [-0, 1e-300, -1.7976931348623157e308, 5e-324]}',
+  '{"key": "s", "features": [-0, 1e-300, -3.4028234663852886e38, 5e-324, 0.30000000000000004]}',
   '{"key": "doc", "token": "x", "label": "anomaly"}',
   '{"key": "doc", "token": "x", "label": 3}',
   '{"key": "doc", "token": "x", "label": 0}',

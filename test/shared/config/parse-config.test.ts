@@ -51,6 +51,15 @@ test('an empty object gets every default of DESIGN.md §6', () => {
       gradientEncoding: 'float32',
       progressEveryRounds: 100,
     },
+    limits: {
+      maxEventBytes: 1_048_576,
+      maxKeyBytes: 1024,
+      maxTokenBytes: 256,
+      maxLabelBytes: 1024,
+      maxFeatures: 16_384,
+      maxLabelValues: 16_384,
+      maxJsonDepth: 16,
+    },
     backend: 'auto',
     seed: 1,
   });
