@@ -11,6 +11,9 @@ export function closestName(
   let best: string | undefined;
   let bestDistance = maxDistance + 1;
   for (const candidate of known) {
+    // The distance is at least the difference in length: skip the O(n·m) table when that alone
+    // rules a name out (a hostile 2 MB key is compared with nothing).
+    if (Math.abs(name.length - candidate.length) > maxDistance) continue;
     // Case-insensitive: `Hidden` for `hidden` is a typo, not two edits.
     const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
     if (distance < bestDistance) {

@@ -45,7 +45,7 @@ function configError(source: string, problems: readonly ConfigProblem[]): Config
 
 /** A copy of the plain-JSON value with the keys at `paths` removed (array elements: whole array). */
 function withoutPaths(value: unknown, paths: readonly ConfigPath[]): unknown {
-  const copy = cloneJson(value);
+  const copy = cloneRecords(value, MAX_PATH_DEPTH);
   for (const path of paths) {
     let end = path.length;
     while (end > 0 && typeof path[end - 1] === 'number') end--;
@@ -64,12 +64,18 @@ function overlaps(a: ConfigPath, b: ConfigPath): boolean {
   return formatPath(a.slice(0, n)) === formatPath(b.slice(0, n));
 }
 
-function cloneJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(cloneJson);
-  if (isRecord(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cloneJson(v)]));
-  }
-  return value;
+/** Config keys are at most this deep (optimizer.schedule.decay): only so far is a copy needed. */
+const MAX_PATH_DEPTH = 4;
+
+/**
+ * A copy of the objects of the first `levels` levels; deeper values and arrays (only ever removed
+ * whole) are shared. Bounded, so a value nested 100,000 deep costs no recursion.
+ */
+function cloneRecords(value: unknown, levels: number): unknown {
+  if (levels === 0 || !isRecord(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, cloneRecords(v, levels - 1)]),
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
