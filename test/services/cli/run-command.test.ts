@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hostileJsonLines } from '../../support/hostile-inputs.js';
 import { tempDir } from '../../support/run-helpers.js';
 
 const bin = fileURLToPath(new URL('../../../../bin/rnnstream.js', import.meta.url));
@@ -89,4 +90,42 @@ test('SIGTERM during a run stops reading input, finishes what was read and print
     `stopped early after ${summary.events} events`,
   );
   assert.deepEqual(JSON.parse(await readFile(summaryPath, 'utf8')), summary);
+});
+
+test('a file of hostile lines between good ones runs to exit 0 with events = good lines and skipped = bad lines', async () => {
+  const dir = await tempDir('cli-hostile');
+  const input = join(dir, 'hostile.jsonl');
+  const hostile = hostileJsonLines('k');
+  const lines: Buffer[] = [];
+  hostile.forEach(({ bytes }, i) => {
+    lines.push(Buffer.from(JSON.stringify({ key: `k${i % 3}`, token: i })), bytes);
+  });
+  lines.push(Buffer.from(JSON.stringify({ key: 'k0', token: 1, eos: true })));
+  await writeFile(input, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
+  const config = join(dir, 'cfg.json');
+  await writeFile(config, JSON.stringify({ model: { hidden: 8, embedding: 4 } }));
+  const summaryPath = join(dir, 'summary.json');
+  const { code, stdout, stderr } = await runCli([
+    'run',
+    '--embedded',
+    '--config',
+    config,
+    '--input',
+    input,
+    '--summary',
+    summaryPath,
+    '--progress-seconds',
+    '0',
+  ]);
+  assert.equal(code, 0, stderr.slice(-2000));
+  const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  assert.deepEqual(JSON.parse(await readFile(summaryPath, 'utf8')), summary);
+  assert.equal(summary.events, hostile.length + 1);
+  assert.equal(summary.skipped, hostile.length);
+  const warnings = stderr.split('\n').filter((l) => l.includes('skipped bad input record'));
+  assert.equal(warnings.length, hostile.length, 'each bad line is reported once');
+  assert.ok(
+    warnings.every((l) => l.length < 2000),
+    'reports abbreviate the values they quote',
+  );
 });

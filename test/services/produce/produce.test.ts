@@ -14,6 +14,7 @@ import {
   type KafkaClient,
 } from '../../../shared/transport/kafka/index.js';
 import { produceEvents, produceInput } from '../../../services/produce/index.js';
+import { hostileJsonLines } from '../../support/hostile-inputs.js';
 import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
 import { connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
 import { memoryLogger, readTopic, tempDir } from './produce-test-helpers.js';
@@ -202,6 +203,50 @@ test('bad lines are reported with file, line, reason and fix, skipped and counte
     assert.equal(l.partition, -1);
     assert.equal(l.errorType, 'InputError');
     assert.match(l.error, /^line \d+: .+\(fix: /);
+  }
+});
+
+test('hostile lines are skipped and dead-lettered under the same limits the workers apply, each dead letter small enough to produce', async () => {
+  const app = uniqueTopicPrefix('produce hostile');
+  const names = topicNames(app);
+  const dir = await tempDir('produce-hostile');
+  const input = join(dir, 'hostile.jsonl');
+  const hostile = hostileJsonLines('k');
+  const good: StreamEvent[] = hostile.map((_, i) => ({ key: `k${i % 2}`, token: i, eos: false }));
+  const lines = hostile.flatMap(({ bytes }, i) => [Buffer.from(JSON.stringify(good[i])), bytes]);
+  await writeFile(input, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
+  const { logger } = memoryLogger();
+
+  const summary = await produceInput({
+    client,
+    topic: names.events,
+    deadLetterTopic: names.deadLetter,
+    createTopics: createTopics(app, 2),
+    inputPaths: [input],
+    inputFormat: 'jsonl',
+    logger,
+  });
+  assert.equal(summary.produced, good.length);
+  assert.equal(summary.skipped, hostile.length);
+  assert.equal(summary.deadLettered, hostile.length);
+  const events = (await readTopic(client, names.events)).map((r) => decodeEvent(r.value));
+  assert.deepEqual(
+    [...events].sort((a, b) => Number(a.token) - Number(b.token)),
+    good,
+  );
+  const letters = (await readTopic(client, names.deadLetter)).map((r) => ({
+    kafkaKey: r.key,
+    ...decodeDeadLetter(r.value),
+  }));
+  assert.deepEqual(
+    letters.map((l) => l.offset).sort((a, b) => a - b),
+    hostile.map((_, i) => 2 * i + 2),
+    'one dead letter per hostile line, named by its line number',
+  );
+  for (const l of letters) {
+    assert.ok(Buffer.byteLength(l.kafkaKey) <= 1024);
+    assert.ok((l.originalValue?.length ?? 0) <= 1_048_576);
+    assert.ok(l.error.length < 1000, l.error.slice(0, 200));
   }
 });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
 import { decodeDeadLetter, encodeEvent } from '../../../shared/codec/index.js';
@@ -15,6 +16,7 @@ import {
   type OutgoingRecord,
 } from '../../../shared/transport/kafka/index.js';
 import { startWorker } from '../../../services/worker/run-worker.js';
+import { hostileJsonLines } from '../../support/hostile-inputs.js';
 import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
 import { connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
 import {
@@ -41,17 +43,18 @@ after(() => releaseTestAdmin({ broker, admin }));
 const logger = createLogger({ name: 'worker-dead-letter-test', level: 'warn' });
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
+function tagConfigJson(app: string) {
+  return {
+    app,
+    backend: 'cpu',
+    task: { type: 'tag', labels: ['vowel', 'consonant'] },
+    model: { cell: 'gru', hidden: 8, embedding: 4 },
+    tbptt: { k1: 4, k2: 4 },
+  };
+}
+
 function tagConfig(app: string) {
-  return parseConfig(
-    {
-      app,
-      backend: 'cpu',
-      task: { type: 'tag', labels: ['vowel', 'consonant'] },
-      model: { cell: 'gru', hidden: 8, embedding: 4 },
-      tbptt: { k1: 4, k2: 4 },
-    },
-    { source: 'worker-dead-letter-test' },
-  );
+  return parseConfig(tagConfigJson(app), { source: 'worker-dead-letter-test' });
 }
 
 test(
@@ -172,6 +175,121 @@ test(
       assert.equal(value('rnnstream_worker_dead_letters_total'), poison.length);
       assert.equal(value('rnnstream_worker_events_total'), valid);
       assert.equal(value('rnnstream_worker_owned_partitions'), 1);
+    }
+  },
+);
+
+test(
+  'hostile messages of every kind (deep nesting, huge keys and strings, invalid UTF-8, junk and truncated protobuf, out-of-range numbers) each get one dead letter while the worker stays up and every good event gets one prediction',
+  { timeout: 180_000 },
+  async () => {
+    const app = uniqueTopicPrefix('worker hostile');
+    const topics = topicNames(app);
+    await createAppTopics({ admin, app, partitions: 2 });
+    const good = (i: number): OutgoingRecord => {
+      const key = `word-${i % 3}`;
+      return { key, value: encodeEvent({ key, token: 'abcde'[i % 5]!, eos: i % 7 === 6 }) };
+    };
+    const key = 'word-0';
+    const valid = encodeEvent({ key, token: 'a', label: 'vowel', eos: false });
+    const bigKey = 'K'.repeat(200_000);
+    const hostile: OutgoingRecord[] = [
+      // JSON lines a user might send, up to what the broker takes (1 MB).
+      ...hostileJsonLines(key)
+        .filter(({ bytes }) => bytes.length < 900_000)
+        .map(({ bytes }) => ({ key, value: new Uint8Array(bytes) })),
+      { key: bigKey, value: utf8(JSON.stringify({ key: bigKey, token: 'a' })) },
+      { key, value: utf8(`{"key": "${key}", "token": "a"}${' '.repeat(70_000)}`) },
+      { key, value: Uint8Array.from(randomBytes(64)) },
+      { key, value: valid.subarray(0, valid.length - 3) },
+      { key, value: Uint8Array.of(0x0a, 2, 0xc3, 0x28, 0x18, 1) },
+      { key, value: Uint8Array.of(0x0a, 1, 0x61, ...Array(50_000).fill([0xa3, 0x01]).flat()) },
+      { key, value: Uint8Array.of(0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x61) },
+      { key, value: null },
+    ];
+    const records: OutgoingRecord[] = [];
+    let goodCount = 0;
+    for (const record of hostile) records.push(good(goodCount++), record, good(goodCount++));
+    await produceRecords({ client, topic: topics.events, records });
+
+    const config = parseConfig(
+      { ...tagConfigJson(app), limits: { maxEventBytes: 65_536 } },
+      { source: 'worker-dead-letter-test' },
+    );
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const worker = await startWorker({
+      metrics: createWorkerMetrics(registry),
+      config,
+      client,
+      logger,
+      training: true,
+      // No paramserver here: train on the seeded initial parameters right away.
+      paramsWaitMs: 500,
+      sessionTimeoutMs: 6_000,
+      maxBatchSize: 8,
+    });
+    try {
+      const predictions = predictionsOf(
+        await readTopicUntil({
+          client,
+          admin,
+          topic: topics.predictions,
+          done: (r) => r.length >= goodCount,
+          what: `${goodCount} predictions`,
+        }),
+      );
+      const deadLetters = (
+        await readTopicUntil({
+          client,
+          admin,
+          topic: topics.deadLetter,
+          done: (r) => r.length >= hostile.length,
+          what: 'dead letters',
+        })
+      ).map((r) => ({ key: r.key, letter: decodeDeadLetter(r.value) }));
+      const events = await readTopic({ client, admin, topic: topics.events });
+      const dead = new Set(deadLetters.map(({ letter }) => `${letter.partition}:${letter.offset}`));
+      assert.equal(dead.size, hostile.length, 'exactly one dead letter per hostile message');
+      assert.equal(predictions.length, goodCount, 'exactly one prediction per good event');
+      const predicted = new Set(predictions.map((p) => `${p.partition}:${p.index}`));
+      assert.equal(predicted.size, goodCount);
+      for (const e of events) {
+        const at = `${e.partition}:${e.offset}`;
+        assert.ok(
+          predicted.has(at) !== dead.has(at),
+          `offset ${at} has a prediction or a dead letter`,
+        );
+      }
+      for (const { key: deadKey, letter } of deadLetters) {
+        assert.equal(letter.errorType, 'InputError', letter.error);
+        assert.ok(
+          letter.error.length < 1000,
+          `an abbreviated reason: ${letter.error.slice(0, 200)}`,
+        );
+        assert.ok(Buffer.byteLength(deadKey) <= 1024, 'the dead letter key is within maxKeyBytes');
+        assert.ok((letter.originalKey?.length ?? 0) <= 1024);
+      }
+      const reasons = deadLetters.map(({ letter }) => letter.error).join('\n');
+      for (const reason of [
+        /maxJsonDepth/,
+        /the message key is 200000 bytes, over limits\.maxKeyBytes/,
+        /the message value is 70\d+ bytes, over limits\.maxEventBytes = 65536/,
+        /not valid UTF-8/,
+        /not a valid Event protobuf/,
+        /float32/,
+        /lone UTF-16 surrogate/,
+        /the message value is null/,
+      ])
+        assert.match(reasons, reason);
+      assert.equal(
+        worker.partitions().length,
+        2,
+        'the worker is still up and owns both partitions',
+      );
+    } finally {
+      const summary = await worker.stop();
+      assert.equal(summary.deadLetters, hostile.length);
+      assert.equal(summary.events, goodCount);
     }
   },
 );
