@@ -107,14 +107,26 @@ export class PartitionTask {
   /** Per key, the offset of its last processed event (the changelog record's inputOffset). */
   private readonly inputOffsets = new Map<string, number>();
   private evicted: string[] = [];
+  /** Restored key states the model could not use (skipped; those keys start afresh). */
+  unusableKeys = 0;
 
   constructor(options: PartitionTaskOptions, restored: RestoredPartition) {
     this.o = options;
     this.partition = options.partition;
     this.learner = options.createLearner({ onEvict: (key) => this.evicted.push(key) });
     for (const record of restored.keys) {
-      this.learner.restoreKey(snapshotOfKeyState(record));
-      this.inputOffsets.set(record.key, record.inputOffset);
+      // A changelog record is outside bytes too: one the model cannot use loses that key's state
+      // (it starts afresh), never the partition.
+      try {
+        this.learner.restoreKey(snapshotOfKeyState(record));
+        this.inputOffsets.set(record.key, record.inputOffset);
+      } catch (error) {
+        this.unusableKeys++;
+        options.logger.warn(
+          { partition: options.partition, err: error },
+          'a restored key state cannot be used: the key starts afresh',
+        );
+      }
     }
     this.nextOffsetValue = restored.nextOffset;
   }

@@ -83,6 +83,7 @@ export interface RestoreReport {
   readonly keys: number;
   readonly records: number;
   readonly bytes: number;
+  /** Changelog records that could not be decoded or that this model cannot use (keys start afresh). */
   readonly corrupt: number;
   readonly durationMs: number;
 }
@@ -378,9 +379,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
           'state changelog record cannot be decoded; the key starts afresh',
         ),
       );
-      keys += restored.keys.length;
-      corrupt += restored.corrupt;
-      opened.set(partition, createTask(partition, restored));
+      const task = createTask(partition, restored);
+      keys += restored.keys.length - task.unusableKeys;
+      corrupt += restored.corrupt + task.unusableKeys;
+      opened.set(partition, task);
     }
     const report: RestoreReport = {
       partitions,

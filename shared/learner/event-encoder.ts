@@ -1,4 +1,5 @@
 import { InputError } from '../errors/index.js';
+import { renderValue } from '../errors/render-value.js';
 import type { StreamEvent } from '../events/stream-event.js';
 import type { ModelSpec } from '../model/model-spec.js';
 
@@ -91,7 +92,7 @@ export function encodeEvent({
       if (Array.isArray(label)) {
         throw new InputError({
           line,
-          reason: `label ${JSON.stringify(label)} is a vector but task '${spec.task}' takes a class label`,
+          reason: `label ${renderValue(label)} is a vector but task '${spec.task}' takes a class label`,
           fix: 'send a string or integer label',
         });
       }
@@ -105,7 +106,7 @@ export function encodeEvent({
         if (!Array.isArray(label) || label.length !== spec.featureSize) {
           throw new InputError({
             line,
-            reason: `forecast label ${JSON.stringify(label)} must be a vector of ${spec.featureSize} numbers`,
+            reason: `forecast label ${renderValue(label)} must be a vector of ${spec.featureSize} numbers`,
             fix: 'send the target feature vector as "label", or omit it to forecast the next event\'s features',
           });
         }

@@ -1,3 +1,5 @@
+import { ShapeError } from '../errors/index.js';
+import { renderValue } from '../errors/render-value.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import { bosTokenId, isClassificationTask } from '../model/model-spec.js';
 import type { StepPredictor } from '../model/step-predictor.js';
@@ -8,6 +10,7 @@ import type { StepRecord } from '../tbptt/step-record.js';
 import { StepRingBuffer } from '../tbptt/step-ring-buffer.js';
 import type { TbpttTrainer, TrainStepResult } from '../tbptt/tbptt-trainer.js';
 import type { EncodedEvent, LabelIds, Standardizer, TokenEncoder } from './event-encoder.js';
+import { keySnapshotProblem } from './key-snapshot-check.js';
 import type { Prediction } from './prediction.js';
 
 export interface StreamLearnerOptions {
@@ -136,7 +139,21 @@ export class StreamLearner {
   }
 
   /** Puts a key back from its changelog record (restore on partition assignment). */
+  /**
+   * Puts a key back from its snapshot (changelog restore). A snapshot this model cannot use is a
+   * ShapeError and leaves the learner as it was: the caller skips that key, which starts afresh.
+   */
   restoreKey(snapshot: KeySequenceSnapshot): void {
+    const problem = keySnapshotProblem(snapshot, {
+      spec: this.spec,
+      stateSize: this.o.model.stateSize,
+      k1: this.o.k1,
+      k2: this.o.k2,
+    });
+    if (problem !== undefined)
+      throw new ShapeError(
+        `stored state of key ${renderValue(snapshot.key)}: ${problem} (fix: none needed, the key starts afresh; if every key fails, the changelog was written by another model configuration)`,
+      );
     const sequence = this.sequenceFor(snapshot.key);
     sequence.restore(snapshot);
     this.store.touch(sequence, snapshot.lastSeenMs);

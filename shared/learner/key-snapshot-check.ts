@@ -1,0 +1,113 @@
+import type { ModelSpec } from '../model/model-spec.js';
+import { bosTokenId, isClassificationTask } from '../model/model-spec.js';
+import type { KeySequenceSnapshot } from '../tbptt/key-sequence.js';
+
+/**
+ * Why a key's snapshot (decoded from a changelog record, so outside bytes) cannot be restored into
+ * a learner of this model, or undefined when it can. A record that decodes but is inconsistent — a
+ * token id past the embedding, a class id past the head, a state of another size, a NaN, counters
+ * the step buffer cannot satisfy — would otherwise fail later inside a training step, where it
+ * takes the whole batch (and on a restart the whole partition) with it.
+ */
+export function keySnapshotProblem(
+  snapshot: KeySequenceSnapshot,
+  { spec, stateSize, k1, k2 }: { spec: ModelSpec; stateSize: number; k1: number; k2: number },
+): string | undefined {
+  const { position, pending, steps } = snapshot;
+  const count = (name: string, x: number) =>
+    Number.isSafeInteger(x) && x >= 0 ? undefined : `${name} is ${x}, not an integer >= 0`;
+  const problem =
+    count('position', position) ??
+    count('pending', pending) ??
+    count('paramVersion', snapshot.paramVersion) ??
+    (pending > position ? `pending ${pending} is more than position ${position}` : undefined) ??
+    // The step buffer always holds the last min(position, capacity) steps: windows read them.
+    (steps.length !== Math.min(position, Math.max(k1, k2))
+      ? `${steps.length} stored steps, not min(position ${position}, max(k1, k2) ${Math.max(k1, k2)})`
+      : undefined) ??
+    vectorProblem('state', snapshot.state, stateSize) ??
+    windowStartsProblem(snapshot, stateSize) ??
+    nextWindowProblem(snapshot, k1, k2) ??
+    inputProblem(snapshot, spec) ??
+    stepsProblem(snapshot, spec);
+  return problem;
+}
+
+function vectorProblem(name: string, values: ArrayLike<number>, size: number): string | undefined {
+  if (values.length !== size) return `${name} has ${values.length} values, not ${size}`;
+  for (let i = 0; i < values.length; i++)
+    if (!Number.isFinite(values[i]!)) return `${name}[${i}] is ${values[i]}, not finite`;
+  return undefined;
+}
+
+function windowStartsProblem(snapshot: KeySequenceSnapshot, stateSize: number): string | undefined {
+  for (const { position, state } of snapshot.windowStarts) {
+    if (!Number.isSafeInteger(position) || position < 0 || position > snapshot.position)
+      return `a window start at position ${position}, outside [0, ${snapshot.position}]`;
+    const problem = vectorProblem(`the window start state at ${position}`, state, stateSize);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * The next training step's window must start at a stored state (KeySequence.window): it starts
+ * at or before the first pending step, at most k2 steps before the step that makes the key ready.
+ */
+function nextWindowProblem(
+  snapshot: KeySequenceSnapshot,
+  k1: number,
+  k2: number,
+): string | undefined {
+  const { position, pending, closing } = snapshot;
+  const readyAt = closing && pending > 0 ? position : position + Math.max(0, k1 - pending);
+  const earliest = Math.max(0, readyAt - k2);
+  const latest = position - pending;
+  if (
+    earliest === 0 ||
+    snapshot.windowStarts.some((s) => s.position >= earliest && s.position <= latest)
+  )
+    return undefined;
+  return `no stored window start in [${earliest}, ${latest}] for the next training step`;
+}
+
+function inputProblem(snapshot: KeySequenceSnapshot, spec: ModelSpec): string | undefined {
+  if (spec.inputKind === 'tokens')
+    return tokenProblem('previousToken', snapshot.previousToken, spec);
+  if (snapshot.previousFeatures !== undefined)
+    return vectorProblem('previousFeatures', snapshot.previousFeatures, spec.featureSize);
+  return undefined;
+}
+
+/** An input token is an embedding row: a token id or the BOS row. */
+function tokenProblem(name: string, id: number | undefined, spec: ModelSpec): string | undefined {
+  const bos = bosTokenId(spec);
+  return Number.isInteger(id) && id! >= 0 && id! <= bos
+    ? undefined
+    : `${name} is ${id}, not a token id in [0, ${bos}]`;
+}
+
+function stepsProblem(snapshot: KeySequenceSnapshot, spec: ModelSpec): string | undefined {
+  const classes = isClassificationTask(spec.task);
+  for (const [i, step] of snapshot.steps.entries()) {
+    const problem =
+      spec.inputKind === 'tokens'
+        ? tokenProblem(`step ${i}'s input token`, step.inputToken, spec)
+        : vectorProblem(`step ${i}'s input features`, step.inputFeatures ?? [], spec.featureSize);
+    if (problem) return problem;
+    if (!step.hasLoss) continue;
+    if (classes) {
+      const c = step.classTarget;
+      if (!(Number.isInteger(c) && c! >= 0 && c! < spec.outputSize))
+        return `step ${i}'s class target is ${c}, not a class id in [0, ${spec.outputSize})`;
+    } else {
+      const target = vectorProblem(
+        `step ${i}'s regression target`,
+        step.regressionTarget ?? [],
+        spec.featureSize,
+      );
+      if (target) return target;
+    }
+  }
+  return undefined;
+}
