@@ -1,4 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { renderValue } from '../errors/render-value.js';
 import { ShapeError } from '../errors/index.js';
 import type { ModelSpec } from './model-spec.js';
 import type { NamedArray, ParameterSet } from './parameter-set.js';
@@ -62,10 +63,16 @@ export async function loadParameterFile(path: string): Promise<ParameterFileCont
       `'${path}' is not an rnnstream parameter file (no '${MAGIC}' header) (fix: pass a file written by 'rnnstream run --save-params')`,
     );
   }
+  const problem = headerProblem(header);
+  if (problem !== undefined)
+    throw new ShapeError(
+      `parameter file '${path}' has a damaged header: ${problem} (fix: pass a file written by 'rnnstream run --save-params', or write it again)`,
+    );
   const arrays = new Map<string, NamedArray>();
   let offset = newline + 1;
   for (const { name, shape } of header.tensors) {
     const length = shape.reduce((a, b) => a * b, 1);
+    // Checked before allocating: a forged shape must not ask for gigabytes.
     if (offset + length * 4 > bytes.length)
       throw new ShapeError(`parameter file '${path}' is truncated at tensor '${name}'`);
     const data = new Float32Array(length);
@@ -75,6 +82,32 @@ export async function loadParameterFile(path: string): Promise<ParameterFileCont
     offset += length * 4;
   }
   return { spec: header.spec, version: header.version, arrays, extra: header.extra ?? {} };
+}
+
+/** What is wrong with a parsed header (a file is outside bytes: it may have been edited or cut). */
+function headerProblem(header: {
+  spec: unknown;
+  version: unknown;
+  tensors: unknown;
+  extra?: unknown;
+}): string | undefined {
+  if (header.spec === null || typeof header.spec !== 'object') return '"spec" is not an object';
+  if (!Number.isSafeInteger(header.version) || (header.version as number) < 0)
+    return `"version" is ${renderValue(header.version)}, not an integer >= 0`;
+  if (header.extra !== undefined && (header.extra === null || typeof header.extra !== 'object'))
+    return '"extra" is not an object';
+  if (!Array.isArray(header.tensors)) return '"tensors" is not an array';
+  for (const [i, t] of (header.tensors as unknown[]).entries()) {
+    const { name, shape } = (t ?? {}) as { name?: unknown; shape?: unknown };
+    if (typeof name !== 'string') return `tensors[${i}].name is ${renderValue(name)}, not a string`;
+    if (
+      !Array.isArray(shape) ||
+      shape.length > 8 ||
+      !shape.every((d) => Number.isSafeInteger(d) && d >= 0 && d < 2 ** 31)
+    )
+      return `tensors[${i}].shape is ${renderValue(shape)}, not a list of sizes`;
+  }
+  return undefined;
 }
 
 function littleEndianBytes(data: Float32Array): Buffer {

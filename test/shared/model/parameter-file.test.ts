@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,4 +48,33 @@ test('a file that is not a parameter file is rejected with the fix', async () =>
   const path = join(await tempDir('params'), 'not-params.json');
   await writeFile(path, '{"hello": 1}\n');
   await assert.rejects(loadParameterFile(path), /not an rnnstream parameter file.*--save-params/);
+});
+
+test('a parameter file with a damaged header or forged shapes is a ShapeError, never another error or a huge allocation', async () => {
+  const dir = await tempDir('params-hostile');
+  const path = join(dir, 'forged.params');
+  const header = (fields: object) =>
+    JSON.stringify({ magic: 'RNNSTREAM-PARAMS-1', spec: {}, version: 1, tensors: [], ...fields });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(
+        fc.jsonValue().map((tensors) => header({ tensors })),
+        fc.jsonValue().map((version) => header({ version })),
+        fc.jsonValue().map((spec) => header({ spec })),
+        fc
+          .array(fc.integer({ min: -5, max: 2 ** 40 }), { maxLength: 4 })
+          .map((shape) => header({ tensors: [{ name: 'w', shape }] })),
+      ),
+      fc.uint8Array({ maxLength: 64 }),
+      async (line, body) => {
+        await writeFile(path, Buffer.concat([Buffer.from(line + '\n'), body]));
+        try {
+          await loadParameterFile(path);
+        } catch (error) {
+          assert.ok(error instanceof ShapeError, String(error));
+        }
+      },
+    ),
+    { seed: 20261204, numRuns: 500 },
+  );
 });
