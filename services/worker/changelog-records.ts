@@ -1,3 +1,4 @@
+import { abbreviate } from '../../shared/codec/abbreviate.js';
 import { decodeKeyState, encodeKeyState, type KeyStateRecord } from '../../shared/codec/index.js';
 import type { FeatureNormalizerJson } from '../../shared/events/feature-normalizer.js';
 import type { OutgoingRecord } from '../../shared/transport/kafka/index.js';
@@ -73,6 +74,33 @@ export interface RestoredPartition {
 }
 
 /**
+ * A normaliser record checked before FeatureNormalizer.fromJSON sees it: that allocates
+ * `featureSize` values before comparing them with the arrays, so a corrupt featureSize of 2^40
+ * would end the worker instead of this record. Throws (the record counts as corrupt) unless every
+ * field has the type and range toJSON writes.
+ */
+function checkedNormalizer(json: unknown): FeatureNormalizerJson {
+  const n = json as Partial<Record<keyof FeatureNormalizerJson, unknown>> | null;
+  const isCount = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  const isNumbers = (v: unknown) =>
+    Array.isArray(v) && v.length === n?.featureSize && v.every((x) => typeof x === 'number');
+  if (
+    typeof n !== 'object' ||
+    n === null ||
+    !isCount(n.featureSize, 1) ||
+    typeof n.enabled !== 'boolean' ||
+    !(typeof n.varianceFloor === 'number' && n.varianceFloor > 0 && n.varianceFloor < Infinity) ||
+    !isCount(n.count, 0) ||
+    !isNumbers(n.mean) ||
+    !isNumbers(n.m2)
+  )
+    throw new Error(
+      `normaliser record is not what FeatureNormalizer.toJSON writes (featureSize ${String(n?.featureSize).slice(0, 20)}; fields featureSize, enabled, varianceFloor, count, mean[featureSize], m2[featureSize])`,
+    );
+  return n as FeatureNormalizerJson;
+}
+
+/**
  * Folds a changelog partition's records (in offset order) into its latest state per key, the way
  * compaction would: a later record replaces an earlier one, a tombstone deletes the key.
  */
@@ -103,18 +131,22 @@ export class ChangelogFold {
       try {
         if (isSystemKey(key)) {
           const json: unknown = JSON.parse(new TextDecoder().decode(value));
-          if (key === normalizerRecordKey(this.partitionId))
-            normalizer = json as FeatureNormalizerJson;
+          if (key === normalizerRecordKey(this.partitionId)) normalizer = checkedNormalizer(json);
           else if (key === progressRecordKey(this.partitionId)) {
             const offset = (json as { nextOffset?: unknown }).nextOffset;
-            if (!Number.isSafeInteger(offset)) throw new Error(`progress ${JSON.stringify(json)}`);
+            if (!Number.isSafeInteger(offset))
+              throw new Error(
+                `progress record's nextOffset is ${abbreviate(String(offset))}, not a safe integer`,
+              );
             nextOffset = Math.max(nextOffset, offset as number);
           }
           continue;
         }
         const record = decodeKeyState(value);
         if (record.key !== key)
-          throw new Error(`record of key '${record.key}' is stored under key '${key}'`);
+          throw new Error(
+            `record of key '${abbreviate(record.key)}' is stored under key '${abbreviate(key)}'`,
+          );
         keys.push(record);
         nextOffset = Math.max(nextOffset, record.inputOffset + 1);
       } catch (error) {

@@ -1,3 +1,4 @@
+import { abbreviate } from './abbreviate.js';
 import { CodecError } from './codec-error.js';
 import { crc32, crc32Combine } from './crc32.js';
 
@@ -6,6 +7,13 @@ import { crc32, crc32Combine } from './crc32.js';
  * 1 KB) a chunk stays below Kafka's default `max.message.bytes` (1 MB).
  */
 export const DEFAULT_MAX_CHUNK_BYTES = 900_000;
+
+/**
+ * Longest source or id of a chunk set, in characters: worker and model ids are far shorter. The
+ * bound keeps set keys below the 16,383 characters beyond which V8 hashes a string by its length
+ * alone, so that many long sources of one length cannot make every Map lookup a linear scan.
+ */
+export const MAX_SET_LABEL_CHARS = 4096;
 
 /** What every chunk of a payload carries about itself and the whole. */
 export interface ChunkHeader {
@@ -96,10 +104,14 @@ export class ChunkError extends CodecError {
       message,
     }: { source: string; id: string; index?: number | undefined; message: string },
   ) {
-    super(`${kind} chunk${index === undefined ? 's' : ` ${index}`} of ${source}#${id}: ${message}`);
+    super(
+      `${kind} chunk${index === undefined ? 's' : ` ${index}`} of ${abbreviate(source)}#${abbreviate(id)}: ${message}`,
+    );
     this.kind = kind;
-    this.source = source;
-    this.id = id;
+    // Sources and ids of sets are at most MAX_SET_LABEL_CHARS; a longer one is rejected, and the
+    // error (often logged with its properties) must not carry all of it.
+    this.source = abbreviate(source, MAX_SET_LABEL_CHARS);
+    this.id = abbreviate(id, MAX_SET_LABEL_CHARS);
     this.index = index;
   }
 }
@@ -121,8 +133,16 @@ export interface DroppedChunkSet {
 export interface ChunkAssemblerOptions {
   /** Incomplete sets whose first chunk arrived longer ago than this are dropped (default 60 s). */
   readonly maxAgeMs?: number;
-  /** Bytes held in incomplete sets; beyond it the oldest sets are dropped (default 256 MiB). */
+  /**
+   * Bytes held in incomplete sets (their data, source and id); beyond it the oldest sets are
+   * dropped (default 256 MiB).
+   */
   readonly maxPendingBytes?: number;
+  /**
+   * Chunks held in incomplete sets; beyond it the oldest sets are dropped (default 65,536: 59 GB
+   * of 900 KB chunks). Bounds the bookkeeping of many small chunks, which their bytes do not.
+   */
+  readonly maxPendingChunks?: number;
   /** Completed set ids remembered to report late duplicates (default 1024). */
   readonly rememberCompleted?: number;
   /** Clock in ms (default Date.now). */
@@ -132,9 +152,10 @@ export interface ChunkAssemblerOptions {
 }
 
 export interface ChunkAssemblerStats {
-  /** Incomplete sets held and their bytes. */
+  /** Incomplete sets held, their bytes (data, source and id) and their chunks. */
   readonly pendingSets: number;
   readonly pendingBytes: number;
+  readonly pendingChunks: number;
   readonly completed: number;
   readonly droppedExpired: number;
   readonly droppedMemory: number;
@@ -144,7 +165,7 @@ export interface ChunkAssemblerStats {
   readonly invalid: number;
 }
 
-type Counter = Exclude<keyof ChunkAssemblerStats, 'pendingSets' | 'pendingBytes'>;
+type Counter = Exclude<keyof ChunkAssemblerStats, 'pendingSets' | 'pendingBytes' | 'pendingChunks'>;
 
 interface PendingSet {
   readonly source: string;
@@ -157,7 +178,10 @@ interface PendingSet {
   readonly chunks: Map<number, Uint8Array>;
   /** The verified crc32 of each chunk's data: the payload's checksum follows from them. */
   readonly chunkChecksums: Map<number, number>;
+  /** Data bytes received. */
   bytes: number;
+  /** What the set's source and id take (UTF-16), charged to the memory bound with its data. */
+  readonly keyBytes: number;
 }
 
 /**
@@ -175,6 +199,7 @@ interface PendingSet {
 export class ChunkAssembler {
   private readonly maxAgeMs: number;
   private readonly maxPendingBytes: number;
+  private readonly maxPendingChunks: number;
   private readonly rememberCompleted: number;
   private readonly now: () => number;
   private readonly onDrop: ((dropped: DroppedChunkSet) => void) | undefined;
@@ -182,6 +207,7 @@ export class ChunkAssembler {
   private readonly pending = new Map<string, PendingSet>();
   private readonly completedIds = new Set<string>();
   private pendingBytes = 0;
+  private pendingChunks = 0;
   private readonly counts: Record<Counter, number> = {
     completed: 0,
     droppedExpired: 0,
@@ -195,12 +221,14 @@ export class ChunkAssembler {
   constructor({
     maxAgeMs = 60_000,
     maxPendingBytes = 256 * 1024 * 1024,
+    maxPendingChunks = 65_536,
     rememberCompleted = 1024,
     now = Date.now,
     onDrop,
   }: ChunkAssemblerOptions = {}) {
     this.maxAgeMs = maxAgeMs;
     this.maxPendingBytes = maxPendingBytes;
+    this.maxPendingChunks = maxPendingChunks;
     this.rememberCompleted = rememberCompleted;
     this.now = now;
     this.onDrop = onDrop;
@@ -248,6 +276,13 @@ export class ChunkAssembler {
       throw new ChunkError(kind, { source, id: setId, index, message });
     };
 
+    if (source.length > MAX_SET_LABEL_CHARS || setId.length > MAX_SET_LABEL_CHARS) {
+      fail(
+        'invalid',
+        `a source or id of ${Math.max(source.length, setId.length)} characters is longer than ${MAX_SET_LABEL_CHARS} (fix: use a shorter worker id or model id)`,
+        'invalid',
+      );
+    }
     if (
       !Number.isSafeInteger(count) ||
       count < 1 ||
@@ -269,6 +304,14 @@ export class ChunkAssembler {
         'invalid',
       );
     }
+    // The encoder gives every chunk of a multi-chunk set at least one byte; empty ones would
+    // cost bookkeeping without counting against maxPendingBytes.
+    if (data.length === 0 && count > 1)
+      fail(
+        'invalid',
+        `an empty chunk in a set of ${count} chunks, which no rnnstream encoder writes (fix: find what else produces to this topic)`,
+        'invalid',
+      );
     if (totalBytes > this.maxPendingBytes) {
       fail(
         'invalid',
@@ -332,13 +375,16 @@ export class ChunkAssembler {
         chunks: new Map(),
         chunkChecksums: new Map(),
         bytes: 0,
+        keyBytes: 2 * key.length,
       };
       this.pending.set(key, set);
+      this.pendingBytes += set.keyBytes;
     }
     set.chunks.set(index, data);
     set.chunkChecksums.set(index, actual);
     set.bytes += data.length;
     this.pendingBytes += data.length;
+    this.pendingChunks++;
 
     if (set.chunks.size === set.count) return this.complete(key, set);
     this.enforceMemoryBound();
@@ -349,10 +395,18 @@ export class ChunkAssembler {
   expire(): DroppedChunkSet[] {
     const now = this.now();
     const dropped: DroppedChunkSet[] = [];
+    // Sets are held oldest first: stop at the first young one, so that every add does not walk
+    // all pending sets (quadratic for a flood of one-chunk sets).
     for (const [key, set] of this.pending) {
-      if (now - set.firstSeenMs > this.maxAgeMs) dropped.push(this.drop(key, set, 'expired', now));
+      if (now - set.firstSeenMs <= this.maxAgeMs) break;
+      dropped.push(this.drop(key, set, 'expired', now));
     }
     return dropped;
+  }
+
+  /** Whether an incomplete set (source, id) is held (cheaper than `missing` for a huge count). */
+  isPending(source: string, id: string | number): boolean {
+    return this.pending.has(`${source}\u0000${String(id)}`);
   }
 
   /** Indexes still missing from an incomplete set, or undefined when no such set is pending. */
@@ -362,7 +416,12 @@ export class ChunkAssembler {
   }
 
   get stats(): ChunkAssemblerStats {
-    return { pendingSets: this.pending.size, pendingBytes: this.pendingBytes, ...this.counts };
+    return {
+      pendingSets: this.pending.size,
+      pendingBytes: this.pendingBytes,
+      pendingChunks: this.pendingChunks,
+      ...this.counts,
+    };
   }
 
   private complete(key: string, set: PendingSet): Uint8Array[] {
@@ -396,7 +455,8 @@ export class ChunkAssembler {
   private enforceMemoryBound(): void {
     const now = this.now();
     for (const [key, set] of this.pending) {
-      if (this.pendingBytes <= this.maxPendingBytes) break;
+      if (this.pendingBytes <= this.maxPendingBytes && this.pendingChunks <= this.maxPendingChunks)
+        break;
       this.drop(key, set, 'memory', now);
     }
   }
@@ -407,15 +467,17 @@ export class ChunkAssembler {
     reason: 'expired' | 'memory',
     now: number,
   ): DroppedChunkSet {
-    this.forget(key, set);
-    if (reason === 'expired') this.counts.droppedExpired++;
-    else this.counts.droppedMemory++;
-    const missing = missingIndexes(set);
     const ageMs = now - set.firstSeenMs;
     const why =
       reason === 'expired'
         ? `incomplete after ${ageMs} ms (maxAgeMs ${this.maxAgeMs})`
-        : `incomplete when pending chunks exceeded ${this.maxPendingBytes} bytes (maxPendingBytes)`;
+        : this.pendingBytes > this.maxPendingBytes
+          ? `incomplete when pending chunks exceeded ${this.maxPendingBytes} bytes (maxPendingBytes)`
+          : `incomplete when more than ${this.maxPendingChunks} chunks were pending (maxPendingChunks)`;
+    this.forget(key, set);
+    if (reason === 'expired') this.counts.droppedExpired++;
+    else this.counts.droppedMemory++;
+    const missing = missingIndexes(set);
     const error = new ChunkError('missing', {
       source: set.source,
       id: set.id,
@@ -437,7 +499,8 @@ export class ChunkAssembler {
 
   private forget(key: string, set: PendingSet): void {
     this.pending.delete(key);
-    this.pendingBytes -= set.bytes;
+    this.pendingBytes -= set.bytes + set.keyBytes;
+    this.pendingChunks -= set.chunks.size;
   }
 }
 
@@ -492,6 +555,6 @@ export function assembleCompleteChunkList<T>(
   throw new ChunkError('missing', {
     source: first.source,
     id: String(first.id),
-    message: `chunk${absent.length === 1 ? '' : 's'} ${absent.join(', ')} of ${first.count} not among the ${first.count - absent.length} given`,
+    message: `chunk${absent.length === 1 ? '' : 's'} ${formatIndexes(absent)} of ${first.count} not among the ${first.count - absent.length} given`,
   });
 }

@@ -1,5 +1,6 @@
 import {
   ChunkAssembler,
+  MAX_SET_LABEL_CHARS,
   assembleCompleteChunkList,
   type ChunkAssemblerOptions,
   type ChunkAssemblerStats,
@@ -55,6 +56,10 @@ export function encodeGradientChunks(
   const { workerId, lossSum } = gradient;
   if (typeof workerId !== 'string' || workerId === '')
     throw new RangeError(`workerId is ${JSON.stringify(workerId)}, not a non-empty string`);
+  if (workerId.length > MAX_SET_LABEL_CHARS)
+    throw new RangeError(
+      `workerId has ${workerId.length} characters, more than assemblers accept (${MAX_SET_LABEL_CHARS})`,
+    );
   const step = checkInt64(gradient.step, 'step', { unsigned: true });
   const paramVersion = checkInt64(gradient.paramVersion, 'paramVersion', { unsigned: true });
   const tokens = checkInt64(gradient.tokens, 'tokens', { unsigned: true });
@@ -137,6 +142,10 @@ export class GradientAssembler {
     return this.assembler.expire();
   }
 
+  isPending(workerId: string, step: number): boolean {
+    return this.assembler.isPending(workerId, step);
+  }
+
   missing(workerId: string, step: number): number[] | undefined {
     return this.assembler.missing(workerId, step);
   }
@@ -154,6 +163,7 @@ export function decodeGradientChunks(chunks: Iterable<Uint8Array>): DecodedGradi
   const assembler = new GradientAssembler({
     maxAgeMs: Number.POSITIVE_INFINITY,
     maxPendingBytes: Number.MAX_SAFE_INTEGER,
+    maxPendingChunks: Number.POSITIVE_INFINITY,
   });
   return assembleCompleteChunkList(chunks, {
     what: 'gradient',

@@ -1,3 +1,4 @@
+import { abbreviate } from './abbreviate.js';
 import { CodecError } from './codec-error.js';
 import { rnnstream } from './generated/rnnstream.js';
 import { checkInt64, int64ToNumber } from './int64.js';
@@ -149,12 +150,20 @@ export function decodeKeyState(bytes: Uint8Array): KeyStateRecord {
       tsMs: int64ToNumber(m.tsMs, 'ts_ms'),
       lastSeenMs: int64ToNumber(m.lastSeenMs, 'last_seen_ms'),
     };
+    // Window-start states are states of this key: a restored one of another length would fail
+    // a training step long after the restore, far from the record that caused it.
+    for (const snapshot of record.snapshots) {
+      if (snapshot.state.length !== record.state.length)
+        throw new Error(
+          `the snapshot at position ${snapshot.position} has ${snapshot.state.length} state values, the key's state ${record.state.length}`,
+        );
+    }
     return m.previousFeatures
       ? { ...record, previousFeatures: Float32Array.from(m.previousFeatures.values ?? []) }
       : record;
   } catch (error) {
     throw new CodecError(
-      `KeyState of key '${m.key}' is inconsistent: ${(error as Error).message}`,
+      `KeyState of key '${abbreviate(m.key)}' is inconsistent: ${(error as Error).message}`,
       { cause: error },
     );
   }

@@ -1,5 +1,6 @@
 import {
   ChunkAssembler,
+  MAX_SET_LABEL_CHARS,
   assembleCompleteChunkList,
   type ChunkAssemblerOptions,
   type ChunkAssemblerStats,
@@ -57,6 +58,10 @@ export function encodeParamChunks(
   const { modelId } = params;
   if (typeof modelId !== 'string' || modelId === '')
     throw new RangeError(`modelId is ${JSON.stringify(modelId)}, not a non-empty string`);
+  if (modelId.length > MAX_SET_LABEL_CHARS)
+    throw new RangeError(
+      `modelId has ${modelId.length} characters, more than assemblers accept (${MAX_SET_LABEL_CHARS})`,
+    );
   const version = checkInt64(params.version, 'version', { unsigned: true });
   const applied = (params.applied ?? []).map((g) => ({
     workerId: g.workerId,
@@ -128,6 +133,10 @@ export class ParamAssembler {
     return this.assembler.expire();
   }
 
+  isPending(modelId: string, version: number): boolean {
+    return this.assembler.isPending(modelId, version);
+  }
+
   missing(modelId: string, version: number): number[] | undefined {
     return this.assembler.missing(modelId, version);
   }
@@ -145,6 +154,7 @@ export function decodeParamChunks(chunks: Iterable<Uint8Array>): DecodedParams {
   const assembler = new ParamAssembler({
     maxAgeMs: Number.POSITIVE_INFINITY,
     maxPendingBytes: Number.MAX_SAFE_INTEGER,
+    maxPendingChunks: Number.POSITIVE_INFINITY,
   });
   return assembleCompleteChunkList(chunks, {
     what: 'parameter',

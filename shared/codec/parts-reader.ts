@@ -28,9 +28,16 @@ export class PartsReader {
   seek(pos: number): void {
     if (pos < 0 || pos > this.length)
       throw new CodecError(`offset ${pos} is outside the ${this.length}-byte message`);
-    let part = this.part;
-    if (pos < this.starts[part]!) part = 0;
-    while (part < this.parts.length - 1 && pos >= this.starts[part + 1]!) part++;
+    // The last part starting at or before pos, by binary search: a decoder seeks back (to a
+    // tensor's data) once per tensor, and scanning from the first part each time took
+    // tensors × parts steps for a payload of many small chunks.
+    let part = 0;
+    let last = this.parts.length - 1;
+    while (part < last) {
+      const mid = (part + last + 1) >>> 1;
+      if (this.starts[mid]! <= pos) part = mid;
+      else last = mid - 1;
+    }
     this.part = part;
     this.offset = pos - (this.starts[part] ?? 0);
     this.pos = pos;

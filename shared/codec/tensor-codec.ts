@@ -1,4 +1,5 @@
 import { ShapeError } from '../errors/index.js';
+import { abbreviate, abbreviateList } from './abbreviate.js';
 import { rnnstream } from './generated/rnnstream.js';
 import {
   bfloat16BitsToFloat32Bits,
@@ -51,7 +52,7 @@ export function elementCount(shape: readonly number[], what: string): number {
   for (const [i, d] of shape.entries()) {
     if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) {
       throw new ShapeError(
-        `${what}: shape[${i}] is ${d}, not a non-negative 32-bit integer (shape [${shape.join(', ')}])`,
+        `${what}: shape[${i}] is ${d}, not a non-negative 32-bit integer (shape [${abbreviateList(shape)}])`,
       );
     }
     n *= d;
@@ -208,10 +209,10 @@ export function checkTensorHeader({
   dataBytes: number;
 }): { dtype: TensorDType; elements: number } {
   const dtype = dtypeOf(dtypeCode, name);
-  const elements = elementCount(shape, `tensor '${name}'`);
+  const elements = elementCount(shape, `tensor '${abbreviate(name)}'`);
   if (dataBytes !== elements * bytesPerElement(dtype)) {
     throw new ShapeError(
-      `tensor '${name}': shape [${shape.join(', ')}] of ${dtype} needs ${elements * bytesPerElement(dtype)} bytes but the message has ${dataBytes}`,
+      `tensor '${abbreviate(name)}': shape [${abbreviateList(shape)}] of ${dtype} needs ${elements * bytesPerElement(dtype)} bytes but the message has ${dataBytes}`,
     );
   }
   return { dtype, elements };
@@ -228,7 +229,7 @@ function dtypeOf(value: number, name: string): TensorDType {
       return 'float16';
     default:
       throw new ShapeError(
-        `tensor '${name}': unknown dtype ${value} (this build reads FLOAT32, BFLOAT16, FLOAT16; upgrade the reader)`,
+        `tensor '${abbreviate(name)}': unknown dtype ${value} (this build reads FLOAT32, BFLOAT16, FLOAT16; upgrade the reader)`,
       );
   }
 }

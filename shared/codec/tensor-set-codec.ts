@@ -1,3 +1,5 @@
+import { ShapeError } from '../errors/index.js';
+import { abbreviate } from './abbreviate.js';
 import { CodecError } from './codec-error.js';
 import { createRegionSink, type ByteSink } from './byte-sink.js';
 import { fieldKey, lengthDelimitedSize, varintFieldSize, varintSize } from './protobuf-wire.js';
@@ -40,6 +42,13 @@ export interface TensorSetPlan {
   writeTo(sink: ByteSink): void;
 }
 
+/**
+ * Longest tensor name read, in bytes: parameter names are short, and names beyond 16,383
+ * characters would all hash alike in the Map of decoded tensors (V8 hashes such strings by their
+ * length), making a payload of many of them quadratic to decode.
+ */
+export const MAX_TENSOR_NAME_BYTES = 4096;
+
 /** Elements converted at a time for the 16-bit dtypes (a 128 KB scratch buffer). */
 const CONVERT_BLOCK = 65_536;
 
@@ -57,6 +66,10 @@ export function planTensorSet(
   for (const [name, value] of tensors) {
     const tensor = checkTensorForEncoding(name, value, dtype);
     const nameBytes = Buffer.from(name, 'utf8');
+    if (nameBytes.length > MAX_TENSOR_NAME_BYTES)
+      throw new ShapeError(
+        `tensor name '${abbreviate(name)}' has ${nameBytes.length} bytes, more than decoders read (${MAX_TENSOR_NAME_BYTES})`,
+      );
     let shapeBytes = 0;
     for (const d of tensor.shape) shapeBytes += varintSize(d);
     const dataBytes = tensor.data.length * bytesPerElement(dtype);
@@ -146,7 +159,8 @@ export function decodeTensorSet(
   }
   const out = new Map<string, TensorValue>();
   for (const { name, shape, data } of tensors) {
-    if (out.has(name)) throw new CodecError(`TensorSet has two tensors named '${name}'`);
+    if (out.has(name))
+      throw new CodecError(`TensorSet has two tensors named '${abbreviate(name)}'`);
     out.set(name, { shape, data });
   }
   return out;
@@ -171,6 +185,10 @@ function readTensor(
     if (field === TENSOR_NAME && wireType === 2) {
       const length = reader.varint();
       const stop = reader.checkedEnd(length, end);
+      if (length > MAX_TENSOR_NAME_BYTES)
+        throw new CodecError(
+          `a tensor name of ${length} bytes is longer than ${MAX_TENSOR_NAME_BYTES}, which no rnnstream encoder writes (fix: find what else produces to this topic)`,
+        );
       name = UTF8.decode(reader.bytesAt(reader.pos, length));
       reader.seek(stop);
     } else if (field === TENSOR_SHAPE && wireType === 2) {

@@ -1,3 +1,4 @@
+import { abbreviate, abbreviateList } from '../codec/abbreviate.js';
 import type { DecodedParams } from '../codec/param-codec.js';
 import { ShapeError } from '../errors/index.js';
 import type { ParameterSet } from '../model/parameter-set.js';
@@ -14,15 +15,15 @@ export function applyParams(params: ParameterSet, decoded: DecodedParams): void 
   const fix = `(fix: run the worker with the same model configuration as the paramserver, or another --model-id)`;
   if (missing.length > 0 || unknown.length > 0) {
     throw new ShapeError(
-      `parameter version ${decoded.version} of model '${decoded.modelId}' does not fit this model: missing ${missing.join(', ') || 'none'}, unknown ${unknown.join(', ') || 'none'} ${fix}`,
+      `parameter version ${decoded.version} of model '${abbreviate(decoded.modelId)}' does not fit this model: missing ${abbreviateList(missing) || 'none'}, unknown ${abbreviateList(unknown.map((name) => abbreviate(name))) || 'none'} ${fix}`,
     );
   }
   for (const name of names) {
     const expected = params.shapeOf(name).join('x');
-    const got = decoded.tensors.get(name)!.shape.join('x');
-    if (expected !== got) {
+    const shape = decoded.tensors.get(name)!.shape;
+    if (expected !== shape.join('x')) {
       throw new ShapeError(
-        `parameter version ${decoded.version}: '${name}' has shape [${got.replaceAll('x', ', ')}] but this model's is [${expected.replaceAll('x', ', ')}] ${fix}`,
+        `parameter version ${decoded.version}: '${name}' has shape [${abbreviateList(shape)}] but this model's is [${expected.replaceAll('x', ', ')}] ${fix}`,
       );
     }
   }

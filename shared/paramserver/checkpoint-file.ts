@@ -11,6 +11,7 @@ import {
 } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
+import { abbreviate } from '../codec/abbreviate.js';
 import { crc32 } from '../codec/crc32.js';
 import { ShapeError } from '../errors/index.js';
 import type { ModelSpec } from '../model/model-spec.js';
@@ -214,7 +215,12 @@ function encodeCheckpoint(checkpoint: ParamserverCheckpoint, sequence: number): 
   return [preamble, ...body];
 }
 
-/** The slot's sequence if it is a complete format-2 checkpoint of `modelId`, else why not. */
+/**
+ * The slot's sequence if it is a complete format-2 checkpoint of `modelId`, else why not. A slot
+ * that passes decodes without error: its header is checked field by field and its tensors must
+ * fill the file exactly, so that a slot with a valid CRC but a header no writer makes (another
+ * version's, or damage) is passed over for the other slot rather than failing the load.
+ */
 function checkSlot(bytes: Buffer, modelId: string): { sequence: number } | string {
   if (bytes.length < PREAMBLE_BYTES || bytes.toString('ascii', 0, 16) !== MAGIC_V2)
     return `not a paramserver checkpoint slot (no ${MAGIC_V2} preamble)`;
@@ -223,10 +229,91 @@ function checkSlot(bytes: Buffer, modelId: string): { sequence: number } | strin
     return `${bytes.length} bytes where the preamble says ${length} (an interrupted write)`;
   const crc = crc32(bytes.subarray(PREAMBLE_BYTES), crc32(bytes.subarray(0, AT_CRC)));
   if (crc !== bytes.readUInt32LE(AT_CRC)) return 'CRC-32 mismatch (an interrupted write)';
-  const header = parseHeader(bytes, PREAMBLE_BYTES, bytes.readUInt32LE(AT_HEADER_LENGTH));
-  if (header?.magic !== MAGIC_V2) return 'unreadable header';
-  if (header.modelId !== modelId) return `holds model id '${header.modelId}', not '${modelId}'`;
-  return { sequence: Number(bytes.readBigUInt64LE(AT_SEQUENCE)) };
+  // The next write uses sequence + 1, which must stay exact and fit the u64 field.
+  const sequence = Number(bytes.readBigUInt64LE(AT_SEQUENCE));
+  if (!Number.isSafeInteger(sequence))
+    return `sequence ${sequence} is beyond 2^53 (no writer counts that far)`;
+  const headerLength = bytes.readUInt32LE(AT_HEADER_LENGTH);
+  if (headerLength > bytes.length - PREAMBLE_BYTES)
+    return `a header of ${headerLength} bytes runs past the end of the file`;
+  const header = parseHeader(bytes, PREAMBLE_BYTES, headerLength);
+  if (header === undefined) return 'unreadable header';
+  const problem = headerProblem(header, MAGIC_V2);
+  if (problem !== undefined) return `unusable header: ${problem}`;
+  if (header.modelId !== modelId)
+    return `holds model id '${abbreviate(header.modelId)}', not '${modelId}'`;
+  const tensorBytes = 4 * tensorElements(header);
+  if (PREAMBLE_BYTES + headerLength + tensorBytes !== bytes.length)
+    return `the header lists ${tensorBytes} bytes of tensors but ${bytes.length - PREAMBLE_BYTES - headerLength} follow it`;
+  return { sequence };
+}
+
+/** Float32 values the header's parameters and optimizer slots hold. */
+function tensorElements(header: Header): number {
+  let n = 0;
+  for (const { shape } of header.params) n += shape.reduce((a, b) => a * b, 1);
+  for (const { length } of header.optimizer.slots) n += length;
+  return n;
+}
+
+/**
+ * Why a parsed header is not one encodeCheckpoint writes (with `magic`), or undefined. Only what
+ * loading uses is checked: the tensors' names and sizes, and each field's type, so that a header
+ * from outside (a CRC guards only against torn writes) cannot make decodeBody or the server's
+ * start-up throw a TypeError, allocate by a bogus size or recurse into a deep spec.
+ */
+function headerProblem(value: unknown, magic: string): string | undefined {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  const isSafe = (v: unknown) => Number.isSafeInteger(v);
+  const isFinite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  if (!isObject(value)) return 'not a JSON object';
+  const h = value;
+  if (h.magic !== magic) return `magic is not ${magic}`;
+  if (typeof h.modelId !== 'string') return 'modelId is not a string';
+  // A ModelSpec is flat: sizes, names and flags.
+  if (!isObject(h.spec) || !Object.values(h.spec).every((v) => v === null || typeof v !== 'object'))
+    return 'spec is not an object of plain values';
+  if (!isCount(h.version) || !isCount(h.scheduleStep))
+    return 'version or scheduleStep is not a non-negative integer';
+  if (!isFinite(h.writtenAtMs)) return 'writtenAtMs is not a number';
+  if (!Array.isArray(h.params)) return 'params is not a list';
+  const names = new Set<string>();
+  for (const p of h.params as unknown[]) {
+    if (!isObject(p) || typeof p.name !== 'string' || names.has(p.name))
+      return 'a parameter has no name, or the name of another';
+    names.add(p.name);
+    if (!Array.isArray(p.shape) || !p.shape.every(isCount))
+      return `parameter '${abbreviate(p.name)}' has no shape of non-negative integers`;
+    if (!isCount(p.shape.reduce((a: number, b: number) => a * b, 1)))
+      return `parameter '${abbreviate(p.name)}' has more values than a number counts`;
+  }
+  const o = h.optimizer;
+  if (!isObject(o) || (o.type !== 'adam' && o.type !== 'sgd') || !isCount(o.step))
+    return 'optimizer is not {type: adam or sgd, step}';
+  if (!Array.isArray(o.slots)) return 'optimizer.slots is not a list';
+  const keys = new Set<string>();
+  for (const slot of o.slots as unknown[]) {
+    if (!isObject(slot) || typeof slot.key !== 'string' || keys.has(slot.key))
+      return 'an optimizer slot has no key, or the key of another';
+    keys.add(slot.key);
+    if (!isCount(slot.length))
+      return `optimizer slot '${abbreviate(slot.key)}' has no non-negative length`;
+  }
+  if (!isObject(h.progress)) return 'progress is not an object';
+  for (const w of Object.values(h.progress)) {
+    if (!isObject(w) || !isSafe(w.highest) || !Array.isArray(w.recent) || !w.recent.every(isSafe))
+      return 'progress of a worker is not {highest, recent: steps}';
+  }
+  if (!isObject(h.lastSeenMs) || !Object.values(h.lastSeenMs).every(isFinite))
+    return 'lastSeenMs is not an object of times';
+  if (
+    !Array.isArray(h.gradientOffsets) ||
+    !h.gradientOffsets.every((g) => isObject(g) && isCount(g.partition) && isSafe(g.offset))
+  )
+    return 'gradientOffsets is not a list of {partition, offset}';
+  return undefined;
 }
 
 function decodeCheckpoint(path: string, bytes: Buffer, modelId: string): ParamserverCheckpoint {
@@ -247,6 +334,9 @@ function decodeLegacyCheckpoint(
     throw new ShapeError(
       `'${path}' is not a paramserver checkpoint (no ${MAGIC_V1} header) ${FIX}`,
     );
+  const problem = headerProblem(header, MAGIC_V1);
+  if (problem !== undefined)
+    throw new ShapeError(`'${path}' has an unusable checkpoint header: ${problem} ${FIX}`);
   return decodeBody(path, header, bytes, newline + 1, modelId);
 }
 
@@ -266,7 +356,9 @@ function decodeBody(
   modelId: string,
 ): ParamserverCheckpoint {
   if (header.modelId !== modelId)
-    throw new ShapeError(`'${path}' holds model id '${header.modelId}', not '${modelId}' ${FIX}`);
+    throw new ShapeError(
+      `'${path}' holds model id '${abbreviate(header.modelId)}', not '${modelId}' ${FIX}`,
+    );
   let offset = start;
   const take = (length: number, what: string): Float32Array => {
     if (offset + length * 4 > bytes.length)

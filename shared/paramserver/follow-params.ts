@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { abbreviate } from '../codec/abbreviate.js';
 import { ParamAssembler, type DecodedParams } from '../codec/param-codec.js';
 import { RnnstreamError } from '../errors/index.js';
 import { createKafkaBus, topicNames, type KafkaClient } from '../transport/kafka/index.js';
@@ -100,6 +101,14 @@ export function followParams({
           params = assembler.add(record.value);
         } catch (error) {
           log.warn({ err: error, offset: record.offset }, 'bad parameter chunk skipped');
+          continue;
+        }
+        // The record key said this model; a chunk whose own header names another is not ours.
+        if (params !== undefined && params.modelId !== modelId) {
+          log.warn(
+            { offset: record.offset, chunkModelId: abbreviate(params.modelId) },
+            'parameter version of another model under this model key skipped',
+          );
           continue;
         }
         if (params !== undefined && (latest === undefined || params.version > latest.version))

@@ -1,3 +1,4 @@
+import { abbreviate, abbreviateList } from '../codec/abbreviate.js';
 import type { TensorValue } from '../codec/tensor-codec.js';
 
 /**
@@ -17,12 +18,12 @@ export function gradientProblem(
   const extra = [...gradient.tensors.keys()].filter((name) => !shapes.has(name));
   const missing = [...shapes.keys()].filter((name) => !gradient.tensors.has(name));
   if (extra.length > 0 || missing.length > 0) {
-    return `parameter names differ from the model's (missing: ${missing.join(', ') || 'none'}; unknown: ${extra.join(', ') || 'none'}); is the worker running another model configuration?`;
+    return `parameter names differ from the model's (missing: ${abbreviateList(missing) || 'none'}; unknown: ${abbreviateList(extra.map((name) => abbreviate(name))) || 'none'}); is the worker running another model configuration?`;
   }
   for (const [name, shape] of shapes) {
     const { shape: got, data } = gradient.tensors.get(name)!;
     if (got.join('x') !== shape.join('x'))
-      return `'${name}' has shape [${got.join(', ')}] but the parameter has [${shape.join(', ')}]`;
+      return `'${name}' has shape [${abbreviateList(got)}] but the parameter has [${shape.join(', ')}]`;
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i]!)) return `'${name}'[${i}] is ${data[i]}, not finite`;
     }

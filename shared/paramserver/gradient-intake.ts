@@ -110,7 +110,7 @@ export class GradientIntake {
       return { kind: 'gradient', gradient: { ...gradient, release }, position };
     } catch (error) {
       // A rejected chunk leaves its set as it was, unless the set itself was dropped.
-      if (this.assembler.missing(workerId, step) === undefined) this.open.delete(key);
+      if (!this.assembler.isPending(workerId, step)) this.open.delete(key);
       const rejection = error instanceof ChunkError ? chunkRejection(error) : 'undecodable';
       return { kind: 'rejected', rejection, error: error as Error };
     }
