@@ -1,4 +1,4 @@
-import { abbreviate } from '../../shared/codec/abbreviate.js';
+import { abbreviate } from '../../shared/errors/abbreviate.js';
 import { decodeKeyState, encodeKeyState, type KeyStateRecord } from '../../shared/codec/index.js';
 import type { FeatureNormalizerJson } from '../../shared/events/feature-normalizer.js';
 import type { OutgoingRecord } from '../../shared/transport/kafka/index.js';

@@ -1,4 +1,4 @@
-import { abbreviate } from './abbreviate.js';
+import { abbreviate } from '../errors/abbreviate.js';
 import { CodecError } from './codec-error.js';
 import { crc32, crc32Combine } from './crc32.js';
 

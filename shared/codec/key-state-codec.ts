@@ -1,4 +1,4 @@
-import { abbreviate } from './abbreviate.js';
+import { abbreviate } from '../errors/abbreviate.js';
 import { CodecError } from './codec-error.js';
 import { rnnstream } from './generated/rnnstream.js';
 import { checkInt64, int64ToNumber } from './int64.js';

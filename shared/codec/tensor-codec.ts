@@ -1,5 +1,5 @@
 import { ShapeError } from '../errors/index.js';
-import { abbreviate, abbreviateList } from './abbreviate.js';
+import { abbreviate, abbreviateList } from '../errors/abbreviate.js';
 import { rnnstream } from './generated/rnnstream.js';
 import {
   bfloat16BitsToFloat32Bits,

@@ -1,5 +1,5 @@
 import { ShapeError } from '../errors/index.js';
-import { abbreviate } from './abbreviate.js';
+import { abbreviate } from '../errors/abbreviate.js';
 import { CodecError } from './codec-error.js';
 import { createRegionSink, type ByteSink } from './byte-sink.js';
 import { fieldKey, lengthDelimitedSize, varintFieldSize, varintSize } from './protobuf-wire.js';

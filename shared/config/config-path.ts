@@ -1,3 +1,5 @@
+import { abbreviate } from '../errors/abbreviate.js';
+
 /**
  * Paths into a raw (unvalidated) configuration value, and how to show them and their values in
  * error messages: `model.hidden`, `task.labels[2]`.
@@ -8,14 +10,9 @@ export function formatPath(path: ConfigPath): string {
   let text = '';
   for (const segment of path) {
     if (typeof segment === 'number') text += `[${segment}]`;
-    else text += (text === '' ? '' : '.') + abbreviated(String(segment));
+    else text += (text === '' ? '' : '.') + abbreviate(String(segment), 60);
   }
   return text === '' ? 'the configuration' : text;
-}
-
-/** A key as long as a book is shown by its start and its length. */
-function abbreviated(key: string): string {
-  return key.length <= 60 ? key : `${key.slice(0, 40)}...(${key.length} characters)`;
 }
 
 /** The value at `path` in a raw value, or undefined when any step is missing or not an object. */

@@ -171,7 +171,11 @@ const limit = (unit: string) => positiveInt(`a positive integer number of ${unit
 export const LimitsSchema = z.strictObject(
   {
     maxEventBytes: limit('bytes').default(DEFAULT_INPUT_LIMITS.maxEventBytes),
-    maxKeyBytes: limit('bytes').default(DEFAULT_INPUT_LIMITS.maxKeyBytes),
+    // At most 4096: beyond 16,383 characters V8 hashes a string by its length alone, so keys that
+    // long would turn every per-key map lookup into a scan.
+    maxKeyBytes: limit('bytes')
+      .max(4096, expecting('a positive integer number of bytes, at most 4096'))
+      .default(DEFAULT_INPUT_LIMITS.maxKeyBytes),
     maxTokenBytes: limit('bytes').default(DEFAULT_INPUT_LIMITS.maxTokenBytes),
     maxLabelBytes: limit('bytes').default(DEFAULT_INPUT_LIMITS.maxLabelBytes),
     maxFeatures: limit('numbers').default(DEFAULT_INPUT_LIMITS.maxFeatures),

@@ -1,4 +1,4 @@
-import { abbreviate, abbreviateList } from '../codec/abbreviate.js';
+import { abbreviate, abbreviateList } from '../errors/abbreviate.js';
 import type { DecodedParams } from '../codec/param-codec.js';
 import { ShapeError } from '../errors/index.js';
 import type { ParameterSet } from '../model/parameter-set.js';

@@ -11,7 +11,7 @@ import {
 } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
-import { abbreviate } from '../codec/abbreviate.js';
+import { abbreviate } from '../errors/abbreviate.js';
 import { crc32 } from '../codec/crc32.js';
 import { ShapeError } from '../errors/index.js';
 import type { ModelSpec } from '../model/model-spec.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { abbreviate } from '../codec/abbreviate.js';
+import { abbreviate } from '../errors/abbreviate.js';
 import { ParamAssembler, type DecodedParams } from '../codec/param-codec.js';
 import { RnnstreamError } from '../errors/index.js';
 import { createKafkaBus, topicNames, type KafkaClient } from '../transport/kafka/index.js';

@@ -1,4 +1,4 @@
-import { abbreviate, abbreviateList } from '../codec/abbreviate.js';
+import { abbreviate, abbreviateList } from '../errors/abbreviate.js';
 import type { TensorValue } from '../codec/tensor-codec.js';
 
 /**
