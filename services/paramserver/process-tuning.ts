@@ -23,7 +23,7 @@ export function mallocTuningHint(
   const assignments = Object.entries(PARAMSERVER_MALLOC_ENV)
     .map(([name, value]) => `${name}=${value}`)
     .join(' ');
-  return `glibc malloc returns freed memory to the kernel, so each round page-faults it back (about a third of a large model's round time); start the paramserver with ${assignments} in its environment (README: "rnnstream paramserver")`;
+  return `glibc malloc returns freed memory to the kernel, so each round page-faults it back (about a third of a large model's round time); start the paramserver with ${assignments} in its environment (docs/tuning.md)`;
 }
 
 /**
