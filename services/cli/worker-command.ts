@@ -6,7 +6,7 @@ import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createKafkaClient, ensureTopics } from '../../shared/transport/kafka/index.js';
 import { createMetricsRegistry, startMetricsServer } from '../../shared/metrics/index.js';
-import { createWorkerMetrics } from '../../shared/metrics/worker/index.js';
+import { createWorkerMetrics } from '../../shared/metrics/worker-metrics.js';
 import { nonNegativeInteger, positiveInteger } from './program.js';
 
 interface WorkerFlags {
