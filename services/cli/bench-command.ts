@@ -21,7 +21,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
     .action(async (flags: Record<string, string>) => {
       // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
-      const { parseTrainBenchOptions, runTrainBench } = await import('../bench/train-bench.js');
+      const { parseTrainBenchOptions, runTrainBench } = await import('../../bench/train-bench.js');
       const options = parseTrainBenchOptions(flags);
       const logger = createLogger({ name: 'bench' });
       let lastPrint = Date.now();
