@@ -4,32 +4,31 @@ import { createLogger } from '../../shared/logging/logger.js';
 import { BACKENDS, CELLS } from '../../shared/config/config-schema.js';
 import { count, oneOf, seconds, usageError } from './options.js';
 
+/** The model and batch sizes of `bench train`: option, meaning, default (also the example of a fix). */
+const SIZES: ReadonlyArray<[option: string, meaning: string, initial: number]> = [
+  ['--hidden <h>', 'hidden units', 256],
+  ['--embedding <e>', 'embedding size', 64],
+  ['--batch <b>', 'keys (windows) per training step', 64],
+  ['--k1 <k>', 'steps whose loss counts per window', 32],
+  ['--k2 <k>', 'window length back-propagated through (≥ k1)', 32],
+  ['--layers <n>', 'stacked layers', 1],
+];
+
 export function registerBenchCommand(program: Command): void {
   const bench = program
     .command('bench')
     .description('Benchmarks of the code paths the services run.');
-  bench
+  const train = bench
     .command('train')
     .description(
       'Time the training step (byte-level LM on random tokens, Adam, loss over the last k1 of k2 steps); prints one JSON line {"tokensPerSecond", "backend", ...}.',
     )
-    .option('--cell <cell>', CELLS.join(' | '), oneOf(CELLS), 'lstm')
-    .option('--hidden <h>', 'hidden units', count('--hidden', { example: 256 }), 256)
-    .option('--embedding <e>', 'embedding size', count('--embedding', { example: 64 }), 64)
-    .option(
-      '--batch <b>',
-      'keys (windows) per training step',
-      count('--batch', { example: 64 }),
-      64,
-    )
-    .option('--k1 <k>', 'steps whose loss counts per window', count('--k1', { example: 32 }), 32)
-    .option(
-      '--k2 <k>',
-      'window length back-propagated through (≥ k1)',
-      count('--k2', { example: 32 }),
-      32,
-    )
-    .option('--layers <n>', 'stacked layers', count('--layers', { example: 1 }), 1)
+    .option('--cell <cell>', CELLS.join(' | '), oneOf(CELLS), 'lstm');
+  for (const [option, meaning, initial] of SIZES) {
+    const name = option.split(' ')[0]!;
+    train.option(option, meaning, count(name, { example: initial }), initial);
+  }
+  train
     .option(
       '--seconds <s>',
       'timed seconds after warm-up',

@@ -24,29 +24,27 @@ export interface FlagDefinition<T> {
   readonly doc: string;
 }
 
-const OFF = ['0', 'false', 'off', 'no'];
-const lower = (raw: string): string => raw.trim().toLowerCase();
+/** Parse of a kernel switch: 0/false/off/no is 'off', one of `named` itself, anything else 'auto'. */
+function kernelSwitch<T extends string>(named: readonly T[]) {
+  return (raw: string): T | 'off' | 'auto' => {
+    const v = raw.trim().toLowerCase();
+    if (['0', 'false', 'off', 'no'].includes(v)) return 'off';
+    return (named as readonly string[]).includes(v) ? (v as T) : 'auto';
+  };
+}
 
 /** Every flag. Unknown values of the kernel switches mean 'auto': a typo must not stop a run. */
 export const FLAGS = {
   fused: {
     env: 'RNNSTREAM_FUSED',
     default: 'auto',
-    parse: (raw: string): FusedSetting => {
-      const v = lower(raw);
-      if (OFF.includes(v)) return 'off';
-      return v === 'block' || v === 'cell' ? v : 'auto';
-    },
+    parse: kernelSwitch(['block', 'cell']),
     doc: '0/false/off/no: the generic tfjs time loop everywhere (window kernels too); block/cell: fused LSTM with that backward variant; else automatic.',
   } satisfies FlagDefinition<FusedSetting>,
   window: {
     env: 'RNNSTREAM_WINDOW',
     default: 'auto',
-    parse: (raw: string): WindowSetting => {
-      const v = lower(raw);
-      if (OFF.includes(v)) return 'off';
-      return v === 'all' ? 'all' : 'auto';
-    },
+    parse: kernelSwitch(['all']),
     doc: '0/false/off/no: no window kernels; all: window kernels on every backend; else on wasm only.',
   } satisfies FlagDefinition<WindowSetting>,
   backend: {

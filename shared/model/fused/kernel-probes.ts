@@ -79,6 +79,18 @@ function expectShapes(what: string, tensors: Tensor[], shapes: number[][]): void
   });
 }
 
+type LstmProbeInputs = [
+  x: Tensor,
+  c0: Tensor,
+  h0: Tensor,
+  W: Tensor,
+  U: Tensor,
+  b: Tensor,
+  wci: Tensor,
+  wcf: Tensor,
+  wco: Tensor,
+];
+
 /** T=2, B=1, d=1, H=1 LSTM with peepholes: the op inputs and docs/model-math.md's h and c. */
 function lstmProbeData() {
   const xs = [0.5, -0.3];
@@ -100,8 +112,7 @@ function lstmProbeData() {
     wantH.push(h);
     wantC.push(c);
   }
-  // x, c0, h0, W, U, b, wci, wcf, wco
-  const inputs = [
+  const inputs: LstmProbeInputs = [
     tf.tensor3d(xs, [2, 1, 1]),
     tf.tensor2d([c0], [1, 1]),
     tf.tensor2d([h0], [1, 1]),
@@ -117,24 +128,14 @@ function lstmProbeData() {
 
 /** BlockLSTM and BlockLSTMGrad on lstmProbeData; returns the outputs and the 8 gradients. */
 function runBlockLstmProbe(ops: NativeOps): {
-  inputs: Tensor[];
+  inputs: LstmProbeInputs;
   outs: Tensor[];
   grads: Tensor[];
   hGrad: Tensor;
   csLastGrad: Tensor;
 } {
   const { inputs, wantH, wantC } = lstmProbeData();
-  const [x, c0, h0, W, U, b, wci, wcf, wco] = inputs as [
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-  ];
+  const [x, c0, h0, W, U, b, wci, wcf, wco] = inputs;
   const opInputs = [x, c0, h0, tf.concat([W, U], 0), wci, wcf, wco, b];
   const outs = ops.execute(
     'BlockLSTM',
@@ -176,17 +177,7 @@ function probeBlockLstm(ops: NativeOps): void {
  */
 function probeLstmCell(ops: NativeOps): void {
   const { inputs, outs, grads, hGrad, csLastGrad } = runBlockLstmProbe(ops);
-  const [x, c0, h0, W, U, b, wci, wcf, wco] = inputs as [
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-    Tensor,
-  ];
+  const [x, c0, h0, W, U, b, wci, wcf, wco] = inputs;
   const step = ops.execute(
     'LSTMBlockCell',
     blockLstmForwardAttrs(ops, true),

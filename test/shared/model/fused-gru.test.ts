@@ -10,7 +10,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../../shared/engine/tf.js';
 import {
   fusedKernelStats,
   nativeOps,
@@ -34,6 +33,7 @@ import {
   inMode,
   run,
   skip,
+  twentyTrainingSteps,
   type Case,
 } from './fused-test-helpers.js';
 
@@ -205,23 +205,10 @@ test(
       });
       const native = nativeOps();
       assert.ok(native, 'tfjs-node backend handle');
-      const auto = inMode(model, 'auto');
-      // One step first: the kernel probe and tfjs' own lazily created tensors are not leaks.
-      for (const g of auto.lossAndGradientTensors(batch).gradients.values()) g.dispose();
-      const tensors = tf.memory().numTensors;
-      const handles = native.nativeTensorCount();
-      resetFusedKernelStats();
-      for (let step = 0; step < 20; step++) {
-        const { gradients } = auto.lossAndGradientTensors(batch);
-        for (const g of gradients.values()) g.dispose();
-      }
-      assert.equal(fusedKernelStats().fused.gru, 40, 'all 20 steps ran fused');
-      assert.equal(tf.memory().numTensors, tensors, 'live tfjs tensors after 20 steps');
-      assert.equal(
-        native.nativeTensorCount(),
-        handles,
-        'live TensorFlow tensor handles after 20 steps',
-      );
+      const { before, after, stats } = twentyTrainingSteps(inMode(model, 'auto'), batch, native);
+      assert.equal(stats.fused.gru, 40, 'all 20 steps ran fused');
+      assert.equal(after.tensors, before.tensors, 'live tfjs tensors after 20 steps');
+      assert.equal(after.handles, before.handles, 'live TensorFlow tensor handles after 20 steps');
     } finally {
       model.dispose();
     }

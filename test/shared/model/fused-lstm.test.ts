@@ -11,7 +11,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../../shared/engine/tf.js';
 import {
   fusedKernelStats,
   nativeOps,
@@ -35,6 +34,7 @@ import {
   inMode,
   run,
   skip,
+  twentyTrainingSteps,
   type Case,
 } from './fused-test-helpers.js';
 
@@ -275,21 +275,12 @@ for (const mode of ['block', 'cell'] as const) {
         });
         const native = nativeOps();
         assert.ok(native, 'tfjs-node backend handle');
-        const path = inMode(model, mode);
-        // One step first: the kernel probe and tfjs' own lazily created tensors are not leaks.
-        for (const g of path.lossAndGradientTensors(batch).gradients.values()) g.dispose();
-        const tensors = tf.memory().numTensors;
-        const handles = native.nativeTensorCount();
-        resetFusedKernelStats();
-        for (let step = 0; step < 20; step++) {
-          const { gradients } = path.lossAndGradientTensors(batch);
-          for (const g of gradients.values()) g.dispose();
-        }
-        assert.equal(fusedKernelStats().lstmGradient[mode], 40, 'all 20 steps ran fused');
-        assert.equal(tf.memory().numTensors, tensors, 'live tfjs tensors after 20 steps');
+        const { before, after, stats } = twentyTrainingSteps(inMode(model, mode), batch, native);
+        assert.equal(stats.lstmGradient[mode], 40, 'all 20 steps ran fused');
+        assert.equal(after.tensors, before.tensors, 'live tfjs tensors after 20 steps');
         assert.equal(
-          native.nativeTensorCount(),
-          handles,
+          after.handles,
+          before.handles,
           'live TensorFlow tensor handles after 20 steps',
         );
       } finally {

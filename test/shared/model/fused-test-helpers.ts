@@ -11,6 +11,8 @@ import {
   type FusedKernelStats,
 } from '../../../shared/model/fused/index.js';
 import type { FusedSetting } from '../../../shared/engine/flags.js';
+import { tf } from '../../../shared/engine/tf.js';
+import type { NativeOps } from '../../../shared/model/fused/native-ops.js';
 import type { TrainingBatch } from '../../../shared/model/training-batch.js';
 import {
   backendsUnderTest,
@@ -59,6 +61,22 @@ export function run(model: RecurrentModel, batch: TrainingBatch, mode: Mode): Ru
   const lg = path.lossAndGradients(batch);
   const fwd = path.forward(batch);
   return { ...lg, ...fwd, stats: fusedKernelStats() };
+}
+
+/**
+ * One training step (the kernel probe and tfjs' own lazily created tensors are not leaks), then
+ * 20 more: live tfjs tensors and TensorFlow handles before and after the 20, and their path counts.
+ */
+export function twentyTrainingSteps(path: RecurrentModel, batch: TrainingBatch, native: NativeOps) {
+  for (const g of path.lossAndGradientTensors(batch).gradients.values()) g.dispose();
+  const before = { tensors: tf.memory().numTensors, handles: native.nativeTensorCount() };
+  resetFusedKernelStats();
+  for (let step = 0; step < 20; step++) {
+    const { gradients } = path.lossAndGradientTensors(batch);
+    for (const g of gradients.values()) g.dispose();
+  }
+  const after = { tensors: tf.memory().numTensors, handles: native.nativeTensorCount() };
+  return { before, after, stats: fusedKernelStats() };
 }
 
 export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
