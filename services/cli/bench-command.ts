@@ -23,7 +23,7 @@ export function registerBenchCommand(program: Command): void {
     .description(
       'Time the training step (byte-level LM on random tokens, Adam, loss over the last k1 of k2 steps); prints one JSON line {"tokensPerSecond", "backend", ...}.',
     )
-    .option('--cell <cell>', CELLS.join(' | '), oneOf(CELLS), 'lstm');
+    .option('--cell <cell>', CELLS.join(' | '), oneOf('--cell', CELLS), 'lstm');
   for (const [option, meaning, initial] of SIZES) {
     const name = option.split(' ')[0]!;
     train.option(option, meaning, count(name, { example: initial }), initial);
@@ -35,7 +35,7 @@ export function registerBenchCommand(program: Command): void {
       seconds('--seconds', { example: 10 }),
       10,
     )
-    .option('--backend <name>', BACKENDS.join(' | '), oneOf(BACKENDS), 'auto')
+    .option('--backend <name>', BACKENDS.join(' | '), oneOf('--backend', BACKENDS), 'auto')
     .action(async (flags: Record<string, unknown>, command: Command) => {
       // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
       const { parseTrainBenchOptions, runTrainBench } = await import('../../bench/train-bench.js');

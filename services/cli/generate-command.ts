@@ -60,7 +60,7 @@ export function registerGenerateCommand(program: Command): void {
       fraction('--top-p', { example: 0.9 }),
     )
     .option('--seed <n>', 'seed of the sampler', count('--seed', { example: 1 }), 1)
-    .option('--backend <name>', BACKENDS.join(' | '), oneOf(BACKENDS), 'auto')
+    .option('--backend <name>', BACKENDS.join(' | '), oneOf('--backend', BACKENDS), 'auto')
     .action(async (flags: GenerateFlags, command: Command) => {
       // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
       const { selectBackend } = await import('../../shared/engine/select-backend.js');

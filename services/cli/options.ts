@@ -23,17 +23,19 @@ function numeral(value: string): number {
   return value.trim() === '' ? Number.NaN : Number(value);
 }
 
-/** A parser of numbers that pass `ok`; the message states `rule` and shows `example`. */
+/** A parser of numbers that pass `ok`; the message names the option, the rule, the value, a fix. */
 function numberParser(
   option: string,
-  example: number,
+  example: number | string,
   rule: string,
   ok: (n: number) => boolean,
 ): Parser<number> {
   return (value) => {
     const n = numeral(value);
     if (!ok(n))
-      throw new InvalidArgumentError(`It must be ${rule} (fix: e.g. ${option} ${example})`);
+      throw new InvalidArgumentError(
+        `${option} must be ${rule}, got '${value}' (fix: e.g. ${option} ${example})`,
+      );
     return n;
   };
 }
@@ -76,8 +78,8 @@ export function bytes(option: string, { example }: { example: number }) {
 export function port(option: string) {
   return numberParser(
     option,
-    9464,
-    'a TCP port 0..65535 (0: any free port)',
+    '9464, or 0 for any free port',
+    'a TCP port 0..65535',
     (n) => whole(n) && n >= 0 && n <= 65_535,
   );
 }
@@ -93,10 +95,12 @@ export function fraction(option: string, { example }: { example: number }) {
 }
 
 /** One of a few names. */
-export function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
+export function oneOf<const T extends string>(option: string, values: readonly T[]): Parser<T> {
   return (value) => {
     if ((values as readonly string[]).includes(value)) return value as T;
-    throw new InvalidArgumentError(`It is not one of ${values.join(', ')} (fix: use one of them)`);
+    throw new InvalidArgumentError(
+      `${option} must be one of ${values.join(', ')}, got '${value}' (fix: e.g. ${option} ${values[0]})`,
+    );
   };
 }
 

@@ -68,7 +68,7 @@ export function registerProduceCommand(program: Command): void {
     .option(
       '--input-format <format>',
       'jsonl: one event per line; text: each file is one sequence of UTF-8 bytes keyed by its file name, files interleaved byte by byte',
-      oneOf(INPUT_FORMATS),
+      oneOf('--input-format', INPUT_FORMATS),
       'jsonl',
     )
     .option(

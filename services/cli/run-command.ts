@@ -41,7 +41,7 @@ export function registerRunCommand(program: Command): void {
     .option(
       '--input-format <format>',
       'jsonl: one event per line; text: each file is one sequence of UTF-8 bytes',
-      oneOf(INPUT_FORMATS),
+      oneOf('--input-format', INPUT_FORMATS),
       'jsonl',
     )
     .option('--output <file>', 'write one prediction per event as JSON lines')

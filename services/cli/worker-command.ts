@@ -62,7 +62,7 @@ export function registerWorkerCommand(program: Command): void {
     .option(
       '--gradient-encoding <dtype>',
       'float32 (lossless), bfloat16 or float16 (half the bytes); default: config paramserver.gradientEncoding',
-      oneOf(GRADIENT_ENCODINGS),
+      oneOf('--gradient-encoding', GRADIENT_ENCODINGS),
     )
     .option(
       '--model-id <id>',
