@@ -68,7 +68,7 @@ interface Row extends Config {
 // ---------------------------------------------------------------- child mode (runner 'direct')
 
 async function childMain(json: string): Promise<void> {
-  const { runTrainBench } = await import('../services/bench/train-bench.js');
+  const { runTrainBench } = await import('./train-bench.js');
   const quiet = { info: () => {}, warn: () => {} };
   try {
     const result = await runTrainBench({

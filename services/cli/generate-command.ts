@@ -4,7 +4,8 @@ import { ConfigError } from '../../shared/errors/index.js';
 import { createTokenizer, decodeBytes } from '../../shared/events/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { loadParameterFile } from '../../shared/model/parameter-file.js';
-import { nonNegativeNumber, positiveInteger } from './program.js';
+import { BACKENDS } from '../../shared/config/config-schema.js';
+import { count, decimal, fraction, oneOf, usageError } from './options.js';
 
 interface GenerateFlags {
   prompt: string;
@@ -32,26 +33,35 @@ export function registerGenerateCommand(program: Command): void {
       '--params <file>',
       'parameter file written by `rnnstream run --embedded --save-params FILE`',
     )
-    .option('--max-tokens <n>', 'how many bytes to generate', positiveInteger('--max-tokens'), 200)
+    .option(
+      '--max-tokens <n>',
+      'how many bytes to generate',
+      count('--max-tokens', { example: 200 }),
+      200,
+    )
     .option(
       '--beam <k>',
       'beam search with k beams (deterministic); excludes the sampling options',
-      positiveInteger('--beam'),
+      count('--beam', { example: 4 }),
     )
     .option(
       '--temperature <t>',
       'sampling temperature (0 = greedy)',
-      nonNegativeNumber('--temperature'),
+      decimal('--temperature', { example: 0.8, zero: 'greedy' }),
     )
-    .option('--top-k <k>', 'sample among the k most likely bytes', positiveInteger('--top-k'))
+    .option(
+      '--top-k <k>',
+      'sample among the k most likely bytes',
+      count('--top-k', { example: 40 }),
+    )
     .option(
       '--top-p <p>',
       'sample from the smallest set of bytes with probability mass ≥ p (0 < p ≤ 1)',
-      nonNegativeNumber('--top-p'),
+      fraction('--top-p', { example: 0.9 }),
     )
-    .option('--seed <n>', 'seed of the sampler', positiveInteger('--seed'), 1)
-    .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
-    .action(async (flags: GenerateFlags) => {
+    .option('--seed <n>', 'seed of the sampler', count('--seed', { example: 1 }), 1)
+    .option('--backend <name>', BACKENDS.join(' | '), oneOf('--backend', BACKENDS), 'auto')
+    .action(async (flags: GenerateFlags, command: Command) => {
       // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
       const { selectBackend } = await import('../../shared/engine/select-backend.js');
       const { RecurrentModel } = await import('../../shared/model/recurrent-model.js');
@@ -59,7 +69,8 @@ export function registerGenerateCommand(program: Command): void {
       const sampling =
         flags.temperature !== undefined || flags.topK !== undefined || flags.topP !== undefined;
       if (flags.beam !== undefined && sampling) {
-        throw new ConfigError(
+        usageError(
+          command,
           '--beam cannot be combined with --temperature/--top-k/--top-p (fix: choose beam search or sampling)',
         );
       }

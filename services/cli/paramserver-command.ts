@@ -1,10 +1,10 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 
 import { defaultConfig, loadConfigFile } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/index.js';
 import { DEFAULT_MODEL_ID } from '../../shared/paramserver/index.js';
 import { runParamserver } from '../paramserver/run-paramserver.js';
-import { positiveInteger } from './program.js';
+import { count, EXIT, port } from './options.js';
 
 interface ParamserverFlags {
   config?: string;
@@ -30,18 +30,22 @@ export function registerParamserverCommand(program: Command): void {
       'keep the full state here (parameters, optimizer moments, version, worker progress, gradient offsets); a restart resumes bit-exactly',
     )
     .option('--init <file>', 'initial parameters (a parameter file) at the very first start')
-    .option('--metrics-port <n>', 'serve Prometheus /metrics and /healthz on this port', port)
+    .option(
+      '--metrics-port <n>',
+      'serve Prometheus /metrics and /healthz on this port; 0 picks a free port',
+      port('--metrics-port'),
+    )
     .option('--model-id <id>', 'model id on the params topic', DEFAULT_MODEL_ID)
     .option(
       '--partitions <n>',
       'partitions of topics this command creates (existing topics are kept)',
-      positiveInteger('--partitions'),
+      count('--partitions', { example: 6 }),
       6,
     )
     .option(
       '--replication-factor <n>',
       'replication factor of topics this command creates',
-      positiveInteger('--replication-factor'),
+      count('--replication-factor', { example: 1 }),
       1,
     )
     .action(async (flags: ParamserverFlags) => {
@@ -49,7 +53,7 @@ export function registerParamserverCommand(program: Command): void {
       const config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
       const abort = new AbortController();
       const stop = (signal: string) => {
-        if (abort.signal.aborted) process.exit(130); // second signal: leave now
+        if (abort.signal.aborted) process.exit(EXIT.interrupted); // second signal: leave now
         logger.info({ signal }, 'signal received');
         abort.abort();
       };
@@ -68,11 +72,4 @@ export function registerParamserverCommand(program: Command): void {
       });
       process.stdout.write(JSON.stringify(summary) + '\n');
     });
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new InvalidArgumentError(`--metrics-port must be a TCP port 0..65535, got '${value}'`);
-  return n;
 }

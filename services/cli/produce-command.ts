@@ -2,15 +2,22 @@ import { Option, type Command } from 'commander';
 import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { topicNames } from '../../shared/transport/kafka/index.js';
-import type { InputFormat } from '../produce/input-records.js';
 import { DEFAULT_BATCH_SIZE, produceInput, type ProduceProgress } from '../produce/index.js';
-import { positiveInteger, positiveNumber } from './program.js';
-import { parseFormat, positiveIntegerOrZero } from './run-command.js';
+import {
+  bytes,
+  count,
+  decimal,
+  EXIT,
+  INPUT_FORMATS,
+  milliseconds,
+  oneOf,
+  seconds,
+} from './options.js';
 
 interface ProduceFlags {
   brokers: string;
   input: string[];
-  inputFormat: InputFormat;
+  inputFormat: (typeof INPUT_FORMATS)[number];
   config?: string;
   app?: string;
   topic?: string;
@@ -61,7 +68,7 @@ export function registerProduceCommand(program: Command): void {
     .option(
       '--input-format <format>',
       'jsonl: one event per line; text: each file is one sequence of UTF-8 bytes keyed by its file name, files interleaved byte by byte',
-      parseFormat,
+      oneOf('--input-format', INPUT_FORMATS),
       'jsonl',
     )
     .option(
@@ -80,25 +87,25 @@ export function registerProduceCommand(program: Command): void {
     .option(
       '--partitions <n>',
       'with --create-topics: partitions of new keyed topics',
-      positiveInteger('--partitions'),
+      count('--partitions', { example: DEFAULT_PARTITIONS }),
       DEFAULT_PARTITIONS,
     )
     .option(
       '--replication-factor <n>',
       'with --create-topics: replication factor of new topics (1 for a single broker)',
-      positiveInteger('--replication-factor'),
+      count('--replication-factor', { example: 1 }),
       1,
     )
     .option(
       '--batch-size <n>',
       'records per send request',
-      positiveInteger('--batch-size'),
+      count('--batch-size', { example: DEFAULT_BATCH_SIZE }),
       DEFAULT_BATCH_SIZE,
     )
     .option(
       '--rate <events/s>',
       'throttle to at most this many events per second on average (demos, benchmarks)',
-      positiveNumber('--rate'),
+      decimal('--rate', { example: 1000 }),
     )
     .option(
       '--dead-letter',
@@ -107,18 +114,18 @@ export function registerProduceCommand(program: Command): void {
     .option(
       '--progress-seconds <s>',
       'seconds between progress lines on stderr (0 = none)',
-      positiveIntegerOrZero,
+      seconds('--progress-seconds', { example: 5, zero: 'no progress lines' }),
       5,
     )
     .option(
       '--max-bytes-per-file <n>',
       'text input: read at most this many bytes of each file',
-      positiveInteger('--max-bytes-per-file'),
+      bytes('--max-bytes-per-file', { example: 1_000_000 }),
     )
     .option(
       '--connection-timeout-ms <ms>',
       'give up connecting to a broker after this long (per attempt)',
-      positiveInteger('--connection-timeout-ms'),
+      milliseconds('--connection-timeout-ms', { example: 3_000 }),
       3_000,
     )
     .addHelpText('after', EXIT_CODES)
@@ -136,7 +143,7 @@ async function produceCommand(flags: ProduceFlags): Promise<void> {
 
   const abort = new AbortController();
   const stop = (signal: string): void => {
-    if (abort.signal.aborted) process.exit(130); // second Ctrl-C: leave now
+    if (abort.signal.aborted) process.exit(EXIT.interrupted); // second Ctrl-C: leave now
     logger.info({ signal }, 'stopping: no more input is read; sending what was read');
     abort.abort();
   };

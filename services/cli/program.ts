@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { RnnstreamError } from '../../shared/errors/index.js';
 import { registerBenchCommand } from './bench-command.js';
@@ -8,7 +8,10 @@ import { registerProduceCommand } from './produce-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 
-/** `rnnstream`: one binary, one subcommand per service or tool (DESIGN.md §6). */
+/**
+ * `rnnstream`: one binary, one subcommand per service or tool (DESIGN.md §6). The only module that
+ * knows the subcommands; what they share (option parsers, exit codes) is in ./options.ts.
+ */
 export function buildProgram(): Command {
   const { version } = JSON.parse(
     readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
@@ -39,40 +42,4 @@ export function buildProgram(): Command {
       });
   }
   return program;
-}
-
-export function positiveInteger(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a positive integer, got '${value}'`);
-    return n;
-  };
-}
-
-export function positiveNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a number > 0, got '${value}'`);
-    return n;
-  };
-}
-
-export function nonNegativeInteger(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < 0)
-      throw new InvalidArgumentError(`${name} must be an integer ≥ 0, got '${value}'`);
-    return n;
-  };
-}
-
-export function nonNegativeNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0)
-      throw new InvalidArgumentError(`${name} must be a number ≥ 0, got '${value}'`);
-    return n;
-  };
 }

@@ -4,15 +4,14 @@ import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/
 import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { saveParameterFile } from '../../shared/model/parameter-file.js';
-import type { InputFormat } from '../embedded/run-embedded.js';
 import { formatProgress } from '../embedded/progress-line.js';
-import { positiveInteger } from './program.js';
+import { bytes, EXIT, INPUT_FORMATS, oneOf, seconds } from './options.js';
 
 interface RunFlags {
   embedded?: boolean;
   config?: string;
   input: string[];
-  inputFormat: InputFormat;
+  inputFormat: (typeof INPUT_FORMATS)[number];
   output?: string;
   summary?: string;
   training: boolean;
@@ -42,7 +41,7 @@ export function registerRunCommand(program: Command): void {
     .option(
       '--input-format <format>',
       'jsonl: one event per line; text: each file is one sequence of UTF-8 bytes',
-      parseFormat,
+      oneOf('--input-format', INPUT_FORMATS),
       'jsonl',
     )
     .option('--output <file>', 'write one prediction per event as JSON lines')
@@ -55,13 +54,13 @@ export function registerRunCommand(program: Command): void {
     .option(
       '--progress-seconds <s>',
       'seconds between progress lines on stderr (0 = none)',
-      positiveIntegerOrZero,
+      seconds('--progress-seconds', { example: 5, zero: 'no progress lines' }),
       5,
     )
     .option(
       '--max-bytes-per-file <n>',
       'text input: read at most this many bytes of each file',
-      positiveInteger('--max-bytes-per-file'),
+      bytes('--max-bytes-per-file', { example: 1_000_000 }),
     )
     .action(async (flags: RunFlags) => {
       if (!flags.embedded) {
@@ -82,7 +81,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
   const { backend } = await selectBackend({ requested: config.backend, logger });
   const abort = new AbortController();
   const stop = (signal: string): void => {
-    if (abort.signal.aborted) process.exit(130); // second Ctrl-C: leave now
+    if (abort.signal.aborted) process.exit(EXIT.interrupted); // second Ctrl-C: leave now
     logger.info(
       { signal },
       'stopping: no more input is read; finishing what was read, then writing the summary',
@@ -114,17 +113,4 @@ async function runCommand(flags: RunFlags): Promise<void> {
   if (flags.summary) await writeFile(flags.summary, json + '\n');
   logger.info({ backend }, 'run finished');
   process.stdout.write(json + '\n');
-}
-
-export function parseFormat(value: string): InputFormat {
-  if (value !== 'jsonl' && value !== 'text')
-    throw new ConfigError(`--input-format '${value}' is not known (fix: use jsonl or text)`);
-  return value;
-}
-
-export function positiveIntegerOrZero(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new ConfigError(`--progress-seconds must be an integer ≥ 0, got '${value}'`);
-  return n;
 }

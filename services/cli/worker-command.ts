@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
+import { GRADIENT_ENCODINGS } from '../../shared/config/config-schema.js';
 import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/index.js';
-import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createKafkaClient, ensureTopics } from '../../shared/transport/kafka/index.js';
 import { createMetricsRegistry, startMetricsServer } from '../../shared/metrics/index.js';
-import { createWorkerMetrics } from '../../shared/metrics/worker/index.js';
-import { nonNegativeInteger, positiveInteger } from './program.js';
+import { createWorkerMetrics } from '../../shared/metrics/worker-metrics.js';
+import { count, EXIT, milliseconds, oneOf, port, seconds } from './options.js';
 
 interface WorkerFlags {
   config?: string;
@@ -50,19 +50,19 @@ export function registerWorkerCommand(program: Command): void {
     .option(
       '--max-batch-size <n>',
       'most events per batch, i.e. per transaction (bigger: fewer changelog writes per event, later predictions)',
-      positiveInteger('--max-batch-size'),
+      count('--max-batch-size', { example: 5000 }),
       5000,
     )
     .option(
       '--session-timeout-ms <ms>',
       'group session timeout: how soon the group notices a dead worker and moves its partitions',
-      positiveInteger('--session-timeout-ms'),
+      milliseconds('--session-timeout-ms', { example: 30_000 }),
       30_000,
     )
     .option(
       '--gradient-encoding <dtype>',
       'float32 (lossless), bfloat16 or float16 (half the bytes); default: config paramserver.gradientEncoding',
-      parseDType,
+      oneOf('--gradient-encoding', GRADIENT_ENCODINGS),
     )
     .option(
       '--model-id <id>',
@@ -71,38 +71,38 @@ export function registerWorkerCommand(program: Command): void {
     .option(
       '--params-lockstep-ms <ms>',
       'lockstep training: end each transaction at a training step and wait up to this long for the published version that applied its gradient before the next event (0: never wait)',
-      nonNegativeInteger('--params-lockstep-ms'),
+      milliseconds('--params-lockstep-ms', { example: 10_000, zero: 'never wait' }),
       0,
     )
     .option(
       '--params-wait-ms <ms>',
       'training: how long to wait at start-up for a published parameter version',
-      nonNegativeInteger('--params-wait-ms'),
+      milliseconds('--params-wait-ms', { example: 30_000, zero: 'do not wait' }),
       30_000,
     )
     .option('--create-topics', "create the app's topics first if they do not exist")
     .option(
       '--partitions <n>',
       'with --create-topics: partitions of the keyed topics',
-      positiveInteger('--partitions'),
+      count('--partitions', { example: 4 }),
       4,
     )
     .option(
       '--replication-factor <n>',
       'with --create-topics: replication factor',
-      positiveInteger('--replication-factor'),
+      count('--replication-factor', { example: 1 }),
       1,
     )
     .option(
       '--progress-seconds <s>',
-      'seconds between progress log lines',
-      positiveInteger('--progress-seconds'),
+      'seconds between progress log lines (0 = none)',
+      seconds('--progress-seconds', { example: 10, zero: 'no progress lines' }),
       10,
     )
     .option(
       '--metrics-port <port>',
       'serve Prometheus metrics on http://0.0.0.0:<port>/metrics (and /healthz); 0 picks a free port',
-      nonNegativeInteger('--metrics-port'),
+      port('--metrics-port'),
     )
     .action(async (flags: WorkerFlags) => {
       await workerCommand(flags);
@@ -158,11 +158,12 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
     modelId: flags.modelId,
     paramsWaitMs: flags.paramsWaitMs,
     paramsLockstepMs: flags.paramsLockstepMs,
-    progressIntervalMs: flags.progressSeconds * 1000,
+    // 0 = none, as in produce and run: the worker logs at most once per interval.
+    progressIntervalMs: flags.progressSeconds === 0 ? Infinity : flags.progressSeconds * 1000,
   });
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) process.exit(130); // second signal: leave now
+    if (stopping) process.exit(EXIT.interrupted); // second signal: leave now
     stopping = true;
     logger.info({ signal }, 'stopping: finishing the batch in flight, then leaving the group');
     void worker.stop();
@@ -170,12 +171,4 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT')).on('SIGTERM', () => stop('SIGTERM'));
   const summary = await worker.done.finally(() => metricsServer?.close());
   process.stdout.write(JSON.stringify(summary) + '\n');
-}
-
-function parseDType(value: string): TensorDType {
-  if (value !== 'float32' && value !== 'bfloat16' && value !== 'float16')
-    throw new ConfigError(
-      `--gradient-encoding '${value}' is not known (fix: float32, bfloat16 or float16)`,
-    );
-  return value;
 }

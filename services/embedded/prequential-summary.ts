@@ -7,7 +7,7 @@ import {
   uniformBitsPerToken,
 } from '../../shared/evaluation/index.js';
 import { tf } from '../../shared/engine/tf.js';
-import type { Prediction } from '../../shared/learner/prediction.js';
+import type { Prediction } from '../../shared/events/prediction.js';
 import type { TaskType } from '../../shared/model/model-spec.js';
 
 /** The summary of DESIGN.md §6 (CONTRACT), plus the trivial baselines on the same stream. */

@@ -13,7 +13,7 @@ import {
   type EmbeddedLearner,
 } from '../../shared/learner/create-learner.js';
 import { encodeEvent, type EncodedEvent } from '../../shared/learner/event-encoder.js';
-import type { Prediction } from '../../shared/learner/prediction.js';
+import type { Prediction } from '../../shared/events/prediction.js';
 import type { Logger } from '../../shared/logging/logger.js';
 import { createInProcessBus } from '../../shared/transport/in-process-bus.js';
 import { PrequentialSummary, type RunSummary } from './prequential-summary.js';

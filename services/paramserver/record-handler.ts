@@ -1,5 +1,5 @@
 import type { Logger } from '../../shared/logging/index.js';
-import type { ParamserverMetrics } from '../../shared/metrics/paramserver/index.js';
+import type { ParamserverMetrics } from '../../shared/metrics/paramserver-metrics.js';
 import type { GradientIntake, ParameterServer } from '../../shared/paramserver/index.js';
 import type { KafkaBusRecord } from '../../shared/transport/kafka/index.js';
 

@@ -9,7 +9,7 @@ import {
   startMetricsServer,
   type Registry,
 } from '../../shared/metrics/index.js';
-import { createParamserverMetrics } from '../../shared/metrics/paramserver/index.js';
+import { createParamserverMetrics } from '../../shared/metrics/paramserver-metrics.js';
 import {
   checkModelId,
   DEFAULT_MODEL_ID,

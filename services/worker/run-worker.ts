@@ -25,7 +25,7 @@ import {
   type TransactionalProducer,
 } from '../../shared/transport/kafka/index.js';
 import type { DecodedParams, GradientId } from '../../shared/codec/param-codec.js';
-import type { WorkerMetrics } from '../../shared/metrics/worker/index.js';
+import type { WorkerMetrics } from '../../shared/metrics/worker-metrics.js';
 import { applyParams, followParams } from '../../shared/paramserver/index.js';
 import { ChangelogFold, type RestoredPartition } from './changelog-records.js';
 import { PartitionTask, type BatchReport } from './partition-task.js';

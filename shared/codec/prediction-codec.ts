@@ -1,4 +1,4 @@
-import type { Prediction } from '../learner/prediction.js';
+import type { Prediction } from '../events/prediction.js';
 import { CodecError } from './codec-error.js';
 import { rnnstream } from './generated/rnnstream.js';
 import { checkInt64, int64ToNumber } from './int64.js';
@@ -22,7 +22,7 @@ const TASKS: Record<Prediction['task'], rnnstream.v1.Prediction.Task> = {
   forecast: Task.FORECAST,
 };
 
-/** Prediction protobuf bytes for `<app>.predictions` (shared/learner/prediction.ts, field for field). */
+/** Prediction protobuf bytes for `<app>.predictions` (shared/events/prediction.ts, field for field). */
 export function encodePrediction(p: Prediction): Uint8Array {
   return encodePredictions([p])[0]!;
 }

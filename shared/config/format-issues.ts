@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 
-import { closestName } from './closest-name.js';
+import { closestName } from '../errors/closest-name.js';
 import { renderValue } from '../errors/render-value.js';
 import { type ConfigPath, formatPath, valueAt } from './config-path.js';
 import { ConfigSchema, KNOWN_KEYS } from './config-schema.js';

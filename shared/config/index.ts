@@ -13,4 +13,3 @@ export { ConfigSchema } from './config-schema.js';
 export { defaultConfig, parseConfig } from './parse-config.js';
 export { loadConfigFile } from './load-config-file.js';
 export { modelSpecFromConfig } from './model-spec-from-config.js';
-export { closestName } from './closest-name.js';

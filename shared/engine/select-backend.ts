@@ -7,8 +7,8 @@
  *      offline it is built by `npm run setup:tensorflow`, see DEVELOPERS.md);
  *   2. 'wasm'       — `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD), checked to really initialise;
  *   3. 'cpu'        — pure JavaScript, always there, slow.
- * `RNNSTREAM_BACKEND=auto|tensorflow|wasm|cpu` overrides the requested value. An explicit request
- * for a backend that cannot run throws `BackendError` with the reason and the fix.
+ * `RNNSTREAM_BACKEND=auto|tensorflow|wasm|cpu` (./flags.ts) overrides the requested value. An
+ * explicit request for a backend that cannot run throws `BackendError` with the reason and the fix.
  *
  * tf.setBackend() switches one global backend for the whole process. A tensor lives in the backend
  * that was active when it was created; tfjs copies it over lazily when another backend reads it,
@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { BackendError } from '../errors/index.js';
+import { FLAGS, getFlag } from './flags.js';
 import { tf } from './tf.js';
 import { installWasmKernelFixes } from './wasm-kernels.js';
 
@@ -228,15 +229,10 @@ export async function selectBackend({
   requested: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   logger?: BackendLogger;
 }): Promise<BackendSelection> {
-  const fromEnv = process.env['RNNSTREAM_BACKEND'];
+  const fromEnv = getFlag('backend');
   const source =
-    fromEnv !== undefined && fromEnv.trim() !== ''
-      ? `RNNSTREAM_BACKEND=${fromEnv}`
-      : `requested "${requested}"`;
-  const request = parseRequest(
-    fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : requested,
-    source,
-  );
+    fromEnv !== undefined ? `${FLAGS.backend.env}=${fromEnv}` : `requested "${requested}"`;
+  const request = parseRequest(fromEnv ?? requested, source);
   const candidates = request === 'auto' ? BACKEND_ORDER : [request];
   const tried: BackendAttempt[] = [];
 

@@ -1,4 +1,5 @@
 export type { StreamEvent } from './stream-event.js';
+export type { Prediction } from './prediction.js';
 export type { ParsedRecord } from './parsed-record.js';
 export { parseEventObject, parseJsonLine } from './parse-event.js';
 export { readJsonlEvents } from './jsonl-source.js';

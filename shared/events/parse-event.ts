@@ -1,4 +1,4 @@
-import { closestName } from '../config/closest-name.js';
+import { closestName } from '../errors/closest-name.js';
 import { renderValue } from '../errors/render-value.js';
 import { InputError } from '../errors/index.js';
 import {

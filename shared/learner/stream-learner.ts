@@ -11,7 +11,7 @@ import { StepRingBuffer } from '../tbptt/step-ring-buffer.js';
 import type { TbpttTrainer, TrainStepResult } from '../tbptt/tbptt-trainer.js';
 import type { EncodedEvent, LabelIds, Standardizer, TokenEncoder } from './event-encoder.js';
 import { keySnapshotProblem } from './key-snapshot-check.js';
-import type { Prediction } from './prediction.js';
+import type { Prediction } from '../events/prediction.js';
 
 export interface StreamLearnerOptions {
   /** The network (or a stand-in) that predicts each event from the carried state. */

@@ -1,7 +1,17 @@
 /**
- * Prometheus metrics (prom-client). Generic parts here; each service's families live in a folder
- * of their own (`paramserver/`), one file per family, base units in names, counters end in
- * `_total`, latencies are histograms, and no label takes per-key or per-worker values.
+ * Prometheus metrics (prom-client): a registry per service, the /metrics server, and each
+ * service's families as one table (./worker-metrics.ts, ./paramserver-metrics.ts) built by
+ * ./families.ts, which states the naming rules.
  */
 export { createMetricsRegistry, type Registry } from './registry.js';
 export { startMetricsServer, type MetricsServer } from './metrics-server.js';
+export { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js';
+export {
+  createParamserverMetrics,
+  CHUNK_REJECTIONS,
+  DROP_REASONS,
+  ROUND_TRIGGERS,
+  type ChunkRejection,
+  type DropReason,
+  type ParamserverMetrics,
+} from './paramserver-metrics.js';

@@ -10,8 +10,13 @@ import {
   stateSizePerLayer,
   type ModelSpec,
 } from './model-spec.js';
+import {
+  kernelChoiceFromFlags,
+  layerKernel,
+  type KernelChoice,
+  type LayerKernel,
+} from './layer-kernels.js';
 import { ParameterSet } from './parameter-set.js';
-import { runLayerWindowAuto } from './window/index.js';
 import { paddedBatchSize, padRows, padTrainingBatch } from './batch-buckets.js';
 import type { TrainingBatch } from './training-batch.js';
 
@@ -44,12 +49,17 @@ export interface StepInput {
 export class RecurrentModel {
   readonly spec: ModelSpec;
   readonly params: ParameterSet;
+  /** The code that runs each layer window (./layer-kernels.ts), fixed at creation. */
+  readonly kernels: KernelChoice;
   private readonly cell: CellDefinition;
   private readonly cellOptions: CellOptions[];
+  private readonly runLayer: LayerKernel;
 
-  private constructor(spec: ModelSpec, params: ParameterSet) {
+  private constructor(spec: ModelSpec, params: ParameterSet, kernels: KernelChoice) {
     this.spec = spec;
     this.params = params;
+    this.kernels = kernels;
+    this.runLayer = layerKernel(kernels);
     this.cell = cells[spec.cell];
     this.cellOptions = Array.from({ length: spec.layers }, (_, layer) => ({
       inputSize: layer === 0 ? spec.embedding : spec.hidden,
@@ -59,9 +69,28 @@ export class RecurrentModel {
     }));
   }
 
-  /** New model with seeded initial parameters (same seed, same values, on every backend). */
-  static create({ spec, seed }: { spec: ModelSpec; seed: number }): RecurrentModel {
-    return new RecurrentModel(spec, new ParameterSet(initialParameters(spec, seed)));
+  /**
+   * New model with seeded initial parameters (same seed, same values, on every backend).
+   * `kernels` defaults to what RNNSTREAM_FUSED / RNNSTREAM_WINDOW ask for.
+   */
+  static create({
+    spec,
+    seed,
+    kernels = kernelChoiceFromFlags(),
+  }: {
+    spec: ModelSpec;
+    seed: number;
+    kernels?: KernelChoice;
+  }): RecurrentModel {
+    return new RecurrentModel(spec, new ParameterSet(initialParameters(spec, seed)), kernels);
+  }
+
+  /**
+   * This model's parameters (shared, not copied) run through other kernels: to compare paths on
+   * the same values. Dispose the original only; the view dies with it.
+   */
+  withKernels(kernels: KernelChoice): RecurrentModel {
+    return new RecurrentModel(this.spec, this.params, kernels);
   }
 
   get stateSize(): number {
@@ -268,9 +297,7 @@ export class RecurrentModel {
       const options = this.cellOptions[layer]!;
       const inputMask = batch?.dropoutMasks?.input[layer];
       const recurrentMask = batch?.dropoutMasks?.recurrent[layer];
-      // A window kernel (wasm, ./window), a fused TensorFlow kernel (tensorflow, ./fused) when one
-      // applies, else the generic time loop (./time-loop.ts): see ./window/index.ts.
-      const { outputs, final } = runLayerWindowAuto({
+      const { outputs, final } = this.runLayer({
         cell: this.cell,
         params: this.layerParams(layer),
         options,

@@ -17,6 +17,12 @@ export interface LayerSequenceInput {
   readonly recurrentMask?: Tensor2D;
 }
 
+/** A layer window's outputs: h of every step [B, T, H], and the state parts at its end. */
+export interface LayerSequenceOutput {
+  readonly outputs: Tensor3D;
+  readonly final: Tensor2D[];
+}
+
 /**
  * The generic time loop: one matmul for the input part of all T steps, then the cell's step
  * function per step. Padded steps carry the previous state through unchanged. This is the
@@ -31,10 +37,7 @@ export function runLayerSequence({
   valid,
   inputMask,
   recurrentMask,
-}: LayerSequenceInput): {
-  outputs: Tensor3D;
-  final: Tensor2D[];
-} {
+}: LayerSequenceInput): LayerSequenceOutput {
   const [batch, steps, inputSize] = inputs.shape;
   const x = inputMask ? tf.mul(inputs, tf.expandDims(inputMask, 1)) : inputs;
   const { kernel, bias } = cell.inputProjection(params);

@@ -1,104 +1,11 @@
-/**
- * Window kernels: a whole layer window as one tf.customGrad built from ordinary tfjs ops, with
- * a hand-written backward (./lstm-window.ts, ./gru-window.ts, ./elman-window.ts). They exist
- * for backends without TensorFlow's fused RNN kernels, where tfjs autodiff of the generic loop
- * is the bottleneck: on 'wasm' it spends per step two transposed products, ~30 small element-wise
- * ops and a copy of every saved operand. README.md in this folder has the profile.
- *
- * `runLayerWindowAuto` is what RecurrentModel calls for each layer. It takes the window kernel
- * when
- *   - neither `RNNSTREAM_FUSED` (the switch of every non-generic path: `0`, `false`, `off`, `no`
- *     force the generic loop) nor `RNNSTREAM_WINDOW` (same values) turns it off — both are read
- *     at every call;
- *   - the active backend is in WINDOW_BACKENDS ('wasm'), or `RNNSTREAM_WINDOW=all` (tests run
- *     the kernels on cpu this way);
- *   - the window has at least one key and one step;
- * and otherwise hands the layer to `runLayerSequenceAuto` (../fused: TensorFlow's fused kernels
- * on 'tensorflow', else the generic loop of ../time-loop.ts, the reference). Every cell and
- * option is supported: LSTM peepholes and coupled gates, left padding, input and recurrent
- * dropout. The forward runs the generic loop's own ops, so outputs and final states are those of
- * the generic loop; gradients agree with it to float32 round-off
- * (test/shared/model/window-kernels.test.ts).
- */
-import { tf } from '../../engine/tf.js';
-import type { Tensor2D, Tensor3D } from '@tensorflow/tfjs';
-import { elmanCell } from '../cells/elman.js';
-import { gruCell } from '../cells/gru.js';
-import { lstmCell } from '../cells/lstm.js';
-import { fusedKernelsEnabled, runLayerSequenceAuto } from '../fused/index.js';
-import type { LayerSequenceInput } from '../time-loop.js';
-import { elmanWindow } from './elman-window.js';
-import { gruWindow } from './gru-window.js';
-import { lstmWindow } from './lstm-window.js';
-
-/** Environment variable: `0`/`false`/`off`/`no` turns window kernels off, `all` allows every backend. */
-export const WINDOW_ENV = 'RNNSTREAM_WINDOW';
-/** Backends on which window kernels run by default. */
-export const WINDOW_BACKENDS: readonly string[] = ['wasm'];
-
-export type WindowKernel = 'lstm' | 'gru' | 'rnn';
-export type WindowSkipReason = 'disabled' | 'backend' | 'cell' | 'empty';
-
-export interface WindowKernelStats {
-  /** Layer-window runs per window kernel. */
-  readonly window: Record<WindowKernel, number>;
-  /** Layer-window runs handed on to runLayerSequenceAuto, by the first condition that failed. */
-  readonly skipped: Record<WindowSkipReason, number>;
-}
-
-const stats = {
-  window: { lstm: 0, gru: 0, rnn: 0 },
-  skipped: { disabled: 0, backend: 0, cell: 0, empty: 0 },
-};
-
-export function windowKernelStats(): WindowKernelStats {
-  return { window: { ...stats.window }, skipped: { ...stats.skipped } };
-}
-
-export function resetWindowKernelStats(): void {
-  for (const k of Object.keys(stats.window) as WindowKernel[]) stats.window[k] = 0;
-  for (const k of Object.keys(stats.skipped) as WindowSkipReason[]) stats.skipped[k] = 0;
-}
-
-function windowSetting(): string {
-  return (process.env[WINDOW_ENV] ?? '').trim().toLowerCase();
-}
-
-const KERNELS: ReadonlyArray<
-  [LayerSequenceInput['cell'], WindowKernel, (input: LayerSequenceInput) => LayerResult]
-> = [
-  [lstmCell, 'lstm', lstmWindow],
-  [gruCell, 'gru', gruWindow],
-  [elmanCell, 'rnn', elmanWindow],
-];
-
-type LayerResult = { outputs: Tensor3D; final: Tensor2D[] };
-
-/** Which window kernel a layer window would take, or why it would not. */
-export function windowKernelFor({
-  cell,
-  inputs,
-}: Pick<LayerSequenceInput, 'cell' | 'inputs'>): WindowKernel | WindowSkipReason {
-  const setting = windowSetting();
-  if (!fusedKernelsEnabled() || ['0', 'false', 'off', 'no'].includes(setting)) return 'disabled';
-  if (setting !== 'all' && !WINDOW_BACKENDS.includes(tf.getBackend())) return 'backend';
-  const entry = KERNELS.find(([c]) => c === cell);
-  if (!entry) return 'cell';
-  if (inputs.shape[0] === 0 || inputs.shape[1] === 0) return 'empty';
-  return entry[1];
-}
-
-/**
- * Drop-in for runLayerSequence: the window kernel when the conditions above hold, else
- * runLayerSequenceAuto. Call inside tf.tidy (or a gradient function).
- */
-export function runLayerWindowAuto(input: LayerSequenceInput): LayerResult {
-  const choice = windowKernelFor(input);
-  const entry = KERNELS.find(([, name]) => name === choice);
-  if (entry) {
-    stats.window[entry[1]]++;
-    return entry[2](input);
-  }
-  stats.skipped[choice as WindowSkipReason]++;
-  return runLayerSequenceAuto(input);
-}
+/** Window kernels for recurrent layers: ./window-layer.ts decides, ./README.md explains. */
+export {
+  WINDOW_BACKENDS,
+  resetWindowKernelStats,
+  runWindowLayer,
+  windowKernelFor,
+  windowKernelStats,
+  type WindowKernel,
+  type WindowKernelStats,
+  type WindowSkipReason,
+} from './window-layer.js';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { tf } from '../../../shared/engine/tf.js';
 import { createLogger } from '../../../shared/logging/index.js';
 import { createMetricsRegistry } from '../../../shared/metrics/index.js';
-import { createParamserverMetrics } from '../../../shared/metrics/paramserver/index.js';
+import { createParamserverMetrics } from '../../../shared/metrics/paramserver-metrics.js';
 import {
   gradientMessageRecords,
   GradientIntake,

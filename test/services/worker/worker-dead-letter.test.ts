@@ -8,7 +8,7 @@ import { selectBackend } from '../../../shared/engine/select-backend.js';
 import { ConfigError } from '../../../shared/errors/index.js';
 import { createLogger } from '../../../shared/logging/index.js';
 import { createMetricsRegistry } from '../../../shared/metrics/index.js';
-import { createWorkerMetrics } from '../../../shared/metrics/worker/index.js';
+import { createWorkerMetrics } from '../../../shared/metrics/worker-metrics.js';
 import {
   topicNames,
   type KafkaAdmin,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Prediction } from '../../../shared/learner/prediction.js';
+import type { Prediction } from '../../../shared/events/prediction.js';
 import { InputError } from '../../../shared/errors/index.js';
 import {
   decodePrediction,

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resetFlags } from '../../../shared/engine/flags.js';
 import { tf } from '../../../shared/engine/tf.js';
 import {
   listAvailableBackends,
@@ -35,16 +36,21 @@ function capturingLogger(): BackendLogger & {
   };
 }
 
-/** Runs `fn` with RNNSTREAM_BACKEND set (or unset), restoring the variable afterwards. */
+/**
+ * Runs `fn` with RNNSTREAM_BACKEND set (or unset), restoring the variable afterwards. Flags are
+ * read once per process (shared/engine/flags.ts): resetFlags makes the next read see the change.
+ */
 async function withEnvBackend<T>(value: string | undefined, fn: () => Promise<T>): Promise<T> {
   const saved = process.env['RNNSTREAM_BACKEND'];
   if (value === undefined) delete process.env['RNNSTREAM_BACKEND'];
   else process.env['RNNSTREAM_BACKEND'] = value;
+  resetFlags();
   try {
     return await fn();
   } finally {
     if (saved === undefined) delete process.env['RNNSTREAM_BACKEND'];
     else process.env['RNNSTREAM_BACKEND'] = saved;
+    resetFlags();
   }
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { createMetricsRegistry, startMetricsServer } from '../../../shared/metrics/index.js';
-import { createParamserverMetrics } from '../../../shared/metrics/paramserver/index.js';
+import { createParamserverMetrics } from '../../../shared/metrics/paramserver-metrics.js';
 
 test('GET /metrics serves the registry in Prometheus text format; /healthz answers ok; close() frees the port', async () => {
   const registry = createMetricsRegistry({ labels: { service: 'paramserver' } });

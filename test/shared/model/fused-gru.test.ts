@@ -5,11 +5,11 @@
  * reference), on the same model, parameters and batch: same loss, gradient of every parameter,
  * outputs and final state; automatic fallback; no tensor (or native handle) leak.
  *
- * RNNSTREAM_FUSED=0 forces the generic path per call (see shared/model/fused/index.ts).
+ * The path is the model's kernel choice: generic is what RNNSTREAM_FUSED=0 gives (see
+ * shared/model/fused/fused-layer.ts); each test runs the same parameters through both paths.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../../shared/engine/tf.js';
 import {
   fusedKernelStats,
   nativeOps,
@@ -30,9 +30,10 @@ import {
   assertClose,
   assertSameResults,
   createModel,
+  inMode,
   run,
   skip,
-  withMode,
+  twentyTrainingSteps,
   type Case,
 } from './fused-test-helpers.js';
 
@@ -112,13 +113,10 @@ test(
       const B = 3;
       const state = new Float32Array(B * model.stateSize).map((_, i) => Math.sin(i) * 0.5);
       const input = { batchSize: B, tokens: Int32Array.from([0, 4, model.spec.vocabSize]), state };
-      const generic = withMode('generic', () => model.predictStep(input));
-      const fused = withMode('auto', () => {
-        resetFusedKernelStats();
-        const result = model.predictStep(input);
-        assert.equal(fusedKernelStats().fused.gru, 2, 'both layers ran fused');
-        return result;
-      });
+      const generic = inMode(model, 'generic').predictStep(input);
+      resetFusedKernelStats();
+      const fused = inMode(model, 'auto').predictStep(input);
+      assert.equal(fusedKernelStats().fused.gru, 2, 'both layers ran fused');
       assertClose(fused.outputs, generic.outputs, 'predictions');
       assertClose(fused.state, generic.state, 'states');
     } finally {
@@ -207,24 +205,10 @@ test(
       });
       const native = nativeOps();
       assert.ok(native, 'tfjs-node backend handle');
-      withMode('auto', () => {
-        // One step first: the kernel probe and tfjs' own lazily created tensors are not leaks.
-        for (const g of model.lossAndGradientTensors(batch).gradients.values()) g.dispose();
-        const tensors = tf.memory().numTensors;
-        const handles = native.nativeTensorCount();
-        resetFusedKernelStats();
-        for (let step = 0; step < 20; step++) {
-          const { gradients } = model.lossAndGradientTensors(batch);
-          for (const g of gradients.values()) g.dispose();
-        }
-        assert.equal(fusedKernelStats().fused.gru, 40, 'all 20 steps ran fused');
-        assert.equal(tf.memory().numTensors, tensors, 'live tfjs tensors after 20 steps');
-        assert.equal(
-          native.nativeTensorCount(),
-          handles,
-          'live TensorFlow tensor handles after 20 steps',
-        );
-      });
+      const { before, after, stats } = twentyTrainingSteps(inMode(model, 'auto'), batch, native);
+      assert.equal(stats.fused.gru, 40, 'all 20 steps ran fused');
+      assert.equal(after.tensors, before.tensors, 'live tfjs tensors after 20 steps');
+      assert.equal(after.handles, before.handles, 'live TensorFlow tensor handles after 20 steps');
     } finally {
       model.dispose();
     }

@@ -5,12 +5,12 @@
  * same loss, gradient of every parameter, outputs and final state; automatic fallback to the
  * generic loop when a condition does not hold; no tensor (or native handle) leak.
  *
- * RNNSTREAM_FUSED chooses the path per call: `0` generic, `block` / `cell` the fused path with
- * that backward variant (see shared/model/fused/index.ts).
+ * The path is the model's kernel choice, as RNNSTREAM_FUSED would set it: `0` generic, `block` /
+ * `cell` the fused path with that backward variant (see shared/model/fused/fused-layer.ts); each
+ * test runs the same parameters through several paths (RecurrentModel.withKernels).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../../shared/engine/tf.js';
 import {
   fusedKernelStats,
   nativeOps,
@@ -31,9 +31,10 @@ import {
   assertClose,
   assertSameResults,
   createModel,
+  inMode,
   run,
   skip,
-  withMode,
+  twentyTrainingSteps,
   type Case,
 } from './fused-test-helpers.js';
 
@@ -143,14 +144,11 @@ test(
       const B = 3;
       const state = new Float32Array(B * model.stateSize).map((_, i) => Math.sin(i) * 0.5);
       const input = { batchSize: B, tokens: Int32Array.from([0, 4, model.spec.vocabSize]), state };
-      const generic = withMode('generic', () => model.predictStep(input));
+      const generic = inMode(model, 'generic').predictStep(input);
       for (const mode of ['auto', 'block', 'cell'] as const) {
-        const fused = withMode(mode, () => {
-          resetFusedKernelStats();
-          const result = model.predictStep(input);
-          assert.equal(fusedKernelStats().fused.lstm, 2, `${mode}: both layers ran fused`);
-          return result;
-        });
+        resetFusedKernelStats();
+        const fused = inMode(model, mode).predictStep(input);
+        assert.equal(fusedKernelStats().fused.lstm, 2, `${mode}: both layers ran fused`);
         assertClose(fused.outputs, generic.outputs, `${mode}: predictions`);
         assertClose(fused.state, generic.state, `${mode}: states`);
       }
@@ -167,24 +165,23 @@ test(
     await useBackend('tensorflow');
     const model = createModel({ cell: 'lstm', task: 'lm', layers: 2, hidden: 6 }, 350);
     try {
-      withMode('auto', () => {
-        resetFusedKernelStats();
-        const empty = model.predictStep({
-          batchSize: 0,
-          tokens: new Int32Array(0),
-          state: new Float32Array(0),
-        });
-        assert.equal(empty.outputs.length, 0);
-        assert.equal(empty.state.length, 0);
-        assert.equal(fusedKernelStats().generic.empty, 2, 'both layers: generic, because empty');
-        model.predictStep({
-          batchSize: 1,
-          tokens: Int32Array.from([2]),
-          state: new Float32Array(model.stateSize),
-        });
-        assert.equal(fusedKernelStats().fused.lstm, 2, 'both layers fused on the next call');
-        assert.equal(fusedKernelStats().generic.failed, 0, 'no fused call failed');
+      const auto = inMode(model, 'auto');
+      resetFusedKernelStats();
+      const empty = auto.predictStep({
+        batchSize: 0,
+        tokens: new Int32Array(0),
+        state: new Float32Array(0),
       });
+      assert.equal(empty.outputs.length, 0);
+      assert.equal(empty.state.length, 0);
+      assert.equal(fusedKernelStats().generic.empty, 2, 'both layers: generic, because empty');
+      auto.predictStep({
+        batchSize: 1,
+        tokens: Int32Array.from([2]),
+        state: new Float32Array(model.stateSize),
+      });
+      assert.equal(fusedKernelStats().fused.lstm, 2, 'both layers fused on the next call');
+      assert.equal(fusedKernelStats().generic.failed, 0, 'no fused call failed');
     } finally {
       model.dispose();
     }
@@ -278,24 +275,14 @@ for (const mode of ['block', 'cell'] as const) {
         });
         const native = nativeOps();
         assert.ok(native, 'tfjs-node backend handle');
-        withMode(mode, () => {
-          // One step first: the kernel probe and tfjs' own lazily created tensors are not leaks.
-          for (const g of model.lossAndGradientTensors(batch).gradients.values()) g.dispose();
-          const tensors = tf.memory().numTensors;
-          const handles = native.nativeTensorCount();
-          resetFusedKernelStats();
-          for (let step = 0; step < 20; step++) {
-            const { gradients } = model.lossAndGradientTensors(batch);
-            for (const g of gradients.values()) g.dispose();
-          }
-          assert.equal(fusedKernelStats().lstmGradient[mode], 40, 'all 20 steps ran fused');
-          assert.equal(tf.memory().numTensors, tensors, 'live tfjs tensors after 20 steps');
-          assert.equal(
-            native.nativeTensorCount(),
-            handles,
-            'live TensorFlow tensor handles after 20 steps',
-          );
-        });
+        const { before, after, stats } = twentyTrainingSteps(inMode(model, mode), batch, native);
+        assert.equal(stats.lstmGradient[mode], 40, 'all 20 steps ran fused');
+        assert.equal(after.tensors, before.tensors, 'live tfjs tensors after 20 steps');
+        assert.equal(
+          after.handles,
+          before.handles,
+          'live TensorFlow tensor handles after 20 steps',
+        );
       } finally {
         model.dispose();
       }

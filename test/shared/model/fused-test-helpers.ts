@@ -1,15 +1,18 @@
 /**
- * Shared by the fused-kernel tests (fused-lstm, fused-gru): running one model and batch through
- * a chosen path (RNNSTREAM_FUSED), comparing fused against generic results, and the tolerance.
+ * Shared by the fused-kernel tests (fused-lstm, fused-gru): running one model's parameters and a
+ * batch through a chosen path (a KernelChoice, as RNNSTREAM_FUSED would give), comparing fused
+ * against generic results, and the tolerance.
  */
 import assert from 'node:assert/strict';
 import { RecurrentModel } from '../../../shared/model/recurrent-model.js';
 import {
-  FUSED_ENV,
   fusedKernelStats,
   resetFusedKernelStats,
   type FusedKernelStats,
 } from '../../../shared/model/fused/index.js';
+import type { FusedSetting } from '../../../shared/engine/flags.js';
+import { tf } from '../../../shared/engine/tf.js';
+import type { NativeOps } from '../../../shared/model/fused/native-ops.js';
 import type { TrainingBatch } from '../../../shared/model/training-batch.js';
 import {
   backendsUnderTest,
@@ -29,24 +32,17 @@ export const REL_TOL = 1e-5;
 export const ABS_TOL = 1e-6;
 
 export type Mode = 'generic' | 'block' | 'cell' | 'auto';
-const ENV_VALUE: Record<Mode, string | undefined> = {
-  generic: '0',
+/** The RNNSTREAM_FUSED setting of each mode: generic is `RNNSTREAM_FUSED=0`. */
+const FUSED: Record<Mode, FusedSetting> = {
+  generic: 'off',
   block: 'block',
   cell: 'cell',
-  auto: undefined,
+  auto: 'auto',
 };
 
-export function withMode<T>(mode: Mode, fn: () => T): T {
-  const previous = process.env[FUSED_ENV];
-  const value = ENV_VALUE[mode];
-  if (value === undefined) delete process.env[FUSED_ENV];
-  else process.env[FUSED_ENV] = value;
-  try {
-    return fn();
-  } finally {
-    if (previous === undefined) delete process.env[FUSED_ENV];
-    else process.env[FUSED_ENV] = previous;
-  }
+/** `model`'s parameters run through the path of `mode`. */
+export function inMode(model: RecurrentModel, mode: Mode): RecurrentModel {
+  return model.withKernels({ fused: FUSED[mode], window: 'auto' });
 }
 
 export interface Run {
@@ -60,12 +56,27 @@ export interface Run {
 }
 
 export function run(model: RecurrentModel, batch: TrainingBatch, mode: Mode): Run {
-  return withMode(mode, () => {
-    resetFusedKernelStats();
-    const lg = model.lossAndGradients(batch);
-    const fwd = model.forward(batch);
-    return { ...lg, ...fwd, stats: fusedKernelStats() };
-  });
+  const path = inMode(model, mode);
+  resetFusedKernelStats();
+  const lg = path.lossAndGradients(batch);
+  const fwd = path.forward(batch);
+  return { ...lg, ...fwd, stats: fusedKernelStats() };
+}
+
+/**
+ * One training step (the kernel probe and tfjs' own lazily created tensors are not leaks), then
+ * 20 more: live tfjs tensors and TensorFlow handles before and after the 20, and their path counts.
+ */
+export function twentyTrainingSteps(path: RecurrentModel, batch: TrainingBatch, native: NativeOps) {
+  for (const g of path.lossAndGradientTensors(batch).gradients.values()) g.dispose();
+  const before = { tensors: tf.memory().numTensors, handles: native.nativeTensorCount() };
+  resetFusedKernelStats();
+  for (let step = 0; step < 20; step++) {
+    const { gradients } = path.lossAndGradientTensors(batch);
+    for (const g of gradients.values()) g.dispose();
+  }
+  const after = { tensors: tf.memory().numTensors, handles: native.nativeTensorCount() };
+  return { before, after, stats: fusedKernelStats() };
 }
 
 export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {

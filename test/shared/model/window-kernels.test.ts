@@ -4,7 +4,9 @@
  * reference), on the same model, parameters and batch: same loss, gradient of every parameter,
  * outputs and final state, for every cell and option (LSTM peepholes and coupled gates, GRU,
  * Elman; left padding, input and recurrent dropout, several layers, one-step windows, every
- * task). They run on 'wasm' (their default backend) and on 'cpu' (RNNSTREAM_WINDOW=all).
+ * task). They run on 'wasm' (their default backend) and on 'cpu' (window setting 'all', as
+ * RNNSTREAM_WINDOW=all gives). Each test runs the same parameters through both paths
+ * (RecurrentModel.withKernels); the last one checks that the environment variables choose them.
  *
  * Tolerance (fused-test-helpers.ts): |window − generic| ≤ 1e-6 + 1e-5 · max(|window|, |generic|)
  * per entry. The forward is the generic loop's own ops; the backward computes the same float32
@@ -17,11 +19,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../../shared/engine/tf.js';
 import { listAvailableBackends, withBackend } from '../../../shared/engine/select-backend.js';
-import { FUSED_ENV, fusedKernelStats } from '../../../shared/model/fused/index.js';
+import { FLAGS, resetFlags } from '../../../shared/engine/flags.js';
+import { fusedKernelStats } from '../../../shared/model/fused/index.js';
+import type { KernelChoice } from '../../../shared/model/layer-kernels.js';
 import type { RecurrentModel } from '../../../shared/model/recurrent-model.js';
 import type { TrainingBatch } from '../../../shared/model/training-batch.js';
 import {
-  WINDOW_ENV,
   resetWindowKernelStats,
   windowKernelStats,
   type WindowKernelStats,
@@ -43,32 +46,21 @@ const BACKENDS = [
 
 type Mode = 'window' | 'generic';
 
-/** Runs fn with the path forced: the window kernels on any backend, or the generic loop. */
-function withPath<T>(mode: Mode, fn: () => T): T {
-  const saved = [process.env[FUSED_ENV], process.env[WINDOW_ENV]];
-  if (mode === 'generic') process.env[FUSED_ENV] = '0';
-  else delete process.env[FUSED_ENV];
-  process.env[WINDOW_ENV] = 'all';
-  try {
-    return fn();
-  } finally {
-    for (const [k, v] of [
-      [FUSED_ENV, saved[0]],
-      [WINDOW_ENV, saved[1]],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+/**
+ * `model`'s parameters with the path forced: the window kernels on any backend
+ * (RNNSTREAM_WINDOW=all), or the generic loop (RNNSTREAM_FUSED=0 as well).
+ */
+function onPath(model: RecurrentModel, mode: Mode): RecurrentModel {
+  const kernels: KernelChoice = { fused: mode === 'generic' ? 'off' : 'auto', window: 'all' };
+  return model.withKernels(kernels);
 }
 
 function runPath(model: RecurrentModel, batch: TrainingBatch, mode: Mode) {
-  return withPath(mode, () => {
-    resetWindowKernelStats();
-    const lg = model.lossAndGradients(batch);
-    const fwd = model.forward(batch);
-    return { ...lg, ...fwd, stats: fusedKernelStats(), windowStats: windowKernelStats() };
-  });
+  const path = onPath(model, mode);
+  resetWindowKernelStats();
+  const lg = path.lossAndGradients(batch);
+  const fwd = path.forward(batch);
+  return { ...lg, ...fwd, stats: fusedKernelStats(), windowStats: windowKernelStats() };
 }
 
 interface Case {
@@ -212,13 +204,10 @@ for (const backend of BACKENDS) {
               tokens: Int32Array.from([0, 2, model.spec.vocabSize]),
               state,
             };
-            const generic = withPath('generic', () => model.predictStep(input));
-            const window = withPath('window', () => {
-              resetWindowKernelStats();
-              const result = model.predictStep(input);
-              assert.equal(windowKernelStats().window[kernelName(spec)], spec.layers ?? 1);
-              return result;
-            });
+            const generic = onPath(model, 'generic').predictStep(input);
+            resetWindowKernelStats();
+            const window = onPath(model, 'window').predictStep(input);
+            assert.equal(windowKernelStats().window[kernelName(spec)], spec.layers ?? 1);
             assertClose(window.outputs, generic.outputs, `${spec.cell}: predictions`);
             assertClose(window.state, generic.state, `${spec.cell}: states`);
           } finally {
@@ -258,21 +247,20 @@ for (const backend of BACKENDS) {
               dropoutMasks: true,
               seed: 1001 + k,
             });
-            withPath('window', () => {
-              for (const g of model.lossAndGradientTensors(batch).gradients.values()) g.dispose();
-              const tensors = tf.memory().numTensors;
-              resetWindowKernelStats();
-              for (let step = 0; step < 20; step++) {
-                const { gradients } = model.lossAndGradientTensors(batch);
-                for (const g of gradients.values()) g.dispose();
-              }
-              assert.equal(windowKernelStats().window[kernelName(spec)], 20 * (spec.layers ?? 1));
-              assert.equal(
-                tf.memory().numTensors,
-                tensors,
-                `${spec.cell}: live tensors after 20 steps`,
-              );
-            });
+            const path = onPath(model, 'window');
+            for (const g of path.lossAndGradientTensors(batch).gradients.values()) g.dispose();
+            const tensors = tf.memory().numTensors;
+            resetWindowKernelStats();
+            for (let step = 0; step < 20; step++) {
+              const { gradients } = path.lossAndGradientTensors(batch);
+              for (const g of gradients.values()) g.dispose();
+            }
+            assert.equal(windowKernelStats().window[kernelName(spec)], 20 * (spec.layers ?? 1));
+            assert.equal(
+              tf.memory().numTensors,
+              tensors,
+              `${spec.cell}: live tensors after 20 steps`,
+            );
           } finally {
             model.dispose();
           }
@@ -283,12 +271,14 @@ for (const backend of BACKENDS) {
 }
 
 test('window kernels are the default on wasm only; RNNSTREAM_WINDOW=0 and RNNSTREAM_FUSED=0 turn them off', async () => {
+  const [FUSED_ENV, WINDOW_ENV] = [FLAGS.fused.env, FLAGS.window.env];
   const saved = [process.env[FUSED_ENV], process.env[WINDOW_ENV]];
   delete process.env[FUSED_ENV];
   delete process.env[WINDOW_ENV];
   try {
     const spec: SpecOptions = { cell: 'gru', task: 'lm', hidden: 4 };
     const check = (expect: 'window' | 'backend' | 'disabled') => {
+      resetFlags(); // the flags are read again by the model created next
       const model = createModel(spec, 1100);
       try {
         resetWindowKernelStats();
@@ -319,5 +309,6 @@ test('window kernels are the default on wasm only; RNNSTREAM_WINDOW=0 and RNNSTR
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
+    resetFlags();
   }
 });

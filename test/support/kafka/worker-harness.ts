@@ -8,7 +8,7 @@ import {
   decodePrediction,
   type KeyStateRecord,
 } from '../../../shared/codec/index.js';
-import type { Prediction } from '../../../shared/learner/prediction.js';
+import type { Prediction } from '../../../shared/events/prediction.js';
 import {
   createKafkaBus,
   ensureTopics,

@@ -1,12 +1,12 @@
 /**
- * `rnnstream bench train` (services/bench/train-bench.ts): the benchmark runs the services'
+ * `rnnstream bench train` (bench/train-bench.ts): the benchmark runs the services'
  * training step on the cpu backend, reports a positive token rate, refuses to report a number
  * when a step leaks tensors, and rejects bad options with messages naming the flag and the value.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../../shared/engine/tf.js';
-import { ConfigError } from '../../../shared/errors/index.js';
+import { tf } from '../../shared/engine/tf.js';
+import { ConfigError } from '../../shared/errors/index.js';
 import {
   parseTrainBenchOptions,
   randomByteBatch,
@@ -14,7 +14,7 @@ import {
   runTrainBench,
   TensorLeakError,
   type TrainBenchOptions,
-} from '../../../services/bench/train-bench.js';
+} from '../../bench/train-bench.js';
 
 const quiet = { info: () => {}, warn: () => {} };
 const tiny: TrainBenchOptions = {

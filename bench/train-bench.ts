@@ -8,16 +8,16 @@
  * LocalParameterService.applyRound. bench/torch_train.py is the PyTorch anchor of the same
  * configuration; bench/train-throughput.ts runs both and BENCHMARKS.md records the numbers.
  */
-import { tf } from '../../shared/engine/tf.js';
-import { selectBackend, type BackendLogger } from '../../shared/engine/select-backend.js';
-import { ConfigError, RnnstreamError } from '../../shared/errors/index.js';
-import type { CellType, ModelSpec } from '../../shared/model/model-spec.js';
-import { stateSize } from '../../shared/model/model-spec.js';
-import { createRng } from '../../shared/model/random.js';
-import { RecurrentModel } from '../../shared/model/recurrent-model.js';
-import type { TrainingBatch } from '../../shared/model/training-batch.js';
-import { createOptimizer } from '../../shared/optim/create-optimizer.js';
-import { LocalParameterService } from '../../shared/optim/local-parameter-service.js';
+import { tf } from '../shared/engine/tf.js';
+import { selectBackend, type BackendLogger } from '../shared/engine/select-backend.js';
+import { ConfigError, RnnstreamError } from '../shared/errors/index.js';
+import type { CellType, ModelSpec } from '../shared/model/model-spec.js';
+import { stateSize } from '../shared/model/model-spec.js';
+import { createRng } from '../shared/model/random.js';
+import { RecurrentModel } from '../shared/model/recurrent-model.js';
+import type { TrainingBatch } from '../shared/model/training-batch.js';
+import { createOptimizer } from '../shared/optim/create-optimizer.js';
+import { LocalParameterService } from '../shared/optim/local-parameter-service.js';
 
 export const BENCH_CELLS = ['lstm', 'gru', 'rnn'] as const;
 export const BENCH_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;

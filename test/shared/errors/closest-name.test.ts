@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { closestName, editDistance } from '../../../shared/config/closest-name.js';
+import { closestName, editDistance } from '../../../shared/errors/closest-name.js';
 
 test('edit distance counts insertions, deletions, substitutions and adjacent swaps as one edit each', () => {
   assert.equal(editDistance('hidden', 'hidden'), 0);

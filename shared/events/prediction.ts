@@ -1,7 +1,8 @@
 /**
  * One prequential prediction: made for an event with the state and parameters in force before
  * the event was learned from. Written as a JSON line by `run --embedded` and (as the Prediction
- * protobuf) to `<app>.predictions` by workers.
+ * protobuf) to `<app>.predictions` by workers. The record out, beside StreamEvent, the record
+ * in: codecs, the learner and the services all use it, so it lives below them.
  */
 export interface Prediction {
   /**
