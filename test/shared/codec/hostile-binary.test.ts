@@ -51,7 +51,7 @@ import {
   MAX_TENSOR_NAME_BYTES,
 } from '../../../shared/codec/tensor-set-codec.js';
 import { ShapeError } from '../../../shared/errors/index.js';
-import type { Prediction } from '../../../shared/learner/prediction.js';
+import type { Prediction } from '../../../shared/events/prediction.js';
 import {
   exactIn16Bits,
   extremeUint32,
