@@ -9,12 +9,11 @@ import {
 import type { ModelSpec } from '../model/model-spec.js';
 import { createRng } from '../model/random.js';
 import { RecurrentModel } from '../model/recurrent-model.js';
-import { createOptimizer } from '../optim/create-optimizer.js';
-import { learningRateScheduleFromConfig } from '../optim/learning-rate-schedule.js';
-import { LocalParameterService, type UpdateReport } from '../optim/local-parameter-service.js';
+import { parameterServerOptionsFromConfig } from '../paramserver/parameter-server.js';
 import type { EvictionReason } from '../tbptt/key-store.js';
 import type { KeySequence } from '../tbptt/key-sequence.js';
 import { TbpttTrainer, type TrainStepResult } from '../tbptt/tbptt-trainer.js';
+import { InProcessParameterService } from './in-process-parameter-service.js';
 import { StreamLearner } from './stream-learner.js';
 
 export interface EmbeddedLearner {
@@ -24,7 +23,7 @@ export interface EmbeddedLearner {
   readonly tokenizer: Tokenizer;
   readonly labels: LabelRegistry;
   readonly normalizer: FeatureNormalizer;
-  readonly parameterService: LocalParameterService | undefined;
+  readonly parameterService: InProcessParameterService | undefined;
   dispose(): void;
 }
 
@@ -37,7 +36,6 @@ export function createEmbeddedLearner({
   config,
   training = true,
   workerId = 'embedded',
-  onUpdate,
   onTrainStep,
   onEvict,
   now,
@@ -45,7 +43,6 @@ export function createEmbeddedLearner({
   config: Config;
   training?: boolean;
   workerId?: string;
-  onUpdate?: (report: UpdateReport) => void;
   onTrainStep?: (result: TrainStepResult) => void;
   onEvict?: (key: KeySequence, reason: EvictionReason) => void;
   now?: () => number;
@@ -65,16 +62,7 @@ export function createEmbeddedLearner({
     enabled: config.input.normalize,
   });
   const parameterService = training
-    ? new LocalParameterService({
-        model,
-        optimizer: createOptimizer({
-          type: config.optimizer.type,
-          momentum: config.optimizer.momentum,
-        }),
-        learningRate: learningRateScheduleFromConfig(config.optimizer),
-        clipGlobalNorm: config.clip.globalNorm,
-        onUpdate,
-      })
+    ? new InProcessParameterService({ model, options: parameterServerOptionsFromConfig(config) })
     : undefined;
   const trainer = parameterService
     ? new TbpttTrainer({ model, sink: parameterService, rng: createRng(config.seed + 1), workerId })
@@ -104,7 +92,6 @@ export function createEmbeddedLearner({
     normalizer,
     parameterService,
     dispose() {
-      parameterService?.dispose();
       model.dispose();
     },
   };
