@@ -11,6 +11,7 @@ import { isUtf8 } from 'node:buffer';
 
 import { asInputError, InputError } from '../../shared/errors/index.js';
 import type { FeatureNormalizer } from '../../shared/events/feature-normalizer.js';
+import type { Learner } from '../../shared/learner/create-learner.js';
 import {
   DEAD_LETTER_KEEP_BYTES,
   limitError,
@@ -18,12 +19,7 @@ import {
   type InputLimits,
 } from '../../shared/events/input-limits.js';
 import type { StreamEvent } from '../../shared/events/stream-event.js';
-import {
-  encodeEvent,
-  type EncodedEvent,
-  type LabelIds,
-  type TokenEncoder,
-} from '../../shared/learner/event-encoder.js';
+import { encodeEvent, type EncodedEvent } from '../../shared/learner/event-encoder.js';
 import {
   keyStateRecordOf,
   snapshotOfKeyState,
@@ -31,7 +27,6 @@ import {
 } from '../../shared/learner/key-state-mapping.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { ModelSpec } from '../../shared/model/model-spec.js';
 import type {
   KafkaBusRecord,
   OutgoingRecord,
@@ -75,17 +70,13 @@ export interface PartitionTaskOptions {
   readonly topics: TopicNames;
   readonly groupId: string;
   readonly producer: TransactionalProducer;
-  readonly spec: ModelSpec;
+  /** The worker's model, vocabulary and trainer; the partition opens its own key space on them. */
+  readonly learner: Learner;
   readonly layout: StepLayout;
-  readonly tokens: TokenEncoder;
-  readonly labels: LabelIds;
-  readonly normalizer: FeatureNormalizer;
   /** Bounds on one events-topic record (config `limits`); a record over one is dead-lettered. */
   readonly limits: InputLimits;
   /** Write the normaliser's statistics to the changelog (features input with normalize on). */
   readonly persistNormalizer: boolean;
-  /** Builds this partition's learner; evictions must be reported through `onEvict`. */
-  readonly createLearner: (hooks: { onEvict: (key: string) => void }) => StreamLearner;
   readonly gradients: PendingGradients | undefined;
   readonly gradientDtype: TensorDType;
   readonly logger: Logger;
@@ -102,6 +93,7 @@ export class PartitionTask {
   readonly partition: number;
   private readonly o: PartitionTaskOptions;
   private readonly learner: StreamLearner;
+  private readonly normalizer: FeatureNormalizer;
   /** First events offset not yet processed (restored from the changelog, then advanced per commit). */
   private nextOffsetValue: number;
   /** Per key, the offset of its last processed event (the changelog record's inputOffset). */
@@ -113,7 +105,12 @@ export class PartitionTask {
   constructor(options: PartitionTaskOptions, restored: RestoredPartition) {
     this.o = options;
     this.partition = options.partition;
-    this.learner = options.createLearner({ onEvict: (key) => this.evicted.push(key) });
+    const keySpace = options.learner.openKeySpace({
+      savedNormalizer: restored.normalizer,
+      onEvict: (key) => this.evicted.push(key.key),
+    });
+    this.learner = keySpace.learner;
+    this.normalizer = keySpace.normalizer;
     for (const record of restored.keys) {
       // A changelog record is outside bytes too: one the model cannot use loses that key's state
       // (it starts afresh), never the partition.
@@ -149,7 +146,9 @@ export class PartitionTask {
     batch: readonly KafkaBusRecord[],
     { stopAfterTrainStep = false }: { stopAfterTrainStep?: boolean } = {},
   ): Promise<BatchReport> {
-    const { partition, topics, spec, tokens, labels, normalizer, logger } = this.o;
+    const { partition, topics, logger } = this.o;
+    const { spec, tokenizer: tokens, labels } = this.o.learner;
+    const normalizer = this.normalizer;
     const t0 = performance.now();
     const decoded: Array<{ record: KafkaBusRecord; event?: EncodedEvent; error?: InputError }> = [];
     for (const record of batch) {

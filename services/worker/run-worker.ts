@@ -4,16 +4,10 @@ import { hostname } from 'node:os';
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
 import { modelSpecFromConfig, type Config } from '../../shared/config/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
-import { createTokenizer, FeatureNormalizer, LabelRegistry } from '../../shared/events/index.js';
+import { createLearner } from '../../shared/learner/create-learner.js';
 import type { StepLayout } from '../../shared/learner/key-state-mapping.js';
-import { StreamLearner } from '../../shared/learner/stream-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { isClassificationTask } from '../../shared/model/model-spec.js';
-import { ConstantPredictor } from '../../shared/model/constant-predictor.js';
-import { createRng } from '../../shared/model/random.js';
-import type { StepPredictor } from '../../shared/model/step-predictor.js';
-import { RecurrentModel } from '../../shared/model/recurrent-model.js';
-import { TbpttTrainer } from '../../shared/tbptt/tbptt-trainer.js';
 import {
   createKafkaBus,
   createTransactionalProducer,
@@ -140,30 +134,23 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     throw new ConfigError(
       `task.labels is not set for task "${spec.task}": workers cannot discover labels as they appear, because every worker must map a label to the same class id (fix: list the labels in task.labels)`,
     );
-  const model = RecurrentModel.create({ spec, seed: config.seed });
-  const predictor: StepPredictor = stubModel
-    ? new ConstantPredictor({ spec, stateSize: model.stateSize })
-    : model;
-  const tokens = createTokenizer({
-    kind: config.input.tokenizer,
-    vocabSize: config.input.vocabSize,
-  });
-  const labels = new LabelRegistry({
-    labels: config.task.labels as Array<string | number> | undefined,
-    maxLabels: config.task.maxLabels,
-  });
   const gradients = training ? new PendingGradients() : undefined;
   // The paramserver deduplicates by (gradient source, step): a restarted worker keeps its id but
   // counts steps from 1 again, so its gradients carry a per-start incarnation suffix.
   const gradientSource = `${workerId}/${randomBytes(4).toString('hex')}`;
-  const trainer = gradients
-    ? new TbpttTrainer({
-        model,
-        sink: gradients,
-        rng: createRng(config.seed + 1),
-        workerId: gradientSource,
-      })
-    : undefined;
+  const learner = createLearner({
+    config,
+    gradientSink: gradients && (() => gradients),
+    workerId: gradientSource,
+    stubModel,
+    now,
+    onTrainStep: (result) => {
+      options.metrics?.trainSteps.inc();
+      options.metrics?.trainedTokens.inc(result.tokens);
+      if (result.tokens > 0) options.metrics?.trainLoss.set(result.lossSum / result.tokens);
+    },
+  });
+  const { model, trainer } = learner;
   const layout: StepLayout = {
     inputKind: spec.inputKind,
     targetKind: isClassificationTask(spec.task) ? 'class' : 'regression',
@@ -292,55 +279,24 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       );
   };
 
-  const createTask = (partition: number, restored: RestoredPartition): PartitionTask => {
-    const normalizer = restored.normalizer
-      ? FeatureNormalizer.fromJSON(restored.normalizer)
-      : new FeatureNormalizer({
-          featureSize: config.input.featureSize,
-          enabled: config.input.normalize,
-        });
-    return new PartitionTask(
+  const createTask = (partition: number, restored: RestoredPartition): PartitionTask =>
+    new PartitionTask(
       {
         partition,
         topics,
         groupId,
         producer: producers.get(partition)!,
-        spec,
+        learner,
         layout,
-        tokens,
-        labels,
         limits: config.limits,
-        normalizer,
         persistNormalizer,
         gradients,
         gradientDtype,
         logger: log,
         now,
-        createLearner: ({ onEvict }) =>
-          new StreamLearner({
-            model: predictor,
-            trainer,
-            tokens,
-            labels,
-            normalizer,
-            k1: config.tbptt.k1,
-            k2: config.tbptt.k2,
-            maxKeysPerStep: config.tbptt.maxKeys,
-            maxWaitMs: config.tbptt.maxWaitMs,
-            ttlMs: config.state.ttlMs,
-            maxKeys: config.state.maxKeys,
-            now,
-            onEvict: (key) => onEvict(key.key),
-            onTrainStep: (result) => {
-              options.metrics?.trainSteps.inc();
-              options.metrics?.trainedTokens.inc(result.tokens);
-              if (result.tokens > 0) options.metrics?.trainLoss.set(result.lossSum / result.tokens);
-            },
-          }),
       },
       restored,
     );
-  };
 
   /** Fences each partition's producer, then restores the partitions from the changelog in one read. */
   const openPartitions = async (

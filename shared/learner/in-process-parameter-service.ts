@@ -1,10 +1,6 @@
 import type { TensorValue } from '../codec/tensor-codec.js';
 import type { RecurrentModel } from '../model/recurrent-model.js';
-import {
-  ParameterServer,
-  type OfferOutcome,
-  type ParameterServerOptions,
-} from '../paramserver/parameter-server.js';
+import { ParameterServer, type ParameterServerOptions } from '../paramserver/parameter-server.js';
 import type { GradientSink, WorkerGradient } from '../tbptt/gradient-sink.js';
 
 /**
@@ -18,7 +14,7 @@ import type { GradientSink, WorkerGradient } from '../tbptt/gradient-sink.js';
 export class InProcessParameterService implements GradientSink {
   private readonly model: RecurrentModel;
   private readonly server: ParameterServer;
-  private readonly onDrop: (outcome: Exclude<OfferOutcome, { kind: 'accepted' }>) => void;
+  private readonly onDrop: (why: string) => void;
 
   constructor({
     model,
@@ -28,7 +24,7 @@ export class InProcessParameterService implements GradientSink {
     model: RecurrentModel;
     options: ParameterServerOptions;
     /** A gradient the server would not apply (one with a NaN, say): the model stays as it was. */
-    onDrop?: (outcome: Exclude<OfferOutcome, { kind: 'accepted' }>) => void;
+    onDrop?: (why: string) => void;
   }) {
     this.model = model;
     this.onDrop = onDrop;
@@ -66,7 +62,11 @@ export class InProcessParameterService implements GradientSink {
       receivedAtMs,
     });
     if (outcome.kind !== 'accepted') {
-      this.onDrop(outcome);
+      this.onDrop(
+        outcome.kind === 'duplicate'
+          ? `step ${step} of '${workerId}' was applied already`
+          : `${outcome.reason}: ${outcome.detail}`,
+      );
       return;
     }
     const report = this.server.applyRound('arrival');
