@@ -23,6 +23,7 @@ import { encodeEvent, type EncodedEvent } from '../../shared/learner/event-encod
 import {
   keyStateRecordOf,
   snapshotOfKeyState,
+  stepLayoutOf,
   type StepLayout,
 } from '../../shared/learner/key-state-mapping.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
@@ -72,7 +73,6 @@ export interface PartitionTaskOptions {
   readonly producer: TransactionalProducer;
   /** The worker's model, vocabulary and trainer; the partition opens its own key space on them. */
   readonly learner: Learner;
-  readonly layout: StepLayout;
   /** Bounds on one events-topic record (config `limits`); a record over one is dead-lettered. */
   readonly limits: InputLimits;
   /** Write the normaliser's statistics to the changelog (features input with normalize on). */
@@ -94,6 +94,7 @@ export class PartitionTask {
   private readonly o: PartitionTaskOptions;
   private readonly learner: StreamLearner;
   private readonly normalizer: FeatureNormalizer;
+  private readonly layout: StepLayout;
   /** First events offset not yet processed (restored from the changelog, then advanced per commit). */
   private nextOffsetValue: number;
   /** Per key, the offset of its last processed event (the changelog record's inputOffset). */
@@ -105,6 +106,7 @@ export class PartitionTask {
   constructor(options: PartitionTaskOptions, restored: RestoredPartition) {
     this.o = options;
     this.partition = options.partition;
+    this.layout = stepLayoutOf(options.learner.spec);
     const keySpace = options.learner.openKeySpace({
       savedNormalizer: restored.normalizer,
       onEvict: (key) => this.evicted.push(key.key),
@@ -201,7 +203,7 @@ export class PartitionTask {
         keyStateOutgoing(
           keyStateRecordOf({
             snapshot: key.toSnapshot(),
-            layout: this.o.layout,
+            layout: this.layout,
             inputOffset,
             tsMs,
           }),
