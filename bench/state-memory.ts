@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../shared/config/index.js';
 import { selectBackend } from '../shared/engine/select-backend.js';
-import { createEmbeddedLearner } from '../shared/learner/create-learner.js';
+import { createLearner } from '../shared/learner/create-learner.js';
 import { encodeEvent, type EncodedEvent } from '../shared/learner/event-encoder.js';
 import { benchArgs, positiveNumber } from './bench-args.js';
 
@@ -40,7 +40,8 @@ for (const keys of keyCounts) {
   );
   gc();
   const rssBefore = rssMiB();
-  const embedded = createEmbeddedLearner({ config, training: false });
+  const learner = createLearner({ config });
+  const { learner: streamLearner, normalizer } = learner.openKeySpace();
   const started = Date.now();
   let index = 0;
   for (let step = 0; step < steps; step++) {
@@ -53,14 +54,14 @@ for (const keys of keyCounts) {
           encodeEvent({
             event,
             index: index++,
-            spec: embedded.spec,
-            tokens: embedded.tokenizer,
-            labels: embedded.labels,
-            normalizer: embedded.normalizer,
+            spec: learner.spec,
+            tokens: learner.tokenizer,
+            labels: learner.labels,
+            normalizer,
           }),
         );
       }
-      await embedded.learner.process(batch);
+      await streamLearner.process(batch);
     }
     if ((step + 1) % 10 === 0)
       process.stderr.write(
@@ -71,7 +72,7 @@ for (const keys of keyCounts) {
   const rssAfter = rssMiB();
   let arrayBytes = 0;
   let snapshots = 0;
-  for (const sequence of embedded.learner.store.values()) {
+  for (const sequence of streamLearner.store.values()) {
     arrayBytes += sequence.byteLength();
     snapshots += sequence.snapshotCount();
   }
@@ -85,7 +86,7 @@ for (const keys of keyCounts) {
     rssMiB: Math.round(rssAfter),
     seconds: Math.round((Date.now() - started) / 1000),
   });
-  embedded.dispose();
+  learner.dispose();
 }
 console.table(rows);
 mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });

@@ -5,7 +5,7 @@
  * reports tokens (counted loss steps) per second of wall time.
  *
  * The same model code path as the worker: RecurrentModel.lossAndGradientTensors, then
- * LocalParameterService.applyRound. bench/torch_train.py is the PyTorch anchor of the same
+ * InProcessParameterService.submit (the paramserver's own update). bench/torch_train.py is the PyTorch anchor of the same
  * configuration; bench/train-throughput.ts runs both and BENCHMARKS.md records the numbers.
  */
 import { tf } from '../shared/engine/tf.js';
@@ -16,8 +16,7 @@ import { stateSize } from '../shared/model/model-spec.js';
 import { createRng } from '../shared/model/random.js';
 import { RecurrentModel } from '../shared/model/recurrent-model.js';
 import type { TrainingBatch } from '../shared/model/training-batch.js';
-import { createOptimizer } from '../shared/optim/create-optimizer.js';
-import { LocalParameterService } from '../shared/optim/local-parameter-service.js';
+import { InProcessParameterService } from '../shared/learner/in-process-parameter-service.js';
 
 export const BENCH_CELLS = ['lstm', 'gru', 'rnn'] as const;
 export const BENCH_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -280,16 +279,24 @@ export async function runTrainBench(options: TrainBenchOptions): Promise<TrainBe
 
   const spec = benchModelSpec({ cell, hidden, embedding, layers });
   const model = RecurrentModel.create({ spec, seed: TRAIN_BENCH_FIXED.seed });
-  const service = new LocalParameterService({
+  const service = new InProcessParameterService({
     model,
-    optimizer: createOptimizer({ type: TRAIN_BENCH_FIXED.optimizer, momentum: 0 }),
-    learningRate: TRAIN_BENCH_FIXED.learningRate,
-    clipGlobalNorm: TRAIN_BENCH_FIXED.clipGlobalNorm,
+    options: {
+      mode: 'async',
+      staleness: 0,
+      roundDeadlineMs: 0,
+      workerTimeoutMs: 30_000,
+      minWorkers: 1,
+      lrStalenessScaling: false,
+      clipGlobalNorm: TRAIN_BENCH_FIXED.clipGlobalNorm,
+      optimizer: { type: TRAIN_BENCH_FIXED.optimizer, momentum: 0 },
+      schedule: () => TRAIN_BENCH_FIXED.learningRate,
+    },
   });
   const tokensPerStep = batch * k1;
 
   let stepIndex = 0;
-  /** Live tensors after the first step (which creates the Adam slots); every later step must match. */
+  /** Live tensors after the first step; every later step must match. */
   let baseline: number | undefined;
   const trainStep = (): number => {
     // Fresh random bytes every step (a few thousand draws: microseconds next to the step), so the
@@ -302,16 +309,14 @@ export async function runTrainBench(options: TrainBenchOptions): Promise<TrainBe
       seed: TRAIN_BENCH_FIXED.seed * 1_000_003 + stepIndex,
     });
     const { lossSum, count, gradients } = model.lossAndGradientTensors(trainingBatch);
-    service.applyRound([
-      {
-        workerId: 'bench',
-        step: stepIndex,
-        paramVersion: model.params.version,
-        tokens: count,
-        lossSum,
-        gradients,
-      },
-    ]);
+    service.submit({
+      workerId: 'bench',
+      step: stepIndex,
+      paramVersion: model.params.version,
+      tokens: count,
+      lossSum,
+      gradients,
+    });
     stepIndex++;
     const live = tf.memory().numTensors;
     if (baseline === undefined) baseline = live;
@@ -368,7 +373,6 @@ export async function runTrainBench(options: TrainBenchOptions): Promise<TrainBe
       loss,
     };
   } finally {
-    service.dispose();
     model.dispose();
   }
 }

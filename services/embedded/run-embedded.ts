@@ -8,13 +8,12 @@ import {
   type ParsedRecord,
   type StreamEvent,
 } from '../../shared/events/index.js';
-import {
-  createEmbeddedLearner,
-  type EmbeddedLearner,
-} from '../../shared/learner/create-learner.js';
+import { createLearner, type Learner } from '../../shared/learner/create-learner.js';
 import { encodeEvent, type EncodedEvent } from '../../shared/learner/event-encoder.js';
+import { InProcessParameterService } from '../../shared/learner/in-process-parameter-service.js';
 import type { Prediction } from '../../shared/events/prediction.js';
 import type { Logger } from '../../shared/logging/logger.js';
+import { parameterServerOptionsFromConfig } from '../../shared/paramserver/parameter-server.js';
 import { createInProcessBus } from '../../shared/transport/in-process-bus.js';
 import { PrequentialSummary, type RunSummary } from './prequential-summary.js';
 
@@ -32,7 +31,7 @@ export interface RunEmbeddedOptions {
   readonly training?: boolean;
   readonly progressIntervalMs?: number;
   /** Called with every progress snapshot (and the learner, e.g. to print a generated sample). */
-  readonly onProgress?: (progress: RunSummary, learner: EmbeddedLearner) => void;
+  readonly onProgress?: (progress: RunSummary, learner: Learner) => void;
   /** Truncates each text file (quick runs on big corpora). */
   readonly maxBytesPerFile?: number | undefined;
 }
@@ -53,11 +52,24 @@ const MAX_REPORTED_BAD_RECORDS = 1000;
  */
 export async function runEmbedded(
   options: RunEmbeddedOptions,
-): Promise<{ summary: RunSummary; learner: EmbeddedLearner }> {
+): Promise<{ summary: RunSummary; learner: Learner }> {
   const { config, logger, signal } = options;
   const topic = `${config.app}.events`;
   const bus = createInProcessBus<QueuedEvent>({ highWaterMark: 16_384 });
-  const embedded = createEmbeddedLearner({ config, training: options.training ?? true });
+  const learner = createLearner({
+    config,
+    gradientSink:
+      (options.training ?? true)
+        ? (model) =>
+            new InProcessParameterService({
+              model,
+              options: parameterServerOptionsFromConfig(config),
+              onDrop: (why) =>
+                logger.warn({ why }, 'gradient not applied; the parameters stay as they were'),
+            })
+        : undefined,
+  });
+  const { learner: streamLearner, normalizer } = learner.openKeySpace();
   const summary = new PrequentialSummary({
     task: config.task.type,
     vocabSize: config.input.vocabSize,
@@ -112,10 +124,10 @@ export async function runEmbedded(
           encoded.push(
             encodeEvent({
               ...value,
-              spec: embedded.spec,
-              tokens: embedded.tokenizer,
-              labels: embedded.labels,
-              normalizer: embedded.normalizer,
+              spec: learner.spec,
+              tokens: learner.tokenizer,
+              labels: learner.labels,
+              normalizer,
             }),
           );
         } catch (err) {
@@ -123,14 +135,14 @@ export async function runEmbedded(
           reportBad(value.line, asInputError(err, value.line));
         }
       }
-      const predictions = await embedded.learner.process(encoded);
+      const predictions = await streamLearner.process(encoded);
       for (const p of predictions) summary.observe(p);
       if (output) await writeLines(output, predictions);
       // Training is synchronous compute: let timers, I/O and signal handlers (Ctrl-C) run between batches.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (progressEvery > 0 && Date.now() >= nextProgress) {
         nextProgress = Date.now() + progressEvery;
-        options.onProgress?.(summary.snapshot(), embedded);
+        options.onProgress?.(summary.snapshot(), learner);
       }
     }
   };
@@ -143,7 +155,7 @@ export async function runEmbedded(
       await once(output, 'close');
     }
   }
-  return { summary: summary.snapshot(), learner: embedded };
+  return { summary: summary.snapshot(), learner };
 }
 
 function openSource(options: RunEmbeddedOptions): AsyncIterable<ParsedRecord> {

@@ -11,6 +11,7 @@ import { isUtf8 } from 'node:buffer';
 
 import { asInputError, InputError } from '../../shared/errors/index.js';
 import type { FeatureNormalizer } from '../../shared/events/feature-normalizer.js';
+import type { Learner } from '../../shared/learner/create-learner.js';
 import {
   DEAD_LETTER_KEEP_BYTES,
   limitError,
@@ -18,20 +19,15 @@ import {
   type InputLimits,
 } from '../../shared/events/input-limits.js';
 import type { StreamEvent } from '../../shared/events/stream-event.js';
-import {
-  encodeEvent,
-  type EncodedEvent,
-  type LabelIds,
-  type TokenEncoder,
-} from '../../shared/learner/event-encoder.js';
+import { encodeEvent, type EncodedEvent } from '../../shared/learner/event-encoder.js';
 import {
   keyStateRecordOf,
   snapshotOfKeyState,
+  stepLayoutOf,
   type StepLayout,
 } from '../../shared/learner/key-state-mapping.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { ModelSpec } from '../../shared/model/model-spec.js';
 import type {
   KafkaBusRecord,
   OutgoingRecord,
@@ -75,17 +71,12 @@ export interface PartitionTaskOptions {
   readonly topics: TopicNames;
   readonly groupId: string;
   readonly producer: TransactionalProducer;
-  readonly spec: ModelSpec;
-  readonly layout: StepLayout;
-  readonly tokens: TokenEncoder;
-  readonly labels: LabelIds;
-  readonly normalizer: FeatureNormalizer;
+  /** The worker's model, vocabulary and trainer; the partition opens its own key space on them. */
+  readonly learner: Learner;
   /** Bounds on one events-topic record (config `limits`); a record over one is dead-lettered. */
   readonly limits: InputLimits;
   /** Write the normaliser's statistics to the changelog (features input with normalize on). */
   readonly persistNormalizer: boolean;
-  /** Builds this partition's learner; evictions must be reported through `onEvict`. */
-  readonly createLearner: (hooks: { onEvict: (key: string) => void }) => StreamLearner;
   readonly gradients: PendingGradients | undefined;
   readonly gradientDtype: TensorDType;
   readonly logger: Logger;
@@ -102,6 +93,8 @@ export class PartitionTask {
   readonly partition: number;
   private readonly o: PartitionTaskOptions;
   private readonly learner: StreamLearner;
+  private readonly normalizer: FeatureNormalizer;
+  private readonly layout: StepLayout;
   /** First events offset not yet processed (restored from the changelog, then advanced per commit). */
   private nextOffsetValue: number;
   /** Per key, the offset of its last processed event (the changelog record's inputOffset). */
@@ -113,7 +106,13 @@ export class PartitionTask {
   constructor(options: PartitionTaskOptions, restored: RestoredPartition) {
     this.o = options;
     this.partition = options.partition;
-    this.learner = options.createLearner({ onEvict: (key) => this.evicted.push(key) });
+    this.layout = stepLayoutOf(options.learner.spec);
+    const keySpace = options.learner.openKeySpace({
+      savedNormalizer: restored.normalizer,
+      onEvict: (key) => this.evicted.push(key.key),
+    });
+    this.learner = keySpace.learner;
+    this.normalizer = keySpace.normalizer;
     for (const record of restored.keys) {
       // A changelog record is outside bytes too: one the model cannot use loses that key's state
       // (it starts afresh), never the partition.
@@ -149,7 +148,9 @@ export class PartitionTask {
     batch: readonly KafkaBusRecord[],
     { stopAfterTrainStep = false }: { stopAfterTrainStep?: boolean } = {},
   ): Promise<BatchReport> {
-    const { partition, topics, spec, tokens, labels, normalizer, logger } = this.o;
+    const { partition, topics, logger } = this.o;
+    const { spec, tokenizer: tokens, labels } = this.o.learner;
+    const normalizer = this.normalizer;
     const t0 = performance.now();
     const decoded: Array<{ record: KafkaBusRecord; event?: EncodedEvent; error?: InputError }> = [];
     for (const record of batch) {
@@ -202,7 +203,7 @@ export class PartitionTask {
         keyStateOutgoing(
           keyStateRecordOf({
             snapshot: key.toSnapshot(),
-            layout: this.o.layout,
+            layout: this.layout,
             inputOffset,
             tsMs,
           }),

@@ -4,54 +4,73 @@ import {
   createTokenizer,
   FeatureNormalizer,
   LabelRegistry,
+  type FeatureNormalizerJson,
   type Tokenizer,
 } from '../events/index.js';
+import { ConstantPredictor } from '../model/constant-predictor.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import { createRng } from '../model/random.js';
 import { RecurrentModel } from '../model/recurrent-model.js';
-import { createOptimizer } from '../optim/create-optimizer.js';
-import { learningRateScheduleFromConfig } from '../optim/learning-rate-schedule.js';
-import { LocalParameterService, type UpdateReport } from '../optim/local-parameter-service.js';
-import type { EvictionReason } from '../tbptt/key-store.js';
+import type { GradientSink } from '../tbptt/gradient-sink.js';
 import type { KeySequence } from '../tbptt/key-sequence.js';
+import type { EvictionReason } from '../tbptt/key-store.js';
 import { TbpttTrainer, type TrainStepResult } from '../tbptt/tbptt-trainer.js';
 import { StreamLearner } from './stream-learner.js';
 
-export interface EmbeddedLearner {
+export interface LearnerOptions {
+  readonly config: Config;
+  /**
+   * Where training gradients go, given the model they are computed on: embedded runs an
+   * in-process parameter service, a worker the batch's pending gradients. Absent: no training.
+   */
+  readonly gradientSink?: ((model: RecurrentModel) => GradientSink) | undefined;
+  /** The trainer's id in its gradients (the parameter service deduplicates by id and step). */
+  readonly workerId?: string;
+  /** Benchmarks of the data plane: a constant predictor stands in for the network. */
+  readonly stubModel?: boolean;
+  readonly onTrainStep?: (result: TrainStepResult) => void;
+  readonly now?: () => number;
+}
+
+/** The parts every key space of one process shares: one model, one trainer, one vocabulary. */
+export interface Learner {
   readonly spec: ModelSpec;
   readonly model: RecurrentModel;
-  readonly learner: StreamLearner;
   readonly tokenizer: Tokenizer;
   readonly labels: LabelRegistry;
-  readonly normalizer: FeatureNormalizer;
-  readonly parameterService: LocalParameterService | undefined;
+  readonly trainer: TbpttTrainer | undefined;
+  /**
+   * A key space over the shared model: its own key store and feature normaliser (fresh, or from
+   * the statistics it saved). An embedded run opens one, a worker one per owned partition.
+   */
+  openKeySpace(options?: {
+    savedNormalizer?: FeatureNormalizerJson | undefined;
+    onEvict?: ((key: KeySequence, reason: EvictionReason) => void) | undefined;
+  }): KeySpace;
   dispose(): void;
 }
 
+export interface KeySpace {
+  readonly learner: StreamLearner;
+  readonly normalizer: FeatureNormalizer;
+}
+
 /**
- * Wires a learner from a validated config: model, tokenizer, label registry, normaliser and —
- * unless training is off — a TBPTT trainer whose gradients go to an in-process parameter
- * service (average → clip → optimizer). The Kafka worker swaps that sink for the gradients topic.
+ * The one place a learner is wired from a validated config — model, tokenizer, label registry,
+ * TBPTT trainer, and per key space a StreamLearner with its normaliser — so embedded runs and
+ * workers learn by the same rules and differ only in where gradients go.
  */
-export function createEmbeddedLearner({
+export function createLearner({
   config,
-  training = true,
+  gradientSink,
   workerId = 'embedded',
-  onUpdate,
+  stubModel = false,
   onTrainStep,
-  onEvict,
   now,
-}: {
-  config: Config;
-  training?: boolean;
-  workerId?: string;
-  onUpdate?: (report: UpdateReport) => void;
-  onTrainStep?: (result: TrainStepResult) => void;
-  onEvict?: (key: KeySequence, reason: EvictionReason) => void;
-  now?: () => number;
-}): EmbeddedLearner {
+}: LearnerOptions): Learner {
   const spec = modelSpecFromConfig(config);
   const model = RecurrentModel.create({ spec, seed: config.seed });
+  const predictor = stubModel ? new ConstantPredictor({ spec, stateSize: model.stateSize }) : model;
   const tokenizer = createTokenizer({
     kind: config.input.tokenizer,
     vocabSize: config.input.vocabSize,
@@ -60,51 +79,46 @@ export function createEmbeddedLearner({
     labels: config.task.labels as Array<string | number> | undefined,
     maxLabels: config.task.maxLabels,
   });
-  const normalizer = new FeatureNormalizer({
-    featureSize: config.input.featureSize,
-    enabled: config.input.normalize,
-  });
-  const parameterService = training
-    ? new LocalParameterService({
+  const trainer = gradientSink
+    ? new TbpttTrainer({
         model,
-        optimizer: createOptimizer({
-          type: config.optimizer.type,
-          momentum: config.optimizer.momentum,
-        }),
-        learningRate: learningRateScheduleFromConfig(config.optimizer),
-        clipGlobalNorm: config.clip.globalNorm,
-        onUpdate,
+        sink: gradientSink(model),
+        rng: createRng(config.seed + 1),
+        workerId,
       })
     : undefined;
-  const trainer = parameterService
-    ? new TbpttTrainer({ model, sink: parameterService, rng: createRng(config.seed + 1), workerId })
-    : undefined;
-  const learner = new StreamLearner({
-    model,
-    trainer,
-    tokens: tokenizer,
-    labels,
-    normalizer,
-    k1: config.tbptt.k1,
-    k2: config.tbptt.k2,
-    maxKeysPerStep: config.tbptt.maxKeys,
-    maxWaitMs: config.tbptt.maxWaitMs,
-    ttlMs: config.state.ttlMs,
-    maxKeys: config.state.maxKeys,
-    onTrainStep,
-    onEvict,
-    now,
-  });
   return {
     spec,
     model,
-    learner,
     tokenizer,
     labels,
-    normalizer,
-    parameterService,
+    trainer,
+    openKeySpace({ savedNormalizer, onEvict } = {}) {
+      const normalizer = savedNormalizer
+        ? FeatureNormalizer.fromJSON(savedNormalizer)
+        : new FeatureNormalizer({
+            featureSize: config.input.featureSize,
+            enabled: config.input.normalize,
+          });
+      const learner = new StreamLearner({
+        model: predictor,
+        trainer,
+        tokens: tokenizer,
+        labels,
+        normalizer,
+        k1: config.tbptt.k1,
+        k2: config.tbptt.k2,
+        maxKeysPerStep: config.tbptt.maxKeys,
+        maxWaitMs: config.tbptt.maxWaitMs,
+        ttlMs: config.state.ttlMs,
+        maxKeys: config.state.maxKeys,
+        now,
+        onEvict,
+        onTrainStep,
+      });
+      return { learner, normalizer };
+    },
     dispose() {
-      parameterService?.dispose();
       model.dispose();
     },
   };

@@ -1,4 +1,5 @@
 import type { KeyStateRecord, StepColumns } from '../codec/key-state-codec.js';
+import { isClassificationTask, type ModelSpec } from '../model/model-spec.js';
 import type { KeySequenceSnapshot } from '../tbptt/key-sequence.js';
 import type { StepRecord } from '../tbptt/step-record.js';
 
@@ -7,6 +8,15 @@ export interface StepLayout {
   readonly inputKind: 'tokens' | 'features';
   readonly targetKind: 'class' | 'regression';
   readonly featureSize: number;
+}
+
+/** The layout of a model's steps (the same for every key of the model). */
+export function stepLayoutOf(spec: ModelSpec): StepLayout {
+  return {
+    inputKind: spec.inputKind,
+    targetKind: isClassificationTask(spec.task) ? 'class' : 'regression',
+    featureSize: spec.featureSize,
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors/index.js';
 import { renderValue } from '../errors/render-value.js';
 import type { ModelSpec } from '../model/model-spec.js';
-import { bosTokenId, isClassificationTask } from '../model/model-spec.js';
+import { bosTokenId } from '../model/model-spec.js';
 import type { StepPredictor } from '../model/step-predictor.js';
 import { KeySequence, type KeySequenceSnapshot } from '../tbptt/key-sequence.js';
 import { KeyStore, type EvictionReason } from '../tbptt/key-store.js';
@@ -12,6 +12,7 @@ import type { TbpttTrainer, TrainStepResult } from '../tbptt/tbptt-trainer.js';
 import type { EncodedEvent, LabelIds, Standardizer, TokenEncoder } from './event-encoder.js';
 import { keySnapshotProblem } from './key-snapshot-check.js';
 import type { Prediction } from '../events/prediction.js';
+import { stepLayoutOf } from './key-state-mapping.js';
 
 export interface StreamLearnerOptions {
   /** The network (or a stand-in) that predicts each event from the carried state. */
@@ -208,9 +209,7 @@ export class StreamLearner {
         initialToken: bosTokenId(spec),
         buffer: new StepRingBuffer({
           capacity: Math.max(this.o.k1, this.o.k2),
-          inputKind: spec.inputKind,
-          targetKind: isClassificationTask(spec.task) ? 'class' : 'regression',
-          featureSize: spec.featureSize,
+          ...stepLayoutOf(spec),
         }),
       });
     }

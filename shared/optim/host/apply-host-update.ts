@@ -1,6 +1,14 @@
 import { ShapeError } from '../../errors/index.js';
-import type { AppliedUpdate } from '../apply-update.js';
 import type { HostOptimizer } from './host-optimizer.js';
+
+export interface AppliedUpdate {
+  /** Tokens of all contributions (the average's total weight). */
+  readonly tokens: number;
+  /** Global norm of the averaged gradient before clipping. */
+  readonly preClipNorm: number;
+  /** Factor the average was scaled by (1 = not clipped). */
+  readonly clipScale: number;
+}
 
 export interface HostGradientContribution {
   /** Gradient of the contributor's mean loss, by parameter name. */
@@ -13,7 +21,8 @@ export interface HostGradientContribution {
 const BLOCK = 4096;
 
 /**
- * The update rule of ../apply-update.ts on host arrays: token-weighted average of the
+ * The update rule of every parameter service — the paramserver's and an embedded run's in-process
+ * one (both through ParameterServer) — on host arrays: token-weighted average of the
  * contributions (into `average`, the caller's scratch arrays of the parameters' lengths) → its
  * global norm → clip factor for `clipGlobalNorm` (0 disables) → one optimizer step in place.
  * Sums run in float64 in the order given, each average element rounded to float32 once: callers

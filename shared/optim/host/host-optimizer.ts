@@ -1,13 +1,13 @@
 /**
  * An optimizer over parameters held in host memory (Float32Arrays), stepped in place: the
- * parameter service's update. Its state lives in host memory between rounds too, so checkpoints
+ * parameter service's update (the paramserver's, and an embedded run's in process). Its state lives in host memory between rounds too, so checkpoints
  * and published versions are written from the arrays without a download, and a round allocates
  * nothing (the per-round buffers of a backend optimizer cost the service more in copies and
  * garbage collection than the arithmetic itself; BENCHMARKS.md, "Parameter service rounds").
  *
  * Values are computed in float64 and rounded to float32 once per stored element, so the results
- * are deterministic for a given input order (bit-exact restarts) and differ from the backend
- * optimizers (../adam.ts, ../sgd.ts: float32 per operation) only in the last bits.
+ * are deterministic for a given input order (bit-exact restarts, and embedded runs equal to
+ * distributed ones).
  */
 export interface HostOptimizer {
   readonly type: 'adam' | 'sgd';
@@ -23,8 +23,8 @@ export interface HostOptimizer {
     options: { learningRate: number; gradientScale: number },
   ): void;
   /**
-   * Slot values by `<slot>:<parameter name>` (the keys of the backend optimizers, so either
-   * restores the other's checkpoint), plus the step. The arrays are the live slots: they change
+   * Slot values by `<slot>:<parameter name>` (the keys checkpoints store them under), plus the
+   * step. The arrays are the live slots: they change
    * with the next apply.
    */
   saveState(): { step: number; slots: Map<string, Float32Array> };

@@ -8,7 +8,7 @@ import {
 } from '../../../shared/codec/index.js';
 import { parseConfig, type Config } from '../../../shared/config/index.js';
 import { withBackend } from '../../../shared/engine/select-backend.js';
-import { createEmbeddedLearner } from '../../../shared/learner/create-learner.js';
+import { createLearner } from '../../../shared/learner/create-learner.js';
 import { encodeEvent as encodeForModel } from '../../../shared/learner/event-encoder.js';
 import { keyStateRecordOf } from '../../../shared/learner/key-state-mapping.js';
 import { isClassificationTask } from '../../../shared/model/model-spec.js';
@@ -89,7 +89,8 @@ function eventRecords(keys: number, length: number): { key: string; value: Uint8
  */
 async function referenceStates(config: Config, events: readonly KafkaBusRecord[]) {
   return withBackend('cpu', async () => {
-    const embedded = createEmbeddedLearner({ config, training: false });
+    const learner = createLearner({ config });
+    const { learner: streamLearner, normalizer } = learner.openKeySpace();
     const lastOffset = new Map<string, number>();
     try {
       const ordered = [...events].sort((a, b) => a.partition - b.partition || a.offset - b.offset);
@@ -98,22 +99,22 @@ async function referenceStates(config: Config, events: readonly KafkaBusRecord[]
         return encodeForModel({
           event: decodeEventPayload(r.value),
           index: r.offset,
-          spec: embedded.spec,
-          tokens: embedded.tokenizer,
-          labels: embedded.labels,
-          normalizer: embedded.normalizer,
+          spec: learner.spec,
+          tokens: learner.tokenizer,
+          labels: learner.labels,
+          normalizer,
         });
       });
-      await embedded.learner.process(encoded);
+      await streamLearner.process(encoded);
       const layout = {
-        inputKind: embedded.spec.inputKind,
-        targetKind: isClassificationTask(embedded.spec.task)
+        inputKind: learner.spec.inputKind,
+        targetKind: isClassificationTask(learner.spec.task)
           ? ('class' as const)
           : ('regression' as const),
-        featureSize: embedded.spec.featureSize,
+        featureSize: learner.spec.featureSize,
       };
       const out = new Map<string, KeyStateRecord>();
-      for (const sequence of embedded.learner.store.values())
+      for (const sequence of streamLearner.store.values())
         out.set(
           sequence.key,
           keyStateRecordOf({
@@ -125,7 +126,7 @@ async function referenceStates(config: Config, events: readonly KafkaBusRecord[]
         );
       return out;
     } finally {
-      embedded.dispose();
+      learner.dispose();
     }
   });
 }

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultConfig, parseConfig } from '../../../shared/config/index.js';
 import { tf } from '../../../shared/engine/tf.js';
-import { createEmbeddedLearner } from '../../../shared/learner/create-learner.js';
+import { createLearner } from '../../../shared/learner/create-learner.js';
+import { InProcessParameterService } from '../../../shared/learner/in-process-parameter-service.js';
+import { parameterServerOptionsFromConfig } from '../../../shared/paramserver/parameter-server.js';
 import { encodeEvent } from '../../../shared/learner/event-encoder.js';
 import { availableBackends } from '../../support/backends.js';
 
@@ -18,34 +20,40 @@ for (const backend of await availableBackends(['cpu', 'tensorflow', 'wasm'])) {
       { source: 'test' },
     );
     let steps = 0;
-    const embedded = createEmbeddedLearner({ config, onTrainStep: () => void steps++ });
+    const learner = createLearner({
+      config,
+      gradientSink: (model) =>
+        new InProcessParameterService({ model, options: parameterServerOptionsFromConfig(config) }),
+      onTrainStep: () => void steps++,
+    });
+    const { learner: streamLearner, normalizer } = learner.openKeySpace();
     const feed = async (from: number, count: number) => {
       const events = Array.from({ length: count }, (_, i) => ({
         key: `k${(from + i) % 4}`,
         token: (from + i) % 256,
         eos: (from + i) % 37 === 0,
       }));
-      await embedded.learner.process(
+      await streamLearner.process(
         events.map((event, i) =>
           encodeEvent({
             event,
             index: from + i,
-            spec: embedded.spec,
-            tokens: embedded.tokenizer,
-            labels: embedded.labels,
-            normalizer: embedded.normalizer,
+            spec: learner.spec,
+            tokens: learner.tokenizer,
+            labels: learner.labels,
+            normalizer,
           }),
         ),
       );
     };
     await feed(0, 16); // first steps create the optimizer's slots
-    await embedded.learner.flush();
+    await streamLearner.flush();
     const start = tf.memory().numTensors;
     const before = steps;
     await feed(16, 800);
-    await embedded.learner.flush();
+    await streamLearner.flush();
     assert.ok(steps - before >= 100, `ran ${steps - before} training steps`);
     assert.equal(tf.memory().numTensors, start);
-    embedded.dispose();
+    learner.dispose();
   });
 }

@@ -1,3 +1,6 @@
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+
 import { createLogger, LOG_LEVEL_ENV } from '../../../shared/logging/index.js';
 import {
   createKafkaClient,
@@ -39,4 +42,36 @@ export async function releaseTestAdmin({
 }): Promise<void> {
   await admin?.disconnect();
   await broker?.stop();
+}
+
+/**
+ * connectTestAdmin in a `before` hook of the calling test file, and in its `after` hook every
+ * child process handed to `spawned` killed and the admin released. Read the fields inside tests.
+ */
+export function useTestKafka(name: string): {
+  readonly broker: TestBroker;
+  readonly client: KafkaClient;
+  readonly admin: KafkaAdmin;
+  spawned(child: { kill(signal: NodeJS.Signals): boolean }): void;
+} {
+  let connected: Awaited<ReturnType<typeof connectTestAdmin>> | undefined;
+  const children: Array<{ kill(signal: NodeJS.Signals): boolean }> = [];
+  before(async () => void (connected = await connectTestAdmin(name)), { timeout: 240_000 });
+  after(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await releaseTestAdmin(connected ?? {});
+  });
+  const get = () => connected ?? assert.fail('useTestKafka: the before hook has not run');
+  return {
+    get broker() {
+      return get().broker;
+    },
+    get client() {
+      return get().client;
+    },
+    get admin() {
+      return get().admin;
+    },
+    spawned: (child) => void children.push(child),
+  };
 }

@@ -1,0 +1,95 @@
+import type { DecodedParams } from '../../shared/codec/param-codec.js';
+import type { Logger } from '../../shared/logging/index.js';
+import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
+import { applyParams, followParams, type ParamsFollower } from '../../shared/paramserver/index.js';
+import type { KafkaClient } from '../../shared/transport/kafka/index.js';
+
+/**
+ * A training worker's parameters: the versions the paramserver publishes on `<app>.params`. The
+ * newest one is held until applyNewest() puts it into the model between batches, so one batch's
+ * predictions, states and gradients all use one version.
+ */
+export class PublishedParams {
+  private readonly model: RecurrentModel;
+  private readonly logger: Logger;
+  private readonly follower: ParamsFollower;
+  private pending: DecodedParams | undefined;
+
+  private constructor({
+    client,
+    app,
+    modelId,
+    model,
+    logger,
+    onVersion,
+  }: {
+    client: KafkaClient;
+    app: string;
+    modelId: string | undefined;
+    model: RecurrentModel;
+    logger: Logger;
+    onVersion: (decoded: DecodedParams) => void;
+  }) {
+    this.model = model;
+    this.logger = logger;
+    this.follower = followParams({
+      client,
+      app,
+      ...(modelId === undefined ? {} : { modelId }),
+      onVersion: (decoded) => {
+        if (decoded.version > this.newestVersion) this.pending = decoded;
+        onVersion(decoded);
+      },
+    });
+  }
+
+  /**
+   * Follows the versions, waiting up to `waitMs` for a first one to start from; without one,
+   * training starts from the seeded initial parameters (version 0, the same the paramserver
+   * publishes first unless it was started from a file). `onVersion` sees every version.
+   */
+  static async follow(options: {
+    client: KafkaClient;
+    app: string;
+    modelId: string | undefined;
+    model: RecurrentModel;
+    logger: Logger;
+    waitMs: number;
+    onVersion: (decoded: DecodedParams) => void;
+  }): Promise<PublishedParams> {
+    const params = new PublishedParams(options);
+    const { waitMs, logger } = options;
+    try {
+      params.pending = await params.follower.waitForVersion({ minVersion: 0, timeoutMs: waitMs });
+      params.applyNewest();
+      logger.info(
+        { version: options.model.params.version },
+        'training from the published parameters',
+      );
+    } catch (error) {
+      logger.warn(
+        { err: error, waitMs },
+        'no parameter version published yet: training starts from the seeded initial parameters (version 0); start `rnnstream paramserver` with the same config',
+      );
+    }
+    return params;
+  }
+
+  /** The newest version known: applied, or waiting for the next batch. */
+  get newestVersion(): number {
+    return this.pending?.version ?? this.model.params.version;
+  }
+
+  /** Puts the newest version into the model, if it is newer than the model's. */
+  applyNewest(): void {
+    const decoded = this.pending;
+    this.pending = undefined;
+    if (decoded === undefined || decoded.version <= this.model.params.version) return;
+    applyParams(this.model.params, decoded);
+    this.logger.debug({ version: decoded.version }, 'parameter version applied');
+  }
+
+  stop(): Promise<void> {
+    return this.follower.stop().catch(() => {});
+  }
+}

@@ -1,0 +1,167 @@
+import type { Logger } from '../../shared/logging/index.js';
+import type { WorkerMetrics } from '../../shared/metrics/worker-metrics.js';
+import type { TrainStepResult } from '../../shared/tbptt/tbptt-trainer.js';
+import type { BatchReport } from './partition-task.js';
+import type { RestoreReport } from './partition-lifecycle.js';
+
+export interface WorkerSummary {
+  readonly workerId: string;
+  readonly events: number;
+  readonly deadLetters: number;
+  readonly batches: number;
+  /** Records skipped because a committed transaction had already processed them. */
+  readonly alreadyProcessed: number;
+  readonly restoredKeys: number;
+  readonly restoreMs: number;
+  readonly trainSteps: number;
+  readonly consumerRestarts: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+}
+
+/** What the worker looks like right now (for gauges and progress lines). */
+export interface WorkerView {
+  partitions(): number[];
+  keys(): number;
+  paramVersion(): number;
+  trainSteps(): number;
+}
+
+export interface WorkerMetricsReporterOptions {
+  readonly workerId: string;
+  /** Prometheus families to update; absent: none. */
+  readonly metrics: WorkerMetrics | undefined;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly progressIntervalMs: number;
+  readonly onBatch: ((report: BatchReport) => void) | undefined;
+  readonly onRestore: ((report: RestoreReport) => void) | undefined;
+}
+
+/**
+ * Everything the worker tells the outside about its work: Prometheus families, the periodic
+ * progress line, the onBatch / onRestore callbacks and the summary it ends with. The other units
+ * report events here and never count anything themselves. Created first (they report to it),
+ * started once the worker is wired (the clock and the view of its state start then).
+ */
+export class WorkerMetricsReporter {
+  private readonly o: WorkerMetricsReporterOptions;
+  private view: WorkerView = {
+    partitions: () => [],
+    keys: () => 0,
+    paramVersion: () => 0,
+    trainSteps: () => 0,
+  };
+  private startedMs: number;
+  private readonly totals = {
+    events: 0,
+    deadLetters: 0,
+    batches: 0,
+    alreadyProcessed: 0,
+    restoredKeys: 0,
+    restoreMs: 0,
+    consumerRestarts: 0,
+  };
+  private lastProgressMs: number;
+  private eventsAtProgress = 0;
+
+  constructor(options: WorkerMetricsReporterOptions) {
+    this.o = options;
+    this.startedMs = options.now();
+    this.lastProgressMs = this.startedMs;
+  }
+
+  /** The worker starts consuming (after its wait for parameters): the summary counts from here. */
+  start(view: WorkerView): void {
+    this.view = view;
+    this.startedMs = this.o.now();
+    this.lastProgressMs = this.startedMs;
+  }
+
+  trainStepped(result: TrainStepResult): void {
+    this.o.metrics?.trainSteps.inc();
+    this.o.metrics?.trainedTokens.inc(result.tokens);
+    if (result.tokens > 0) this.o.metrics?.trainLoss.set(result.lossSum / result.tokens);
+  }
+
+  /** A batch's transaction committed, `seconds` after the batch started. */
+  batchCommitted(report: BatchReport, seconds: number): void {
+    const m = this.o.metrics;
+    if (m) {
+      m.eventsProcessed.inc(report.events);
+      m.deadLetters.inc(report.deadLetters);
+      m.eventsAlreadyProcessed.inc(report.alreadyProcessed);
+      m.transactions.inc();
+      m.batchDuration.observe(seconds);
+      m.transactionDuration.observe(report.timingsMs.transaction / 1000);
+      m.changelogRecords.inc(report.changelogRecords);
+      m.evictedKeys.inc(report.tombstones);
+      m.liveKeys.set(this.view.keys());
+      m.ownedPartitions.set(this.view.partitions().length);
+      m.paramVersion.set(this.view.paramVersion());
+    }
+    this.totals.events += report.events;
+    this.totals.deadLetters += report.deadLetters;
+    this.totals.alreadyProcessed += report.alreadyProcessed;
+    this.totals.batches++;
+    this.o.onBatch?.(report);
+    this.progress();
+  }
+
+  transactionFailed(): void {
+    this.o.metrics?.transactionFailures.inc();
+  }
+
+  consumerRestarted(): void {
+    this.totals.consumerRestarts++;
+    this.o.metrics?.consumerRestarts.inc();
+  }
+
+  /** Changelog offsets still to read before the partitions being opened are restored. */
+  restoreRemaining(offsets: number): void {
+    this.o.metrics?.restoreRemainingOffsets.set(offsets);
+  }
+
+  restored(report: RestoreReport): void {
+    this.totals.restoredKeys += report.keys;
+    this.totals.restoreMs += report.durationMs;
+    this.o.metrics?.restoreDuration.observe(report.durationMs / 1000);
+    this.o.metrics?.restoredKeys.inc(report.keys);
+    this.o.metrics?.restoreRecords.inc(report.records);
+    this.o.logger.info(report, 'partitions restored');
+    this.o.onRestore?.(report);
+  }
+
+  summary(): WorkerSummary {
+    const seconds = (this.o.now() - this.startedMs) / 1000;
+    return {
+      workerId: this.o.workerId,
+      ...this.totals,
+      trainSteps: this.view.trainSteps(),
+      seconds,
+      eventsPerSecond: seconds > 0 ? this.totals.events / seconds : 0,
+    };
+  }
+
+  /** The progress line, at most once per progressIntervalMs. */
+  private progress(): void {
+    const t = this.o.now();
+    if (t - this.lastProgressMs < this.o.progressIntervalMs) return;
+    const { events, deadLetters } = this.totals;
+    const eventsPerSecond = ((events - this.eventsAtProgress) * 1000) / (t - this.lastProgressMs);
+    this.o.logger.info(
+      {
+        events,
+        eventsPerSecond: Math.round(eventsPerSecond),
+        partitions: this.view.partitions(),
+        keys: this.view.keys(),
+        deadLetters,
+        trainSteps: this.view.trainSteps(),
+        paramVersion: this.view.paramVersion(),
+      },
+      'worker progress',
+    );
+    this.lastProgressMs = t;
+    this.eventsAtProgress = events;
+  }
+}

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { runEmbedded } from '../../../services/embedded/run-embedded.js';
+import { produceEvents } from '../../../services/produce/index.js';
+import { parseConfig } from '../../../shared/config/index.js';
+import { selectBackend } from '../../../shared/engine/select-backend.js';
+import type { StreamEvent } from '../../../shared/events/stream-event.js';
+import type { Prediction } from '../../../shared/events/prediction.js';
+import { DEFAULT_MODEL_ID } from '../../../shared/paramserver/index.js';
+import { topicNames } from '../../../shared/transport/kafka/index.js';
+import { uniqueTopicPrefix } from '../../support/kafka/broker.js';
+import { useTestKafka } from '../../support/kafka/client.js';
+import {
+  createAppTopics,
+  predictionsOf,
+  readTopic,
+  readTopicUntil,
+  spawnWorker,
+  writeConfig,
+} from '../../support/kafka/worker-harness.js';
+import { spawnParamserver, versionsOnTopic } from '../../support/paramserver/harness.js';
+import { memoryLogger, tempDir } from '../../support/run-helpers.js';
+
+const kafka = useTestKafka('embedded-equals-distributed');
+
+const KEYS = 5;
+const STEPS_PER_KEY = 120;
+const TEXT = 'it was the best of times, it was the worst of times, it was the age of wisdom, ';
+
+/** Every key reads the text from its own offset, interleaved round-robin. */
+function events(): StreamEvent[] {
+  const out: StreamEvent[] = [];
+  for (let i = 0; i < STEPS_PER_KEY; i++)
+    for (let k = 0; k < KEYS; k++)
+      out.push({ key: `doc-${k}`, token: TEXT[(i + 11 * k) % TEXT.length]!, eos: false });
+  return out;
+}
+
+/**
+ * Windows train exactly when a ready key's next event arrives (maxKeys above the number of keys
+ * and a maxWaitMs no run reaches), so where a step falls never depends on batching or timing; the
+ * gradient is sent as float32. Clipping and a warm-up schedule are on, so they are compared too.
+ */
+const CONFIG = {
+  backend: 'cpu',
+  model: { cell: 'lstm', hidden: 12, embedding: 6 },
+  tbptt: { k1: 4, k2: 8, maxKeys: 64, maxWaitMs: 3_600_000 },
+  optimizer: {
+    type: 'adam',
+    learningRate: 0.02,
+    schedule: { warmupSteps: 5, decay: 'cosine', decaySteps: 60, minLearningRate: 0.002 },
+  },
+  clip: { globalNorm: 0.5 },
+  paramserver: { mode: 'sync', minWorkers: 1, gradientEncoding: 'float32' },
+  seed: 9,
+};
+
+test(
+  'an embedded run and one worker training through the paramserver in lockstep on the same events end with bit-identical parameters and make bit-identical predictions',
+  { timeout: 300_000 },
+  async () => {
+    const stream = events();
+    const dir = await tempDir('embedded-equals-distributed');
+
+    // Embedded, in this process.
+    const inputPath = join(dir, 'events.jsonl');
+    const outputPath = join(dir, 'predictions.jsonl');
+    await writeFile(inputPath, stream.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const config = parseConfig({ ...CONFIG, app: 'embedded' }, { source: 'test' });
+    await selectBackend({ requested: 'cpu' });
+    const embedded = await runEmbedded({
+      config,
+      inputPaths: [inputPath],
+      inputFormat: 'jsonl',
+      outputPath,
+      logger: memoryLogger().logger,
+    });
+    const embeddedVersion = embedded.learner.model.params.version;
+    const embeddedParams = embedded.learner.model.params.toArrays();
+    embedded.learner.dispose();
+    const embeddedPredictions = (await readFile(outputPath, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Prediction);
+
+    // Distributed: `rnnstream paramserver` and one `rnnstream worker` in lockstep, one partition.
+    const { broker, client, admin } = kafka;
+    const app = uniqueTopicPrefix('embedded equals distributed');
+    const configPath = await writeConfig(dir, { ...CONFIG, app });
+    await createAppTopics({ admin, app, partitions: 1 });
+    const brokers = broker.brokers.join(',');
+    const paramserver = spawnParamserver([
+      '--config',
+      configPath,
+      '--brokers',
+      brokers,
+      '--checkpoint-dir',
+      dir,
+    ]);
+    kafka.spawned(paramserver.child);
+    const worker = spawnWorker({
+      configPath,
+      brokers: broker.brokers,
+      args: ['--worker-id', 'w0', '--params-lockstep-ms', '60000', '--max-batch-size', '97'],
+    });
+    kafka.spawned(worker.child);
+    await worker.waitForLog(/training from the published parameters/);
+    await worker.waitForLog(/"partitions restored"/);
+    await produceEvents({ client, topic: topicNames(app).events, events: stream, batchSize: 50 });
+    const distributedPredictions = predictionsOf(
+      await readTopicUntil({
+        client,
+        admin,
+        topic: topicNames(app).predictions,
+        done: (records) => records.length >= stream.length,
+        timeoutMs: 240_000,
+        what: `${stream.length} predictions`,
+      }),
+    ).sort((a, b) => a.index - b.index);
+    worker.child.kill('SIGTERM');
+    await worker.summary;
+    paramserver.child.kill('SIGTERM');
+    await paramserver.exited;
+    const { versions } = versionsOnTopic(
+      await readTopic({ client, admin, topic: topicNames(app).params }),
+      DEFAULT_MODEL_ID,
+    );
+    const finalVersion = Math.max(...versions.keys());
+    const distributedParams = versions.get(finalVersion)!.tensors;
+
+    assert.ok(embeddedVersion > 20, `only ${embeddedVersion} updates`);
+    assert.equal(finalVersion, embeddedVersion, 'the same number of updates');
+    assert.deepEqual([...distributedParams.keys()].sort(), [...embeddedParams.keys()].sort());
+    for (const [name, values] of embeddedParams) {
+      const published = distributedParams.get(name)!.data;
+      assert.ok(
+        Buffer.from(values.buffer, values.byteOffset, values.byteLength).equals(
+          Buffer.from(published.buffer, published.byteOffset, published.byteLength),
+        ),
+        `parameter '${name}' differs`,
+      );
+    }
+    assert.equal(distributedPredictions.length, embeddedPredictions.length);
+    for (const [i, p] of embeddedPredictions.entries()) {
+      const d = distributedPredictions[i]!;
+      assert.deepEqual(
+        { index: d.index, key: d.key, paramVersion: d.paramVersion, bits: d.bits },
+        { index: p.index, key: p.key, paramVersion: p.paramVersion, bits: p.bits },
+      );
+    }
+  },
+);
