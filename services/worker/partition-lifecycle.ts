@@ -1,3 +1,4 @@
+import { abbreviate } from '../../shared/errors/abbreviate.js';
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
 import type { InputLimits } from '../../shared/events/input-limits.js';
 import type { Learner } from '../../shared/learner/create-learner.js';
@@ -180,7 +181,7 @@ export class PartitionLifecycle {
     for (const [partition, fold] of folds) {
       const restored = fold.finish((key, error) =>
         logger.error(
-          { partition, key, err: error },
+          { partition, key: abbreviate(key, 200), err: error },
           'state changelog record cannot be decoded; the key starts afresh',
         ),
       );
