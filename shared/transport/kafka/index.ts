@@ -8,6 +8,7 @@
  *   createTransactionalProducer({ client, transactionalId })   transaction(): send, sendOffsets,
  *       commit, abort; offsetsToCommit(records) gives sendOffsets' topics
  *   readPartitionsToEnd({ client, topic, partitions, onRecords })  restore read of a changelog
+ *   encodeOutgoingRecords({ encodeValues, keyOf })            records whose values are sent without a copy
  *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
  *   readGroupOffsets / waitForGroupOffsets / topicEndOffsets   positions via the admin client
  *
@@ -34,6 +35,7 @@ export {
   wrapKafkaError,
   type KafkaErrorContext,
 } from './kafka-errors.js';
+export { encodeOutgoingRecords } from './framing-room.js';
 export { keyPartitioner } from './key-partitioner.js';
 export {
   offsetsToCommit,

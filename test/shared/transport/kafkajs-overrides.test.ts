@@ -6,7 +6,13 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 
-import { allocateWithFramingRoom } from '../../../shared/transport/kafka/framing-room.js';
+import {
+  allocateWithFramingRoom,
+  encodeOutgoingRecords,
+  FRAMING_HEADROOM_BYTES,
+  FRAMING_TAILROOM_BYTES,
+  framingRoom,
+} from '../../../shared/transport/kafka/framing-room.js';
 import {
   groupMessagesPerPartition,
   kafkajsOverrides,
@@ -301,4 +307,20 @@ test('a lone record value with framing room becomes its produce request in place
         `${label}: nothing around the value written`,
       );
   }
+});
+
+test('records of encodeOutgoingRecords have framing room, so a lone one is produced in place', () => {
+  const records = encodeOutgoingRecords({
+    keyOf: (index) => `k${index}`,
+    encodeValues: (allocate) => [allocate(10), allocate(900_000)],
+  });
+  assert.deepEqual(
+    records.map((r) => r.key),
+    ['k0', 'k1'],
+  );
+  for (const { value } of records)
+    assert.deepEqual(framingRoom(value!), {
+      before: FRAMING_HEADROOM_BYTES,
+      after: FRAMING_TAILROOM_BYTES,
+    });
 });
