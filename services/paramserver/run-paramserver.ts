@@ -22,10 +22,12 @@ import {
   type RoundTrigger,
 } from '../../shared/paramserver/index.js';
 import {
+  closeKafkaAdmin,
   createKafkaBus,
   createKafkaClient,
   deleteGroupsWithPrefix,
   ensureTopics,
+  openKafkaAdmin,
   topicEndOffsets,
   type KafkaBusRecord,
 } from '../../shared/transport/kafka/index.js';
@@ -115,9 +117,8 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       brokers: options.brokers,
       logger,
     });
-    const admin = client.kafka.admin();
-    await admin.connect();
-    cleanup.push(() => admin.disconnect());
+    const admin = await openKafkaAdmin({ client });
+    cleanup.push(() => closeKafkaAdmin(admin));
     const { names: topics } = await ensureTopics({
       admin,
       app: config.app,

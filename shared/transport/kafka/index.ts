@@ -2,7 +2,10 @@
  * The Kafka transport: our adapter over kafkajs. Services import from here, never from kafkajs.
  *
  *   createKafkaClient({ clientId, brokers, logger })          the client; kafkajs logs -> pino
+ *   withKafkaAdmin({ client }, (admin) => ...)                an admin session (or openKafkaAdmin /
+ *       closeKafkaAdmin); the admin is only handed to the functions here, never called directly
  *   topicNames(app), ensureTopics({ admin, app, partitions, replicationFactor })
+ *   listTopics, topicPartitionCount, createTopics, deleteTopics, waitUntilTopicsServe
  *   createKafkaBus({ client, groupId })                        Bus<Uint8Array>: idempotent producer,
  *       read_committed batch consumers; consumer({ commit: 'caller' }) leaves offsets to the caller
  *   createTransactionalProducer({ client, transactionalId })   transaction(): send, sendOffsets,
@@ -14,6 +17,12 @@
  *
  * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
  */
+export {
+  closeKafkaAdmin,
+  openKafkaAdmin,
+  withKafkaAdmin,
+  type KafkaAdmin,
+} from './admin-session.js';
 export {
   createKafkaClient,
   kafkaLogLevelFor,
@@ -46,15 +55,23 @@ export {
 export { readPartitionsToEnd, type ReadPartitionsResult } from './read-partitions.js';
 export {
   ensureTopics,
+  policyConfigs,
   TOPIC_POLICIES,
   TOPIC_ROLES,
   topicNames,
-  waitForTopicLeaders,
   type EnsureTopicsResult,
-  type KafkaAdmin,
   type TopicNames,
   type TopicRole,
 } from './topics.js';
+export {
+  createTopics,
+  deleteTopics,
+  listTopics,
+  topicPartitionCount,
+  waitForTopicLeaders,
+  waitUntilTopicsServe,
+  type NewTopic,
+} from './topic-admin.js';
 export {
   createTransactionalProducer,
   type KafkaTransaction,
