@@ -30,13 +30,9 @@ export {
   pinoLogCreator,
   type KafkaClient,
 } from './create-kafka-client.js';
-export {
-  createKafkaBus,
-  type OffsetCommit,
-  type KafkaBus,
-  type KafkaBusConsumer,
-  type KafkaBusProducer,
-} from './kafka-bus.js';
+export type { OffsetCommit } from './bus-consumer.js';
+export type { KafkaBusProducer } from './bus-producer.js';
+export { createKafkaBus, type KafkaBus, type KafkaBusConsumer } from './kafka-bus.js';
 export {
   KafkaTransportError,
   TopicLayoutError,
