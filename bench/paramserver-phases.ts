@@ -25,13 +25,12 @@ import { modelSpecFromConfig, parseConfig } from '../shared/config/index.js';
 import { createLogger } from '../shared/logging/index.js';
 import {
   GradientIntake,
-  gradientMessageRecords,
   ParameterServer,
   parameterServerOptionsFromConfig,
-  paramRecords,
   createCheckpointStore,
   type IncomingGradient,
 } from '../shared/paramserver/index.js';
+import { gradientMessageRecords, paramRecords } from '../shared/paramserver-client/index.js';
 import {
   closeKafkaAdmin,
   createKafkaClient,

@@ -38,13 +38,13 @@ import type { TensorDType } from '../shared/codec/tensor-codec.js';
 import { modelSpecFromConfig, parseConfig } from '../shared/config/index.js';
 import { selectBackend } from '../shared/engine/select-backend.js';
 import { createLogger } from '../shared/logging/index.js';
+import { checkpointSlotPaths } from '../shared/paramserver/index.js';
 import {
-  checkpointSlotPaths,
   DEFAULT_MODEL_ID,
   followParams,
   gradientMessageRecords,
   paramRecords,
-} from '../shared/paramserver/index.js';
+} from '../shared/paramserver-client/index.js';
 import {
   closeKafkaAdmin,
   createKafkaBus,

@@ -11,9 +11,6 @@ import {
 } from '../../shared/metrics/index.js';
 import { createParamserverMetrics } from '../../shared/metrics/paramserver/index.js';
 import {
-  checkModelId,
-  DEFAULT_MODEL_ID,
-  followParams,
   GradientIntake,
   ParameterServer,
   parameterServerOptionsFromConfig,
@@ -21,6 +18,11 @@ import {
   type RoundReport,
   type RoundTrigger,
 } from '../../shared/paramserver/index.js';
+import {
+  checkModelId,
+  DEFAULT_MODEL_ID,
+  followParams,
+} from '../../shared/paramserver-client/index.js';
 import {
   closeKafkaAdmin,
   createKafkaBus,

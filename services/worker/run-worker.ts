@@ -26,7 +26,7 @@ import {
 } from '../../shared/transport/kafka/index.js';
 import type { DecodedParams, GradientId } from '../../shared/codec/param-codec.js';
 import type { WorkerMetrics } from '../../shared/metrics/worker/index.js';
-import { applyParams, followParams } from '../../shared/paramserver/index.js';
+import { applyParams, followParams } from '../../shared/paramserver-client/index.js';
 import { ChangelogFold, type RestoredPartition } from './changelog-records.js';
 import { PartitionTask, type BatchReport } from './partition-task.js';
 import { PendingGradients } from './pending-gradients.js';
