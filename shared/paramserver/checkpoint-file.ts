@@ -297,6 +297,8 @@ function headerProblem(value: unknown): string | undefined {
   for (const w of Object.values(h.progress)) {
     if (!isObject(w) || !isSafe(w.highest) || !Array.isArray(w.recent) || !w.recent.every(isSafe))
       return 'progress of a worker is not {highest, recent: steps}';
+    if (w.processedAtMs !== undefined && !isFinite(w.processedAtMs))
+      return 'progress of a worker has a processedAtMs that is not a time';
   }
   if (!isObject(h.lastSeenMs) || !Object.values(h.lastSeenMs).every(isFinite))
     return 'lastSeenMs is not an object of times';

@@ -194,6 +194,10 @@ const badHeaders: Array<[string, (h: Record<string, unknown>) => unknown]> = [
   ['scheduleStep is 1.5', (h) => ({ ...h, scheduleStep: 1.5 })],
   ['progress is null', (h) => ({ ...h, progress: null })],
   ['a worker progress without steps', (h) => ({ ...h, progress: { w: { highest: 'x' } } })],
+  [
+    'a worker progress processed at no time',
+    (h) => ({ ...h, progress: { w: { highest: 1, recent: [1], processedAtMs: 'noon' } } }),
+  ],
   ['lastSeenMs holds a string', (h) => ({ ...h, lastSeenMs: { w: 'yesterday' } })],
   ['gradientOffsets is an object', (h) => ({ ...h, gradientOffsets: {} })],
   ['a negative partition', (h) => ({ ...h, gradientOffsets: [{ partition: -1, offset: 0 }] })],
