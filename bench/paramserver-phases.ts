@@ -25,17 +25,18 @@ import { modelSpecFromConfig, parseConfig } from '../shared/config/index.js';
 import { createLogger } from '../shared/logging/index.js';
 import {
   GradientIntake,
-  gradientMessageRecords,
   ParameterServer,
   parameterServerOptionsFromConfig,
-  paramRecords,
   createCheckpointStore,
   type IncomingGradient,
 } from '../shared/paramserver/index.js';
+import { gradientMessageRecords, paramRecords } from '../shared/paramserver-client/index.js';
 import {
+  closeKafkaAdmin,
   createKafkaClient,
+  createTopics,
   createTransactionalProducer,
-  waitForTopicLeaders,
+  openKafkaAdmin,
 } from '../shared/transport/kafka/index.js';
 import { randomTensors } from '../test/support/paramserver/gradients.js';
 import { lstmParameterShapes } from '../test/support/paramserver/large-model.js';
@@ -98,14 +99,13 @@ async function main(): Promise<void> {
     brokers,
     logger: createLogger({ name: 'bench', level: 'warn' }),
   });
-  const admin = client.kafka.admin();
-  await admin.connect();
+  const admin = await openKafkaAdmin({ client });
   const topic = `bench-phases-${Date.now()}`;
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-    waitForLeaders: false,
+  await createTopics({
+    admin,
+    brokers: client.brokers,
+    topics: [{ topic, partitions: 1, replicationFactor: 1 }],
   });
-  await waitForTopicLeaders({ admin, topics: [topic] });
   const producer = createTransactionalProducer({ client, transactionalId: topic });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rnnstream-bench-phases-'));
   const checkpoints = createCheckpointStore({ directory: dir, modelId: 'bench' });
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await producer.disconnect();
-    await admin.disconnect();
+    await closeKafkaAdmin(admin);
     await rm(dir, { recursive: true, force: true });
     server.dispose();
   }

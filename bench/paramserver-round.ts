@@ -38,17 +38,20 @@ import type { TensorDType } from '../shared/codec/tensor-codec.js';
 import { modelSpecFromConfig, parseConfig } from '../shared/config/index.js';
 import { selectBackend } from '../shared/engine/select-backend.js';
 import { createLogger } from '../shared/logging/index.js';
+import { checkpointSlotPaths } from '../shared/paramserver/index.js';
 import {
-  checkpointSlotPaths,
   DEFAULT_MODEL_ID,
   followParams,
   gradientMessageRecords,
   paramRecords,
-} from '../shared/paramserver/index.js';
+} from '../shared/paramserver-client/index.js';
 import {
+  closeKafkaAdmin,
   createKafkaBus,
   createKafkaClient,
+  deleteTopics,
   ensureTopics,
+  openKafkaAdmin,
 } from '../shared/transport/kafka/index.js';
 import { randomTensors } from '../test/support/paramserver/gradients.js';
 import {
@@ -217,8 +220,7 @@ async function runVariant(
   const initPath = await writeRandomInitFile(dir, spec);
   const logger = createLogger({ name: 'bench', level: 'warn' });
   const client = createKafkaClient({ clientId: 'bench-ps', brokers, logger });
-  const admin = client.kafka.admin();
-  await admin.connect();
+  const admin = await openKafkaAdmin({ client });
   const { names } = await ensureTopics({
     admin,
     app,
@@ -355,12 +357,10 @@ async function runVariant(
     await Promise.all(workers.map((w) => w.bus.disconnect()));
     // ~2 GB of gradients per variant: a long-lived broker should not keep them (nor compact the
     // params topic of a finished run).
-    await admin
-      .deleteTopics({ topics: Object.values(names) })
-      .catch((error: unknown) =>
-        process.stderr.write(`topics of ${app} not deleted: ${String(error)}\n`),
-      );
-    await admin.disconnect();
+    await deleteTopics({ admin, brokers: client.brokers, topics: Object.values(names) }).catch(
+      (error: unknown) => process.stderr.write(`topics of ${app} not deleted: ${String(error)}\n`),
+    );
+    await closeKafkaAdmin(admin);
     await rm(dir, { recursive: true, force: true });
   }
   const cycle = stats(samples.map((s) => s.cycleMs));

@@ -32,6 +32,7 @@ import { createLogger } from '../shared/logging/index.js';
 import {
   createKafkaClient,
   ensureTopics,
+  withKafkaAdmin,
   type KafkaClient,
 } from '../shared/transport/kafka/index.js';
 
@@ -115,13 +116,9 @@ function* byteEvents(count: number, keyCount: number): Generator<StreamEvent> {
 
 async function prepareApp(client: KafkaClient, name: string, count: number, keyCount: number) {
   const app = `bench-${name}-${Date.now().toString(36)}`;
-  const admin = client.kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics({ admin, app, partitions, replicationFactor: 1 });
-  } finally {
-    await admin.disconnect();
-  }
+  await withKafkaAdmin({ client }, (admin) =>
+    ensureTopics({ admin, app, partitions, replicationFactor: 1 }),
+  );
   const produced = await produceEvents({
     client,
     topic: `${app}.events`,

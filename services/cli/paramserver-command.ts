@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 
 import { defaultConfig, loadConfigFile } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/index.js';
-import { DEFAULT_MODEL_ID } from '../../shared/paramserver/index.js';
+import { DEFAULT_MODEL_ID } from '../../shared/paramserver-client/index.js';
 import { runParamserver } from '../paramserver/run-paramserver.js';
 import { count, EXIT, port } from './options.js';
 

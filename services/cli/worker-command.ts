@@ -4,7 +4,11 @@ import type { TensorDType } from '../../shared/codec/tensor-codec.js';
 import { GRADIENT_ENCODINGS } from '../../shared/config/config-schema.js';
 import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
-import { createKafkaClient, ensureTopics } from '../../shared/transport/kafka/index.js';
+import {
+  createKafkaClient,
+  ensureTopics,
+  withKafkaAdmin,
+} from '../../shared/transport/kafka/index.js';
 import { createMetricsRegistry, startMetricsServer } from '../../shared/metrics/index.js';
 import { createWorkerMetrics } from '../../shared/metrics/worker-metrics.js';
 import { count, EXIT, milliseconds, oneOf, port, seconds } from './options.js';
@@ -122,20 +126,16 @@ async function workerCommand(flags: WorkerFlags): Promise<void> {
     logger,
   });
   if (flags.createTopics) {
-    const admin = client.kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics({
+    await withKafkaAdmin({ client }, (admin) =>
+      ensureTopics({
         admin,
         app: config.app,
         partitions: flags.partitions,
         replicationFactor: flags.replicationFactor,
         brokers: client.brokers,
         logger,
-      });
-    } finally {
-      await admin.disconnect();
-    }
+      }),
+    );
   }
   const registry = createMetricsRegistry({ labels: { service: 'worker' } });
   const metricsServer =

@@ -1,11 +1,8 @@
 import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { TensorValue } from '../../shared/codec/tensor-codec.js';
 import type { Logger } from '../../shared/logging/index.js';
-import {
-  paramRecords,
-  paramTombstones,
-  type GradientPosition,
-} from '../../shared/paramserver/index.js';
+import { type GradientPosition } from '../../shared/paramserver/index.js';
+import { paramRecords, paramTombstones } from '../../shared/paramserver-client/index.js';
 import {
   createTransactionalProducer,
   readGroupOffsets,

@@ -1,5 +1,8 @@
 import type { Logger } from '../../shared/logging/index.js';
-import type { ParamserverMetrics } from '../../shared/metrics/paramserver-metrics.js';
+import type {
+  ChunkRejection as CountedRejection,
+  ParamserverMetrics,
+} from '../../shared/metrics/paramserver-metrics.js';
 import type { GradientIntake, ParameterServer } from '../../shared/paramserver/index.js';
 import type { KafkaBusRecord } from '../../shared/transport/kafka/index.js';
 
@@ -36,13 +39,12 @@ export function createRecordHandler({
           );
         }
         return false;
-      case 'rejected':
-        metrics.gradientChunksRejected.inc({ kind: result.rejection });
-        log.warn(
-          { ...where, kind: result.rejection, err: result.error },
-          'gradient chunk rejected',
-        );
+      case 'rejected': {
+        const kind: CountedRejection = result.rejection; // the counter has every intake rejection
+        metrics.gradientChunksRejected.inc({ kind });
+        log.warn({ ...where, kind, err: result.error }, 'gradient chunk rejected');
         return false;
+      }
       case 'gradient': {
         metrics.gradientsReceived.inc();
         const { gradient, position } = result;

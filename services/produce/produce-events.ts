@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../../shared/logging/index.js';
 import {
   createKafkaBus,
   createKafkaClient,
-  withKafkaErrors,
+  withKafkaAdmin,
   type KafkaClient,
 } from '../../shared/transport/kafka/index.js';
 import { checkInputs, readInputRecords, type InputRecordsOptions } from './input-records.js';
@@ -91,21 +91,18 @@ async function produceItems(
   const { brokers } = client;
 
   // The checks go through a client with few retries, so a wrong --brokers fails within seconds.
-  const admin = adminClient.kafka.admin();
-  let partitions: number;
-  await withKafkaErrors({ action: 'connect to the brokers', brokers }, () => admin.connect());
-  try {
-    ({ partitions } = await prepareProduceTopics({
-      admin,
-      brokers,
-      topic,
-      deadLetterTopic,
-      create: options.createTopics,
-      logger,
-    }));
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
+  const { partitions } = await withKafkaAdmin(
+    { client: adminClient, action: 'connect to the brokers' },
+    (admin) =>
+      prepareProduceTopics({
+        admin,
+        brokers,
+        topic,
+        deadLetterTopic,
+        create: options.createTopics,
+        logger,
+      }),
+  );
 
   const bus = createKafkaBus({ client, groupId: `${client.clientId}.produce` });
   try {

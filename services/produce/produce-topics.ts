@@ -1,12 +1,13 @@
 import type { Logger } from '../../shared/logging/index.js';
 import {
+  createTopics,
   ensureTopics,
   KafkaTransportError,
-  TOPIC_POLICIES,
+  listTopics,
+  policyConfigs,
   topicNames,
-  waitForTopicLeaders,
-  withKafkaErrors,
-  wrapKafkaError,
+  topicPartitionCount,
+  waitUntilTopicsServe,
   type KafkaAdmin,
 } from '../../shared/transport/kafka/index.js';
 
@@ -51,12 +52,10 @@ export async function prepareProduceTopics({
         ? await createEventTopics({ admin, brokers, topics: extra, create, logger })
         : [];
     const fresh = [...created, ...createdExtra].filter((t) => t === topic || t === deadLetterTopic);
-    if (fresh.length > 0) await waitUntilServing({ admin, brokers, topics: fresh });
+    if (fresh.length > 0) await waitUntilTopicsServe({ admin, brokers, topics: fresh });
   }
 
-  const existing = new Set(
-    await withKafkaErrors({ action: 'list topics', brokers }, () => admin.listTopics()),
-  );
+  const existing = new Set(await listTopics({ admin, brokers }));
   for (const [name, role] of [
     [topic, 'events topic'],
     [deadLetterTopic, 'dead-letter topic'],
@@ -70,10 +69,7 @@ export async function prepareProduceTopics({
       { brokers, topic: name, kafkaErrorType: 'UNKNOWN_TOPIC_OR_PARTITION' },
     );
   }
-  const { topics } = await withKafkaErrors({ action: 'describe topic', brokers, topic }, () =>
-    admin.fetchTopicMetadata({ topics: [topic] }),
-  );
-  const partitions = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+  const partitions = await topicPartitionCount({ admin, brokers, topic });
   if (partitions < 1) {
     throw new KafkaTransportError(
       `Kafka: topic '${topic}' reports no partitions on brokers ${brokers.join(',')} (fix: wait until the topic has leaders and retry; see the broker log)`,
@@ -81,41 +77,6 @@ export async function prepareProduceTopics({
     );
   }
   return { partitions };
-}
-
-/**
- * Waits until the leaders of new topics answer for their partitions. Right after creation a KRaft
- * broker already names the leader in its metadata but still answers NOT_LEADER_OR_FOLLOWER for a
- * moment; the producer would retry, but log a warning about it on every first run.
- */
-async function waitUntilServing({
-  admin,
-  brokers,
-  topics,
-  timeoutMs = 10_000,
-}: {
-  admin: KafkaAdmin;
-  brokers: readonly string[];
-  topics: readonly string[];
-  timeoutMs?: number;
-}): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const topic of topics) {
-    for (;;) {
-      try {
-        await admin.fetchTopicOffsets(topic); // asks each partition's leader
-        break;
-      } catch (error) {
-        if (Date.now() > deadline)
-          throw wrapKafkaError(error, {
-            action: `wait for topic ${topic} to serve`,
-            brokers,
-            topic,
-          });
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-  }
 }
 
 /** Creates topics outside the app's set (a `--topic` override) with the events policy. */
@@ -133,31 +94,16 @@ async function createEventTopics({
   logger?: Logger | undefined;
 }): Promise<string[]> {
   topicNames(create.app); // validates the app id as ensureTopics does
-  const existing = new Set(
-    await withKafkaErrors({ action: 'list topics', brokers }, () => admin.listTopics()),
-  );
+  const existing = new Set(await listTopics({ admin, brokers }));
   const missing = topics.filter((t) => !existing.has(t));
   if (missing.length === 0) return [];
-  const policy = TOPIC_POLICIES.events;
-  const configs: Record<string, string> = {
-    'cleanup.policy': policy.cleanupPolicy,
-    ...policy.configs,
-  };
-  const action = `create topics ${missing.join(', ')}`;
-  await withKafkaErrors({ action, brokers }, () =>
-    admin.createTopics({
-      waitForLeaders: false, // kafkajs' own wait fails on KRaft: waitForTopicLeaders below
-      topics: missing.map((name) => ({
-        topic: name,
-        numPartitions: create.partitions,
-        replicationFactor: create.replicationFactor,
-        configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
-      })),
-    }),
-  );
-  await withKafkaErrors({ action: `wait for the leaders of ${missing.join(', ')}`, brokers }, () =>
-    waitForTopicLeaders({ admin, topics: missing }),
-  );
-  logger?.info({ created: missing, partitions: create.partitions }, 'created Kafka topics');
+  const { partitions, replicationFactor } = create;
+  const configs = policyConfigs('events');
+  await createTopics({
+    admin,
+    brokers,
+    topics: missing.map((topic) => ({ topic, partitions, replicationFactor, configs })),
+  });
+  logger?.info({ created: missing, partitions }, 'created Kafka topics');
   return missing;
 }

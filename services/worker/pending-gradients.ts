@@ -1,7 +1,7 @@
 import type { GradientMessage } from '../../shared/codec/index.js';
 import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { TensorDType, TensorValue } from '../../shared/codec/tensor-codec.js';
-import { gradientMessageRecords } from '../../shared/paramserver/index.js';
+import { gradientMessageRecords } from '../../shared/paramserver-client/index.js';
 import type { GradientSink, WorkerGradient } from '../../shared/tbptt/gradient-sink.js';
 import type { OutgoingRecord } from '../../shared/transport/kafka/index.js';
 

@@ -1,7 +1,11 @@
 import type { DecodedParams } from '../../shared/codec/param-codec.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
-import { applyParams, followParams, type ParamsFollower } from '../../shared/paramserver/index.js';
+import {
+  applyParams,
+  followParams,
+  type ParamsFollower,
+} from '../../shared/paramserver-client/index.js';
 import type { KafkaClient } from '../../shared/transport/kafka/index.js';
 
 /**

@@ -18,7 +18,8 @@ export interface ChunkedEncodeOptions {
   readonly maxChunkBytes?: number;
   /**
    * Where each message's bytes are allocated (every byte is written; default: a new
-   * Uint8Array). Records for Kafka use allocateWithFramingRoom (transport/kafka/framing-room).
+   * Uint8Array). Records for Kafka get memory the producer frames in place (the transport's
+   * encodeOutgoingRecords).
    */
   readonly allocate?: (bytes: number) => Uint8Array;
 }

@@ -18,8 +18,6 @@ import type { ModelSpec } from '../model/model-spec.js';
 import type { GradientPosition, ParameterServerState } from './parameter-server.js';
 import type { WorkerProgressSnapshot } from './worker-progress.js';
 
-/** Format 1: one file replaced by rename on every write (still read). */
-const MAGIC_V1 = 'RNNSTREAM-PARAMSERVER-CHECKPOINT-1';
 /** Format 2: two slot files overwritten in place by turns, each with its length and CRC-32. */
 const MAGIC_V2 = 'RNNSTREAM-CKPT-2';
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
@@ -49,7 +47,8 @@ interface Header {
 
 // Format 2 preamble (40 bytes, little-endian): magic (16 bytes ASCII), sequence (u64), file
 // length (u64), JSON header length (u32), CRC-32 of preamble bytes 0–35 followed by everything
-// after the preamble (u32). The JSON header line follows, then the tensors as in format 1.
+// after the preamble (u32). The JSON header line follows, then the tensors: each parameter, then
+// each optimizer slot, as little-endian float32 in the header's order.
 const PREAMBLE_BYTES = 40;
 const AT_SEQUENCE = 16;
 const AT_LENGTH = 24;
@@ -59,11 +58,6 @@ const AT_CRC = 36;
 /** The two slot files of a model id in a directory, written by turns. */
 export function checkpointSlotPaths(dir: string, modelId: string): readonly [string, string] {
   return [join(dir, `paramserver-${modelId}.a.ckpt`), join(dir, `paramserver-${modelId}.b.ckpt`)];
-}
-
-/** Format 1's single file: read when no slot holds a checkpoint, removed after the first slot write. */
-function legacyPath(dir: string, modelId: string): string {
-  return join(dir, `paramserver-${modelId}.ckpt`);
 }
 
 /** A slot file that does not hold a complete checkpoint, and why. */
@@ -102,13 +96,12 @@ export function createCheckpointStore({
   onInvalidSlot?: (slot: InvalidCheckpointSlot) => void;
 }): CheckpointStore {
   const slots = checkpointSlotPaths(directory, modelId);
-  const legacy = legacyPath(directory, modelId);
   // The slot holding the newest complete checkpoint (undefined: none yet) and its sequence.
   let newest: { slot: number | undefined; sequence: number } | undefined;
 
   /** Finds the newest complete slot; returns its bytes when `keep` (to decode it). */
   const scan = async (keep: boolean) => {
-    await removeTempFiles(directory, [legacy, ...slots]);
+    await removeTempFiles(directory, slots);
     let best: { slot: number; sequence: number; bytes: Buffer | undefined } | undefined;
     const invalid: InvalidCheckpointSlot[] = [];
     for (const [slot, path] of slots.entries()) {
@@ -136,9 +129,9 @@ export function createCheckpointStore({
     modelId,
     async read() {
       const best = await scan(true);
-      if (best !== undefined) return decodeCheckpoint(slots[best.slot]!, best.bytes!, modelId);
-      const bytes = await readIfExists(legacy);
-      return bytes === undefined ? undefined : decodeLegacyCheckpoint(legacy, bytes, modelId);
+      return best === undefined
+        ? undefined
+        : decodeCheckpoint(slots[best.slot]!, best.bytes!, modelId);
     },
     async write(checkpoint) {
       if (newest === undefined) await scan(false);
@@ -151,7 +144,6 @@ export function createCheckpointStore({
       if (await exists(path)) await overwriteInPlace(path, buffers, bytes);
       else await createComplete(directory, path, buffers);
       newest = { slot: target, sequence };
-      await rm(legacy, { force: true }); // superseded; no-op after the first write
       return { path, bytes };
     },
   };
@@ -238,7 +230,7 @@ function checkSlot(bytes: Buffer, modelId: string): { sequence: number } | strin
     return `a header of ${headerLength} bytes runs past the end of the file`;
   const header = parseHeader(bytes, PREAMBLE_BYTES, headerLength);
   if (header === undefined) return 'unreadable header';
-  const problem = headerProblem(header, MAGIC_V2);
+  const problem = headerProblem(header);
   if (problem !== undefined) return `unusable header: ${problem}`;
   if (header.modelId !== modelId)
     return `holds model id '${abbreviate(header.modelId)}', not '${modelId}'`;
@@ -257,12 +249,12 @@ function tensorElements(header: Header): number {
 }
 
 /**
- * Why a parsed header is not one encodeCheckpoint writes (with `magic`), or undefined. Only what
+ * Why a parsed header is not one encodeCheckpoint writes, or undefined. Only what
  * loading uses is checked: the tensors' names and sizes, and each field's type, so that a header
  * from outside (a CRC guards only against torn writes) cannot make decodeBody or the server's
  * start-up throw a TypeError, allocate by a bogus size or recurse into a deep spec.
  */
-function headerProblem(value: unknown, magic: string): string | undefined {
+function headerProblem(value: unknown): string | undefined {
   const isObject = (v: unknown): v is Record<string, unknown> =>
     typeof v === 'object' && v !== null && !Array.isArray(v);
   const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
@@ -270,7 +262,7 @@ function headerProblem(value: unknown, magic: string): string | undefined {
   const isFinite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   if (!isObject(value)) return 'not a JSON object';
   const h = value;
-  if (h.magic !== magic) return `magic is not ${magic}`;
+  if (h.magic !== MAGIC_V2) return `magic is not ${MAGIC_V2}`;
   if (typeof h.modelId !== 'string') return 'modelId is not a string';
   // A ModelSpec is flat: sizes, names and flags.
   if (!isObject(h.spec) || !Object.values(h.spec).every((v) => v === null || typeof v !== 'object'))
@@ -305,6 +297,8 @@ function headerProblem(value: unknown, magic: string): string | undefined {
   for (const w of Object.values(h.progress)) {
     if (!isObject(w) || !isSafe(w.highest) || !Array.isArray(w.recent) || !w.recent.every(isSafe))
       return 'progress of a worker is not {highest, recent: steps}';
+    if (w.processedAtMs !== undefined && !isFinite(w.processedAtMs))
+      return 'progress of a worker has a processedAtMs that is not a time';
   }
   if (!isObject(h.lastSeenMs) || !Object.values(h.lastSeenMs).every(isFinite))
     return 'lastSeenMs is not an object of times';
@@ -320,24 +314,6 @@ function decodeCheckpoint(path: string, bytes: Buffer, modelId: string): Paramse
   const headerLength = bytes.readUInt32LE(AT_HEADER_LENGTH);
   const header = parseHeader(bytes, PREAMBLE_BYTES, headerLength)!;
   return decodeBody(path, header, bytes, PREAMBLE_BYTES + headerLength, modelId);
-}
-
-/** Format 1: a JSON header line (with the magic), then the tensors; no checksum. */
-function decodeLegacyCheckpoint(
-  path: string,
-  bytes: Buffer,
-  modelId: string,
-): ParamserverCheckpoint {
-  const newline = bytes.indexOf(0x0a);
-  const header = newline < 0 ? undefined : parseHeader(bytes, 0, newline + 1);
-  if (header?.magic !== MAGIC_V1)
-    throw new ShapeError(
-      `'${path}' is not a paramserver checkpoint (no ${MAGIC_V1} header) ${FIX}`,
-    );
-  const problem = headerProblem(header, MAGIC_V1);
-  if (problem !== undefined)
-    throw new ShapeError(`'${path}' has an unusable checkpoint header: ${problem} ${FIX}`);
-  return decodeBody(path, header, bytes, newline + 1, modelId);
 }
 
 function parseHeader(bytes: Buffer, start: number, length: number): Header | undefined {

@@ -1,12 +1,22 @@
-import { ChunkError, type ChunkAssemblerOptions, type DroppedChunkSet } from '../codec/chunking.js';
+import {
+  ChunkError,
+  type ChunkAssemblerOptions,
+  type ChunkErrorKind,
+  type DroppedChunkSet,
+} from '../codec/chunking.js';
 import type { Float32ArrayPool } from '../codec/float32-array-pool.js';
 import {
   decodeGradientChunk,
   GradientAssembler,
   type DecodedGradient,
 } from '../codec/gradient-codec.js';
-import type { ChunkRejection } from '../metrics/paramserver/index.js';
 import type { GradientPosition } from './parameter-server.js';
+
+/**
+ * Why a GradientChunk record could not be used: not a GradientChunk at all, or the kind of
+ * ChunkError it caused (dropped sets go to onIncomplete instead). The service counts by these.
+ */
+export type ChunkRejection = 'undecodable' | Exclude<ChunkErrorKind, 'missing'>;
 
 /** One record of `<app>.gradients` as consumed (the fields of a KafkaBusRecord this needs). */
 export interface GradientRecordIn {

@@ -1,17 +1,10 @@
 /**
- * The parameter service (DESIGN.md §4): its logic without Kafka, its checkpoint, and the pieces
- * workers use to talk to it.
- *
- * Worker side:
- *   gradientRecords({ gradient, encoding, maxChunkBytes })  GradientChunk records, key = worker id
- *   followParams({ client, app, modelId, onVersion })        newest versions from `<app>.params`
- *   applyParams(params, decoded)                              a version into a model's ParameterSet
- *
- * Server side: ParameterServer (rounds, dedupe, update, state), GradientIntake (chunks → gradients,
- * resume offsets), createCheckpointStore (two slot files written by turns; readCheckpoint /
- * writeCheckpoint for one-off use), paramRecords / paramTombstones.
+ * The parameter service's core (DESIGN.md §4), without Kafka: ParameterServer (rounds, dedupe,
+ * update, state) with its round policies, gradient checks and worker bookkeeping, GradientIntake
+ * (chunks → gradients, resume offsets) and createCheckpointStore (two slot files written by
+ * turns; readCheckpoint / writeCheckpoint for one-off use). The workers' side and the topics'
+ * record format are in shared/paramserver-client; services/paramserver runs this over Kafka.
  */
-export { applyParams } from './apply-params.js';
 export {
   checkpointSlotPaths,
   createCheckpointStore,
@@ -21,10 +14,13 @@ export {
   type InvalidCheckpointSlot,
   type ParamserverCheckpoint,
 } from './checkpoint-file.js';
-export { followParams, type ParamsFollower } from './follow-params.js';
 export { gradientProblem } from './gradient-check.js';
-export { GradientIntake, type GradientRecordIn, type IntakeResult } from './gradient-intake.js';
-export { gradientMessageRecords, gradientRecords } from './gradient-records.js';
+export {
+  GradientIntake,
+  type ChunkRejection,
+  type GradientRecordIn,
+  type IntakeResult,
+} from './gradient-intake.js';
 export {
   ParameterServer,
   parameterServerOptionsFromConfig,
@@ -35,14 +31,6 @@ export {
   type ParameterServerState,
   type RoundReport,
 } from './parameter-server.js';
-export {
-  checkModelId,
-  DEFAULT_MODEL_ID,
-  paramChunkKey,
-  paramRecords,
-  paramTombstones,
-  parseParamChunkKey,
-} from './param-records.js';
 export {
   asyncRoundPolicy,
   syncRoundPolicy,

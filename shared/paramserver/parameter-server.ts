@@ -16,6 +16,7 @@ import {
   type RoundPolicy,
   type RoundTrigger,
 } from './round-policy.js';
+import { DEFAULT_MAX_TRACKED_WORKERS } from './worker-bound.js';
 import { WorkerLiveness } from './worker-liveness.js';
 import { WorkerProgress, type WorkerProgressSnapshot } from './worker-progress.js';
 
@@ -79,6 +80,8 @@ export interface ParameterServerOptions {
   readonly clipGlobalNorm: number;
   readonly optimizer: { readonly type: 'adam' | 'sgd'; readonly momentum: number };
   readonly schedule: LearningRateSchedule;
+  /** Most worker ids remembered for liveness and dedupe (default DEFAULT_MAX_TRACKED_WORKERS). */
+  readonly maxTrackedWorkers?: number;
 }
 
 export function parameterServerOptionsFromConfig(config: Config): ParameterServerOptions {
@@ -171,10 +174,12 @@ export class ParameterServer {
             minWorkers: options.minWorkers,
           })
         : asyncRoundPolicy();
-    this.progress = new WorkerProgress({ snapshot: state.progress ?? {} });
+    const maxWorkers = options.maxTrackedWorkers ?? DEFAULT_MAX_TRACKED_WORKERS;
+    this.progress = new WorkerProgress({ snapshot: state.progress ?? {}, maxWorkers });
     this.liveness = new WorkerLiveness({
       timeoutMs: options.workerTimeoutMs,
       lastSeenMs: state.lastSeenMs ?? {},
+      maxWorkers,
     });
     this.currentVersion = state.version;
     this.step = state.scheduleStep;
@@ -244,7 +249,7 @@ export class ParameterServer {
       };
     }
     if (staleness > this.options.staleness) {
-      this.progress.record(workerId, step);
+      this.progress.record(workerId, step, gradient.receivedAtMs);
       return {
         kind: 'dropped',
         reason: 'stale',
@@ -254,7 +259,7 @@ export class ParameterServer {
     }
     const problem = gradientProblem(gradient, this.shapes);
     if (problem !== undefined) {
-      this.progress.record(workerId, step);
+      this.progress.record(workerId, step, gradient.receivedAtMs);
       return { kind: 'dropped', reason: 'invalid', staleness, detail: problem };
     }
     this.pending.set(pendingKey(workerId, step), { ...gradient, staleness });
@@ -318,7 +323,7 @@ export class ParameterServer {
     for (const g of round) g.release?.();
     this.currentVersion++;
     this.step++;
-    for (const g of round) this.progress.record(g.workerId, g.step);
+    for (const g of round) this.progress.record(g.workerId, g.step, g.receivedAtMs);
     return {
       version: this.currentVersion,
       trigger,

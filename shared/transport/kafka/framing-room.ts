@@ -8,7 +8,11 @@
  * Only buffers from allocateWithFramingRoom() are written around, so no one else's bytes are
  * touched. Such a value must not be in two produce requests at the same time (the paramserver's
  * and the workers' chunk records never are: each is sent once, retried only after a failure).
+ *
+ * Outside this folder the technique is reached through encodeOutgoingRecords only: callers say
+ * how to encode, the transport says where the bytes go.
  */
+import type { OutgoingRecord } from './kafka-messages.js';
 
 /** Room before a value: frame header with client id, request with transactional id and topic name, batch and record headers. */
 export const FRAMING_HEADROOM_BYTES = 1024;
@@ -34,4 +38,22 @@ export function framingRoom(view: Uint8Array): { before: number; after: number }
     before: view.byteOffset,
     after: view.buffer.byteLength - view.byteOffset - view.byteLength,
   };
+}
+
+/**
+ * Records whose values `encodeValues` writes into memory it gets from `allocate` (every byte
+ * written, none zeroed): memory with framing room, so that the producer sends each value without
+ * copying it into a request. Record `index` gets key `keyOf(index)`.
+ */
+export function encodeOutgoingRecords({
+  encodeValues,
+  keyOf,
+}: {
+  encodeValues: (allocate: (bytes: number) => Uint8Array) => Uint8Array[];
+  keyOf: (index: number) => string;
+}): OutgoingRecord[] {
+  return encodeValues(allocateWithFramingRoom).map((value, index) => ({
+    key: keyOf(index),
+    value,
+  }));
 }

@@ -1,4 +1,4 @@
-import type { KafkaAdmin } from './topics.js';
+import type { KafkaAdmin } from './admin-session.js';
 import { withKafkaErrors } from './kafka-errors.js';
 
 /** One partition's committed position in a consumer group: offset -1 when none is committed. */

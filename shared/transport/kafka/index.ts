@@ -2,17 +2,27 @@
  * The Kafka transport: our adapter over kafkajs. Services import from here, never from kafkajs.
  *
  *   createKafkaClient({ clientId, brokers, logger })          the client; kafkajs logs -> pino
+ *   withKafkaAdmin({ client }, (admin) => ...)                an admin session (or openKafkaAdmin /
+ *       closeKafkaAdmin); the admin is only handed to the functions here, never called directly
  *   topicNames(app), ensureTopics({ admin, app, partitions, replicationFactor })
+ *   listTopics, topicPartitionCount, createTopics, deleteTopics, waitUntilTopicsServe
  *   createKafkaBus({ client, groupId })                        Bus<Uint8Array>: idempotent producer,
  *       read_committed batch consumers; consumer({ commit: 'caller' }) leaves offsets to the caller
  *   createTransactionalProducer({ client, transactionalId })   transaction(): send, sendOffsets,
  *       commit, abort; offsetsToCommit(records) gives sendOffsets' topics
  *   readPartitionsToEnd({ client, topic, partitions, onRecords })  restore read of a changelog
+ *   encodeOutgoingRecords({ encodeValues, keyOf })            records whose values are sent without a copy
  *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
  *   readGroupOffsets / waitForGroupOffsets / topicEndOffsets   positions via the admin client
  *
  * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
  */
+export {
+  closeKafkaAdmin,
+  openKafkaAdmin,
+  withKafkaAdmin,
+  type KafkaAdmin,
+} from './admin-session.js';
 export {
   createKafkaClient,
   kafkaLogLevelFor,
@@ -20,13 +30,9 @@ export {
   pinoLogCreator,
   type KafkaClient,
 } from './create-kafka-client.js';
-export {
-  createKafkaBus,
-  type OffsetCommit,
-  type KafkaBus,
-  type KafkaBusConsumer,
-  type KafkaBusProducer,
-} from './kafka-bus.js';
+export type { OffsetCommit } from './bus-consumer.js';
+export type { KafkaBusProducer } from './bus-producer.js';
+export { createKafkaBus, type KafkaBus, type KafkaBusConsumer } from './kafka-bus.js';
 export {
   KafkaTransportError,
   TopicLayoutError,
@@ -34,6 +40,7 @@ export {
   wrapKafkaError,
   type KafkaErrorContext,
 } from './kafka-errors.js';
+export { encodeOutgoingRecords } from './framing-room.js';
 export { keyPartitioner } from './key-partitioner.js';
 export {
   offsetsToCommit,
@@ -44,15 +51,23 @@ export {
 export { readPartitionsToEnd, type ReadPartitionsResult } from './read-partitions.js';
 export {
   ensureTopics,
+  policyConfigs,
   TOPIC_POLICIES,
   TOPIC_ROLES,
   topicNames,
-  waitForTopicLeaders,
   type EnsureTopicsResult,
-  type KafkaAdmin,
   type TopicNames,
   type TopicRole,
 } from './topics.js';
+export {
+  createTopics,
+  deleteTopics,
+  listTopics,
+  topicPartitionCount,
+  waitForTopicLeaders,
+  waitUntilTopicsServe,
+  type NewTopic,
+} from './topic-admin.js';
 export {
   createTransactionalProducer,
   type KafkaTransaction,

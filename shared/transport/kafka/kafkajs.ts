@@ -14,10 +14,14 @@
  *   copied once into its response, so sockets can read into one reused buffer.
  *
  * kafkajs (unmaintained since 2023) has no option for either, so the replacements are put into
- * the require cache under the files kafkajs requires, before kafkajs loads. Where that is not
- * possible (the native package is missing for this platform, kafkajs was already loaded
- * elsewhere, or moved a file) kafkajs keeps its own. Import kafkajs through this module only.
+ * the require cache under the files kafkajs requires, before kafkajs loads. They are written
+ * against kafkajs 2.2.4's internals (package.json pins that exact release): where node_modules
+ * holds other ones (kafkajsInternalsMismatch), or the native package is missing for this
+ * platform, or kafkajs was already loaded elsewhere, kafkajs keeps its own code, the first client
+ * logs why, and test/shared/transport/kafkajs-overrides.test.ts fails. README.md here has the
+ * measured gains. Import kafkajs through this module only.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
@@ -41,10 +45,84 @@ export type KafkajsOverride =
 
 const KAFKAJS_DIR = path.dirname(require.resolve('kafkajs/package.json'));
 
+/** The kafkajs release whose internals the replacements reproduce (package.json pins it). */
+export const EXPECTED_KAFKAJS_VERSION = '2.2.4';
+
+/**
+ * SHA-256 of each kafkajs 2.2.4 source file (under src/) that a replacement stands in for, calls
+ * or patches, or whose calls into a replaced file fix its contract.
+ */
+const EXPECTED_KAFKAJS_FILES: Readonly<Record<string, string>> = {
+  'protocol/recordBatch/crc32C/crc32C.js':
+    '1c09c7a44e7a207f2dabb920e6bf9f6b1b3fd9cc023e959a9e91ba83e5b6f61a',
+  'protocol/recordBatch/crc32C/index.js':
+    '0826ea7387f25400b1a24bacdbba85db9c1f2e932f168874728a9ecaf1eb2379',
+  'producer/groupMessagesPerPartition.js':
+    'ea72357721fbf67770b5e06b9bf4260faa1e60f3affb556bff2cc7892c1881fb',
+  'producer/sendMessages.js': '8a120e6993955e040a13014cccebd79b8d41e7355d6eda1065fa83fea2fbbcdb',
+  'protocol/requests/produce/v3/request.js':
+    '993a3db997827088f5acb08cacf3c67a99ec2886303ff465d244329b8a1c7f99',
+  'protocol/requests/produce/v7/request.js':
+    'bc64c2f2d7feb31ae9c2f03b75a5ec5a290eb9084c703648803e5f15ec1a63eb',
+  'protocol/request.js': '2270900ca6474026c11957fe71ac586881985460ed2554db22ad8870dcaff634',
+  'protocol/encoder.js': '9977889e184a9e910e4f6098c36ec6a0ca36c183aa6ead0f24191b6aa1c9a777',
+  'utils/long.js': 'c85b8ecea7cf07520328e3e9c3b205c4fab5b68a657e3a92c400b582a5c1aa2c',
+  'network/connection.js': '2a993b2e74421ca6d846efd59e4ba74b11100dbe7d40d0f52ea3218e917aafdd',
+  'network/requestQueue/index.js':
+    'b55986089c14f8f7bfc377922e2e65b3e4c1e7c7af2752d3b10a75dfe9e9260c',
+  'network/socket.js': '9922c37e8a4d9e6b040e3bf8d6d74ca9f4c39c3c875deadc0f9dc5052e714ebe',
+};
+
+/** What to do when kafkajsInternalsMismatch reports anything. */
+export const KAFKAJS_MISMATCH_FIX = `(fix: pin "kafkajs": "${EXPECTED_KAFKAJS_VERSION}" in package.json and reinstall; to move to another release, check each replacement in shared/transport/kafka against its code, then update EXPECTED_KAFKAJS_VERSION and EXPECTED_KAFKAJS_FILES in kafkajs.ts)`;
+
+/**
+ * How the kafkajs package in `dir` differs from the one the replacements were written for, one
+ * line per difference (empty: the same). Whole files are compared: a replacement that no longer
+ * matches kafkajs' code could send wrong bytes, so any difference switches them all off.
+ */
+export function kafkajsInternalsMismatch(dir: string = KAFKAJS_DIR): string[] {
+  const problems: string[] = [];
+  const version = readJson(path.join(dir, 'package.json'))?.version;
+  if (version !== EXPECTED_KAFKAJS_VERSION)
+    problems.push(`kafkajs ${String(version)} is installed, not ${EXPECTED_KAFKAJS_VERSION}`);
+  for (const [file, expected] of Object.entries(EXPECTED_KAFKAJS_FILES)) {
+    const actual = sha256(path.join(dir, 'src', file));
+    if (actual === undefined) problems.push(`kafkajs has no src/${file}`);
+    else if (actual !== expected)
+      problems.push(`src/${file} is not kafkajs ${EXPECTED_KAFKAJS_VERSION}'s (sha256 ${actual})`);
+  }
+  return problems;
+}
+
+function readJson(file: string): { version?: unknown } | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+function sha256(file: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+const internalsMismatch = kafkajsInternalsMismatch();
+/** Why no replacement is installed when kafkajs is not the expected one, else undefined. */
+const mismatchReason =
+  internalsMismatch.length === 0
+    ? undefined
+    : `${internalsMismatch.join('; ')} ${KAFKAJS_MISMATCH_FIX}`;
+
 function override(file: string, load: () => unknown): KafkajsOverride {
   const target = kafkajsFile(file);
   if (require.cache[require.resolve('kafkajs')] !== undefined)
     return { implementation: 'kafkajs', reason: 'kafkajs was loaded before this module' };
+  if (mismatchReason !== undefined) return { implementation: 'kafkajs', reason: mismatchReason };
   try {
     require.resolve(target);
   } catch {
@@ -162,6 +240,7 @@ interface KafkajsConnection {
  * socket read kept) instead of kafkajs' list of reads; SASL handshakes keep kafkajs' own code.
  */
 function installResponseAssembler(): KafkajsOverride {
+  if (mismatchReason !== undefined) return { implementation: 'kafkajs', reason: mismatchReason };
   let Connection: { prototype: KafkajsConnection };
   try {
     Connection = require(kafkajsFile('network/connection.js')) as typeof Connection;

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 
 import type { Consumer } from 'kafkajs';
 
+import { withKafkaAdmin } from './admin-session.js';
 import type { KafkaClient } from './create-kafka-client.js';
+import { topicEndOffsets } from './group-offsets.js';
 import { KafkaTransportError, withKafkaErrors, wrapKafkaError } from './kafka-errors.js';
 import { fromKafkaMessage, type KafkaBusRecord } from './kafka-messages.js';
 
@@ -52,23 +54,14 @@ export async function readPartitionsToEnd({
   const { kafka, brokers } = client;
   const context = { brokers, topic };
   const wanted = new Set(partitions);
-  const admin = kafka.admin();
-  let ends: Map<number, { low: number; end: number }>;
-  try {
-    await withKafkaErrors({ ...context, action: 'connect the admin client' }, () =>
-      admin.connect(),
-    );
-    const offsets = await withKafkaErrors({ ...context, action: 'fetch end offsets' }, () =>
-      admin.fetchTopicOffsets(topic),
-    );
-    ends = new Map(
-      offsets
-        .filter((o) => wanted.has(o.partition))
-        .map((o) => [o.partition, { low: Number(o.low), end: Number(o.high) }]),
-    );
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
+  const offsets = await withKafkaAdmin({ client, topic }, (admin) =>
+    topicEndOffsets({ admin, topic, brokers }),
+  );
+  const ends = new Map(
+    offsets
+      .filter((o) => wanted.has(o.partition))
+      .map((o) => [o.partition, { low: o.low, end: o.high }]),
+  );
   for (const p of partitions) {
     if (!ends.has(p))
       throw new KafkaTransportError(

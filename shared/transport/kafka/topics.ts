@@ -1,10 +1,10 @@
-import type { Admin } from 'kafkajs';
-
 import kafkajs from './kafkajs.js';
 
 import { ConfigError } from '../../errors/index.js';
 import type { Logger } from '../../logging/index.js';
+import type { KafkaAdmin } from './admin-session.js';
 import { TopicLayoutError, withKafkaErrors } from './kafka-errors.js';
+import { createTopics, listTopics } from './topic-admin.js';
 
 /** The eight topics of an app (DESIGN §4), by role. */
 export type TopicRole =
@@ -18,9 +18,6 @@ export type TopicRole =
   | 'deadLetter';
 
 export type TopicNames = Readonly<Record<TopicRole, string>>;
-
-/** kafkajs' admin client, named here so services need not import kafkajs. */
-export type KafkaAdmin = Admin;
 
 const SUFFIX: Readonly<Record<TopicRole, string>> = {
   events: 'events',
@@ -106,6 +103,12 @@ export const TOPIC_POLICIES: Readonly<Record<TopicRole, TopicPolicy>> = {
   },
 };
 
+/** The topic configs of `role`'s policy, as createTopics takes them. */
+export function policyConfigs(role: TopicRole): Record<string, string> {
+  const policy = TOPIC_POLICIES[role];
+  return { 'cleanup.policy': policy.cleanupPolicy, ...policy.configs };
+}
+
 const LEGAL_APP = /^[A-Za-z0-9._-]+$/;
 const MAX_TOPIC_LENGTH = 249;
 
@@ -169,9 +172,7 @@ export async function ensureTopics({
   const names = topicNames(app);
   const context = { brokers, action: `ensure the topics of app '${app}'` };
 
-  const existingNames = new Set(
-    await withKafkaErrors({ ...context, action: 'list topics' }, () => admin.listTopics()),
-  );
+  const existingNames = new Set(await listTopics({ admin, brokers }));
   const existingRoles = TOPIC_ROLES.filter((role) => existingNames.has(names[role]));
   const partitionCounts = new Map<string, number>();
   if (existingRoles.length > 0) {
@@ -233,79 +234,16 @@ export async function ensureTopics({
   const created: string[] = [];
   if (missing.length > 0) {
     const topics = missing.map((role) => {
-      const policy = TOPIC_POLICIES[role];
-      const configs: Record<string, string> = {
-        'cleanup.policy': policy.cleanupPolicy,
-        ...policy.configs,
-      };
+      const configs = policyConfigs(role);
       const override = retentionMs[role];
       if (override !== undefined) configs['retention.ms'] = String(override);
       if (replicationFactor >= 3) configs['min.insync.replicas'] = '2';
-      return {
-        topic: names[role],
-        numPartitions: plannedCount(role),
-        replicationFactor,
-        configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
-      };
+      return { topic: names[role], partitions: plannedCount(role), replicationFactor, configs };
     });
-    const action = `create topics ${missing.map((r) => names[r]).join(', ')}`;
-    await withKafkaErrors({ ...context, action }, () =>
-      admin.createTopics({ topics, waitForLeaders: false }),
-    );
-    await withKafkaErrors(
-      { ...context, action: `wait for the leaders of ${missing.map((r) => names[r]).join(', ')}` },
-      () => waitForTopicLeaders({ admin, topics: missing.map((role) => names[role]) }),
-    );
+    await createTopics({ admin, brokers, topics });
     created.push(...missing.map((role) => names[role]));
     logger?.info({ app, created, partitions, replicationFactor }, 'created Kafka topics');
   }
   const existing = existingRoles.map((role) => names[role]);
   return { names, created, existing };
-}
-
-const NOT_YET = new Set([
-  'UNKNOWN_TOPIC_OR_PARTITION',
-  'LEADER_NOT_AVAILABLE',
-  'NOT_LEADER_FOR_PARTITION',
-]);
-
-/**
- * Waits until every partition of `topics` has a leader that answers for it: the metadata names
- * one, and listing the partitions' offsets succeeds (for a moment after the metadata does, a KRaft
- * broker still answers NOT_LEADER_FOR_PARTITION). kafkajs' own `waitForLeaders` gives up on
- * UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers for a moment after creating a topic.
- */
-export async function waitForTopicLeaders({
-  admin,
-  topics,
-  timeoutMs = 30_000,
-  pollIntervalMs = 100,
-}: {
-  admin: KafkaAdmin;
-  topics: readonly string[];
-  timeoutMs?: number;
-  pollIntervalMs?: number;
-}): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
-      const ready = metadata.topics.every(
-        (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
-      );
-      if (ready && metadata.topics.length === topics.length) {
-        for (const topic of topics) await admin.fetchTopicOffsets(topic);
-        return;
-      }
-    } catch (error) {
-      const type = (error as { type?: unknown }).type;
-      if (typeof type !== 'string' || !NOT_YET.has(type)) throw error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `topics ${topics.join(', ')} have no leader ${timeoutMs / 1000} s after creation`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-  }
 }

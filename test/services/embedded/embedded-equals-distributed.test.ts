@@ -9,7 +9,7 @@ import { parseConfig } from '../../../shared/config/index.js';
 import { selectBackend } from '../../../shared/engine/select-backend.js';
 import type { StreamEvent } from '../../../shared/events/stream-event.js';
 import type { Prediction } from '../../../shared/events/prediction.js';
-import { DEFAULT_MODEL_ID } from '../../../shared/paramserver/index.js';
+import { DEFAULT_MODEL_ID } from '../../../shared/paramserver-client/index.js';
 import { topicNames } from '../../../shared/transport/kafka/index.js';
 import { uniqueTopicPrefix } from '../../support/kafka/broker.js';
 import { useTestKafka } from '../../support/kafka/client.js';

@@ -9,11 +9,10 @@ import { createMetricsRegistry } from '../../../shared/metrics/index.js';
 import { loadParameterFile } from '../../../shared/model/parameter-file.js';
 import { initialParameters } from '../../../shared/model/recurrent-model.js';
 import {
-  followParams,
-  gradientMessageRecords,
   ParameterServer,
   parameterServerOptionsFromConfig,
 } from '../../../shared/paramserver/index.js';
+import { followParams, gradientMessageRecords } from '../../../shared/paramserver-client/index.js';
 import {
   createKafkaBus,
   ensureTopics,

@@ -8,13 +8,13 @@ import { modelSpecFromConfig } from '../../../shared/config/index.js';
 import { tf } from '../../../shared/engine/tf.js';
 import { initialParameters } from '../../../shared/model/recurrent-model.js';
 import {
-  followParams,
   ParameterServer,
   parameterServerOptionsFromConfig,
   readCheckpoint,
   writeCheckpoint,
   type IncomingGradient,
 } from '../../../shared/paramserver/index.js';
+import { followParams } from '../../../shared/paramserver-client/index.js';
 import {
   createKafkaBus,
   ensureTopics,

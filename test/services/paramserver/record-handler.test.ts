@@ -5,11 +5,8 @@ import { tf } from '../../../shared/engine/tf.js';
 import { createLogger } from '../../../shared/logging/index.js';
 import { createMetricsRegistry } from '../../../shared/metrics/index.js';
 import { createParamserverMetrics } from '../../../shared/metrics/paramserver-metrics.js';
-import {
-  gradientMessageRecords,
-  GradientIntake,
-  ParameterServer,
-} from '../../../shared/paramserver/index.js';
+import { GradientIntake, ParameterServer } from '../../../shared/paramserver/index.js';
+import { gradientMessageRecords } from '../../../shared/paramserver-client/index.js';
 import type { KafkaBusRecord } from '../../../shared/transport/kafka/index.js';
 import { createRecordHandler } from '../../../services/paramserver/record-handler.js';
 import { initialState, randomTensors, serverOptions } from '../../support/paramserver/gradients.js';

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { tf } from '../../../shared/engine/tf.js';
-import { ParameterServer, WorkerProgress } from '../../../shared/paramserver/index.js';
+import {
+  ParameterServer,
+  WorkerLiveness,
+  WorkerProgress,
+} from '../../../shared/paramserver/index.js';
 import { gradient, initialState, serverOptions } from '../../support/paramserver/gradients.js';
 
 await tf.setBackend('cpu');
@@ -41,15 +45,68 @@ test('a stale gradient dropped once is a duplicate when re-read, not counted as 
 
 test('worker progress stays bounded: steps far below the highest count as seen, recent ones by set', () => {
   const progress = new WorkerProgress({ window: 4 });
-  for (const step of [1, 2, 3, 5, 9]) progress.record('w', step);
-  assert.deepEqual(progress.snapshot(), { w: { highest: 9, recent: [9] } });
+  for (const step of [1, 2, 3, 5, 9]) progress.record('w', step, 1_000 + step);
+  assert.deepEqual(progress.snapshot(), { w: { highest: 9, recent: [9], processedAtMs: 1_009 } });
   assert.equal(progress.has('w', 5), true, 'at or below highest − window');
   assert.equal(progress.has('w', 7), false, 'a gap inside the window is still to come');
-  progress.record('w', 7);
+  progress.record('w', 7, 1_010);
   assert.equal(progress.has('w', 7), true);
   assert.equal(progress.has('other', 1), false);
   const copy = new WorkerProgress({ window: 4, snapshot: progress.snapshot() });
   assert.deepEqual(copy.snapshot(), progress.snapshot());
+});
+
+test('worker progress and liveness keep at most maxWorkers workers, forgetting the one heard from longest ago', () => {
+  const progress = new WorkerProgress({ maxWorkers: 3 });
+  const liveness = new WorkerLiveness({ timeoutMs: 60_000, maxWorkers: 3 });
+  for (const [workerId, atMs] of [
+    ['a', 10],
+    ['b', 20],
+    ['c', 30],
+  ] as const) {
+    progress.record(workerId, 1, atMs);
+    liveness.seen(workerId, atMs);
+  }
+  progress.record('a', 2, 40); // a is the most recent now
+  liveness.seen('a', 40);
+  progress.record('d', 1, 50);
+  liveness.seen('d', 50);
+  assert.deepEqual(Object.keys(progress.snapshot()), ['a', 'c', 'd'], 'b forgotten');
+  assert.deepEqual(Object.keys(liveness.snapshot()), ['a', 'c', 'd']);
+  assert.equal(progress.has('b', 1), false);
+  // From a snapshot of more workers than fit (e.g. a lower bound), the oldest go first as well.
+  const trimmed = new WorkerProgress({ maxWorkers: 2, snapshot: progress.snapshot() });
+  assert.deepEqual(Object.keys(trimmed.snapshot()), ['a', 'd']);
+  assert.throws(() => new WorkerProgress({ maxWorkers: 0 }), RangeError);
+});
+
+test('a server fed gradients under ever new worker ids remembers a bounded number, and a restored one forgets the same ones', () => {
+  const options = serverOptions({ staleness: 0, maxTrackedWorkers: 8 });
+  const server = ParameterServer.create({ options, state: initialState() });
+  server.offer(gradient({ workerId: 'w0', step: 1, paramVersion: 0 }));
+  server.applyRound('all-live');
+  // Stale gradients: dropped, but each (worker, step) is remembered as processed.
+  const offerStale = (target: ParameterServer, from: number, to: number) => {
+    for (let i = from; i < to; i++)
+      target.offer({
+        ...gradient({ workerId: `restarted-${i}`, step: 1, paramVersion: 0 }),
+        receivedAtMs: 1_000 + i,
+      });
+  };
+  offerStale(server, 0, 100);
+  const state = server.state();
+  assert.equal(Object.keys(state.progress!).length, 8);
+  assert.equal(Object.keys(state.lastSeenMs!).length, 8);
+  assert.ok('restarted-99' in state.progress! && !('restarted-91' in state.progress!));
+  assert.equal(server.hasSeen('restarted-99', 1), true, 'the recent ones still deduplicate');
+
+  const restored = ParameterServer.create({ options, state });
+  offerStale(server, 100, 110);
+  offerStale(restored, 100, 110);
+  assert.deepEqual(restored.state().progress, server.state().progress);
+  assert.deepEqual(restored.state().lastSeenMs, server.state().lastSeenMs);
+  server.dispose();
+  restored.dispose();
 });
 
 test('the server releases a gradient it drops at once, and an accepted one after its round', () => {

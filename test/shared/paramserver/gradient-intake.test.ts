@@ -3,11 +3,8 @@ import { test } from 'node:test';
 
 import { Float32ArrayPool } from '../../../shared/codec/float32-array-pool.js';
 import { decodeGradientChunk } from '../../../shared/codec/gradient-codec.js';
-import {
-  gradientMessageRecords,
-  GradientIntake,
-  type GradientRecordIn,
-} from '../../../shared/paramserver/index.js';
+import { GradientIntake, type GradientRecordIn } from '../../../shared/paramserver/index.js';
+import { gradientMessageRecords } from '../../../shared/paramserver-client/index.js';
 import { randomTensors } from '../../support/paramserver/gradients.js';
 
 const BIG = new Map([['w', [40, 50]]]); // 2,000 floats = 8,000 bytes: 4 chunks of 2,500 bytes

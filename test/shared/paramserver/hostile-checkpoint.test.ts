@@ -194,6 +194,10 @@ const badHeaders: Array<[string, (h: Record<string, unknown>) => unknown]> = [
   ['scheduleStep is 1.5', (h) => ({ ...h, scheduleStep: 1.5 })],
   ['progress is null', (h) => ({ ...h, progress: null })],
   ['a worker progress without steps', (h) => ({ ...h, progress: { w: { highest: 'x' } } })],
+  [
+    'a worker progress processed at no time',
+    (h) => ({ ...h, progress: { w: { highest: 1, recent: [1], processedAtMs: 'noon' } } }),
+  ],
   ['lastSeenMs holds a string', (h) => ({ ...h, lastSeenMs: { w: 'yesterday' } })],
   ['gradientOffsets is an object', (h) => ({ ...h, gradientOffsets: {} })],
   ['a negative partition', (h) => ({ ...h, gradientOffsets: [{ partition: -1, offset: 0 }] })],
@@ -338,61 +342,4 @@ test('when no slot holds a complete checkpoint, reading is a ShapeError naming b
     }),
     RUNS,
   );
-});
-
-test('a hostile format-1 checkpoint file is read or refused with a ShapeError, never another error', async () => {
-  const dir = await tempDir();
-  const legacy = join(dir, `paramserver-${MODEL}.ckpt`);
-  const header = {
-    magic: 'RNNSTREAM-PARAMSERVER-CHECKPOINT-1',
-    modelId: MODEL,
-    spec: { cell: 'gru' },
-    version: 4,
-    scheduleStep: 4,
-    params: [{ name: 'w', shape: [3] }],
-    optimizer: { type: 'sgd', step: 4, slots: [{ key: 'w/v', length: 3 }] },
-    progress: {},
-    lastSeenMs: {},
-    gradientOffsets: [],
-    writtenAtMs: 0,
-  };
-  const body = Buffer.from(Float32Array.of(1, 2, 3, 4, 5, 6).buffer);
-  const valid = Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), body]);
-  await writeFile(legacy, valid);
-  const read = await readCheckpoint(dir, MODEL);
-  assert.deepEqual(read?.params, [{ name: 'w', shape: [3], values: Float32Array.of(1, 2, 3) }]);
-  const variants = fc.oneof(
-    hostileVariants(valid).map((b) => Buffer.from(b)),
-    fc
-      .constantFrom(...badHeaders)
-      .map(([, change]) =>
-        Buffer.concat([
-          Buffer.from(
-            headerText(change({ ...header, magic: undefined }) ?? null).replace(
-              /^\{/,
-              `{"magic":"${header.magic}",`,
-            ) + '\n',
-          ),
-          body,
-        ]),
-      ),
-  );
-  let refused = 0;
-  await fc.assert(
-    fc.asyncProperty(variants, async (bytes) => {
-      await writeFile(legacy, bytes);
-      const loaded = await typedOutcomeAsync(() => readCheckpoint(dir, MODEL), [ShapeError]);
-      if (loaded === undefined) refused++;
-      else {
-        // Read: then it is a checkpoint whose tensors have the sizes its header says.
-        for (const { shape, values } of loaded.params)
-          assert.equal(
-            values.length,
-            shape.reduce((x, y) => x * y, 1),
-          );
-      }
-    }),
-    RUNS,
-  );
-  assert.ok(refused > 50, `${refused} refused`);
 });

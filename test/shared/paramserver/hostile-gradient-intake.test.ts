@@ -8,13 +8,13 @@ import type { TensorValue } from '../../../shared/codec/tensor-codec.js';
 import { tf } from '../../../shared/engine/tf.js';
 import { createLogger } from '../../../shared/logging/index.js';
 import { createMetricsRegistry } from '../../../shared/metrics/index.js';
-import { createParamserverMetrics } from '../../../shared/metrics/paramserver/index.js';
+import { createParamserverMetrics } from '../../../shared/metrics/paramserver-metrics.js';
 import {
-  gradientMessageRecords,
   GradientIntake,
   ParameterServer,
   type GradientRecordIn,
 } from '../../../shared/paramserver/index.js';
+import { gradientMessageRecords } from '../../../shared/paramserver-client/index.js';
 import type { KafkaBusRecord } from '../../../shared/transport/kafka/index.js';
 import { createRecordHandler } from '../../../services/paramserver/record-handler.js';
 import { hostileVariants, junkBytes, SEED, typedOutcome } from '../../support/hostile-bytes.js';

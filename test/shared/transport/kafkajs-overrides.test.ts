@@ -1,19 +1,79 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
-import { allocateWithFramingRoom } from '../../../shared/transport/kafka/framing-room.js';
 import {
+  allocateWithFramingRoom,
+  encodeOutgoingRecords,
+  FRAMING_HEADROOM_BYTES,
+  FRAMING_TAILROOM_BYTES,
+  framingRoom,
+} from '../../../shared/transport/kafka/framing-room.js';
+import {
+  EXPECTED_KAFKAJS_VERSION,
   groupMessagesPerPartition,
+  KAFKAJS_MISMATCH_FIX,
+  kafkajsInternalsMismatch,
   kafkajsOverrides,
+  responseAssembly,
 } from '../../../shared/transport/kafka/kafkajs.js';
 
 const require = createRequire(import.meta.url);
-const KAFKAJS_SRC = path.join(path.dirname(require.resolve('kafkajs/package.json')), 'src');
+const KAFKAJS_DIR = path.dirname(require.resolve('kafkajs/package.json'));
+const KAFKAJS_SRC = path.join(KAFKAJS_DIR, 'src');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+
+test('kafkajs is the exact release whose internals the replacements reproduce, and all of them are in place', () => {
+  const mismatch = kafkajsInternalsMismatch();
+  assert.deepEqual(
+    mismatch,
+    [],
+    `the kafkajs internals our replacements patch are not the expected ones, so kafkajs runs its own slow code: ${mismatch.join('; ')} ${KAFKAJS_MISMATCH_FIX}`,
+  );
+  const { dependencies } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  assert.equal(dependencies.kafkajs, EXPECTED_KAFKAJS_VERSION, 'package.json pins it, no range');
+  for (const [name, result] of Object.entries({ ...kafkajsOverrides, responseAssembly }))
+    assert.equal(
+      result.implementation,
+      'replaced',
+      `${name}: kafkajs keeps its own (${'reason' in result ? result.reason : ''})`,
+    );
+});
+
+test('a kafkajs with other internals is found out file by file', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rnnstream-kafkajs-'));
+  try {
+    cpSync(KAFKAJS_DIR, dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as object;
+    writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify({ ...manifest, version: '2.2.5' }),
+    );
+    appendFileSync(path.join(dir, 'src/network/connection.js'), '\n// patched\n');
+    rmSync(path.join(dir, 'src/producer/groupMessagesPerPartition.js'));
+    const mismatch = kafkajsInternalsMismatch(dir);
+    assert.equal(mismatch.length, 3, mismatch.join('\n'));
+    assert.match(mismatch[0]!, /kafkajs 2\.2\.5 is installed, not 2\.2\.4/);
+    assert.ok(
+      mismatch.some((line) =>
+        line.startsWith('kafkajs has no src/producer/groupMessagesPerPartition.js'),
+      ),
+    );
+    assert.ok(
+      mismatch.some((line) => line.startsWith("src/network/connection.js is not kafkajs 2.2.4's")),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 /** kafkajs' own byte-at-a-time CRC-32C (reflected Castagnoli polynomial), the reference. */
 function tableCrc32c(bytes: Uint8Array): number {
@@ -301,4 +361,20 @@ test('a lone record value with framing room becomes its produce request in place
         `${label}: nothing around the value written`,
       );
   }
+});
+
+test('records of encodeOutgoingRecords have framing room, so a lone one is produced in place', () => {
+  const records = encodeOutgoingRecords({
+    keyOf: (index) => `k${index}`,
+    encodeValues: (allocate) => [allocate(10), allocate(900_000)],
+  });
+  assert.deepEqual(
+    records.map((r) => r.key),
+    ['k0', 'k1'],
+  );
+  for (const { value } of records)
+    assert.deepEqual(framingRoom(value!), {
+      before: FRAMING_HEADROOM_BYTES,
+      after: FRAMING_TAILROOM_BYTES,
+    });
 });

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { GradientMessage } from '../../../shared/codec/gradient-codec.js';
 import { decodeParamChunks, type DecodedParams } from '../../../shared/codec/param-codec.js';
 import type { TensorDType } from '../../../shared/codec/tensor-codec.js';
-import { gradientMessageRecords, parseParamChunkKey } from '../../../shared/paramserver/index.js';
+import {
+  gradientMessageRecords,
+  parseParamChunkKey,
+} from '../../../shared/paramserver-client/index.js';
 import {
   createKafkaBus,
   type KafkaBusRecord,

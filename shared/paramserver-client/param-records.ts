@@ -1,9 +1,7 @@
-import type { ChunkedEncodeOptions } from '../codec/chunked-tensor-set.js';
 import { encodeParamChunks, type GradientId } from '../codec/param-codec.js';
 import type { NamedTensors } from '../codec/tensor-set-codec.js';
 import { ConfigError } from '../errors/index.js';
-import { allocateWithFramingRoom } from '../transport/kafka/framing-room.js';
-import type { OutgoingRecord } from '../transport/kafka/kafka-messages.js';
+import { encodeOutgoingRecords, type OutgoingRecord } from '../transport/kafka/index.js';
 
 /** The model id a paramserver publishes under unless told otherwise (`--model-id`). */
 export const DEFAULT_MODEL_ID = 'default';
@@ -55,15 +53,14 @@ export function paramRecords({
   applied?: readonly GradientId[] | undefined;
   maxChunkBytes?: number;
 }): OutgoingRecord[] {
-  const options: ChunkedEncodeOptions = {
-    dtype: 'float32',
-    allocate: allocateWithFramingRoom, // sent without a copy into a request buffer
-    ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }),
-  };
-  return encodeParamChunks({ modelId, version, tensors, applied }, options).map((value, index) => ({
-    key: paramChunkKey(modelId, version, index),
-    value,
-  }));
+  return encodeOutgoingRecords({
+    keyOf: (index) => paramChunkKey(modelId, version, index),
+    encodeValues: (allocate) =>
+      encodeParamChunks(
+        { modelId, version, tensors, applied },
+        { dtype: 'float32', allocate, ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }) },
+      ),
+  });
 }
 
 /**

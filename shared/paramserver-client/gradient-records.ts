@@ -1,9 +1,7 @@
-import type { ChunkedEncodeOptions } from '../codec/chunked-tensor-set.js';
 import { encodeGradientChunks, type GradientMessage } from '../codec/gradient-codec.js';
 import type { TensorDType, TensorValue } from '../codec/tensor-codec.js';
 import type { WorkerGradient } from '../tbptt/gradient-sink.js';
-import { allocateWithFramingRoom } from '../transport/kafka/framing-room.js';
-import type { OutgoingRecord } from '../transport/kafka/kafka-messages.js';
+import { encodeOutgoingRecords, type OutgoingRecord } from '../transport/kafka/index.js';
 
 /**
  * The GradientChunk records of one worker gradient for `<app>.gradients`, key = worker id (so a
@@ -42,13 +40,13 @@ export function gradientMessageRecords({
   encoding?: TensorDType;
   maxChunkBytes?: number;
 }): OutgoingRecord[] {
-  const options: ChunkedEncodeOptions = {
-    dtype: encoding,
-    allocate: allocateWithFramingRoom, // sent without a copy into a request buffer
-    ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }),
-  };
-  return encodeGradientChunks(message, options).map((value) => ({
-    key: message.workerId,
-    value,
-  }));
+  return encodeOutgoingRecords({
+    keyOf: () => message.workerId,
+    encodeValues: (allocate) =>
+      encodeGradientChunks(message, {
+        dtype: encoding,
+        allocate,
+        ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }),
+      }),
+  });
 }

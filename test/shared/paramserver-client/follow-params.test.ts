@@ -10,7 +10,7 @@ import {
   followParams,
   paramRecords,
   paramTombstones,
-} from '../../../shared/paramserver/index.js';
+} from '../../../shared/paramserver-client/index.js';
 import {
   createTransactionalProducer,
   ensureTopics,

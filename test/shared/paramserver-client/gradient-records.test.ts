@@ -5,7 +5,7 @@ import { decodeGradientChunks } from '../../../shared/codec/gradient-codec.js';
 import type { Tensor } from '@tensorflow/tfjs';
 
 import { tf } from '../../../shared/engine/tf.js';
-import { gradientRecords } from '../../../shared/paramserver/index.js';
+import { gradientRecords } from '../../../shared/paramserver-client/index.js';
 
 await tf.setBackend('cpu');
 

@@ -1,0 +1,20 @@
+/**
+ * The workers' side of the parameter service (DESIGN.md §4), and the record format of the
+ * `<app>.params` and `<app>.gradients` topics both sides share:
+ *
+ *   gradientRecords({ gradient, encoding, maxChunkBytes })  GradientChunk records, key = worker id
+ *   followParams({ client, app, modelId, onVersion })        newest versions from `<app>.params`
+ *   applyParams(params, decoded)                              a version into a model's ParameterSet
+ *   paramRecords / paramTombstones, paramChunkKey             a version's records (the server writes them)
+ */
+export { applyParams } from './apply-params.js';
+export { followParams, type ParamsFollower } from './follow-params.js';
+export { gradientMessageRecords, gradientRecords } from './gradient-records.js';
+export {
+  checkModelId,
+  DEFAULT_MODEL_ID,
+  paramChunkKey,
+  paramRecords,
+  paramTombstones,
+  parseParamChunkKey,
+} from './param-records.js';
