@@ -1,5 +1,5 @@
 /**
- * `rnnstream bench train` (DESIGN.md §6): times the training step the services run — a
+ * `rnnstream bench train` (docs/design.md §7): times the training step the services run — a
  * byte-level language model on random tokens, the loss over the last k1 steps of each k2-step
  * window, Adam, token-weighted averaging and global-norm clipping in the parameter service — and
  * reports tokens (counted loss steps) per second of wall time.
@@ -22,7 +22,7 @@ export const BENCH_CELLS = ['lstm', 'gru', 'rnn'] as const;
 export const BENCH_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BenchBackend = (typeof BENCH_BACKENDS)[number];
 
-/** Fixed parts of the benchmark's configuration (the services' defaults, DESIGN.md §6). */
+/** Fixed parts of the benchmark's configuration (the services' defaults, docs/design.md §7). */
 export const TRAIN_BENCH_FIXED = {
   vocabSize: 256,
   learningRate: 0.002,

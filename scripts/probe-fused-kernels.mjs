@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Probe of TensorFlow's fused RNN kernels through the tfjs-node binding (groundwork for a fused
- * time-loop path; see DESIGN.md §2 "one backend may swap in a fused kernel for a whole window").
+ * time-loop path; see docs/design.md §2 and shared/model/fused/README.md).
  *
  *   node scripts/probe-fused-kernels.mjs          # correctness probes, human-readable report
  *   node scripts/probe-fused-kernels.mjs --json   # also print the summary as one JSON line

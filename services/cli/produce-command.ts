@@ -73,7 +73,7 @@ export function registerProduceCommand(program: Command): void {
     )
     .option(
       '--config <file>',
-      'configuration (JSON, DESIGN.md §6): its "app" names the topics, its "limits" bound each event',
+      'configuration (JSON, docs/design.md §7): its "app" names the topics, its "limits" bound each event',
     )
     .option(
       '--app <id>',

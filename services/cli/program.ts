@@ -9,7 +9,7 @@ import { registerRunCommand } from './run-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 
 /**
- * `rnnstream`: one binary, one subcommand per service or tool (DESIGN.md §6). The only module that
+ * `rnnstream`: one binary, one subcommand per service or tool (docs/design.md §7). The only module that
  * knows the subcommands; what they share (option parsers, exit codes) is in ./options.ts.
  */
 export function buildProgram(): Command {

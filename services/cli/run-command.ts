@@ -32,7 +32,7 @@ export function registerRunCommand(program: Command): void {
     )
     .option(
       '--config <file>',
-      'model configuration (JSON, DESIGN.md §6); defaults apply to every missing key',
+      'model configuration (JSON, docs/design.md §7); defaults apply to every missing key',
     )
     .requiredOption(
       '--input <path...>',

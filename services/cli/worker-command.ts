@@ -41,7 +41,7 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       '--config <file>',
-      'model configuration (JSON, DESIGN.md §6); must match the other services',
+      'model configuration (JSON, docs/design.md §7); must match the other services',
     )
     .requiredOption('--brokers <list>', 'Kafka bootstrap brokers, host:port[,host:port...]')
     .option('--group <id>', 'consumer group of the workers (default <app>.workers)')

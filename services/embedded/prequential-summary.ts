@@ -10,7 +10,7 @@ import { tf } from '../../shared/engine/tf.js';
 import type { Prediction } from '../../shared/events/prediction.js';
 import type { TaskType } from '../../shared/model/model-spec.js';
 
-/** The summary of DESIGN.md §6 (CONTRACT), plus the trivial baselines on the same stream. */
+/** The summary of docs/design.md §7 (CONTRACT), plus the trivial baselines on the same stream. */
 export interface RunSummary {
   events: number;
   keys: number;

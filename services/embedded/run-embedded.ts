@@ -47,7 +47,7 @@ const MAX_REPORTED_BAD_RECORDS = 1000;
 /**
  * `rnnstream run --embedded`: streams the input in order through an in-process bus into one
  * learner, writing a prediction for every event before learning from it (prequential), and
- * returns the summary of DESIGN.md §6. Bad records are reported with their line and skipped;
+ * returns the summary of docs/design.md §7. Bad records are reported with their line and skipped;
  * they never stop the run.
  */
 export async function runEmbedded(

@@ -87,7 +87,7 @@ export interface PartitionTaskOptions {
  * One owned partition of the events topic: its keys' learner (state store), the transactional
  * producer that alone writes its changelog partition, and its progress. Every batch is one Kafka
  * transaction — state changelog records, tombstones, predictions, dead letters, gradients and the
- * consumed offsets commit together or not at all (exactly once, DESIGN.md §4).
+ * consumed offsets commit together or not at all (exactly once, docs/design.md §5).
  */
 export class PartitionTask {
   readonly partition: number;

@@ -82,7 +82,7 @@ export interface WorkerHandle {
 }
 
 /**
- * The stream worker (DESIGN.md §4): a member of the workers' consumer group on `<app>.events`,
+ * The stream worker (docs/design.md §2, §5): a member of the workers' consumer group on `<app>.events`,
  * composed of one unit per job — PublishedParams (the parameters a training worker follows),
  * LockstepGate (the wait for our gradients' version), PartitionLifecycle (opening, restoring and
  * closing owned partitions), ConsumeLoop (batches to partition tasks, back-off on Kafka failures)

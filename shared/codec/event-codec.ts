@@ -11,7 +11,7 @@ const FIX =
   'produce events with `rnnstream produce` or encode the rnnstream.v1.Event message of proto/rnnstream.proto';
 
 /**
- * The Event message for a StreamEvent (DESIGN.md §5, field for field). The event is validated
+ * The Event message for a StreamEvent (docs/design.md §7, field for field). The event is validated
  * exactly as a JSON line is (parseEventObject), so what goes on the wire always decodes again;
  * an invalid event throws InputError.
  *
@@ -50,7 +50,7 @@ export function encodeEvent(
 
 /**
  * The StreamEvent of an Event message, validated like a JSON line. Throws InputError (its
- * `reason` suits the dead-letter topic) for a message that breaks DESIGN.md §5, e.g. no key, both
+ * `reason` suits the dead-letter topic) for a message that breaks docs/design.md §7, e.g. no key, both
  * or neither of token / features, an empty label vector, non-finite features.
  */
 export function messageToEvent(
@@ -154,7 +154,7 @@ const OPEN_BRACE = 0x7b;
 const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 /**
- * An events-topic value: the Event protobuf, or a JSON event line (DESIGN.md §5) for producers
+ * An events-topic value: the Event protobuf, or a JSON event line (docs/design.md §7) for producers
  * that write JSON. A value whose first non-blank byte is `{` is JSON — an Event protobuf never
  * starts that way (0x7b would be field 15 with the deprecated group wire type). Both are held to
  * `limits` (size first, before any decoding). Throws InputError.

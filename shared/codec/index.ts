@@ -1,4 +1,4 @@
-/** Binary codecs of the Kafka topics (DESIGN.md §4; schemas in proto/rnnstream.proto). */
+/** Binary codecs of the Kafka topics (docs/design.md §4; schemas in proto/rnnstream.proto). */
 export { rnnstream } from './generated/rnnstream.js';
 export { CodecError } from './codec-error.js';
 export { crc32 } from './crc32.js';

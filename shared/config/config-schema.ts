@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_INPUT_LIMITS } from '../events/input-limits.js';
 
 /**
- * The model configuration of DESIGN.md §6 (CONTRACT). Every key has a default, every object is
+ * The model configuration of docs/design.md §7 (CONTRACT). Every key has a default, every object is
  * strict (an unknown key is an error, not silently ignored: a typo like `hiden` must not fall back
  * to the default without telling anyone). Cross-field rules live in `cross-field-rules.ts`.
  *
@@ -142,7 +142,7 @@ export const StateSchema = z.strictObject(
   expecting('an object'),
 );
 
-// The parameter service (services/paramserver; DESIGN.md §4). gradientEncoding is read by the
+// The parameter service (services/paramserver; docs/design.md §6). gradientEncoding is read by the
 // workers (the wire dtype of the gradients they send); the paramserver decodes any of them.
 export const ParamserverSchema = z.strictObject(
   {

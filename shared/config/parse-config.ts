@@ -32,7 +32,7 @@ export function parseConfig(value: unknown, { source }: { source: string }): Con
   throw configError(source, problems);
 }
 
-/** The configuration with every key at its default (DESIGN.md §6). */
+/** The configuration with every key at its default (docs/design.md §7). */
 export function defaultConfig(): Config {
   return parseConfig({}, { source: 'defaults' });
 }

@@ -1,5 +1,5 @@
 /**
- * Beam search (DESIGN.md §2 "seq2seq with beam search", §4 decoder): keeps the `beamWidth` most
+ * Beam search (docs/model-math.md "seq2seq with beam search", §4 decoder): keeps the `beamWidth` most
  * probable partial sequences, extends all live beams with ONE batched predictStep per step (batch =
  * number of live beams, each with its own state), and ranks finished hypotheses by their summed
  * log-probability, optionally divided by the GNMT length normaliser ((5 + length) / 6)^α

@@ -1,5 +1,5 @@
 /**
- * Autoregressive generation from a prompt (DESIGN.md §6 `rnnstream generate`): greedy, or sampling
+ * Autoregressive generation from a prompt (docs/design.md §7 `rnnstream generate`): greedy, or sampling
  * with temperature / top-k / top-p from a seeded generator, one predictStep per generated token.
  */
 import { createRng } from '../model/random.js';

@@ -1,5 +1,5 @@
 /**
- * Choosing the next token from a next-token distribution (DESIGN.md §4 decoder, §6 generate):
+ * Choosing the next token from a next-token distribution (the `generate` command, README):
  * greedy, and sampling with temperature, top-k and top-p (nucleus) filtering. Pure functions on a
  * probability vector; the only source of randomness is the `rng` passed in, so the same seed gives
  * the same choices on every machine.

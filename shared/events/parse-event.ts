@@ -16,7 +16,7 @@ const FIELDS = ['key', 'token', 'features', 'label', 'eos', 'ts'] as const;
 const EXAMPLE = '{"key": "sensor-7", "token": "a", "eos": false}';
 
 /**
- * Validates one decoded record against DESIGN.md §5 and returns a clean StreamEvent.
+ * Validates one decoded record against docs/design.md §7 and returns a clean StreamEvent.
  *
  * Decisions where §5 leaves room:
  * - `key` may be a non-empty string or a safe integer; integers become their decimal string, so

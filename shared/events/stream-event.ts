@@ -1,5 +1,5 @@
 /**
- * One event of a keyed stream (DESIGN.md §5, CONTRACT): exactly one of `token` / `features`;
+ * One event of a keyed stream (docs/design.md §7, CONTRACT): exactly one of `token` / `features`;
  * `label` is a per-step tag, a sequence class at `eos`, or a forecast target (numbers).
  */
 export interface StreamEvent {

@@ -43,7 +43,7 @@ export interface StreamLearnerOptions {
 }
 
 /**
- * The per-key online learner every worker runs (DESIGN.md §3): for a run of events it predicts
+ * The per-key online learner every worker runs (docs/design.md §3): for a run of events it predicts
  * each event with the key's carried state *before* learning from it, advances the state, keeps
  * the TBPTT window bookkeeping, and trains batches of ready keys. Events of distinct keys are
  * stepped together in one batched inference call; a key that is ready gets its training step

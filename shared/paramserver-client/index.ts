@@ -1,5 +1,5 @@
 /**
- * The workers' side of the parameter service (DESIGN.md §4), and the record format of the
+ * The workers' side of the parameter service (docs/design.md §6), and the record format of the
  * `<app>.params` and `<app>.gradients` topics both sides share:
  *
  *   gradientRecords({ gradient, encoding, maxChunkBytes })  GradientChunk records, key = worker id

@@ -1,5 +1,5 @@
 /**
- * The parameter service's core (DESIGN.md §4), without Kafka: ParameterServer (rounds, dedupe,
+ * The parameter service's core (docs/design.md §6), without Kafka: ParameterServer (rounds, dedupe,
  * update, state) with its round policies, gradient checks and worker bookkeeping, GradientIntake
  * (chunks → gradients, resume offsets) and createCheckpointStore (two slot files written by
  * turns; readCheckpoint / writeCheckpoint for one-off use). The workers' side and the topics'

@@ -1,6 +1,6 @@
 import type { Tensor } from '@tensorflow/tfjs';
 
-/** What a worker sends after one TBPTT step (the GradientChunk of DESIGN.md §4, before encoding). */
+/** What a worker sends after one TBPTT step (the GradientChunk of docs/design.md §4, before encoding). */
 export interface WorkerGradient {
   readonly workerId: string;
   /** The worker's own step counter: (workerId, step) identifies a gradient for deduplication. */

@@ -20,7 +20,7 @@ export interface KeySequenceSnapshot {
 }
 
 /**
- * Everything the learner keeps for one sequence key (DESIGN.md §3): the carried state, the last
+ * Everything the learner keeps for one sequence key (docs/design.md §3): the carried state, the last
  * k2 steps, and only the states at the starts of windows that coming training steps will need —
  * at positions p ≡ -k2 (mod k1), at most ceil(k2/k1) + 1 of them.
  */

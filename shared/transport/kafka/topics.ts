@@ -6,7 +6,7 @@ import type { KafkaAdmin } from './admin-session.js';
 import { TopicLayoutError, withKafkaErrors } from './kafka-errors.js';
 import { createTopics, listTopics } from './topic-admin.js';
 
-/** The eight topics of an app (DESIGN §4), by role. */
+/** The eight topics of an app (docs/design.md §4), by role. */
 export type TopicRole =
   | 'events'
   | 'stateChangelog'
@@ -43,7 +43,7 @@ interface TopicPolicy {
 }
 
 /**
- * Per-role policies (DESIGN §4). `max.message.bytes` is left at the broker default (1 MB) on
+ * Per-role policies (docs/design.md §4). `max.message.bytes` is left at the broker default (1 MB) on
  * purpose, but for the dead letters: tensor payloads are chunked below it. `segment.ms` is shortened where retention or
  * compaction must act on small volumes (Kafka only deletes or compacts closed segments).
  */
@@ -112,7 +112,7 @@ export function policyConfigs(role: TopicRole): Record<string, string> {
 const LEGAL_APP = /^[A-Za-z0-9._-]+$/;
 const MAX_TOPIC_LENGTH = 249;
 
-/** The topic names of `app` (DESIGN §4 CONTRACT): `<app>.events`, `<app>.state-changelog`, ... */
+/** The topic names of `app` (docs/design.md §4 CONTRACT): `<app>.events`, `<app>.state-changelog`, ... */
 export function topicNames(app: string): TopicNames {
   const longest = Math.max(...Object.values(SUFFIX).map((s) => s.length)) + 1;
   if (!LEGAL_APP.test(app) || app.length + longest > MAX_TOPIC_LENGTH) {

@@ -34,7 +34,7 @@ const createTopics = (app: string, partitions = 3) => ({
   replicationFactor: 1,
 });
 
-/** Events of several keys interleaved, exercising every field of DESIGN.md §5. */
+/** Events of several keys interleaved, exercising every field of docs/design.md §7. */
 function sampleEvents(keys: readonly string[], perKey: number): StreamEvent[] {
   const events: StreamEvent[] = [];
   for (let i = 0; i < perKey; i++) {

@@ -5,7 +5,7 @@ import { parseJsonLine } from '../../../shared/events/parse-event.js';
 import { rnnstream } from '../../../shared/codec/generated/rnnstream.js';
 import { decodeEvent, encodeEvent } from '../../../shared/codec/event-codec.js';
 
-/** Every JSON form of DESIGN.md §5, as a producer would write it. */
+/** Every JSON form of docs/design.md §7, as a producer would write it. */
 const LINES = [
   '{"key": "sensor-7", "token": "a"}',
   '{"key": "sensor-7", "token": "é"}',

@@ -17,7 +17,7 @@ test('the committed generated protobuf code is up to date with proto/ (npm run p
   assert.match(result.stdout, /generated code is up to date/);
 });
 
-test('the generated ES module loads under Node ESM with every message of DESIGN §4', () => {
+test('the generated ES module loads under Node ESM with every message of docs/design.md §4', () => {
   for (const name of [
     'Event',
     'KeyState',

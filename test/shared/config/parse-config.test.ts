@@ -17,7 +17,7 @@ function problemsOf(value: unknown): string[] {
   assert.fail('expected parseConfig to throw');
 }
 
-test('an empty object gets every default of DESIGN.md §6', () => {
+test('an empty object gets every default of docs/design.md §7', () => {
   assert.deepEqual(parseConfig({}, { source: 'cfg.json' }), {
     app: 'demo',
     task: { type: 'lm', maxLabels: 64 },

@@ -29,7 +29,7 @@ function capture() {
   };
 }
 
-test('topicNames gives the eight DESIGN §4 topic names of an app and rejects an app id Kafka cannot use', () => {
+test('topicNames gives the eight docs/design.md §4 topic names of an app and rejects an app id Kafka cannot use', () => {
   assert.deepEqual(topicNames('demo'), {
     events: 'demo.events',
     stateChangelog: 'demo.state-changelog',
