@@ -117,7 +117,20 @@ export class ChangelogFold {
     this.latest.set(key, value);
   }
 
-  finish(onCorrupt: (key: string, error: Error) => void): RestoredPartition {
+  /**
+   * The partition's restored state. `eventsEndOffset` (the events partition's end) bounds the
+   * offsets a record may claim: a progress record or key state beyond it was not written by a
+   * worker of this topic, and trusting it would make the worker pass over events as "already
+   * processed" — it is counted as corrupt instead.
+   */
+  finish(
+    onCorrupt: (key: string, error: Error) => void,
+    { eventsEndOffset = Number.MAX_SAFE_INTEGER }: { eventsEndOffset?: number } = {},
+  ): RestoredPartition {
+    const beyondEnd = (what: string, offset: number): Error =>
+      new Error(
+        `${what} ${offset} is beyond the events partition's end ${eventsEndOffset}: not written by a worker of this topic`,
+      );
     const keys: KeyStateRecord[] = [];
     let normalizer: FeatureNormalizerJson | undefined;
     let nextOffset = 0;
@@ -138,6 +151,8 @@ export class ChangelogFold {
               throw new Error(
                 `progress record's nextOffset is ${abbreviate(String(offset))}, not a safe integer`,
               );
+            if ((offset as number) > eventsEndOffset)
+              throw beyondEnd("progress record's nextOffset", offset as number);
             nextOffset = Math.max(nextOffset, offset as number);
           }
           continue;
@@ -147,6 +162,8 @@ export class ChangelogFold {
           throw new Error(
             `record of key '${abbreviate(record.key)}' is stored under key '${abbreviate(key)}'`,
           );
+        if (record.inputOffset >= eventsEndOffset)
+          throw beyondEnd("the key state's input offset", record.inputOffset);
         keys.push(record);
         nextOffset = Math.max(nextOffset, record.inputOffset + 1);
       } catch (error) {

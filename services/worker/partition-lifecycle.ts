@@ -6,6 +6,8 @@ import type { Logger } from '../../shared/logging/index.js';
 import {
   createTransactionalProducer,
   readPartitionsToEnd,
+  topicEndOffsets,
+  withKafkaAdmin,
   type KafkaBusRecord,
   type KafkaClient,
   type TopicNames,
@@ -175,15 +177,20 @@ export class PartitionLifecycle {
       },
     });
     reporter.restoreRemaining(0);
+    const eventsEnd = await withKafkaAdmin({ client, topic: topics.events }, (admin) =>
+      topicEndOffsets({ admin, topic: topics.events, brokers: client.brokers }),
+    );
     const opened = new Map<number, PartitionTask>();
     let keys = 0;
     let corrupt = 0;
     for (const [partition, fold] of folds) {
-      const restored = fold.finish((key, error) =>
-        logger.error(
-          { partition, key: abbreviate(key, 200), err: error },
-          'state changelog record cannot be decoded; the key starts afresh',
-        ),
+      const restored = fold.finish(
+        (key, error) =>
+          logger.error(
+            { partition, key: abbreviate(key, 200), err: error },
+            'state changelog record cannot be decoded; the key starts afresh',
+          ),
+        { eventsEndOffset: eventsEnd.find((o) => o.partition === partition)?.high },
       );
       const task = new PartitionTask(
         {

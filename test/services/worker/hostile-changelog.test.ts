@@ -119,3 +119,24 @@ test('a normaliser record claiming 2^40 features is counted as corrupt before an
   good.add(normalizerRecordKey(PARTITION), json(normalizer));
   assert.deepEqual(good.finish(() => assert.fail('no corrupt record')).normalizer, normalizer);
 });
+
+test('a progress record or key state claiming offsets beyond the events partition end is corrupt, so no event is passed over as already processed', () => {
+  const fold = new ChangelogFold(PARTITION);
+  const utf8 = (s: string) => new TextEncoder().encode(s);
+  fold.add('good', encodeKeyState(record('good', 1))); // inputOffset 101
+  fold.add('forged', encodeKeyState({ ...record('forged', 2), inputOffset: 10 ** 15 }));
+  fold.add(progressRecordKey(PARTITION), utf8(JSON.stringify({ nextOffset: 10 ** 15 })));
+  const corrupt: string[] = [];
+  const restored = fold.finish((key) => corrupt.push(key), { eventsEndOffset: 500 });
+  assert.deepEqual(
+    restored.keys.map((k) => k.key),
+    ['good'],
+  );
+  assert.deepEqual(corrupt.sort(), ['forged', progressRecordKey(PARTITION)].sort());
+  assert.equal(restored.corrupt, 2);
+  assert.equal(restored.nextOffset, 102, 'only the trustworthy record counts');
+  // Within the end, the same records are restored as written.
+  const honest = new ChangelogFold(PARTITION);
+  honest.add(progressRecordKey(PARTITION), utf8(JSON.stringify({ nextOffset: 500 })));
+  assert.equal(honest.finish(() => assert.fail(), { eventsEndOffset: 500 }).nextOffset, 500);
+});
