@@ -87,9 +87,16 @@ export class ParameterSet {
           `parameter '${name}' has ${v.size} values but ${data.length} were given; the checkpoint was made for another model configuration`,
         );
       }
-      const t = tf.tensor(data, v.shape, 'float32');
-      v.assign(t); // the variable now shares t's data; dropping our handle keeps the count right
-      t.dispose();
+      // tfjs-node's tf.tensor() lends the JS array's memory to TensorFlow and frees its reference
+      // on whichever thread drops that buffer last; a variable holding it for a whole version
+      // made that a TensorFlow pool thread now and then (heap corruption in long embedded runs,
+      // which replace every parameter per update). So the variable gets a TensorFlow-owned copy
+      // (x · 1 is x, bit for bit), and the lent buffer is released here, on this thread.
+      const lent = tf.tensor(data, v.shape, 'float32');
+      const owned = tf.mul(lent, 1);
+      lent.dispose();
+      v.assign(owned); // the variable now shares owned's data; dropping our handle keeps the count right
+      owned.dispose();
     }
   }
 

@@ -114,8 +114,6 @@ test('a file of hostile lines between good ones runs to exit 0 with events = goo
     input,
     '--summary',
     summaryPath,
-    '--progress-seconds',
-    '0',
   ]);
   assert.equal(code, 0, stderr.slice(-2000));
   const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;

@@ -139,6 +139,28 @@ test('text input is keyed by file name and interleaved byte by byte, each file e
   }
 });
 
+/** Produces a JSONL file into a new app's two-partition topics, bad lines to its dead-letter topic. */
+function produceWithDeadLetters({
+  app,
+  input,
+  logger,
+}: {
+  app: string;
+  input: string;
+  logger: ReturnType<typeof memoryLogger>['logger'];
+}) {
+  const names = topicNames(app);
+  return produceInput({
+    client,
+    topic: names.events,
+    deadLetterTopic: names.deadLetter,
+    createTopics: createTopics(app, 2),
+    inputPaths: [input],
+    inputFormat: 'jsonl',
+    logger,
+  });
+}
+
 test('bad lines are reported with file, line, reason and fix, skipped and counted, and with a dead-letter topic sent there with the raw line', async () => {
   const app = uniqueTopicPrefix('produce bad lines');
   const names = topicNames(app);
@@ -155,15 +177,7 @@ test('bad lines are reported with file, line, reason and fix, skipped and counte
   await writeFile(input, lines.join('\n') + '\n');
   const { logger, lines: logLines } = memoryLogger();
 
-  const summary = await produceInput({
-    client,
-    topic: names.events,
-    deadLetterTopic: names.deadLetter,
-    createTopics: createTopics(app, 2),
-    inputPaths: [input],
-    inputFormat: 'jsonl',
-    logger,
-  });
+  const summary = await produceWithDeadLetters({ app, input, logger });
   assert.equal(summary.produced, 2);
   assert.equal(summary.skipped, 3);
   assert.equal(summary.deadLettered, 3);
@@ -217,15 +231,7 @@ test('hostile lines are skipped and dead-lettered under the same limits the work
   await writeFile(input, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
   const { logger } = memoryLogger();
 
-  const summary = await produceInput({
-    client,
-    topic: names.events,
-    deadLetterTopic: names.deadLetter,
-    createTopics: createTopics(app, 2),
-    inputPaths: [input],
-    inputFormat: 'jsonl',
-    logger,
-  });
+  const summary = await produceWithDeadLetters({ app, input, logger });
   assert.equal(summary.produced, good.length);
   assert.equal(summary.skipped, hostile.length);
   assert.equal(summary.deadLettered, hostile.length);

@@ -43,6 +43,18 @@ after(() => releaseTestAdmin({ broker, admin }));
 const logger = createLogger({ name: 'worker-dead-letter-test', level: 'warn' });
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
+/** The first `count` dead letters of a topic, decoded, with their Kafka keys. */
+async function readDeadLetters(topic: string, count: number) {
+  const records = await readTopicUntil({
+    client,
+    admin,
+    topic,
+    done: (r) => r.length >= count,
+    what: `${count} dead letters`,
+  });
+  return records.map((r) => ({ key: r.key, letter: decodeDeadLetter(r.value) }));
+}
+
 function tagConfigJson(app: string) {
   return {
     app,
@@ -133,15 +145,7 @@ test(
       );
       assert.equal(predictions.length, valid, 'one prediction per valid event');
       assert.ok(predictions.every((p) => p.key === 'word' && p.task === 'tag'));
-      const deadLetters = (
-        await readTopicUntil({
-          client,
-          admin,
-          topic: topics.deadLetter,
-          done: (r) => r.length >= poison.length,
-          what: 'dead letters',
-        })
-      ).map((r) => ({ key: r.key, letter: decodeDeadLetter(r.value) }));
+      const deadLetters = await readDeadLetters(topics.deadLetter, poison.length);
       assert.equal(deadLetters.length, poison.length);
       const events = await readTopic({ client, admin, topic: topics.events });
       deadLetters.forEach(({ letter }, i) => {
@@ -238,15 +242,7 @@ test(
           what: `${goodCount} predictions`,
         }),
       );
-      const deadLetters = (
-        await readTopicUntil({
-          client,
-          admin,
-          topic: topics.deadLetter,
-          done: (r) => r.length >= hostile.length,
-          what: 'dead letters',
-        })
-      ).map((r) => ({ key: r.key, letter: decodeDeadLetter(r.value) }));
+      const deadLetters = await readDeadLetters(topics.deadLetter, hostile.length);
       const events = await readTopic({ client, admin, topic: topics.events });
       const dead = new Set(deadLetters.map(({ letter }) => `${letter.partition}:${letter.offset}`));
       assert.equal(dead.size, hostile.length, 'exactly one dead letter per hostile message');
