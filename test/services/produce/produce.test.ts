@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { decodeDeadLetter } from '../../../shared/codec/dead-letter-codec.js';
 import { decodeEvent } from '../../../shared/codec/event-codec.js';
@@ -15,18 +15,13 @@ import {
 } from '../../../shared/transport/kafka/index.js';
 import { produceEvents, produceInput } from '../../../services/produce/index.js';
 import { hostileJsonLines } from '../../support/hostile-inputs.js';
-import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
-import { connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
+import { uniqueTopicPrefix } from '../../support/kafka/broker.js';
+import { withTestKafka } from '../../support/kafka/client.js';
 import { memoryLogger, readTopic, tempDir } from './produce-test-helpers.js';
 
-let broker: TestBroker;
 let client: KafkaClient;
 let admin: KafkaAdmin;
-
-before(async () => void ({ broker, client, admin } = await connectTestAdmin('produce-test')), {
-  timeout: 240_000,
-});
-after(() => releaseTestAdmin({ broker, admin }));
+withTestKafka('produce-test', (kafka) => ({ client, admin } = kafka));
 
 const createTopics = (app: string, partitions = 3) => ({
   app,

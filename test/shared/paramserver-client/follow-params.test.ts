@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import type { DecodedParams } from '../../../shared/codec/param-codec.js';
 import { tf } from '../../../shared/engine/tf.js';
@@ -17,18 +17,13 @@ import {
   type KafkaAdmin,
   type KafkaClient,
 } from '../../../shared/transport/kafka/index.js';
-import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
-import { connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
+import { uniqueTopicPrefix } from '../../support/kafka/broker.js';
+import { withTestKafka } from '../../support/kafka/client.js';
 import { tinyLmSpec } from '../../support/tiny-learner.js';
 
-let broker: TestBroker;
 let client: KafkaClient;
 let admin: KafkaAdmin;
-before(
-  async () => void ({ broker, client, admin } = await connectTestAdmin('follow-params-test')),
-  { timeout: 240_000 },
-);
-after(() => releaseTestAdmin({ broker, admin }));
+withTestKafka('follow-params-test', (kafka) => ({ client, admin } = kafka));
 
 await tf.setBackend('cpu');
 const spec = tinyLmSpec();

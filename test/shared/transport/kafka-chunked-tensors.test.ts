@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   encodeGradientChunks,
@@ -15,19 +15,12 @@ import {
   type KafkaBusRecord,
   type KafkaClient,
 } from '../../../shared/transport/kafka/index.js';
-import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
-import { connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
+import { uniqueTopicPrefix } from '../../support/kafka/broker.js';
+import { withTestKafka } from '../../support/kafka/client.js';
 
-let broker: TestBroker;
 let client: KafkaClient;
 let admin: KafkaAdmin;
-
-before(
-  async () =>
-    void ({ broker, client, admin } = await connectTestAdmin('kafka-chunked-tensors-test')),
-  { timeout: 240_000 },
-);
-after(() => releaseTestAdmin({ broker, admin }));
+withTestKafka('kafka-chunked-tensors-test', (kafka) => ({ client, admin } = kafka));
 
 /** The broker's default message limit (message.max.bytes = 1,048,588): the topics keep it. */
 const BROKER_DEFAULT_LIMIT = 1_048_588;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   createKafkaBus,
@@ -11,18 +11,12 @@ import {
   type KafkaBusRecord,
   type KafkaClient,
 } from '../../../shared/transport/kafka/index.js';
-import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
-import { collectBatches, connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
+import { uniqueTopicPrefix } from '../../support/kafka/broker.js';
+import { collectBatches, withTestKafka } from '../../support/kafka/client.js';
 
-let broker: TestBroker;
 let client: KafkaClient;
 let admin: KafkaAdmin;
-
-before(
-  async () => void ({ broker, client, admin } = await connectTestAdmin('kafka-transactions-test')),
-  { timeout: 240_000 },
-);
-after(() => releaseTestAdmin({ broker, admin }));
+withTestKafka('kafka-transactions-test', (kafka) => ({ client, admin } = kafka));
 
 async function createTopics(...topics: string[]): Promise<void> {
   await admin.createTopics({

@@ -45,6 +45,25 @@ export async function releaseTestAdmin({
 }
 
 /**
+ * connectTestAdmin in a `before` hook of the calling test file, handing the connection to
+ * `assign` (e.g. `(kafka) => ({ client, admin } = kafka)`), and releaseTestAdmin in its `after`.
+ */
+export function withTestKafka(
+  name: string,
+  assign: (kafka: { broker: TestBroker; client: KafkaClient; admin: KafkaAdmin }) => void,
+): void {
+  let connected: Awaited<ReturnType<typeof connectTestAdmin>> | undefined;
+  before(
+    async () => {
+      connected = await connectTestAdmin(name);
+      assign(connected);
+    },
+    { timeout: 240_000 },
+  );
+  after(() => releaseTestAdmin(connected ?? {}));
+}
+
+/**
  * connectTestAdmin in a `before` hook of the calling test file, and in its `after` hook every
  * child process handed to `spawned` killed and the admin released. Read the fields inside tests.
  */
