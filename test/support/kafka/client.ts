@@ -46,11 +46,13 @@ export async function releaseTestAdmin({
 
 /**
  * connectTestAdmin in a `before` hook of the calling test file, handing the connection to
- * `assign` (e.g. `(kafka) => ({ client, admin } = kafka)`), and releaseTestAdmin in its `after`.
+ * `assign` (e.g. `(kafka) => ({ client, admin } = kafka)`), and releaseTestAdmin in its `after`
+ * (after `beforeRelease`).
  */
 export function withTestKafka(
   name: string,
   assign: (kafka: { broker: TestBroker; client: KafkaClient; admin: KafkaAdmin }) => void,
+  { beforeRelease }: { beforeRelease?: () => void } = {},
 ): void {
   let connected: Awaited<ReturnType<typeof connectTestAdmin>> | undefined;
   before(
@@ -60,7 +62,10 @@ export function withTestKafka(
     },
     { timeout: 240_000 },
   );
-  after(() => releaseTestAdmin(connected ?? {}));
+  after(async () => {
+    beforeRelease?.();
+    await releaseTestAdmin(connected ?? {});
+  });
 }
 
 /**
@@ -75,10 +80,8 @@ export function useTestKafka(name: string): {
 } {
   let connected: Awaited<ReturnType<typeof connectTestAdmin>> | undefined;
   const children: Array<{ kill(signal: NodeJS.Signals): boolean }> = [];
-  before(async () => void (connected = await connectTestAdmin(name)), { timeout: 240_000 });
-  after(async () => {
-    for (const child of children) child.kill('SIGKILL');
-    await releaseTestAdmin(connected ?? {});
+  withTestKafka(name, (kafka) => (connected = kafka), {
+    beforeRelease: () => children.forEach((child) => child.kill('SIGKILL')),
   });
   const get = () => connected ?? assert.fail('useTestKafka: the before hook has not run');
   return {
