@@ -185,6 +185,32 @@ export const LimitsSchema = z.strictObject(
   expecting('an object'),
 );
 
+// The decoder service (services/decoder; docs/design.md "Decoder"): dynamic batching, the bounded
+// queue and what one request may ask.
+const ms = (text = 'a positive integer number of milliseconds') => positiveInt(text);
+export const DecoderSchema = z.strictObject(
+  {
+    // Dynamic batching: a batch is computed once it holds maxBatchSize requests, or once its
+    // oldest request has waited maxWaitMs (0: compute whatever is queued at once).
+    maxBatchSize: positiveInt().default(32),
+    maxWaitMs: nonNegativeInt('an integer number of milliseconds >= 0').default(5),
+    // Requests read from Kafka but not answered yet; the decoder stops reading at this many.
+    maxQueuedRequests: positiveInt().default(1_024),
+    // A request without its own deadline expires this long after it was sent.
+    requestTimeoutMs: ms().default(30_000),
+    // Bounds of one request: prompt tokens, tokens to generate, beam width, sequence events,
+    // forecast steps.
+    maxPromptTokens: positiveInt().default(4_096),
+    maxTokens: positiveInt().default(4_096),
+    maxBeamWidth: positiveInt().default(16),
+    maxSequenceEvents: positiveInt().default(4_096),
+    maxForecastSteps: positiveInt().default(1_024),
+    // Key-addressed requests wait up to this long for the state view to reach the changelog's end.
+    stateWaitMs: nonNegativeInt('an integer number of milliseconds >= 0').default(2_000),
+  },
+  expecting('an object'),
+);
+
 // Topic names are `<app>.<name>`, so the app id must be a legal Kafka topic fragment.
 const APP_ID = /^[A-Za-z0-9._-]{1,200}$/;
 const appText = 'a non-empty string of letters, digits, ".", "_" or "-" (it prefixes topic names)';
@@ -202,6 +228,7 @@ export const ConfigSchema = z.strictObject(
     state: StateSchema.prefault({}),
     paramserver: ParamserverSchema.prefault({}),
     limits: LimitsSchema.prefault({}),
+    decoder: DecoderSchema.prefault({}),
     backend: oneOf(BACKENDS).default('auto'),
     seed: z.number(expecting('an integer')).int(expecting('an integer')).default(1),
   },
@@ -221,6 +248,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   state: Object.keys(StateSchema.shape),
   paramserver: Object.keys(ParamserverSchema.shape),
   limits: Object.keys(LimitsSchema.shape),
+  decoder: Object.keys(DecoderSchema.shape),
 };
 
 type DeepReadonly<T> = T extends (infer E)[]
@@ -238,4 +266,5 @@ export type TbpttConfig = Config['tbptt'];
 export type OptimizerConfig = Config['optimizer'];
 export type ParamserverConfig = Config['paramserver'];
 export type LimitsConfig = Config['limits'];
+export type DecoderConfig = Config['decoder'];
 export type Label = string | number;

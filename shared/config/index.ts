@@ -3,6 +3,7 @@ export type {
   InputConfig,
   Label,
   LimitsConfig,
+  DecoderConfig,
   ModelConfig,
   OptimizerConfig,
   ParamserverConfig,

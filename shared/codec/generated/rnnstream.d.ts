@@ -1844,14 +1844,35 @@ export namespace rnnstream {
             /** DecodeRequest labelEvents. */
             labelEvents?: (rnnstream.v1.EventSequence.$Properties|null);
 
+            /** DecodeRequest tag. */
+            tag?: (rnnstream.v1.DecodeRequest.Tag.$Properties|null);
+
+            /** DecodeRequest classify. */
+            classify?: (rnnstream.v1.DecodeRequest.Classify.$Properties|null);
+
+            /** DecodeRequest forecast. */
+            forecast?: (rnnstream.v1.DecodeRequest.Forecast.$Properties|null);
+
             /** DecodeRequest stopTokens. */
             stopTokens: number[];
 
             /** DecodeRequest tsMs. */
             tsMs: (number|Long);
 
+            /** DecodeRequest deadlineMs. */
+            deadlineMs: (number|Long);
+
+            /** DecodeRequest stream. */
+            stream: boolean;
+
+            /** DecodeRequest model. */
+            model: string;
+
+            /** DecodeRequest returnState. */
+            returnState: boolean;
+
             /** DecodeRequest strategy. */
-            strategy?: ("greedy"|"sample"|"beam"|"labelEvents");
+            strategy?: ("greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast");
 
             /**
              * Creates a new DecodeRequest instance using the specified properties.
@@ -1964,14 +1985,35 @@ export namespace rnnstream {
                 /** DecodeRequest labelEvents */
                 labelEvents?: (rnnstream.v1.EventSequence.$Properties|null);
 
+                /** DecodeRequest tag */
+                tag?: (rnnstream.v1.DecodeRequest.Tag.$Properties|null);
+
+                /** DecodeRequest classify */
+                classify?: (rnnstream.v1.DecodeRequest.Classify.$Properties|null);
+
+                /** DecodeRequest forecast */
+                forecast?: (rnnstream.v1.DecodeRequest.Forecast.$Properties|null);
+
                 /** DecodeRequest stopTokens */
                 stopTokens?: (number[]|null);
 
                 /** DecodeRequest tsMs */
                 tsMs?: (number|Long|null);
 
+                /** DecodeRequest deadlineMs */
+                deadlineMs?: (number|Long|null);
+
+                /** DecodeRequest stream */
+                stream?: (boolean|null);
+
+                /** DecodeRequest model */
+                model?: (string|null);
+
+                /** DecodeRequest returnState */
+                returnState?: (boolean|null);
+
                 /** DecodeRequest strategy */
-                strategy?: ("greedy"|"sample"|"beam"|"labelEvents");
+                strategy?: ("greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -1988,11 +2030,18 @@ export namespace rnnstream {
               sample?: rnnstream.v1.DecodeRequest.Sample.$Shape|null;
               beam?: rnnstream.v1.DecodeRequest.Beam.$Shape|null;
               labelEvents?: rnnstream.v1.EventSequence.$Shape|null;
+              tag?: rnnstream.v1.DecodeRequest.Tag.$Shape|null;
+              classify?: rnnstream.v1.DecodeRequest.Classify.$Shape|null;
+              forecast?: rnnstream.v1.DecodeRequest.Forecast.$Shape|null;
               stopTokens?: number[]|null;
               tsMs?: number|Long|null;
+              deadlineMs?: number|Long|null;
+              stream?: boolean|null;
+              model?: string|null;
+              returnState?: boolean|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ strategy?: undefined; greedy?: null; sample?: null; beam?: null; labelEvents?: null }|{ strategy?: "greedy"; greedy: rnnstream.v1.DecodeRequest.Greedy.$Shape; sample?: null; beam?: null; labelEvents?: null }|{ strategy?: "sample"; greedy?: null; sample: rnnstream.v1.DecodeRequest.Sample.$Shape; beam?: null; labelEvents?: null }|{ strategy?: "beam"; greedy?: null; sample?: null; beam: rnnstream.v1.DecodeRequest.Beam.$Shape; labelEvents?: null }|{ strategy?: "labelEvents"; greedy?: null; sample?: null; beam?: null; labelEvents: rnnstream.v1.EventSequence.$Shape })
+              ({ strategy?: undefined; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "greedy"; greedy: rnnstream.v1.DecodeRequest.Greedy.$Shape; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "sample"; greedy?: null; sample: rnnstream.v1.DecodeRequest.Sample.$Shape; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "beam"; greedy?: null; sample?: null; beam: rnnstream.v1.DecodeRequest.Beam.$Shape; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "labelEvents"; greedy?: null; sample?: null; beam?: null; labelEvents: rnnstream.v1.EventSequence.$Shape; tag?: null; classify?: null; forecast?: null }|{ strategy?: "tag"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag: rnnstream.v1.DecodeRequest.Tag.$Shape; classify?: null; forecast?: null }|{ strategy?: "classify"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify: rnnstream.v1.DecodeRequest.Classify.$Shape; forecast?: null }|{ strategy?: "forecast"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast: rnnstream.v1.DecodeRequest.Forecast.$Shape })
             );
 
             /**
@@ -2363,6 +2412,380 @@ export namespace rnnstream {
                 /** Shape of a Beam. */
                 type $Shape = rnnstream.v1.DecodeRequest.Beam.$Properties;
             }
+
+            /**
+             * Properties of a Tag.
+             * @deprecated Use rnnstream.v1.DecodeRequest.Tag.$Properties instead.
+             */
+            interface ITag extends rnnstream.v1.DecodeRequest.Tag.$Properties {
+            }
+
+            /** Represents a Tag. */
+            class Tag {
+
+                /**
+                 * Constructs a new Tag.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: rnnstream.v1.DecodeRequest.Tag.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** Tag events. */
+                events?: (rnnstream.v1.EventSequence.$Properties|null);
+
+                /** Tag lastSteps. */
+                lastSteps: number;
+
+                /**
+                 * Creates a new Tag instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns Tag instance
+                 */
+                static create(properties: rnnstream.v1.DecodeRequest.Tag.$Shape): rnnstream.v1.DecodeRequest.Tag & rnnstream.v1.DecodeRequest.Tag.$Shape;
+                static create(properties?: rnnstream.v1.DecodeRequest.Tag.$Properties): rnnstream.v1.DecodeRequest.Tag;
+
+                /**
+                 * Encodes the specified Tag message. Does not implicitly {@link rnnstream.v1.DecodeRequest.Tag.verify|verify} messages.
+                 * @param message Tag message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: rnnstream.v1.DecodeRequest.Tag.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Encodes the specified Tag message, length delimited. Does not implicitly {@link rnnstream.v1.DecodeRequest.Tag.verify|verify} messages.
+                 * @param message Tag message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encodeDelimited(message: rnnstream.v1.DecodeRequest.Tag.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a Tag message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {rnnstream.v1.DecodeRequest.Tag & rnnstream.v1.DecodeRequest.Tag.$Shape} Tag
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.DecodeRequest.Tag & rnnstream.v1.DecodeRequest.Tag.$Shape;
+
+                /**
+                 * Decodes a Tag message from the specified reader or buffer, length delimited.
+                 * @param reader Reader or buffer to decode from
+                 * @returns {rnnstream.v1.DecodeRequest.Tag & rnnstream.v1.DecodeRequest.Tag.$Shape} Tag
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.DecodeRequest.Tag & rnnstream.v1.DecodeRequest.Tag.$Shape;
+
+                /**
+                 * Verifies a Tag message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a Tag message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns Tag
+                 */
+                static fromObject(object: { [k: string]: any }): rnnstream.v1.DecodeRequest.Tag;
+
+                /**
+                 * Creates a plain object from a Tag message. Also converts values to other types if specified.
+                 * @param message Tag
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                static toObject(message: rnnstream.v1.DecodeRequest.Tag, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this Tag to JSON.
+                 * @returns JSON object
+                 */
+                toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the type url for Tag
+                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns The type url
+                 */
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace Tag {
+
+                /** Properties of a Tag. */
+                interface $Properties {
+
+                    /** Tag events */
+                    events?: (rnnstream.v1.EventSequence.$Properties|null);
+
+                    /** Tag lastSteps */
+                    lastSteps?: (number|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a Tag. */
+                type $Shape = {
+                  events?: rnnstream.v1.EventSequence.$Shape|null;
+                  lastSteps?: number|null;
+                  $unknowns?: Uint8Array[];
+                };
+            }
+
+            /**
+             * Properties of a Classify.
+             * @deprecated Use rnnstream.v1.DecodeRequest.Classify.$Properties instead.
+             */
+            interface IClassify extends rnnstream.v1.DecodeRequest.Classify.$Properties {
+            }
+
+            /** Represents a Classify. */
+            class Classify {
+
+                /**
+                 * Constructs a new Classify.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: rnnstream.v1.DecodeRequest.Classify.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** Classify events. */
+                events?: (rnnstream.v1.EventSequence.$Properties|null);
+
+                /**
+                 * Creates a new Classify instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns Classify instance
+                 */
+                static create(properties: rnnstream.v1.DecodeRequest.Classify.$Shape): rnnstream.v1.DecodeRequest.Classify & rnnstream.v1.DecodeRequest.Classify.$Shape;
+                static create(properties?: rnnstream.v1.DecodeRequest.Classify.$Properties): rnnstream.v1.DecodeRequest.Classify;
+
+                /**
+                 * Encodes the specified Classify message. Does not implicitly {@link rnnstream.v1.DecodeRequest.Classify.verify|verify} messages.
+                 * @param message Classify message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: rnnstream.v1.DecodeRequest.Classify.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Encodes the specified Classify message, length delimited. Does not implicitly {@link rnnstream.v1.DecodeRequest.Classify.verify|verify} messages.
+                 * @param message Classify message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encodeDelimited(message: rnnstream.v1.DecodeRequest.Classify.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a Classify message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {rnnstream.v1.DecodeRequest.Classify & rnnstream.v1.DecodeRequest.Classify.$Shape} Classify
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.DecodeRequest.Classify & rnnstream.v1.DecodeRequest.Classify.$Shape;
+
+                /**
+                 * Decodes a Classify message from the specified reader or buffer, length delimited.
+                 * @param reader Reader or buffer to decode from
+                 * @returns {rnnstream.v1.DecodeRequest.Classify & rnnstream.v1.DecodeRequest.Classify.$Shape} Classify
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.DecodeRequest.Classify & rnnstream.v1.DecodeRequest.Classify.$Shape;
+
+                /**
+                 * Verifies a Classify message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a Classify message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns Classify
+                 */
+                static fromObject(object: { [k: string]: any }): rnnstream.v1.DecodeRequest.Classify;
+
+                /**
+                 * Creates a plain object from a Classify message. Also converts values to other types if specified.
+                 * @param message Classify
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                static toObject(message: rnnstream.v1.DecodeRequest.Classify, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this Classify to JSON.
+                 * @returns JSON object
+                 */
+                toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the type url for Classify
+                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns The type url
+                 */
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace Classify {
+
+                /** Properties of a Classify. */
+                interface $Properties {
+
+                    /** Classify events */
+                    events?: (rnnstream.v1.EventSequence.$Properties|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a Classify. */
+                type $Shape = {
+                  events?: rnnstream.v1.EventSequence.$Shape|null;
+                  $unknowns?: Uint8Array[];
+                };
+            }
+
+            /**
+             * Properties of a Forecast.
+             * @deprecated Use rnnstream.v1.DecodeRequest.Forecast.$Properties instead.
+             */
+            interface IForecast extends rnnstream.v1.DecodeRequest.Forecast.$Properties {
+            }
+
+            /** Represents a Forecast. */
+            class Forecast {
+
+                /**
+                 * Constructs a new Forecast.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: rnnstream.v1.DecodeRequest.Forecast.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** Forecast steps. */
+                steps: number;
+
+                /** Forecast events. */
+                events?: (rnnstream.v1.EventSequence.$Properties|null);
+
+                /**
+                 * Creates a new Forecast instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns Forecast instance
+                 */
+                static create(properties: rnnstream.v1.DecodeRequest.Forecast.$Shape): rnnstream.v1.DecodeRequest.Forecast & rnnstream.v1.DecodeRequest.Forecast.$Shape;
+                static create(properties?: rnnstream.v1.DecodeRequest.Forecast.$Properties): rnnstream.v1.DecodeRequest.Forecast;
+
+                /**
+                 * Encodes the specified Forecast message. Does not implicitly {@link rnnstream.v1.DecodeRequest.Forecast.verify|verify} messages.
+                 * @param message Forecast message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: rnnstream.v1.DecodeRequest.Forecast.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Encodes the specified Forecast message, length delimited. Does not implicitly {@link rnnstream.v1.DecodeRequest.Forecast.verify|verify} messages.
+                 * @param message Forecast message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encodeDelimited(message: rnnstream.v1.DecodeRequest.Forecast.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a Forecast message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {rnnstream.v1.DecodeRequest.Forecast & rnnstream.v1.DecodeRequest.Forecast.$Shape} Forecast
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.DecodeRequest.Forecast & rnnstream.v1.DecodeRequest.Forecast.$Shape;
+
+                /**
+                 * Decodes a Forecast message from the specified reader or buffer, length delimited.
+                 * @param reader Reader or buffer to decode from
+                 * @returns {rnnstream.v1.DecodeRequest.Forecast & rnnstream.v1.DecodeRequest.Forecast.$Shape} Forecast
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.DecodeRequest.Forecast & rnnstream.v1.DecodeRequest.Forecast.$Shape;
+
+                /**
+                 * Verifies a Forecast message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a Forecast message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns Forecast
+                 */
+                static fromObject(object: { [k: string]: any }): rnnstream.v1.DecodeRequest.Forecast;
+
+                /**
+                 * Creates a plain object from a Forecast message. Also converts values to other types if specified.
+                 * @param message Forecast
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                static toObject(message: rnnstream.v1.DecodeRequest.Forecast, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this Forecast to JSON.
+                 * @returns JSON object
+                 */
+                toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the type url for Forecast
+                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns The type url
+                 */
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace Forecast {
+
+                /** Properties of a Forecast. */
+                interface $Properties {
+
+                    /** Forecast steps */
+                    steps?: (number|null);
+
+                    /** Forecast events */
+                    events?: (rnnstream.v1.EventSequence.$Properties|null);
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Shape of a Forecast. */
+                type $Shape = {
+                  steps?: number|null;
+                  events?: rnnstream.v1.EventSequence.$Shape|null;
+                  $unknowns?: Uint8Array[];
+                };
+            }
         }
 
         /**
@@ -2413,6 +2836,33 @@ export namespace rnnstream {
 
             /** DecodeResult tsMs. */
             tsMs: (number|Long);
+
+            /** DecodeResult tokenLogProbs. */
+            tokenLogProbs: number[];
+
+            /** DecodeResult partial. */
+            partial: boolean;
+
+            /** DecodeResult task. */
+            task: string;
+
+            /** DecodeResult forecasts. */
+            forecasts: rnnstream.v1.FloatVector.$Properties[];
+
+            /** DecodeResult errorCode. */
+            errorCode: string;
+
+            /** DecodeResult timings. */
+            timings?: (rnnstream.v1.DecodeTimings.$Properties|null);
+
+            /** DecodeResult state. */
+            state?: (rnnstream.v1.StateFreshness.$Properties|null);
+
+            /** DecodeResult startState. */
+            startState?: (rnnstream.v1.FloatVector.$Properties|null);
+
+            /** DecodeResult nextDistribution. */
+            nextDistribution?: (rnnstream.v1.FloatVector.$Properties|null);
 
             /**
              * Creates a new DecodeResult instance using the specified properties.
@@ -2528,6 +2978,33 @@ export namespace rnnstream {
                 /** DecodeResult tsMs */
                 tsMs?: (number|Long|null);
 
+                /** DecodeResult tokenLogProbs */
+                tokenLogProbs?: (number[]|null);
+
+                /** DecodeResult partial */
+                partial?: (boolean|null);
+
+                /** DecodeResult task */
+                task?: (string|null);
+
+                /** DecodeResult forecasts */
+                forecasts?: (rnnstream.v1.FloatVector.$Properties[]|null);
+
+                /** DecodeResult errorCode */
+                errorCode?: (string|null);
+
+                /** DecodeResult timings */
+                timings?: (rnnstream.v1.DecodeTimings.$Properties|null);
+
+                /** DecodeResult state */
+                state?: (rnnstream.v1.StateFreshness.$Properties|null);
+
+                /** DecodeResult startState */
+                startState?: (rnnstream.v1.FloatVector.$Properties|null);
+
+                /** DecodeResult nextDistribution */
+                nextDistribution?: (rnnstream.v1.FloatVector.$Properties|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -2544,6 +3021,15 @@ export namespace rnnstream {
               paramVersion?: number|Long|null;
               error?: string|null;
               tsMs?: number|Long|null;
+              tokenLogProbs?: number[]|null;
+              partial?: boolean|null;
+              task?: string|null;
+              forecasts?: rnnstream.v1.FloatVector.$Shape[]|null;
+              errorCode?: string|null;
+              timings?: rnnstream.v1.DecodeTimings.$Shape|null;
+              state?: rnnstream.v1.StateFreshness.$Shape|null;
+              startState?: rnnstream.v1.FloatVector.$Shape|null;
+              nextDistribution?: rnnstream.v1.FloatVector.$Shape|null;
               $unknowns?: Uint8Array[];
             };
         }
@@ -2578,6 +3064,9 @@ export namespace rnnstream {
 
             /** DecodedLabel confidence. */
             confidence: number;
+
+            /** DecodedLabel probabilities. */
+            probabilities: number[];
 
             /** DecodedLabel value. */
             value?: ("text"|"id");
@@ -2678,6 +3167,9 @@ export namespace rnnstream {
                 /** DecodedLabel confidence */
                 confidence?: (number|null);
 
+                /** DecodedLabel probabilities */
+                probabilities?: (number[]|null);
+
                 /** DecodedLabel value */
                 value?: ("text"|"id");
 
@@ -2691,10 +3183,293 @@ export namespace rnnstream {
               text?: string|null;
               id?: number|Long|null;
               confidence?: number|null;
+              probabilities?: number[]|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ value?: undefined; text?: null; id?: null }|{ value?: "text"; text: string; id?: null }|{ value?: "id"; text?: null; id: number|Long })
             );
+        }
+
+        /**
+         * Properties of a DecodeTimings.
+         * @deprecated Use rnnstream.v1.DecodeTimings.$Properties instead.
+         */
+        interface IDecodeTimings extends rnnstream.v1.DecodeTimings.$Properties {
+        }
+
+        /** Represents a DecodeTimings. */
+        class DecodeTimings {
+
+            /**
+             * Constructs a new DecodeTimings.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rnnstream.v1.DecodeTimings.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** DecodeTimings receivedMs. */
+            receivedMs: (number|Long);
+
+            /** DecodeTimings queuedMs. */
+            queuedMs: number;
+
+            /** DecodeTimings computeMs. */
+            computeMs: number;
+
+            /** DecodeTimings batchSize. */
+            batchSize: number;
+
+            /**
+             * Creates a new DecodeTimings instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns DecodeTimings instance
+             */
+            static create(properties: rnnstream.v1.DecodeTimings.$Shape): rnnstream.v1.DecodeTimings & rnnstream.v1.DecodeTimings.$Shape;
+            static create(properties?: rnnstream.v1.DecodeTimings.$Properties): rnnstream.v1.DecodeTimings;
+
+            /**
+             * Encodes the specified DecodeTimings message. Does not implicitly {@link rnnstream.v1.DecodeTimings.verify|verify} messages.
+             * @param message DecodeTimings message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rnnstream.v1.DecodeTimings.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified DecodeTimings message, length delimited. Does not implicitly {@link rnnstream.v1.DecodeTimings.verify|verify} messages.
+             * @param message DecodeTimings message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rnnstream.v1.DecodeTimings.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a DecodeTimings message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rnnstream.v1.DecodeTimings & rnnstream.v1.DecodeTimings.$Shape} DecodeTimings
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.DecodeTimings & rnnstream.v1.DecodeTimings.$Shape;
+
+            /**
+             * Decodes a DecodeTimings message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.DecodeTimings & rnnstream.v1.DecodeTimings.$Shape} DecodeTimings
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.DecodeTimings & rnnstream.v1.DecodeTimings.$Shape;
+
+            /**
+             * Verifies a DecodeTimings message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a DecodeTimings message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns DecodeTimings
+             */
+            static fromObject(object: { [k: string]: any }): rnnstream.v1.DecodeTimings;
+
+            /**
+             * Creates a plain object from a DecodeTimings message. Also converts values to other types if specified.
+             * @param message DecodeTimings
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rnnstream.v1.DecodeTimings, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this DecodeTimings to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for DecodeTimings
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DecodeTimings {
+
+            /** Properties of a DecodeTimings. */
+            interface $Properties {
+
+                /** DecodeTimings receivedMs */
+                receivedMs?: (number|Long|null);
+
+                /** DecodeTimings queuedMs */
+                queuedMs?: (number|null);
+
+                /** DecodeTimings computeMs */
+                computeMs?: (number|null);
+
+                /** DecodeTimings batchSize */
+                batchSize?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a DecodeTimings. */
+            type $Shape = rnnstream.v1.DecodeTimings.$Properties;
+        }
+
+        /**
+         * Properties of a StateFreshness.
+         * @deprecated Use rnnstream.v1.StateFreshness.$Properties instead.
+         */
+        interface IStateFreshness extends rnnstream.v1.StateFreshness.$Properties {
+        }
+
+        /** Represents a StateFreshness. */
+        class StateFreshness {
+
+            /**
+             * Constructs a new StateFreshness.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rnnstream.v1.StateFreshness.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** StateFreshness partition. */
+            partition: number;
+
+            /** StateFreshness changelogOffset. */
+            changelogOffset: (number|Long);
+
+            /** StateFreshness keyInputOffset. */
+            keyInputOffset: (number|Long);
+
+            /** StateFreshness eventsOffset. */
+            eventsOffset: (number|Long);
+
+            /** StateFreshness position. */
+            position: (number|Long);
+
+            /** StateFreshness stateParamVersion. */
+            stateParamVersion: (number|Long);
+
+            /**
+             * Creates a new StateFreshness instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns StateFreshness instance
+             */
+            static create(properties: rnnstream.v1.StateFreshness.$Shape): rnnstream.v1.StateFreshness & rnnstream.v1.StateFreshness.$Shape;
+            static create(properties?: rnnstream.v1.StateFreshness.$Properties): rnnstream.v1.StateFreshness;
+
+            /**
+             * Encodes the specified StateFreshness message. Does not implicitly {@link rnnstream.v1.StateFreshness.verify|verify} messages.
+             * @param message StateFreshness message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rnnstream.v1.StateFreshness.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified StateFreshness message, length delimited. Does not implicitly {@link rnnstream.v1.StateFreshness.verify|verify} messages.
+             * @param message StateFreshness message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rnnstream.v1.StateFreshness.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a StateFreshness message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rnnstream.v1.StateFreshness & rnnstream.v1.StateFreshness.$Shape} StateFreshness
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.StateFreshness & rnnstream.v1.StateFreshness.$Shape;
+
+            /**
+             * Decodes a StateFreshness message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.StateFreshness & rnnstream.v1.StateFreshness.$Shape} StateFreshness
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.StateFreshness & rnnstream.v1.StateFreshness.$Shape;
+
+            /**
+             * Verifies a StateFreshness message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a StateFreshness message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns StateFreshness
+             */
+            static fromObject(object: { [k: string]: any }): rnnstream.v1.StateFreshness;
+
+            /**
+             * Creates a plain object from a StateFreshness message. Also converts values to other types if specified.
+             * @param message StateFreshness
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rnnstream.v1.StateFreshness, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this StateFreshness to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for StateFreshness
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace StateFreshness {
+
+            /** Properties of a StateFreshness. */
+            interface $Properties {
+
+                /** StateFreshness partition */
+                partition?: (number|null);
+
+                /** StateFreshness changelogOffset */
+                changelogOffset?: (number|Long|null);
+
+                /** StateFreshness keyInputOffset */
+                keyInputOffset?: (number|Long|null);
+
+                /** StateFreshness eventsOffset */
+                eventsOffset?: (number|Long|null);
+
+                /** StateFreshness position */
+                position?: (number|Long|null);
+
+                /** StateFreshness stateParamVersion */
+                stateParamVersion?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a StateFreshness. */
+            type $Shape = rnnstream.v1.StateFreshness.$Properties;
         }
 
         /**

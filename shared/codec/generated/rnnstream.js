@@ -5547,9 +5547,16 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {rnnstream.v1.DecodeRequest.Sample.$Properties|null} [sample] DecodeRequest sample
              * @property {rnnstream.v1.DecodeRequest.Beam.$Properties|null} [beam] DecodeRequest beam
              * @property {rnnstream.v1.EventSequence.$Properties|null} [labelEvents] DecodeRequest labelEvents
+             * @property {rnnstream.v1.DecodeRequest.Tag.$Properties|null} [tag] DecodeRequest tag
+             * @property {rnnstream.v1.DecodeRequest.Classify.$Properties|null} [classify] DecodeRequest classify
+             * @property {rnnstream.v1.DecodeRequest.Forecast.$Properties|null} [forecast] DecodeRequest forecast
              * @property {Array.<number>|null} [stopTokens] DecodeRequest stopTokens
              * @property {number|Long|null} [tsMs] DecodeRequest tsMs
-             * @property {"greedy"|"sample"|"beam"|"labelEvents"} [strategy] DecodeRequest strategy
+             * @property {number|Long|null} [deadlineMs] DecodeRequest deadlineMs
+             * @property {boolean|null} [stream] DecodeRequest stream
+             * @property {string|null} [model] DecodeRequest model
+             * @property {boolean|null} [returnState] DecodeRequest returnState
+             * @property {"greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast"} [strategy] DecodeRequest strategy
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5573,11 +5580,18 @@ export const rnnstream = $root.rnnstream = (() => {
              *   sample?: rnnstream.v1.DecodeRequest.Sample.$Shape|null;
              *   beam?: rnnstream.v1.DecodeRequest.Beam.$Shape|null;
              *   labelEvents?: rnnstream.v1.EventSequence.$Shape|null;
+             *   tag?: rnnstream.v1.DecodeRequest.Tag.$Shape|null;
+             *   classify?: rnnstream.v1.DecodeRequest.Classify.$Shape|null;
+             *   forecast?: rnnstream.v1.DecodeRequest.Forecast.$Shape|null;
              *   stopTokens?: Array.<number>|null;
              *   tsMs?: number|Long|null;
+             *   deadlineMs?: number|Long|null;
+             *   stream?: boolean|null;
+             *   model?: string|null;
+             *   returnState?: boolean|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ strategy?: undefined; greedy?: null; sample?: null; beam?: null; labelEvents?: null }|{ strategy?: "greedy"; greedy: rnnstream.v1.DecodeRequest.Greedy.$Shape; sample?: null; beam?: null; labelEvents?: null }|{ strategy?: "sample"; greedy?: null; sample: rnnstream.v1.DecodeRequest.Sample.$Shape; beam?: null; labelEvents?: null }|{ strategy?: "beam"; greedy?: null; sample?: null; beam: rnnstream.v1.DecodeRequest.Beam.$Shape; labelEvents?: null }|{ strategy?: "labelEvents"; greedy?: null; sample?: null; beam?: null; labelEvents: rnnstream.v1.EventSequence.$Shape })
+             *   ({ strategy?: undefined; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "greedy"; greedy: rnnstream.v1.DecodeRequest.Greedy.$Shape; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "sample"; greedy?: null; sample: rnnstream.v1.DecodeRequest.Sample.$Shape; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "beam"; greedy?: null; sample?: null; beam: rnnstream.v1.DecodeRequest.Beam.$Shape; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "labelEvents"; greedy?: null; sample?: null; beam?: null; labelEvents: rnnstream.v1.EventSequence.$Shape; tag?: null; classify?: null; forecast?: null }|{ strategy?: "tag"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag: rnnstream.v1.DecodeRequest.Tag.$Shape; classify?: null; forecast?: null }|{ strategy?: "classify"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify: rnnstream.v1.DecodeRequest.Classify.$Shape; forecast?: null }|{ strategy?: "forecast"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast: rnnstream.v1.DecodeRequest.Forecast.$Shape })
              * )} rnnstream.v1.DecodeRequest.$Shape
              */
 
@@ -5671,6 +5685,30 @@ export const rnnstream = $root.rnnstream = (() => {
             DecodeRequest.prototype.labelEvents = null;
 
             /**
+             * DecodeRequest tag.
+             * @member {rnnstream.v1.DecodeRequest.Tag.$Properties|null|undefined} tag
+             * @memberof rnnstream.v1.DecodeRequest
+             * @instance
+             */
+            DecodeRequest.prototype.tag = null;
+
+            /**
+             * DecodeRequest classify.
+             * @member {rnnstream.v1.DecodeRequest.Classify.$Properties|null|undefined} classify
+             * @memberof rnnstream.v1.DecodeRequest
+             * @instance
+             */
+            DecodeRequest.prototype.classify = null;
+
+            /**
+             * DecodeRequest forecast.
+             * @member {rnnstream.v1.DecodeRequest.Forecast.$Properties|null|undefined} forecast
+             * @memberof rnnstream.v1.DecodeRequest
+             * @instance
+             */
+            DecodeRequest.prototype.forecast = null;
+
+            /**
              * DecodeRequest stopTokens.
              * @member {Array.<number>} stopTokens
              * @memberof rnnstream.v1.DecodeRequest
@@ -5686,6 +5724,38 @@ export const rnnstream = $root.rnnstream = (() => {
              */
             DecodeRequest.prototype.tsMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
+            /**
+             * DecodeRequest deadlineMs.
+             * @member {number|Long} deadlineMs
+             * @memberof rnnstream.v1.DecodeRequest
+             * @instance
+             */
+            DecodeRequest.prototype.deadlineMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * DecodeRequest stream.
+             * @member {boolean} stream
+             * @memberof rnnstream.v1.DecodeRequest
+             * @instance
+             */
+            DecodeRequest.prototype.stream = false;
+
+            /**
+             * DecodeRequest model.
+             * @member {string} model
+             * @memberof rnnstream.v1.DecodeRequest
+             * @instance
+             */
+            DecodeRequest.prototype.model = "";
+
+            /**
+             * DecodeRequest returnState.
+             * @member {boolean} returnState
+             * @memberof rnnstream.v1.DecodeRequest
+             * @instance
+             */
+            DecodeRequest.prototype.returnState = false;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -5697,12 +5767,12 @@ export const rnnstream = $root.rnnstream = (() => {
 
             /**
              * DecodeRequest strategy.
-             * @member {"greedy"|"sample"|"beam"|"labelEvents"|undefined} strategy
+             * @member {"greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast"|undefined} strategy
              * @memberof rnnstream.v1.DecodeRequest
              * @instance
              */
             $Object.defineProperty(DecodeRequest.prototype, "strategy", {
-                get: $util.oneOfGetter($oneOfFields = ["greedy", "sample", "beam", "labelEvents"]),
+                get: $util.oneOfGetter($oneOfFields = ["greedy", "sample", "beam", "labelEvents", "tag", "classify", "forecast"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -5760,6 +5830,20 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 10, wireType 2 =*/82).uint32s(message.stopTokens);
                 if (message.tsMs != null && $Object.hasOwnProperty.call(message, "tsMs") && (typeof message.tsMs === "object" ? message.tsMs.low || message.tsMs.high : message.tsMs !== 0))
                     writer.uint32(/* id 11, wireType 0 =*/88).int64(message.tsMs);
+                if (message.tag != null && $Object.hasOwnProperty.call(message, "tag"))
+                    $root.rnnstream.v1.DecodeRequest.Tag.encode(message.tag, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                if (message.classify != null && $Object.hasOwnProperty.call(message, "classify"))
+                    $root.rnnstream.v1.DecodeRequest.Classify.encode(message.classify, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                if (message.forecast != null && $Object.hasOwnProperty.call(message, "forecast"))
+                    $root.rnnstream.v1.DecodeRequest.Forecast.encode(message.forecast, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs") && (typeof message.deadlineMs === "object" ? message.deadlineMs.low || message.deadlineMs.high : message.deadlineMs !== 0))
+                    writer.uint32(/* id 15, wireType 0 =*/120).int64(message.deadlineMs);
+                if (message.stream != null && $Object.hasOwnProperty.call(message, "stream") && message.stream !== false)
+                    writer.uint32(/* id 16, wireType 0 =*/128).bool(message.stream);
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model") && message.model !== "")
+                    writer.uint32(/* id 17, wireType 2 =*/138).string(message.model);
+                if (message.returnState != null && $Object.hasOwnProperty.call(message, "returnState") && message.returnState !== false)
+                    writer.uint32(/* id 18, wireType 0 =*/144).bool(message.returnState);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5893,6 +5977,27 @@ export const rnnstream = $root.rnnstream = (() => {
                             message.strategy = "labelEvents";
                             continue;
                         }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            message.tag = $root.rnnstream.v1.DecodeRequest.Tag.decode(reader, reader.size(), $undefined, _depth + 1, message.tag);
+                            message.strategy = "tag";
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            message.classify = $root.rnnstream.v1.DecodeRequest.Classify.decode(reader, reader.size(), $undefined, _depth + 1, message.classify);
+                            message.strategy = "classify";
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            message.forecast = $root.rnnstream.v1.DecodeRequest.Forecast.decode(reader, reader.size(), $undefined, _depth + 1, message.forecast);
+                            message.strategy = "forecast";
+                            continue;
+                        }
                     case 10: {
                             if (wireType === 2) {
                                 if (!(message.stopTokens && message.stopTokens.length))
@@ -5914,6 +6019,42 @@ export const rnnstream = $root.rnnstream = (() => {
                                 message.tsMs = value;
                             else
                                 delete message.tsMs;
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.deadlineMs = value;
+                            else
+                                delete message.deadlineMs;
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.stream = value;
+                            else
+                                delete message.stream;
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.model = value;
+                            else
+                                delete message.model;
+                            continue;
+                        }
+                    case 18: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.returnState = value;
+                            else
+                                delete message.returnState;
                             continue;
                         }
                     }
@@ -6024,6 +6165,36 @@ export const rnnstream = $root.rnnstream = (() => {
                             return "labelEvents." + error;
                     }
                 }
+                if (message.tag != null && $Object.hasOwnProperty.call(message, "tag")) {
+                    if (properties.strategy === 1)
+                        return "strategy: multiple values";
+                    properties.strategy = 1;
+                    {
+                        let error = $root.rnnstream.v1.DecodeRequest.Tag.verify(message.tag, _depth + 1);
+                        if (error)
+                            return "tag." + error;
+                    }
+                }
+                if (message.classify != null && $Object.hasOwnProperty.call(message, "classify")) {
+                    if (properties.strategy === 1)
+                        return "strategy: multiple values";
+                    properties.strategy = 1;
+                    {
+                        let error = $root.rnnstream.v1.DecodeRequest.Classify.verify(message.classify, _depth + 1);
+                        if (error)
+                            return "classify." + error;
+                    }
+                }
+                if (message.forecast != null && $Object.hasOwnProperty.call(message, "forecast")) {
+                    if (properties.strategy === 1)
+                        return "strategy: multiple values";
+                    properties.strategy = 1;
+                    {
+                        let error = $root.rnnstream.v1.DecodeRequest.Forecast.verify(message.forecast, _depth + 1);
+                        if (error)
+                            return "forecast." + error;
+                    }
+                }
                 if (message.stopTokens != null && $Object.hasOwnProperty.call(message, "stopTokens")) {
                     if (!$Array.isArray(message.stopTokens))
                         return "stopTokens: array expected";
@@ -6034,6 +6205,18 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (message.tsMs != null && $Object.hasOwnProperty.call(message, "tsMs"))
                     if (!$util.isInteger(message.tsMs) && !(message.tsMs && $util.isInteger(message.tsMs.low) && $util.isInteger(message.tsMs.high)))
                         return "tsMs: integer|Long expected";
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs"))
+                    if (!$util.isInteger(message.deadlineMs) && !(message.deadlineMs && $util.isInteger(message.deadlineMs.low) && $util.isInteger(message.deadlineMs.high)))
+                        return "deadlineMs: integer|Long expected";
+                if (message.stream != null && $Object.hasOwnProperty.call(message, "stream"))
+                    if (typeof message.stream !== "boolean")
+                        return "stream: boolean expected";
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model"))
+                    if (!$util.isString(message.model))
+                        return "model: string expected";
+                if (message.returnState != null && $Object.hasOwnProperty.call(message, "returnState"))
+                    if (typeof message.returnState !== "boolean")
+                        return "returnState: boolean expected";
                 return null;
             };
 
@@ -6093,6 +6276,21 @@ export const rnnstream = $root.rnnstream = (() => {
                         throw $TypeError(".rnnstream.v1.DecodeRequest.labelEvents: object expected");
                     message.labelEvents = $root.rnnstream.v1.EventSequence.fromObject(object.labelEvents, _depth + 1);
                 }
+                if (object.tag != null) {
+                    if (!$util.isObject(object.tag))
+                        throw $TypeError(".rnnstream.v1.DecodeRequest.tag: object expected");
+                    message.tag = $root.rnnstream.v1.DecodeRequest.Tag.fromObject(object.tag, _depth + 1);
+                }
+                if (object.classify != null) {
+                    if (!$util.isObject(object.classify))
+                        throw $TypeError(".rnnstream.v1.DecodeRequest.classify: object expected");
+                    message.classify = $root.rnnstream.v1.DecodeRequest.Classify.fromObject(object.classify, _depth + 1);
+                }
+                if (object.forecast != null) {
+                    if (!$util.isObject(object.forecast))
+                        throw $TypeError(".rnnstream.v1.DecodeRequest.forecast: object expected");
+                    message.forecast = $root.rnnstream.v1.DecodeRequest.Forecast.fromObject(object.forecast, _depth + 1);
+                }
                 if (object.stopTokens) {
                     if (!$Array.isArray(object.stopTokens))
                         throw $TypeError(".rnnstream.v1.DecodeRequest.stopTokens: array expected");
@@ -6110,6 +6308,25 @@ export const rnnstream = $root.rnnstream = (() => {
                             message.tsMs = object.tsMs;
                         else if (typeof object.tsMs === "object")
                             message.tsMs = new $util.LongBits(object.tsMs.low >>> 0, object.tsMs.high >>> 0).toNumber();
+                if (object.deadlineMs != null)
+                    if (typeof object.deadlineMs === "object" ? object.deadlineMs.low || object.deadlineMs.high : $Number(object.deadlineMs) !== 0)
+                        if ($util.Long)
+                            message.deadlineMs = $util.Long.fromValue(object.deadlineMs, false);
+                        else if (typeof object.deadlineMs === "string")
+                            message.deadlineMs = $parseInt(object.deadlineMs, 10);
+                        else if (typeof object.deadlineMs === "number")
+                            message.deadlineMs = object.deadlineMs;
+                        else if (typeof object.deadlineMs === "object")
+                            message.deadlineMs = new $util.LongBits(object.deadlineMs.low >>> 0, object.deadlineMs.high >>> 0).toNumber();
+                if (object.stream != null)
+                    if (object.stream)
+                        message.stream = $Boolean(object.stream);
+                if (object.model != null)
+                    if (typeof object.model !== "string" || object.model.length)
+                        message.model = $String(object.model);
+                if (object.returnState != null)
+                    if (object.returnState)
+                        message.returnState = $Boolean(object.returnState);
                 return message;
             };
 
@@ -6143,6 +6360,14 @@ export const rnnstream = $root.rnnstream = (() => {
                         object.tsMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.tsMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.deadlineMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.deadlineMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.stream = false;
+                    object.model = "";
+                    object.returnState = false;
                 }
                 if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId"))
                     object.requestId = message.requestId;
@@ -6189,6 +6414,34 @@ export const rnnstream = $root.rnnstream = (() => {
                         object.tsMs = options.longs === $String ? $String(message.tsMs) : message.tsMs;
                     else
                         object.tsMs = options.longs === $String ? $util.Long.prototype.toString.call(message.tsMs) : options.longs === $Number ? new $util.LongBits(message.tsMs.low >>> 0, message.tsMs.high >>> 0).toNumber() : message.tsMs;
+                if (message.tag != null && $Object.hasOwnProperty.call(message, "tag")) {
+                    object.tag = $root.rnnstream.v1.DecodeRequest.Tag.toObject(message.tag, options, _depth + 1);
+                    if (options.oneofs)
+                        object.strategy = "tag";
+                }
+                if (message.classify != null && $Object.hasOwnProperty.call(message, "classify")) {
+                    object.classify = $root.rnnstream.v1.DecodeRequest.Classify.toObject(message.classify, options, _depth + 1);
+                    if (options.oneofs)
+                        object.strategy = "classify";
+                }
+                if (message.forecast != null && $Object.hasOwnProperty.call(message, "forecast")) {
+                    object.forecast = $root.rnnstream.v1.DecodeRequest.Forecast.toObject(message.forecast, options, _depth + 1);
+                    if (options.oneofs)
+                        object.strategy = "forecast";
+                }
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.deadlineMs = typeof message.deadlineMs === "number" ? $BigInt(message.deadlineMs) : $util.Long.fromBits(message.deadlineMs.low >>> 0, message.deadlineMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.deadlineMs === "number")
+                        object.deadlineMs = options.longs === $String ? $String(message.deadlineMs) : message.deadlineMs;
+                    else
+                        object.deadlineMs = options.longs === $String ? $util.Long.prototype.toString.call(message.deadlineMs) : options.longs === $Number ? new $util.LongBits(message.deadlineMs.low >>> 0, message.deadlineMs.high >>> 0).toNumber() : message.deadlineMs;
+                if (message.stream != null && $Object.hasOwnProperty.call(message, "stream"))
+                    object.stream = message.stream;
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model"))
+                    object.model = message.model;
+                if (message.returnState != null && $Object.hasOwnProperty.call(message, "returnState"))
+                    object.returnState = message.returnState;
                 return object;
             };
 
@@ -7135,6 +7388,905 @@ export const rnnstream = $root.rnnstream = (() => {
                 return Beam;
             })();
 
+            DecodeRequest.Tag = (function() {
+
+                /**
+                 * Properties of a Tag.
+                 * @typedef {Object} rnnstream.v1.DecodeRequest.Tag.$Properties
+                 * @property {rnnstream.v1.EventSequence.$Properties|null} [events] Tag events
+                 * @property {number|null} [lastSteps] Tag lastSteps
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Tag.
+                 * @memberof rnnstream.v1.DecodeRequest
+                 * @interface ITag
+                 * @augments rnnstream.v1.DecodeRequest.Tag.$Properties
+                 * @deprecated Use rnnstream.v1.DecodeRequest.Tag.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Tag.
+                 * @typedef {{
+                 *   events?: rnnstream.v1.EventSequence.$Shape|null;
+                 *   lastSteps?: number|null;
+                 *   $unknowns?: Array.<Uint8Array>;
+                 * }} rnnstream.v1.DecodeRequest.Tag.$Shape
+                 */
+
+                /**
+                 * Constructs a new Tag.
+                 * @memberof rnnstream.v1.DecodeRequest
+                 * @classdesc Represents a Tag.
+                 * @constructor
+                 * @param {rnnstream.v1.DecodeRequest.Tag.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Tag = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Tag events.
+                 * @member {rnnstream.v1.EventSequence.$Properties|null|undefined} events
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @instance
+                 */
+                Tag.prototype.events = null;
+
+                /**
+                 * Tag lastSteps.
+                 * @member {number} lastSteps
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @instance
+                 */
+                Tag.prototype.lastSteps = 0;
+
+                /**
+                 * Creates a new Tag instance using the specified properties.
+                 * @function create
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Tag.$Properties=} [properties] Properties to set
+                 * @returns {rnnstream.v1.DecodeRequest.Tag} Tag instance
+                 * @type {{
+                 *   (properties: rnnstream.v1.DecodeRequest.Tag.$Shape): rnnstream.v1.DecodeRequest.Tag & rnnstream.v1.DecodeRequest.Tag.$Shape;
+                 *   (properties?: rnnstream.v1.DecodeRequest.Tag.$Properties): rnnstream.v1.DecodeRequest.Tag;
+                 * }}
+                 */
+                Tag.create = function(properties) {
+                    return new Tag(properties);
+                };
+
+                /**
+                 * Encodes the specified Tag message. Does not implicitly {@link rnnstream.v1.DecodeRequest.Tag.verify|verify} messages.
+                 * @function encode
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Tag.$Properties} message Tag message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Tag.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.events != null && $Object.hasOwnProperty.call(message, "events"))
+                        $root.rnnstream.v1.EventSequence.encode(message.events, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    if (message.lastSteps != null && $Object.hasOwnProperty.call(message, "lastSteps") && message.lastSteps !== 0)
+                        writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.lastSteps);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Encodes the specified Tag message, length delimited. Does not implicitly {@link rnnstream.v1.DecodeRequest.Tag.verify|verify} messages.
+                 * @function encodeDelimited
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Tag.$Properties} message Tag message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Tag.encodeDelimited = function(message, writer) {
+                    return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+                };
+
+                /**
+                 * Decodes a Tag message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {rnnstream.v1.DecodeRequest.Tag & rnnstream.v1.DecodeRequest.Tag.$Shape} Tag
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Tag.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.rnnstream.v1.DecodeRequest.Tag();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                message.events = $root.rnnstream.v1.EventSequence.decode(reader, reader.size(), $undefined, _depth + 1, message.events);
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.lastSteps = value;
+                                else
+                                    delete message.lastSteps;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Decodes a Tag message from the specified reader or buffer, length delimited.
+                 * @function decodeDelimited
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @returns {rnnstream.v1.DecodeRequest.Tag & rnnstream.v1.DecodeRequest.Tag.$Shape} Tag
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Tag.decodeDelimited = function(reader) {
+                    if (!(reader instanceof $Reader))
+                        reader = new $Reader(reader);
+                    return this.decode(reader, reader.size());
+                };
+
+                /**
+                 * Verifies a Tag message.
+                 * @function verify
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                Tag.verify = function (message, _depth) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        return "max depth exceeded";
+                    if (message.events != null && $Object.hasOwnProperty.call(message, "events")) {
+                        let error = $root.rnnstream.v1.EventSequence.verify(message.events, _depth + 1);
+                        if (error)
+                            return "events." + error;
+                    }
+                    if (message.lastSteps != null && $Object.hasOwnProperty.call(message, "lastSteps"))
+                        if (!$util.isInteger(message.lastSteps))
+                            return "lastSteps: integer expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a Tag message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {rnnstream.v1.DecodeRequest.Tag} Tag
+                 */
+                Tag.fromObject = function (object, _depth) {
+                    if (object instanceof $root.rnnstream.v1.DecodeRequest.Tag)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".rnnstream.v1.DecodeRequest.Tag: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.rnnstream.v1.DecodeRequest.Tag();
+                    if (object.events != null) {
+                        if (!$util.isObject(object.events))
+                            throw $TypeError(".rnnstream.v1.DecodeRequest.Tag.events: object expected");
+                        message.events = $root.rnnstream.v1.EventSequence.fromObject(object.events, _depth + 1);
+                    }
+                    if (object.lastSteps != null)
+                        if ($Number(object.lastSteps) !== 0)
+                            message.lastSteps = object.lastSteps >>> 0;
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Tag message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Tag} message Tag
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Tag.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults) {
+                        object.events = null;
+                        object.lastSteps = 0;
+                    }
+                    if (message.events != null && $Object.hasOwnProperty.call(message, "events"))
+                        object.events = $root.rnnstream.v1.EventSequence.toObject(message.events, options, _depth + 1);
+                    if (message.lastSteps != null && $Object.hasOwnProperty.call(message, "lastSteps"))
+                        object.lastSteps = message.lastSteps;
+                    return object;
+                };
+
+                /**
+                 * Converts this Tag to JSON.
+                 * @function toJSON
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Tag.prototype.toJSON = function() {
+                    return Tag.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the type url for Tag
+                 * @function getTypeUrl
+                 * @memberof rnnstream.v1.DecodeRequest.Tag
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Tag.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/rnnstream.v1.DecodeRequest.Tag";
+                };
+
+                return Tag;
+            })();
+
+            DecodeRequest.Classify = (function() {
+
+                /**
+                 * Properties of a Classify.
+                 * @typedef {Object} rnnstream.v1.DecodeRequest.Classify.$Properties
+                 * @property {rnnstream.v1.EventSequence.$Properties|null} [events] Classify events
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Classify.
+                 * @memberof rnnstream.v1.DecodeRequest
+                 * @interface IClassify
+                 * @augments rnnstream.v1.DecodeRequest.Classify.$Properties
+                 * @deprecated Use rnnstream.v1.DecodeRequest.Classify.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Classify.
+                 * @typedef {{
+                 *   events?: rnnstream.v1.EventSequence.$Shape|null;
+                 *   $unknowns?: Array.<Uint8Array>;
+                 * }} rnnstream.v1.DecodeRequest.Classify.$Shape
+                 */
+
+                /**
+                 * Constructs a new Classify.
+                 * @memberof rnnstream.v1.DecodeRequest
+                 * @classdesc Represents a Classify.
+                 * @constructor
+                 * @param {rnnstream.v1.DecodeRequest.Classify.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Classify = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Classify events.
+                 * @member {rnnstream.v1.EventSequence.$Properties|null|undefined} events
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @instance
+                 */
+                Classify.prototype.events = null;
+
+                /**
+                 * Creates a new Classify instance using the specified properties.
+                 * @function create
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Classify.$Properties=} [properties] Properties to set
+                 * @returns {rnnstream.v1.DecodeRequest.Classify} Classify instance
+                 * @type {{
+                 *   (properties: rnnstream.v1.DecodeRequest.Classify.$Shape): rnnstream.v1.DecodeRequest.Classify & rnnstream.v1.DecodeRequest.Classify.$Shape;
+                 *   (properties?: rnnstream.v1.DecodeRequest.Classify.$Properties): rnnstream.v1.DecodeRequest.Classify;
+                 * }}
+                 */
+                Classify.create = function(properties) {
+                    return new Classify(properties);
+                };
+
+                /**
+                 * Encodes the specified Classify message. Does not implicitly {@link rnnstream.v1.DecodeRequest.Classify.verify|verify} messages.
+                 * @function encode
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Classify.$Properties} message Classify message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Classify.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.events != null && $Object.hasOwnProperty.call(message, "events"))
+                        $root.rnnstream.v1.EventSequence.encode(message.events, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Encodes the specified Classify message, length delimited. Does not implicitly {@link rnnstream.v1.DecodeRequest.Classify.verify|verify} messages.
+                 * @function encodeDelimited
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Classify.$Properties} message Classify message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Classify.encodeDelimited = function(message, writer) {
+                    return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+                };
+
+                /**
+                 * Decodes a Classify message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {rnnstream.v1.DecodeRequest.Classify & rnnstream.v1.DecodeRequest.Classify.$Shape} Classify
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Classify.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.rnnstream.v1.DecodeRequest.Classify();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                message.events = $root.rnnstream.v1.EventSequence.decode(reader, reader.size(), $undefined, _depth + 1, message.events);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Decodes a Classify message from the specified reader or buffer, length delimited.
+                 * @function decodeDelimited
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @returns {rnnstream.v1.DecodeRequest.Classify & rnnstream.v1.DecodeRequest.Classify.$Shape} Classify
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Classify.decodeDelimited = function(reader) {
+                    if (!(reader instanceof $Reader))
+                        reader = new $Reader(reader);
+                    return this.decode(reader, reader.size());
+                };
+
+                /**
+                 * Verifies a Classify message.
+                 * @function verify
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                Classify.verify = function (message, _depth) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        return "max depth exceeded";
+                    if (message.events != null && $Object.hasOwnProperty.call(message, "events")) {
+                        let error = $root.rnnstream.v1.EventSequence.verify(message.events, _depth + 1);
+                        if (error)
+                            return "events." + error;
+                    }
+                    return null;
+                };
+
+                /**
+                 * Creates a Classify message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {rnnstream.v1.DecodeRequest.Classify} Classify
+                 */
+                Classify.fromObject = function (object, _depth) {
+                    if (object instanceof $root.rnnstream.v1.DecodeRequest.Classify)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".rnnstream.v1.DecodeRequest.Classify: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.rnnstream.v1.DecodeRequest.Classify();
+                    if (object.events != null) {
+                        if (!$util.isObject(object.events))
+                            throw $TypeError(".rnnstream.v1.DecodeRequest.Classify.events: object expected");
+                        message.events = $root.rnnstream.v1.EventSequence.fromObject(object.events, _depth + 1);
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Classify message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Classify} message Classify
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Classify.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults)
+                        object.events = null;
+                    if (message.events != null && $Object.hasOwnProperty.call(message, "events"))
+                        object.events = $root.rnnstream.v1.EventSequence.toObject(message.events, options, _depth + 1);
+                    return object;
+                };
+
+                /**
+                 * Converts this Classify to JSON.
+                 * @function toJSON
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Classify.prototype.toJSON = function() {
+                    return Classify.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the type url for Classify
+                 * @function getTypeUrl
+                 * @memberof rnnstream.v1.DecodeRequest.Classify
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Classify.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/rnnstream.v1.DecodeRequest.Classify";
+                };
+
+                return Classify;
+            })();
+
+            DecodeRequest.Forecast = (function() {
+
+                /**
+                 * Properties of a Forecast.
+                 * @typedef {Object} rnnstream.v1.DecodeRequest.Forecast.$Properties
+                 * @property {number|null} [steps] Forecast steps
+                 * @property {rnnstream.v1.EventSequence.$Properties|null} [events] Forecast events
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Forecast.
+                 * @memberof rnnstream.v1.DecodeRequest
+                 * @interface IForecast
+                 * @augments rnnstream.v1.DecodeRequest.Forecast.$Properties
+                 * @deprecated Use rnnstream.v1.DecodeRequest.Forecast.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Forecast.
+                 * @typedef {{
+                 *   steps?: number|null;
+                 *   events?: rnnstream.v1.EventSequence.$Shape|null;
+                 *   $unknowns?: Array.<Uint8Array>;
+                 * }} rnnstream.v1.DecodeRequest.Forecast.$Shape
+                 */
+
+                /**
+                 * Constructs a new Forecast.
+                 * @memberof rnnstream.v1.DecodeRequest
+                 * @classdesc Represents a Forecast.
+                 * @constructor
+                 * @param {rnnstream.v1.DecodeRequest.Forecast.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Forecast = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Forecast steps.
+                 * @member {number} steps
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @instance
+                 */
+                Forecast.prototype.steps = 0;
+
+                /**
+                 * Forecast events.
+                 * @member {rnnstream.v1.EventSequence.$Properties|null|undefined} events
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @instance
+                 */
+                Forecast.prototype.events = null;
+
+                /**
+                 * Creates a new Forecast instance using the specified properties.
+                 * @function create
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Forecast.$Properties=} [properties] Properties to set
+                 * @returns {rnnstream.v1.DecodeRequest.Forecast} Forecast instance
+                 * @type {{
+                 *   (properties: rnnstream.v1.DecodeRequest.Forecast.$Shape): rnnstream.v1.DecodeRequest.Forecast & rnnstream.v1.DecodeRequest.Forecast.$Shape;
+                 *   (properties?: rnnstream.v1.DecodeRequest.Forecast.$Properties): rnnstream.v1.DecodeRequest.Forecast;
+                 * }}
+                 */
+                Forecast.create = function(properties) {
+                    return new Forecast(properties);
+                };
+
+                /**
+                 * Encodes the specified Forecast message. Does not implicitly {@link rnnstream.v1.DecodeRequest.Forecast.verify|verify} messages.
+                 * @function encode
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Forecast.$Properties} message Forecast message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Forecast.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.steps != null && $Object.hasOwnProperty.call(message, "steps") && message.steps !== 0)
+                        writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.steps);
+                    if (message.events != null && $Object.hasOwnProperty.call(message, "events"))
+                        $root.rnnstream.v1.EventSequence.encode(message.events, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Encodes the specified Forecast message, length delimited. Does not implicitly {@link rnnstream.v1.DecodeRequest.Forecast.verify|verify} messages.
+                 * @function encodeDelimited
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Forecast.$Properties} message Forecast message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Forecast.encodeDelimited = function(message, writer) {
+                    return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+                };
+
+                /**
+                 * Decodes a Forecast message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {rnnstream.v1.DecodeRequest.Forecast & rnnstream.v1.DecodeRequest.Forecast.$Shape} Forecast
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Forecast.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.rnnstream.v1.DecodeRequest.Forecast();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.steps = value;
+                                else
+                                    delete message.steps;
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                message.events = $root.rnnstream.v1.EventSequence.decode(reader, reader.size(), $undefined, _depth + 1, message.events);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Decodes a Forecast message from the specified reader or buffer, length delimited.
+                 * @function decodeDelimited
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @returns {rnnstream.v1.DecodeRequest.Forecast & rnnstream.v1.DecodeRequest.Forecast.$Shape} Forecast
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Forecast.decodeDelimited = function(reader) {
+                    if (!(reader instanceof $Reader))
+                        reader = new $Reader(reader);
+                    return this.decode(reader, reader.size());
+                };
+
+                /**
+                 * Verifies a Forecast message.
+                 * @function verify
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                Forecast.verify = function (message, _depth) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        return "max depth exceeded";
+                    if (message.steps != null && $Object.hasOwnProperty.call(message, "steps"))
+                        if (!$util.isInteger(message.steps))
+                            return "steps: integer expected";
+                    if (message.events != null && $Object.hasOwnProperty.call(message, "events")) {
+                        let error = $root.rnnstream.v1.EventSequence.verify(message.events, _depth + 1);
+                        if (error)
+                            return "events." + error;
+                    }
+                    return null;
+                };
+
+                /**
+                 * Creates a Forecast message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {rnnstream.v1.DecodeRequest.Forecast} Forecast
+                 */
+                Forecast.fromObject = function (object, _depth) {
+                    if (object instanceof $root.rnnstream.v1.DecodeRequest.Forecast)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".rnnstream.v1.DecodeRequest.Forecast: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.rnnstream.v1.DecodeRequest.Forecast();
+                    if (object.steps != null)
+                        if ($Number(object.steps) !== 0)
+                            message.steps = object.steps >>> 0;
+                    if (object.events != null) {
+                        if (!$util.isObject(object.events))
+                            throw $TypeError(".rnnstream.v1.DecodeRequest.Forecast.events: object expected");
+                        message.events = $root.rnnstream.v1.EventSequence.fromObject(object.events, _depth + 1);
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Forecast message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Forecast} message Forecast
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Forecast.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults) {
+                        object.steps = 0;
+                        object.events = null;
+                    }
+                    if (message.steps != null && $Object.hasOwnProperty.call(message, "steps"))
+                        object.steps = message.steps;
+                    if (message.events != null && $Object.hasOwnProperty.call(message, "events"))
+                        object.events = $root.rnnstream.v1.EventSequence.toObject(message.events, options, _depth + 1);
+                    return object;
+                };
+
+                /**
+                 * Converts this Forecast to JSON.
+                 * @function toJSON
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Forecast.prototype.toJSON = function() {
+                    return Forecast.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the type url for Forecast
+                 * @function getTypeUrl
+                 * @memberof rnnstream.v1.DecodeRequest.Forecast
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Forecast.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/rnnstream.v1.DecodeRequest.Forecast";
+                };
+
+                return Forecast;
+            })();
+
             return DecodeRequest;
         })();
 
@@ -7153,6 +8305,15 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {number|Long|null} [paramVersion] DecodeResult paramVersion
              * @property {string|null} [error] DecodeResult error
              * @property {number|Long|null} [tsMs] DecodeResult tsMs
+             * @property {Array.<number>|null} [tokenLogProbs] DecodeResult tokenLogProbs
+             * @property {boolean|null} [partial] DecodeResult partial
+             * @property {string|null} [task] DecodeResult task
+             * @property {Array.<rnnstream.v1.FloatVector.$Properties>|null} [forecasts] DecodeResult forecasts
+             * @property {string|null} [errorCode] DecodeResult errorCode
+             * @property {rnnstream.v1.DecodeTimings.$Properties|null} [timings] DecodeResult timings
+             * @property {rnnstream.v1.StateFreshness.$Properties|null} [state] DecodeResult state
+             * @property {rnnstream.v1.FloatVector.$Properties|null} [startState] DecodeResult startState
+             * @property {rnnstream.v1.FloatVector.$Properties|null} [nextDistribution] DecodeResult nextDistribution
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7177,6 +8338,15 @@ export const rnnstream = $root.rnnstream = (() => {
              *   paramVersion?: number|Long|null;
              *   error?: string|null;
              *   tsMs?: number|Long|null;
+             *   tokenLogProbs?: Array.<number>|null;
+             *   partial?: boolean|null;
+             *   task?: string|null;
+             *   forecasts?: Array.<rnnstream.v1.FloatVector.$Shape>|null;
+             *   errorCode?: string|null;
+             *   timings?: rnnstream.v1.DecodeTimings.$Shape|null;
+             *   state?: rnnstream.v1.StateFreshness.$Shape|null;
+             *   startState?: rnnstream.v1.FloatVector.$Shape|null;
+             *   nextDistribution?: rnnstream.v1.FloatVector.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * }} rnnstream.v1.DecodeResult.$Shape
              */
@@ -7192,6 +8362,8 @@ export const rnnstream = $root.rnnstream = (() => {
             const DecodeResult = function (properties) {
                 this.tokens = [];
                 this.labels = [];
+                this.tokenLogProbs = [];
+                this.forecasts = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -7278,6 +8450,78 @@ export const rnnstream = $root.rnnstream = (() => {
              */
             DecodeResult.prototype.tsMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
+            /**
+             * DecodeResult tokenLogProbs.
+             * @member {Array.<number>} tokenLogProbs
+             * @memberof rnnstream.v1.DecodeResult
+             * @instance
+             */
+            DecodeResult.prototype.tokenLogProbs = $util.emptyArray;
+
+            /**
+             * DecodeResult partial.
+             * @member {boolean} partial
+             * @memberof rnnstream.v1.DecodeResult
+             * @instance
+             */
+            DecodeResult.prototype.partial = false;
+
+            /**
+             * DecodeResult task.
+             * @member {string} task
+             * @memberof rnnstream.v1.DecodeResult
+             * @instance
+             */
+            DecodeResult.prototype.task = "";
+
+            /**
+             * DecodeResult forecasts.
+             * @member {Array.<rnnstream.v1.FloatVector.$Properties>} forecasts
+             * @memberof rnnstream.v1.DecodeResult
+             * @instance
+             */
+            DecodeResult.prototype.forecasts = $util.emptyArray;
+
+            /**
+             * DecodeResult errorCode.
+             * @member {string} errorCode
+             * @memberof rnnstream.v1.DecodeResult
+             * @instance
+             */
+            DecodeResult.prototype.errorCode = "";
+
+            /**
+             * DecodeResult timings.
+             * @member {rnnstream.v1.DecodeTimings.$Properties|null|undefined} timings
+             * @memberof rnnstream.v1.DecodeResult
+             * @instance
+             */
+            DecodeResult.prototype.timings = null;
+
+            /**
+             * DecodeResult state.
+             * @member {rnnstream.v1.StateFreshness.$Properties|null|undefined} state
+             * @memberof rnnstream.v1.DecodeResult
+             * @instance
+             */
+            DecodeResult.prototype.state = null;
+
+            /**
+             * DecodeResult startState.
+             * @member {rnnstream.v1.FloatVector.$Properties|null|undefined} startState
+             * @memberof rnnstream.v1.DecodeResult
+             * @instance
+             */
+            DecodeResult.prototype.startState = null;
+
+            /**
+             * DecodeResult nextDistribution.
+             * @member {rnnstream.v1.FloatVector.$Properties|null|undefined} nextDistribution
+             * @memberof rnnstream.v1.DecodeResult
+             * @instance
+             */
+            DecodeResult.prototype.nextDistribution = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -7340,6 +8584,25 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.error);
                 if (message.tsMs != null && $Object.hasOwnProperty.call(message, "tsMs") && (typeof message.tsMs === "object" ? message.tsMs.low || message.tsMs.high : message.tsMs !== 0))
                     writer.uint32(/* id 10, wireType 0 =*/80).int64(message.tsMs);
+                if (message.tokenLogProbs != null && message.tokenLogProbs.length)
+                    writer.uint32(/* id 11, wireType 2 =*/90).doubles(message.tokenLogProbs);
+                if (message.partial != null && $Object.hasOwnProperty.call(message, "partial") && message.partial !== false)
+                    writer.uint32(/* id 12, wireType 0 =*/96).bool(message.partial);
+                if (message.task != null && $Object.hasOwnProperty.call(message, "task") && message.task !== "")
+                    writer.uint32(/* id 13, wireType 2 =*/106).string(message.task);
+                if (message.forecasts != null && message.forecasts.length)
+                    for (let i = 0; i < message.forecasts.length; ++i)
+                        $root.rnnstream.v1.FloatVector.encode(message.forecasts[i], writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode") && message.errorCode !== "")
+                    writer.uint32(/* id 15, wireType 2 =*/122).string(message.errorCode);
+                if (message.timings != null && $Object.hasOwnProperty.call(message, "timings"))
+                    $root.rnnstream.v1.DecodeTimings.encode(message.timings, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    $root.rnnstream.v1.StateFreshness.encode(message.state, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
+                if (message.startState != null && $Object.hasOwnProperty.call(message, "startState"))
+                    $root.rnnstream.v1.FloatVector.encode(message.startState, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
+                if (message.nextDistribution != null && $Object.hasOwnProperty.call(message, "nextDistribution"))
+                    $root.rnnstream.v1.FloatVector.encode(message.nextDistribution, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7489,6 +8752,79 @@ export const rnnstream = $root.rnnstream = (() => {
                                 delete message.tsMs;
                             continue;
                         }
+                    case 11: {
+                            if (wireType === 2) {
+                                if (!(message.tokenLogProbs && message.tokenLogProbs.length))
+                                    message.tokenLogProbs = [];
+                                reader.doubles(message.tokenLogProbs);
+                                continue;
+                            }
+                            if (wireType !== 1)
+                                break;
+                            if (!(message.tokenLogProbs && message.tokenLogProbs.length))
+                                message.tokenLogProbs = [];
+                            message.tokenLogProbs.push(reader.double());
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.partial = value;
+                            else
+                                delete message.partial;
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.task = value;
+                            else
+                                delete message.task;
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.forecasts && message.forecasts.length))
+                                message.forecasts = [];
+                            message.forecasts.push($root.rnnstream.v1.FloatVector.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.errorCode = value;
+                            else
+                                delete message.errorCode;
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            message.timings = $root.rnnstream.v1.DecodeTimings.decode(reader, reader.size(), $undefined, _depth + 1, message.timings);
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 2)
+                                break;
+                            message.state = $root.rnnstream.v1.StateFreshness.decode(reader, reader.size(), $undefined, _depth + 1, message.state);
+                            continue;
+                        }
+                    case 18: {
+                            if (wireType !== 2)
+                                break;
+                            message.startState = $root.rnnstream.v1.FloatVector.decode(reader, reader.size(), $undefined, _depth + 1, message.startState);
+                            continue;
+                        }
+                    case 19: {
+                            if (wireType !== 2)
+                                break;
+                            message.nextDistribution = $root.rnnstream.v1.FloatVector.decode(reader, reader.size(), $undefined, _depth + 1, message.nextDistribution);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -7580,6 +8916,51 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (message.tsMs != null && $Object.hasOwnProperty.call(message, "tsMs"))
                     if (!$util.isInteger(message.tsMs) && !(message.tsMs && $util.isInteger(message.tsMs.low) && $util.isInteger(message.tsMs.high)))
                         return "tsMs: integer|Long expected";
+                if (message.tokenLogProbs != null && $Object.hasOwnProperty.call(message, "tokenLogProbs")) {
+                    if (!$Array.isArray(message.tokenLogProbs))
+                        return "tokenLogProbs: array expected";
+                    for (let i = 0; i < message.tokenLogProbs.length; ++i)
+                        if (typeof message.tokenLogProbs[i] !== "number")
+                            return "tokenLogProbs: number[] expected";
+                }
+                if (message.partial != null && $Object.hasOwnProperty.call(message, "partial"))
+                    if (typeof message.partial !== "boolean")
+                        return "partial: boolean expected";
+                if (message.task != null && $Object.hasOwnProperty.call(message, "task"))
+                    if (!$util.isString(message.task))
+                        return "task: string expected";
+                if (message.forecasts != null && $Object.hasOwnProperty.call(message, "forecasts")) {
+                    if (!$Array.isArray(message.forecasts))
+                        return "forecasts: array expected";
+                    for (let i = 0; i < message.forecasts.length; ++i) {
+                        let error = $root.rnnstream.v1.FloatVector.verify(message.forecasts[i], _depth + 1);
+                        if (error)
+                            return "forecasts." + error;
+                    }
+                }
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode"))
+                    if (!$util.isString(message.errorCode))
+                        return "errorCode: string expected";
+                if (message.timings != null && $Object.hasOwnProperty.call(message, "timings")) {
+                    let error = $root.rnnstream.v1.DecodeTimings.verify(message.timings, _depth + 1);
+                    if (error)
+                        return "timings." + error;
+                }
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state")) {
+                    let error = $root.rnnstream.v1.StateFreshness.verify(message.state, _depth + 1);
+                    if (error)
+                        return "state." + error;
+                }
+                if (message.startState != null && $Object.hasOwnProperty.call(message, "startState")) {
+                    let error = $root.rnnstream.v1.FloatVector.verify(message.startState, _depth + 1);
+                    if (error)
+                        return "startState." + error;
+                }
+                if (message.nextDistribution != null && $Object.hasOwnProperty.call(message, "nextDistribution")) {
+                    let error = $root.rnnstream.v1.FloatVector.verify(message.nextDistribution, _depth + 1);
+                    if (error)
+                        return "nextDistribution." + error;
+                }
                 return null;
             };
 
@@ -7655,6 +9036,52 @@ export const rnnstream = $root.rnnstream = (() => {
                             message.tsMs = object.tsMs;
                         else if (typeof object.tsMs === "object")
                             message.tsMs = new $util.LongBits(object.tsMs.low >>> 0, object.tsMs.high >>> 0).toNumber();
+                if (object.tokenLogProbs) {
+                    if (!$Array.isArray(object.tokenLogProbs))
+                        throw $TypeError(".rnnstream.v1.DecodeResult.tokenLogProbs: array expected");
+                    message.tokenLogProbs = $Array(object.tokenLogProbs.length);
+                    for (let i = 0; i < object.tokenLogProbs.length; ++i)
+                        message.tokenLogProbs[i] = $Number(object.tokenLogProbs[i]);
+                }
+                if (object.partial != null)
+                    if (object.partial)
+                        message.partial = $Boolean(object.partial);
+                if (object.task != null)
+                    if (typeof object.task !== "string" || object.task.length)
+                        message.task = $String(object.task);
+                if (object.forecasts) {
+                    if (!$Array.isArray(object.forecasts))
+                        throw $TypeError(".rnnstream.v1.DecodeResult.forecasts: array expected");
+                    message.forecasts = $Array(object.forecasts.length);
+                    for (let i = 0; i < object.forecasts.length; ++i) {
+                        if (!$util.isObject(object.forecasts[i]))
+                            throw $TypeError(".rnnstream.v1.DecodeResult.forecasts: object expected");
+                        message.forecasts[i] = $root.rnnstream.v1.FloatVector.fromObject(object.forecasts[i], _depth + 1);
+                    }
+                }
+                if (object.errorCode != null)
+                    if (typeof object.errorCode !== "string" || object.errorCode.length)
+                        message.errorCode = $String(object.errorCode);
+                if (object.timings != null) {
+                    if (!$util.isObject(object.timings))
+                        throw $TypeError(".rnnstream.v1.DecodeResult.timings: object expected");
+                    message.timings = $root.rnnstream.v1.DecodeTimings.fromObject(object.timings, _depth + 1);
+                }
+                if (object.state != null) {
+                    if (!$util.isObject(object.state))
+                        throw $TypeError(".rnnstream.v1.DecodeResult.state: object expected");
+                    message.state = $root.rnnstream.v1.StateFreshness.fromObject(object.state, _depth + 1);
+                }
+                if (object.startState != null) {
+                    if (!$util.isObject(object.startState))
+                        throw $TypeError(".rnnstream.v1.DecodeResult.startState: object expected");
+                    message.startState = $root.rnnstream.v1.FloatVector.fromObject(object.startState, _depth + 1);
+                }
+                if (object.nextDistribution != null) {
+                    if (!$util.isObject(object.nextDistribution))
+                        throw $TypeError(".rnnstream.v1.DecodeResult.nextDistribution: object expected");
+                    message.nextDistribution = $root.rnnstream.v1.FloatVector.fromObject(object.nextDistribution, _depth + 1);
+                }
                 return message;
             };
 
@@ -7678,6 +9105,8 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (options.arrays || options.defaults) {
                     object.tokens = [];
                     object.labels = [];
+                    object.tokenLogProbs = [];
+                    object.forecasts = [];
                 }
                 if (options.defaults) {
                     object.requestId = "";
@@ -7695,6 +9124,13 @@ export const rnnstream = $root.rnnstream = (() => {
                         object.tsMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.tsMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.partial = false;
+                    object.task = "";
+                    object.errorCode = "";
+                    object.timings = null;
+                    object.state = null;
+                    object.startState = null;
+                    object.nextDistribution = null;
                 }
                 if (message.requestId != null && $Object.hasOwnProperty.call(message, "requestId"))
                     object.requestId = message.requestId;
@@ -7732,6 +9168,30 @@ export const rnnstream = $root.rnnstream = (() => {
                         object.tsMs = options.longs === $String ? $String(message.tsMs) : message.tsMs;
                     else
                         object.tsMs = options.longs === $String ? $util.Long.prototype.toString.call(message.tsMs) : options.longs === $Number ? new $util.LongBits(message.tsMs.low >>> 0, message.tsMs.high >>> 0).toNumber() : message.tsMs;
+                if (message.tokenLogProbs && message.tokenLogProbs.length) {
+                    object.tokenLogProbs = $Array(message.tokenLogProbs.length);
+                    for (let j = 0; j < message.tokenLogProbs.length; ++j)
+                        object.tokenLogProbs[j] = options.json && !$isFinite(message.tokenLogProbs[j]) ? $String(message.tokenLogProbs[j]) : message.tokenLogProbs[j];
+                }
+                if (message.partial != null && $Object.hasOwnProperty.call(message, "partial"))
+                    object.partial = message.partial;
+                if (message.task != null && $Object.hasOwnProperty.call(message, "task"))
+                    object.task = message.task;
+                if (message.forecasts && message.forecasts.length) {
+                    object.forecasts = $Array(message.forecasts.length);
+                    for (let j = 0; j < message.forecasts.length; ++j)
+                        object.forecasts[j] = $root.rnnstream.v1.FloatVector.toObject(message.forecasts[j], options, _depth + 1);
+                }
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode"))
+                    object.errorCode = message.errorCode;
+                if (message.timings != null && $Object.hasOwnProperty.call(message, "timings"))
+                    object.timings = $root.rnnstream.v1.DecodeTimings.toObject(message.timings, options, _depth + 1);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    object.state = $root.rnnstream.v1.StateFreshness.toObject(message.state, options, _depth + 1);
+                if (message.startState != null && $Object.hasOwnProperty.call(message, "startState"))
+                    object.startState = $root.rnnstream.v1.FloatVector.toObject(message.startState, options, _depth + 1);
+                if (message.nextDistribution != null && $Object.hasOwnProperty.call(message, "nextDistribution"))
+                    object.nextDistribution = $root.rnnstream.v1.FloatVector.toObject(message.nextDistribution, options, _depth + 1);
                 return object;
             };
 
@@ -7772,6 +9232,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {string|null} [text] DecodedLabel text
              * @property {number|Long|null} [id] DecodedLabel id
              * @property {number|null} [confidence] DecodedLabel confidence
+             * @property {Array.<number>|null} [probabilities] DecodedLabel probabilities
              * @property {"text"|"id"} [value] DecodedLabel value
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -7791,6 +9252,7 @@ export const rnnstream = $root.rnnstream = (() => {
              *   text?: string|null;
              *   id?: number|Long|null;
              *   confidence?: number|null;
+             *   probabilities?: Array.<number>|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ value?: undefined; text?: null; id?: null }|{ value?: "text"; text: string; id?: null }|{ value?: "id"; text?: null; id: number|Long })
@@ -7806,6 +9268,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const DecodedLabel = function (properties) {
+                this.probabilities = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -7843,6 +9306,14 @@ export const rnnstream = $root.rnnstream = (() => {
              * @instance
              */
             DecodedLabel.prototype.confidence = 0;
+
+            /**
+             * DecodedLabel probabilities.
+             * @member {Array.<number>} probabilities
+             * @memberof rnnstream.v1.DecodedLabel
+             * @instance
+             */
+            DecodedLabel.prototype.probabilities = $util.emptyArray;
 
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
@@ -7898,6 +9369,8 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 3, wireType 0 =*/24).int64(message.id);
                 if (message.confidence != null && $Object.hasOwnProperty.call(message, "confidence") && !$Object.is(message.confidence, 0))
                     writer.uint32(/* id 4, wireType 1 =*/33).double(message.confidence);
+                if (message.probabilities != null && message.probabilities.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).floats(message.probabilities);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7987,6 +9460,20 @@ export const rnnstream = $root.rnnstream = (() => {
                                 delete message.confidence;
                             continue;
                         }
+                    case 5: {
+                            if (wireType === 2) {
+                                if (!(message.probabilities && message.probabilities.length))
+                                    message.probabilities = [];
+                                reader.floats(message.probabilities);
+                                continue;
+                            }
+                            if (wireType !== 5)
+                                break;
+                            if (!(message.probabilities && message.probabilities.length))
+                                message.probabilities = [];
+                            message.probabilities.push(reader.float());
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -8054,6 +9541,13 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (message.confidence != null && $Object.hasOwnProperty.call(message, "confidence"))
                     if (typeof message.confidence !== "number")
                         return "confidence: number expected";
+                if (message.probabilities != null && $Object.hasOwnProperty.call(message, "probabilities")) {
+                    if (!$Array.isArray(message.probabilities))
+                        return "probabilities: array expected";
+                    for (let i = 0; i < message.probabilities.length; ++i)
+                        if (typeof message.probabilities[i] !== "number")
+                            return "probabilities: number[] expected";
+                }
                 return null;
             };
 
@@ -8092,6 +9586,13 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (object.confidence != null)
                     if (!$Object.is($Number(object.confidence), 0))
                         message.confidence = $Number(object.confidence);
+                if (object.probabilities) {
+                    if (!$Array.isArray(object.probabilities))
+                        throw $TypeError(".rnnstream.v1.DecodedLabel.probabilities: array expected");
+                    message.probabilities = $Array(object.probabilities.length);
+                    for (let i = 0; i < object.probabilities.length; ++i)
+                        message.probabilities[i] = $Number(object.probabilities[i]);
+                }
                 return message;
             };
 
@@ -8112,6 +9613,8 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.probabilities = [];
                 if (options.defaults) {
                     object.index = 0;
                     object.confidence = 0;
@@ -8135,6 +9638,11 @@ export const rnnstream = $root.rnnstream = (() => {
                 }
                 if (message.confidence != null && $Object.hasOwnProperty.call(message, "confidence"))
                     object.confidence = options.json && !$isFinite(message.confidence) ? $String(message.confidence) : message.confidence;
+                if (message.probabilities && message.probabilities.length) {
+                    object.probabilities = $Array(message.probabilities.length);
+                    for (let j = 0; j < message.probabilities.length; ++j)
+                        object.probabilities[j] = options.json && !$isFinite(message.probabilities[j]) ? $String(message.probabilities[j]) : message.probabilities[j];
+                }
                 return object;
             };
 
@@ -8164,6 +9672,886 @@ export const rnnstream = $root.rnnstream = (() => {
             };
 
             return DecodedLabel;
+        })();
+
+        v1.DecodeTimings = (function() {
+
+            /**
+             * Properties of a DecodeTimings.
+             * @typedef {Object} rnnstream.v1.DecodeTimings.$Properties
+             * @property {number|Long|null} [receivedMs] DecodeTimings receivedMs
+             * @property {number|null} [queuedMs] DecodeTimings queuedMs
+             * @property {number|null} [computeMs] DecodeTimings computeMs
+             * @property {number|null} [batchSize] DecodeTimings batchSize
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DecodeTimings.
+             * @memberof rnnstream.v1
+             * @interface IDecodeTimings
+             * @augments rnnstream.v1.DecodeTimings.$Properties
+             * @deprecated Use rnnstream.v1.DecodeTimings.$Properties instead.
+             */
+
+            /**
+             * Shape of a DecodeTimings.
+             * @typedef {rnnstream.v1.DecodeTimings.$Properties} rnnstream.v1.DecodeTimings.$Shape
+             */
+
+            /**
+             * Constructs a new DecodeTimings.
+             * @memberof rnnstream.v1
+             * @classdesc Represents a DecodeTimings.
+             * @constructor
+             * @param {rnnstream.v1.DecodeTimings.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DecodeTimings = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DecodeTimings receivedMs.
+             * @member {number|Long} receivedMs
+             * @memberof rnnstream.v1.DecodeTimings
+             * @instance
+             */
+            DecodeTimings.prototype.receivedMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * DecodeTimings queuedMs.
+             * @member {number} queuedMs
+             * @memberof rnnstream.v1.DecodeTimings
+             * @instance
+             */
+            DecodeTimings.prototype.queuedMs = 0;
+
+            /**
+             * DecodeTimings computeMs.
+             * @member {number} computeMs
+             * @memberof rnnstream.v1.DecodeTimings
+             * @instance
+             */
+            DecodeTimings.prototype.computeMs = 0;
+
+            /**
+             * DecodeTimings batchSize.
+             * @member {number} batchSize
+             * @memberof rnnstream.v1.DecodeTimings
+             * @instance
+             */
+            DecodeTimings.prototype.batchSize = 0;
+
+            /**
+             * Creates a new DecodeTimings instance using the specified properties.
+             * @function create
+             * @memberof rnnstream.v1.DecodeTimings
+             * @static
+             * @param {rnnstream.v1.DecodeTimings.$Properties=} [properties] Properties to set
+             * @returns {rnnstream.v1.DecodeTimings} DecodeTimings instance
+             * @type {{
+             *   (properties: rnnstream.v1.DecodeTimings.$Shape): rnnstream.v1.DecodeTimings & rnnstream.v1.DecodeTimings.$Shape;
+             *   (properties?: rnnstream.v1.DecodeTimings.$Properties): rnnstream.v1.DecodeTimings;
+             * }}
+             */
+            DecodeTimings.create = function(properties) {
+                return new DecodeTimings(properties);
+            };
+
+            /**
+             * Encodes the specified DecodeTimings message. Does not implicitly {@link rnnstream.v1.DecodeTimings.verify|verify} messages.
+             * @function encode
+             * @memberof rnnstream.v1.DecodeTimings
+             * @static
+             * @param {rnnstream.v1.DecodeTimings.$Properties} message DecodeTimings message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DecodeTimings.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.receivedMs != null && $Object.hasOwnProperty.call(message, "receivedMs") && (typeof message.receivedMs === "object" ? message.receivedMs.low || message.receivedMs.high : message.receivedMs !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).int64(message.receivedMs);
+                if (message.queuedMs != null && $Object.hasOwnProperty.call(message, "queuedMs") && !$Object.is(message.queuedMs, 0))
+                    writer.uint32(/* id 2, wireType 1 =*/17).double(message.queuedMs);
+                if (message.computeMs != null && $Object.hasOwnProperty.call(message, "computeMs") && !$Object.is(message.computeMs, 0))
+                    writer.uint32(/* id 3, wireType 1 =*/25).double(message.computeMs);
+                if (message.batchSize != null && $Object.hasOwnProperty.call(message, "batchSize") && message.batchSize !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.batchSize);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified DecodeTimings message, length delimited. Does not implicitly {@link rnnstream.v1.DecodeTimings.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rnnstream.v1.DecodeTimings
+             * @static
+             * @param {rnnstream.v1.DecodeTimings.$Properties} message DecodeTimings message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DecodeTimings.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a DecodeTimings message from the specified reader or buffer.
+             * @function decode
+             * @memberof rnnstream.v1.DecodeTimings
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rnnstream.v1.DecodeTimings & rnnstream.v1.DecodeTimings.$Shape} DecodeTimings
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DecodeTimings.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rnnstream.v1.DecodeTimings();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.receivedMs = value;
+                            else
+                                delete message.receivedMs;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.queuedMs = value;
+                            else
+                                delete message.queuedMs;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.computeMs = value;
+                            else
+                                delete message.computeMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.batchSize = value;
+                            else
+                                delete message.batchSize;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a DecodeTimings message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rnnstream.v1.DecodeTimings
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.DecodeTimings & rnnstream.v1.DecodeTimings.$Shape} DecodeTimings
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DecodeTimings.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a DecodeTimings message.
+             * @function verify
+             * @memberof rnnstream.v1.DecodeTimings
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            DecodeTimings.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.receivedMs != null && $Object.hasOwnProperty.call(message, "receivedMs"))
+                    if (!$util.isInteger(message.receivedMs) && !(message.receivedMs && $util.isInteger(message.receivedMs.low) && $util.isInteger(message.receivedMs.high)))
+                        return "receivedMs: integer|Long expected";
+                if (message.queuedMs != null && $Object.hasOwnProperty.call(message, "queuedMs"))
+                    if (typeof message.queuedMs !== "number")
+                        return "queuedMs: number expected";
+                if (message.computeMs != null && $Object.hasOwnProperty.call(message, "computeMs"))
+                    if (typeof message.computeMs !== "number")
+                        return "computeMs: number expected";
+                if (message.batchSize != null && $Object.hasOwnProperty.call(message, "batchSize"))
+                    if (!$util.isInteger(message.batchSize))
+                        return "batchSize: integer expected";
+                return null;
+            };
+
+            /**
+             * Creates a DecodeTimings message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rnnstream.v1.DecodeTimings
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rnnstream.v1.DecodeTimings} DecodeTimings
+             */
+            DecodeTimings.fromObject = function (object, _depth) {
+                if (object instanceof $root.rnnstream.v1.DecodeTimings)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rnnstream.v1.DecodeTimings: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rnnstream.v1.DecodeTimings();
+                if (object.receivedMs != null)
+                    if (typeof object.receivedMs === "object" ? object.receivedMs.low || object.receivedMs.high : $Number(object.receivedMs) !== 0)
+                        if ($util.Long)
+                            message.receivedMs = $util.Long.fromValue(object.receivedMs, false);
+                        else if (typeof object.receivedMs === "string")
+                            message.receivedMs = $parseInt(object.receivedMs, 10);
+                        else if (typeof object.receivedMs === "number")
+                            message.receivedMs = object.receivedMs;
+                        else if (typeof object.receivedMs === "object")
+                            message.receivedMs = new $util.LongBits(object.receivedMs.low >>> 0, object.receivedMs.high >>> 0).toNumber();
+                if (object.queuedMs != null)
+                    if (!$Object.is($Number(object.queuedMs), 0))
+                        message.queuedMs = $Number(object.queuedMs);
+                if (object.computeMs != null)
+                    if (!$Object.is($Number(object.computeMs), 0))
+                        message.computeMs = $Number(object.computeMs);
+                if (object.batchSize != null)
+                    if ($Number(object.batchSize) !== 0)
+                        message.batchSize = object.batchSize >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DecodeTimings message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rnnstream.v1.DecodeTimings
+             * @static
+             * @param {rnnstream.v1.DecodeTimings} message DecodeTimings
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DecodeTimings.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.receivedMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.receivedMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.queuedMs = 0;
+                    object.computeMs = 0;
+                    object.batchSize = 0;
+                }
+                if (message.receivedMs != null && $Object.hasOwnProperty.call(message, "receivedMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.receivedMs = typeof message.receivedMs === "number" ? $BigInt(message.receivedMs) : $util.Long.fromBits(message.receivedMs.low >>> 0, message.receivedMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.receivedMs === "number")
+                        object.receivedMs = options.longs === $String ? $String(message.receivedMs) : message.receivedMs;
+                    else
+                        object.receivedMs = options.longs === $String ? $util.Long.prototype.toString.call(message.receivedMs) : options.longs === $Number ? new $util.LongBits(message.receivedMs.low >>> 0, message.receivedMs.high >>> 0).toNumber() : message.receivedMs;
+                if (message.queuedMs != null && $Object.hasOwnProperty.call(message, "queuedMs"))
+                    object.queuedMs = options.json && !$isFinite(message.queuedMs) ? $String(message.queuedMs) : message.queuedMs;
+                if (message.computeMs != null && $Object.hasOwnProperty.call(message, "computeMs"))
+                    object.computeMs = options.json && !$isFinite(message.computeMs) ? $String(message.computeMs) : message.computeMs;
+                if (message.batchSize != null && $Object.hasOwnProperty.call(message, "batchSize"))
+                    object.batchSize = message.batchSize;
+                return object;
+            };
+
+            /**
+             * Converts this DecodeTimings to JSON.
+             * @function toJSON
+             * @memberof rnnstream.v1.DecodeTimings
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DecodeTimings.prototype.toJSON = function() {
+                return DecodeTimings.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DecodeTimings
+             * @function getTypeUrl
+             * @memberof rnnstream.v1.DecodeTimings
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DecodeTimings.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rnnstream.v1.DecodeTimings";
+            };
+
+            return DecodeTimings;
+        })();
+
+        v1.StateFreshness = (function() {
+
+            /**
+             * Properties of a StateFreshness.
+             * @typedef {Object} rnnstream.v1.StateFreshness.$Properties
+             * @property {number|null} [partition] StateFreshness partition
+             * @property {number|Long|null} [changelogOffset] StateFreshness changelogOffset
+             * @property {number|Long|null} [keyInputOffset] StateFreshness keyInputOffset
+             * @property {number|Long|null} [eventsOffset] StateFreshness eventsOffset
+             * @property {number|Long|null} [position] StateFreshness position
+             * @property {number|Long|null} [stateParamVersion] StateFreshness stateParamVersion
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StateFreshness.
+             * @memberof rnnstream.v1
+             * @interface IStateFreshness
+             * @augments rnnstream.v1.StateFreshness.$Properties
+             * @deprecated Use rnnstream.v1.StateFreshness.$Properties instead.
+             */
+
+            /**
+             * Shape of a StateFreshness.
+             * @typedef {rnnstream.v1.StateFreshness.$Properties} rnnstream.v1.StateFreshness.$Shape
+             */
+
+            /**
+             * Constructs a new StateFreshness.
+             * @memberof rnnstream.v1
+             * @classdesc Represents a StateFreshness.
+             * @constructor
+             * @param {rnnstream.v1.StateFreshness.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StateFreshness = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * StateFreshness partition.
+             * @member {number} partition
+             * @memberof rnnstream.v1.StateFreshness
+             * @instance
+             */
+            StateFreshness.prototype.partition = 0;
+
+            /**
+             * StateFreshness changelogOffset.
+             * @member {number|Long} changelogOffset
+             * @memberof rnnstream.v1.StateFreshness
+             * @instance
+             */
+            StateFreshness.prototype.changelogOffset = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * StateFreshness keyInputOffset.
+             * @member {number|Long} keyInputOffset
+             * @memberof rnnstream.v1.StateFreshness
+             * @instance
+             */
+            StateFreshness.prototype.keyInputOffset = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * StateFreshness eventsOffset.
+             * @member {number|Long} eventsOffset
+             * @memberof rnnstream.v1.StateFreshness
+             * @instance
+             */
+            StateFreshness.prototype.eventsOffset = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * StateFreshness position.
+             * @member {number|Long} position
+             * @memberof rnnstream.v1.StateFreshness
+             * @instance
+             */
+            StateFreshness.prototype.position = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StateFreshness stateParamVersion.
+             * @member {number|Long} stateParamVersion
+             * @memberof rnnstream.v1.StateFreshness
+             * @instance
+             */
+            StateFreshness.prototype.stateParamVersion = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new StateFreshness instance using the specified properties.
+             * @function create
+             * @memberof rnnstream.v1.StateFreshness
+             * @static
+             * @param {rnnstream.v1.StateFreshness.$Properties=} [properties] Properties to set
+             * @returns {rnnstream.v1.StateFreshness} StateFreshness instance
+             * @type {{
+             *   (properties: rnnstream.v1.StateFreshness.$Shape): rnnstream.v1.StateFreshness & rnnstream.v1.StateFreshness.$Shape;
+             *   (properties?: rnnstream.v1.StateFreshness.$Properties): rnnstream.v1.StateFreshness;
+             * }}
+             */
+            StateFreshness.create = function(properties) {
+                return new StateFreshness(properties);
+            };
+
+            /**
+             * Encodes the specified StateFreshness message. Does not implicitly {@link rnnstream.v1.StateFreshness.verify|verify} messages.
+             * @function encode
+             * @memberof rnnstream.v1.StateFreshness
+             * @static
+             * @param {rnnstream.v1.StateFreshness.$Properties} message StateFreshness message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StateFreshness.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.partition != null && $Object.hasOwnProperty.call(message, "partition") && message.partition !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.partition);
+                if (message.changelogOffset != null && $Object.hasOwnProperty.call(message, "changelogOffset") && (typeof message.changelogOffset === "object" ? message.changelogOffset.low || message.changelogOffset.high : message.changelogOffset !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).int64(message.changelogOffset);
+                if (message.keyInputOffset != null && $Object.hasOwnProperty.call(message, "keyInputOffset") && (typeof message.keyInputOffset === "object" ? message.keyInputOffset.low || message.keyInputOffset.high : message.keyInputOffset !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).int64(message.keyInputOffset);
+                if (message.eventsOffset != null && $Object.hasOwnProperty.call(message, "eventsOffset") && (typeof message.eventsOffset === "object" ? message.eventsOffset.low || message.eventsOffset.high : message.eventsOffset !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).int64(message.eventsOffset);
+                if (message.position != null && $Object.hasOwnProperty.call(message, "position") && (typeof message.position === "object" ? message.position.low || message.position.high : message.position !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.position);
+                if (message.stateParamVersion != null && $Object.hasOwnProperty.call(message, "stateParamVersion") && (typeof message.stateParamVersion === "object" ? message.stateParamVersion.low || message.stateParamVersion.high : message.stateParamVersion !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.stateParamVersion);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified StateFreshness message, length delimited. Does not implicitly {@link rnnstream.v1.StateFreshness.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rnnstream.v1.StateFreshness
+             * @static
+             * @param {rnnstream.v1.StateFreshness.$Properties} message StateFreshness message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StateFreshness.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a StateFreshness message from the specified reader or buffer.
+             * @function decode
+             * @memberof rnnstream.v1.StateFreshness
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rnnstream.v1.StateFreshness & rnnstream.v1.StateFreshness.$Shape} StateFreshness
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StateFreshness.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rnnstream.v1.StateFreshness();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.partition = value;
+                            else
+                                delete message.partition;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.changelogOffset = value;
+                            else
+                                delete message.changelogOffset;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.keyInputOffset = value;
+                            else
+                                delete message.keyInputOffset;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.eventsOffset = value;
+                            else
+                                delete message.eventsOffset;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.position = value;
+                            else
+                                delete message.position;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.stateParamVersion = value;
+                            else
+                                delete message.stateParamVersion;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a StateFreshness message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rnnstream.v1.StateFreshness
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.StateFreshness & rnnstream.v1.StateFreshness.$Shape} StateFreshness
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StateFreshness.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a StateFreshness message.
+             * @function verify
+             * @memberof rnnstream.v1.StateFreshness
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            StateFreshness.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.partition != null && $Object.hasOwnProperty.call(message, "partition"))
+                    if (!$util.isInteger(message.partition))
+                        return "partition: integer expected";
+                if (message.changelogOffset != null && $Object.hasOwnProperty.call(message, "changelogOffset"))
+                    if (!$util.isInteger(message.changelogOffset) && !(message.changelogOffset && $util.isInteger(message.changelogOffset.low) && $util.isInteger(message.changelogOffset.high)))
+                        return "changelogOffset: integer|Long expected";
+                if (message.keyInputOffset != null && $Object.hasOwnProperty.call(message, "keyInputOffset"))
+                    if (!$util.isInteger(message.keyInputOffset) && !(message.keyInputOffset && $util.isInteger(message.keyInputOffset.low) && $util.isInteger(message.keyInputOffset.high)))
+                        return "keyInputOffset: integer|Long expected";
+                if (message.eventsOffset != null && $Object.hasOwnProperty.call(message, "eventsOffset"))
+                    if (!$util.isInteger(message.eventsOffset) && !(message.eventsOffset && $util.isInteger(message.eventsOffset.low) && $util.isInteger(message.eventsOffset.high)))
+                        return "eventsOffset: integer|Long expected";
+                if (message.position != null && $Object.hasOwnProperty.call(message, "position"))
+                    if (!$util.isInteger(message.position) && !(message.position && $util.isInteger(message.position.low) && $util.isInteger(message.position.high)))
+                        return "position: integer|Long expected";
+                if (message.stateParamVersion != null && $Object.hasOwnProperty.call(message, "stateParamVersion"))
+                    if (!$util.isInteger(message.stateParamVersion) && !(message.stateParamVersion && $util.isInteger(message.stateParamVersion.low) && $util.isInteger(message.stateParamVersion.high)))
+                        return "stateParamVersion: integer|Long expected";
+                return null;
+            };
+
+            /**
+             * Creates a StateFreshness message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rnnstream.v1.StateFreshness
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rnnstream.v1.StateFreshness} StateFreshness
+             */
+            StateFreshness.fromObject = function (object, _depth) {
+                if (object instanceof $root.rnnstream.v1.StateFreshness)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rnnstream.v1.StateFreshness: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rnnstream.v1.StateFreshness();
+                if (object.partition != null)
+                    if ($Number(object.partition) !== 0)
+                        message.partition = object.partition >>> 0;
+                if (object.changelogOffset != null)
+                    if (typeof object.changelogOffset === "object" ? object.changelogOffset.low || object.changelogOffset.high : $Number(object.changelogOffset) !== 0)
+                        if ($util.Long)
+                            message.changelogOffset = $util.Long.fromValue(object.changelogOffset, false);
+                        else if (typeof object.changelogOffset === "string")
+                            message.changelogOffset = $parseInt(object.changelogOffset, 10);
+                        else if (typeof object.changelogOffset === "number")
+                            message.changelogOffset = object.changelogOffset;
+                        else if (typeof object.changelogOffset === "object")
+                            message.changelogOffset = new $util.LongBits(object.changelogOffset.low >>> 0, object.changelogOffset.high >>> 0).toNumber();
+                if (object.keyInputOffset != null)
+                    if (typeof object.keyInputOffset === "object" ? object.keyInputOffset.low || object.keyInputOffset.high : $Number(object.keyInputOffset) !== 0)
+                        if ($util.Long)
+                            message.keyInputOffset = $util.Long.fromValue(object.keyInputOffset, false);
+                        else if (typeof object.keyInputOffset === "string")
+                            message.keyInputOffset = $parseInt(object.keyInputOffset, 10);
+                        else if (typeof object.keyInputOffset === "number")
+                            message.keyInputOffset = object.keyInputOffset;
+                        else if (typeof object.keyInputOffset === "object")
+                            message.keyInputOffset = new $util.LongBits(object.keyInputOffset.low >>> 0, object.keyInputOffset.high >>> 0).toNumber();
+                if (object.eventsOffset != null)
+                    if (typeof object.eventsOffset === "object" ? object.eventsOffset.low || object.eventsOffset.high : $Number(object.eventsOffset) !== 0)
+                        if ($util.Long)
+                            message.eventsOffset = $util.Long.fromValue(object.eventsOffset, false);
+                        else if (typeof object.eventsOffset === "string")
+                            message.eventsOffset = $parseInt(object.eventsOffset, 10);
+                        else if (typeof object.eventsOffset === "number")
+                            message.eventsOffset = object.eventsOffset;
+                        else if (typeof object.eventsOffset === "object")
+                            message.eventsOffset = new $util.LongBits(object.eventsOffset.low >>> 0, object.eventsOffset.high >>> 0).toNumber();
+                if (object.position != null)
+                    if (typeof object.position === "object" ? object.position.low || object.position.high : $Number(object.position) !== 0)
+                        if ($util.Long)
+                            message.position = $util.Long.fromValue(object.position, true);
+                        else if (typeof object.position === "string")
+                            message.position = $parseInt(object.position, 10);
+                        else if (typeof object.position === "number")
+                            message.position = object.position;
+                        else if (typeof object.position === "object")
+                            message.position = new $util.LongBits(object.position.low >>> 0, object.position.high >>> 0).toNumber(true);
+                if (object.stateParamVersion != null)
+                    if (typeof object.stateParamVersion === "object" ? object.stateParamVersion.low || object.stateParamVersion.high : $Number(object.stateParamVersion) !== 0)
+                        if ($util.Long)
+                            message.stateParamVersion = $util.Long.fromValue(object.stateParamVersion, true);
+                        else if (typeof object.stateParamVersion === "string")
+                            message.stateParamVersion = $parseInt(object.stateParamVersion, 10);
+                        else if (typeof object.stateParamVersion === "number")
+                            message.stateParamVersion = object.stateParamVersion;
+                        else if (typeof object.stateParamVersion === "object")
+                            message.stateParamVersion = new $util.LongBits(object.stateParamVersion.low >>> 0, object.stateParamVersion.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a StateFreshness message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rnnstream.v1.StateFreshness
+             * @static
+             * @param {rnnstream.v1.StateFreshness} message StateFreshness
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            StateFreshness.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.partition = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.changelogOffset = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.changelogOffset = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.keyInputOffset = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.keyInputOffset = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.eventsOffset = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.eventsOffset = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.position = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.position = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.stateParamVersion = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.stateParamVersion = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.partition != null && $Object.hasOwnProperty.call(message, "partition"))
+                    object.partition = message.partition;
+                if (message.changelogOffset != null && $Object.hasOwnProperty.call(message, "changelogOffset"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.changelogOffset = typeof message.changelogOffset === "number" ? $BigInt(message.changelogOffset) : $util.Long.fromBits(message.changelogOffset.low >>> 0, message.changelogOffset.high >>> 0, false).toBigInt();
+                    else if (typeof message.changelogOffset === "number")
+                        object.changelogOffset = options.longs === $String ? $String(message.changelogOffset) : message.changelogOffset;
+                    else
+                        object.changelogOffset = options.longs === $String ? $util.Long.prototype.toString.call(message.changelogOffset) : options.longs === $Number ? new $util.LongBits(message.changelogOffset.low >>> 0, message.changelogOffset.high >>> 0).toNumber() : message.changelogOffset;
+                if (message.keyInputOffset != null && $Object.hasOwnProperty.call(message, "keyInputOffset"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.keyInputOffset = typeof message.keyInputOffset === "number" ? $BigInt(message.keyInputOffset) : $util.Long.fromBits(message.keyInputOffset.low >>> 0, message.keyInputOffset.high >>> 0, false).toBigInt();
+                    else if (typeof message.keyInputOffset === "number")
+                        object.keyInputOffset = options.longs === $String ? $String(message.keyInputOffset) : message.keyInputOffset;
+                    else
+                        object.keyInputOffset = options.longs === $String ? $util.Long.prototype.toString.call(message.keyInputOffset) : options.longs === $Number ? new $util.LongBits(message.keyInputOffset.low >>> 0, message.keyInputOffset.high >>> 0).toNumber() : message.keyInputOffset;
+                if (message.eventsOffset != null && $Object.hasOwnProperty.call(message, "eventsOffset"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.eventsOffset = typeof message.eventsOffset === "number" ? $BigInt(message.eventsOffset) : $util.Long.fromBits(message.eventsOffset.low >>> 0, message.eventsOffset.high >>> 0, false).toBigInt();
+                    else if (typeof message.eventsOffset === "number")
+                        object.eventsOffset = options.longs === $String ? $String(message.eventsOffset) : message.eventsOffset;
+                    else
+                        object.eventsOffset = options.longs === $String ? $util.Long.prototype.toString.call(message.eventsOffset) : options.longs === $Number ? new $util.LongBits(message.eventsOffset.low >>> 0, message.eventsOffset.high >>> 0).toNumber() : message.eventsOffset;
+                if (message.position != null && $Object.hasOwnProperty.call(message, "position"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.position = typeof message.position === "number" ? $BigInt(message.position) : $util.Long.fromBits(message.position.low >>> 0, message.position.high >>> 0, true).toBigInt();
+                    else if (typeof message.position === "number")
+                        object.position = options.longs === $String ? $String(message.position) : message.position;
+                    else
+                        object.position = options.longs === $String ? $util.Long.prototype.toString.call(message.position) : options.longs === $Number ? new $util.LongBits(message.position.low >>> 0, message.position.high >>> 0).toNumber(true) : message.position;
+                if (message.stateParamVersion != null && $Object.hasOwnProperty.call(message, "stateParamVersion"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.stateParamVersion = typeof message.stateParamVersion === "number" ? $BigInt(message.stateParamVersion) : $util.Long.fromBits(message.stateParamVersion.low >>> 0, message.stateParamVersion.high >>> 0, true).toBigInt();
+                    else if (typeof message.stateParamVersion === "number")
+                        object.stateParamVersion = options.longs === $String ? $String(message.stateParamVersion) : message.stateParamVersion;
+                    else
+                        object.stateParamVersion = options.longs === $String ? $util.Long.prototype.toString.call(message.stateParamVersion) : options.longs === $Number ? new $util.LongBits(message.stateParamVersion.low >>> 0, message.stateParamVersion.high >>> 0).toNumber(true) : message.stateParamVersion;
+                return object;
+            };
+
+            /**
+             * Converts this StateFreshness to JSON.
+             * @function toJSON
+             * @memberof rnnstream.v1.StateFreshness
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            StateFreshness.prototype.toJSON = function() {
+                return StateFreshness.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for StateFreshness
+             * @function getTypeUrl
+             * @memberof rnnstream.v1.StateFreshness
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            StateFreshness.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rnnstream.v1.StateFreshness";
+            };
+
+            return StateFreshness;
         })();
 
         v1.Prediction = (function() {
