@@ -3,7 +3,7 @@ import { describeDeadLetterError, encodeDeadLetter } from '../../shared/codec/de
 import { asInputError, InputError, RnnstreamError } from '../../shared/errors/index.js';
 import { renderValue } from '../../shared/errors/render-value.js';
 import {
-  DEAD_LETTER_KEEP_BYTES,
+  deadLetterOriginal,
   DEFAULT_INPUT_LIMITS,
   jsonNestingDepth,
   truncateUtf8,
@@ -253,22 +253,23 @@ function deadLetterRecord({
   limits: InputLimits;
 }): OutgoingRecord {
   const found = 'event' in item ? item.event.key : recoverKey(raw, limits);
-  // A key or line over its limit is kept only in part: the dead letter must fit in a message.
-  const key = found === undefined ? undefined : truncateUtf8(found, limits.maxKeyBytes);
   const encoder = new TextEncoder();
+  const { originalKey, originalValue, cutNote } = deadLetterOriginal({
+    key: found === undefined ? undefined : encoder.encode(found),
+    value: encoder.encode(raw),
+    limits,
+  });
+  const described = describeDeadLetterError(error);
   return {
-    key: key ?? '',
+    key: found === undefined ? '' : truncateUtf8(found, limits.maxKeyBytes),
     value: encodeDeadLetter({
-      originalKey: key === undefined ? undefined : encoder.encode(key),
-      originalValue: encoder.encode(
-        raw.length > limits.maxEventBytes / 3 && Buffer.byteLength(raw) > limits.maxEventBytes
-          ? truncateUtf8(raw, DEAD_LETTER_KEEP_BYTES)
-          : raw,
-      ),
+      originalKey,
+      originalValue,
       sourceTopic: item.source === undefined ? 'produce' : `file:${item.source}`,
       partition: -1,
       offset: item.line ?? position,
-      ...describeDeadLetterError(error),
+      ...described,
+      error: described.error + cutNote,
       tsMs: Date.now(),
     }),
   };

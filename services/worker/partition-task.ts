@@ -13,7 +13,7 @@ import { asInputError, InputError } from '../../shared/errors/index.js';
 import type { FeatureNormalizer } from '../../shared/events/feature-normalizer.js';
 import type { Learner } from '../../shared/learner/create-learner.js';
 import {
-  DEAD_LETTER_KEEP_BYTES,
+  deadLetterOriginal,
   limitError,
   truncateUtf8,
   type InputLimits,
@@ -272,32 +272,22 @@ export class PartitionTask {
    * only the first DEAD_LETTER_KEEP_BYTES, so that the dead letter itself can be produced.
    */
   private deadLetter(record: KafkaBusRecord, error: InputError): OutgoingRecord {
-    const { maxKeyBytes, maxEventBytes } = this.o.limits;
+    const { limits } = this.o;
     const key =
       record.keyBytes ?? (record.key === '' ? undefined : new TextEncoder().encode(record.key));
     const value = record.tombstone ? undefined : record.value;
-    const kept = (bytes: Uint8Array | undefined, limit: number) =>
-      bytes !== undefined && bytes.length > limit
-        ? bytes.subarray(0, Math.min(limit, DEAD_LETTER_KEEP_BYTES))
-        : bytes;
-    const cut = [
-      key && key.length > maxKeyBytes ? `key of ${key.length} bytes` : '',
-      value && value.length > maxEventBytes ? `value of ${value.length} bytes` : '',
-    ].filter((x) => x !== '');
+    const { originalKey, originalValue, cutNote } = deadLetterOriginal({ key, value, limits });
     const described = describeDeadLetterError(error);
     return {
-      key: truncateUtf8(record.key, maxKeyBytes),
+      key: truncateUtf8(record.key, limits.maxKeyBytes),
       value: encodeDeadLetter({
-        originalKey: kept(key, maxKeyBytes),
-        originalValue: kept(value, maxEventBytes),
+        originalKey,
+        originalValue,
         sourceTopic: record.topic,
         partition: record.partition,
         offset: record.offset,
         ...described,
-        error:
-          cut.length === 0
-            ? described.error
-            : `${described.error} [original ${cut.join(' and ')}: only the first bytes are kept]`,
+        error: described.error + cutNote,
         tsMs: this.o.now(),
         originalTsMs: record.timestampMs,
       }),

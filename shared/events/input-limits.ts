@@ -90,6 +90,40 @@ export function jsonNestingDepth(text: string, maxDepth: number): number {
  */
 export const DEAD_LETTER_KEEP_BYTES = 65_536;
 
+/**
+ * The original key and value of a dead letter: of one over its limit only the first
+ * DEAD_LETTER_KEEP_BYTES (the dead letter itself must fit in a message), and a note for its error
+ * text saying what was cut ('' when nothing was).
+ */
+export function deadLetterOriginal({
+  key,
+  value,
+  limits,
+}: {
+  key: Uint8Array | undefined;
+  value: Uint8Array | undefined;
+  limits: Pick<InputLimits, 'maxKeyBytes' | 'maxEventBytes'>;
+}): {
+  originalKey: Uint8Array | undefined;
+  originalValue: Uint8Array | undefined;
+  cutNote: string;
+} {
+  const kept = (bytes: Uint8Array | undefined, limit: number) =>
+    bytes !== undefined && bytes.length > limit
+      ? bytes.subarray(0, Math.min(limit, DEAD_LETTER_KEEP_BYTES))
+      : bytes;
+  const cut = [
+    key && key.length > limits.maxKeyBytes ? `key of ${key.length} bytes` : '',
+    value && value.length > limits.maxEventBytes ? `value of ${value.length} bytes` : '',
+  ].filter((x) => x !== '');
+  return {
+    originalKey: kept(key, limits.maxKeyBytes),
+    originalValue: kept(value, limits.maxEventBytes),
+    cutNote:
+      cut.length === 0 ? '' : ` [original ${cut.join(' and ')}: only the first bytes are kept]`,
+  };
+}
+
 /** The first `maxBytes` UTF-8 bytes of `text`, cut at a character boundary. */
 export function truncateUtf8(text: string, maxBytes: number): string {
   if (text.length * 3 <= maxBytes) return text;
