@@ -8,7 +8,7 @@ import {
 import type { LockstepGate } from './lockstep-gate.js';
 import type { PartitionLifecycle } from './partition-lifecycle.js';
 import type { PendingGradients } from './pending-gradients.js';
-import type { PublishedParams } from './published-params.js';
+import type { PublishedParams } from '../../shared/paramserver-client/index.js';
 import type { WorkerMetricsReporter } from './worker-metrics-reporter.js';
 
 export interface ConsumeLoopOptions {

@@ -17,7 +17,7 @@ import { LockstepGate } from './lockstep-gate.js';
 import { PartitionLifecycle, type RestoreReport } from './partition-lifecycle.js';
 import type { BatchReport } from './partition-task.js';
 import { PendingGradients } from './pending-gradients.js';
-import { PublishedParams } from './published-params.js';
+import { PublishedParams } from '../../shared/paramserver-client/index.js';
 import { WorkerMetricsReporter, type WorkerSummary } from './worker-metrics-reporter.js';
 
 export type { RestoreReport, WorkerSummary };

@@ -1,17 +1,15 @@
-import type { DecodedParams } from '../../shared/codec/param-codec.js';
-import type { Logger } from '../../shared/logging/index.js';
-import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
-import {
-  applyParams,
-  followParams,
-  type ParamsFollower,
-} from '../../shared/paramserver-client/index.js';
-import type { KafkaClient } from '../../shared/transport/kafka/index.js';
+import type { DecodedParams } from '../codec/param-codec.js';
+import type { Logger } from '../logging/index.js';
+import type { RecurrentModel } from '../model/recurrent-model.js';
+import { applyParams } from './apply-params.js';
+import { followParams, type ParamsFollower } from './follow-params.js';
+import type { KafkaClient } from '../transport/kafka/index.js';
 
 /**
- * A training worker's parameters: the versions the paramserver publishes on `<app>.params`. The
- * newest one is held until applyNewest() puts it into the model between batches, so one batch's
- * predictions, states and gradients all use one version.
+ * The parameters a training worker or a decoder uses: the versions the paramserver publishes on
+ * `<app>.params`. The newest one is held until applyNewest() puts it into the model between
+ * batches, so one batch's predictions, states and gradients (or decode results) all use one
+ * version.
  */
 export class PublishedParams {
   private readonly model: RecurrentModel;
@@ -32,7 +30,7 @@ export class PublishedParams {
     modelId: string | undefined;
     model: RecurrentModel;
     logger: Logger;
-    onVersion: (decoded: DecodedParams) => void;
+    onVersion?: ((decoded: DecodedParams) => void) | undefined;
   }) {
     this.model = model;
     this.logger = logger;
@@ -42,15 +40,15 @@ export class PublishedParams {
       ...(modelId === undefined ? {} : { modelId }),
       onVersion: (decoded) => {
         if (decoded.version > this.newestVersion) this.pending = decoded;
-        onVersion(decoded);
+        onVersion?.(decoded);
       },
     });
   }
 
   /**
-   * Follows the versions, waiting up to `waitMs` for a first one to start from; without one,
-   * training starts from the seeded initial parameters (version 0, the same the paramserver
-   * publishes first unless it was started from a file). `onVersion` sees every version.
+   * Follows the versions, waiting up to `waitMs` for a first one to start from; without one, the
+   * model keeps the seeded initial parameters (version 0, the same the paramserver publishes
+   * first unless it was started from a file). `onVersion` sees every version.
    */
   static async follow(options: {
     client: KafkaClient;
@@ -59,21 +57,18 @@ export class PublishedParams {
     model: RecurrentModel;
     logger: Logger;
     waitMs: number;
-    onVersion: (decoded: DecodedParams) => void;
+    onVersion?: (decoded: DecodedParams) => void;
   }): Promise<PublishedParams> {
     const params = new PublishedParams(options);
     const { waitMs, logger } = options;
     try {
       params.pending = await params.follower.waitForVersion({ minVersion: 0, timeoutMs: waitMs });
       params.applyNewest();
-      logger.info(
-        { version: options.model.params.version },
-        'training from the published parameters',
-      );
+      logger.info({ version: options.model.params.version }, 'using the published parameters');
     } catch (error) {
       logger.warn(
         { err: error, waitMs },
-        'no parameter version published yet: training starts from the seeded initial parameters (version 0); start `rnnstream paramserver` with the same config',
+        'no parameter version published yet: starting from the seeded initial parameters (version 0); start `rnnstream paramserver` with the same config',
       );
     }
     return params;
