@@ -30,9 +30,9 @@ export function gauge(row: Fields): Family<'gauge', string> {
   return { type: 'gauge', ...row };
 }
 
-export function histogram(
-  row: Fields & { buckets: readonly number[] },
-): Family<'histogram', string> {
+export function histogram<Label extends string = string>(
+  row: Fields & { buckets: readonly number[]; labels?: { name: Label; values: readonly string[] } },
+): Family<'histogram', Label> {
   return { type: 'histogram', ...row };
 }
 
@@ -68,7 +68,10 @@ export function registerFamilies<T extends Record<string, AnyFamily>>(
     } else if (row.type === 'gauge') {
       built[field] = new Gauge(common);
     } else {
-      built[field] = new Histogram({ ...common, buckets: [...(row.buckets ?? [])] });
+      const metric = new Histogram({ ...common, buckets: [...(row.buckets ?? [])] });
+      // Each labelled series exists (with zero counts) from the start, as the counters' do.
+      for (const value of row.labels?.values ?? []) metric.zero({ [row.labels!.name]: value });
+      built[field] = metric;
     }
   }
   return built as { [K in keyof T]: MetricOf<T[K]> };

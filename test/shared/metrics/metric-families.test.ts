@@ -1,5 +1,5 @@
 /**
- * The services' metric tables (shared/metrics/worker-metrics.ts, paramserver-metrics.ts) follow
+ * The services' metric tables (shared/metrics/worker-metrics.ts, paramserver-metrics.ts, decoder-metrics.ts) follow
  * prom-client's naming rules row by row, and build exactly the families they list.
  */
 import assert from 'node:assert/strict';
@@ -12,10 +12,12 @@ import {
   PARAMSERVER_FAMILIES,
 } from '../../../shared/metrics/paramserver-metrics.js';
 import { createWorkerMetrics, WORKER_FAMILIES } from '../../../shared/metrics/worker-metrics.js';
+import { createDecoderMetrics, DECODER_FAMILIES } from '../../../shared/metrics/decoder-metrics.js';
 
 const services = [
   { service: 'worker', table: WORKER_FAMILIES, create: createWorkerMetrics },
   { service: 'paramserver', table: PARAMSERVER_FAMILIES, create: createParamserverMetrics },
+  { service: 'decoder', table: DECODER_FAMILIES, create: createDecoderMetrics },
 ] as const;
 
 for (const { service, table, create } of services) {
@@ -48,8 +50,13 @@ for (const { service, table, create } of services) {
     for (const row of Object.values(table) as AnyFamily[]) {
       if (!row.labels) continue;
       const family = families.find((f) => f.name === row.name)!;
+      // A histogram's series: one `_count` sample per label value (besides buckets and sum).
+      const samples = family.values.filter(
+        (v) =>
+          row.type !== 'histogram' || (v as { metricName?: string }).metricName?.endsWith('_count'),
+      );
       assert.deepEqual(
-        family.values.map((v) => v.labels[row.labels!.name]),
+        samples.map((v) => v.labels[row.labels!.name]),
         [...row.labels.values],
         `${row.name}: a series per ${row.labels.name}`,
       );
