@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { RnnstreamError } from '../../shared/errors/index.js';
 import { registerBenchCommand } from './bench-command.js';
+import { registerDecoderCommand } from './decoder-command.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerParamserverCommand } from './paramserver-command.js';
 import { registerProduceCommand } from './produce-command.js';
@@ -28,18 +28,6 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerParamserverCommand(program);
   registerProduceCommand(program);
-  for (const name of ['decoder']) {
-    program
-      .command(name)
-      .description(
-        `${name} service (Kafka mode) — not available in this build yet; use \`run --embedded\``,
-      )
-      .allowUnknownOption()
-      .action(() => {
-        throw new RnnstreamError(
-          `'rnnstream ${name}' needs the Kafka data plane, which this build does not include yet (fix: use 'rnnstream run --embedded' for now)`,
-        );
-      });
-  }
+  registerDecoderCommand(program);
   return program;
 }

@@ -108,7 +108,9 @@ export class ResultOutbox {
   }: PartitionAnswers): Promise<void> {
     const producer = this.producers.get(partition);
     if (producer === undefined)
-      throw new Error(`partition ${partition} of the decode requests is not owned any more`);
+      throw new Error(
+        `partition ${partition} of the decode requests moved to another decoder: its requests are answered there`,
+      );
     const { topics, groupId } = this.o;
     const transaction = await producer.transaction();
     try {

@@ -1,0 +1,257 @@
+import { hostname } from 'node:os';
+
+import { modelSpecFromConfig, type Config } from '../../shared/config/index.js';
+import { createTokenizer, LabelRegistry } from '../../shared/events/index.js';
+import type { Logger } from '../../shared/logging/index.js';
+import type { DecoderMetrics } from '../../shared/metrics/decoder-metrics.js';
+import { RecurrentModel } from '../../shared/model/recurrent-model.js';
+import { PublishedParams } from '../../shared/paramserver-client/index.js';
+import {
+  createKafkaBus,
+  readGroupOffsets,
+  topicNames,
+  withKafkaAdmin,
+  type KafkaClient,
+} from '../../shared/transport/kafka/index.js';
+import { BatchExecutor, type ExecutorTotals } from './batch-executor.js';
+import { DecodeEngine } from './decode-engine.js';
+import { RequestIntake, type DecodeItem } from './request-intake.js';
+import { RequestQueue } from './request-queue.js';
+import { ResultOutbox } from './result-outbox.js';
+import { StateView } from './state-view.js';
+
+export interface DecoderOptions {
+  readonly config: Config;
+  readonly client: KafkaClient;
+  readonly logger: Logger;
+  /** Consumer group of the decoders of one app (default `<app>.decoders`). */
+  readonly groupId?: string;
+  /** This decoder's id in logs (default `<host>-<pid>`). */
+  readonly decoderId?: string;
+  /** Model id on `<app>.params` (default: the paramserver's default). */
+  readonly modelId?: string;
+  /** How long to wait at start-up for a published parameter version (default 30 s). */
+  readonly paramsWaitMs?: number;
+  /** Overrides of config `decoder.maxBatchSize` / `decoder.maxWaitMs`. */
+  readonly maxBatchSize?: number;
+  readonly maxWaitMs?: number;
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly metrics?: DecoderMetrics;
+  readonly progressIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+export interface DecoderSummary extends ExecutorTotals {
+  readonly decoderId: string;
+  readonly paramVersion: number;
+  readonly seconds: number;
+}
+
+export interface DecoderHandle {
+  readonly decoderId: string;
+  /** Resolves when the decoder has stopped (after stop(), or rejects on a fatal error). */
+  readonly done: Promise<DecoderSummary>;
+  /** Stops reading, answers and commits what was read, leaves the group, disconnects. */
+  stop(): Promise<DecoderSummary>;
+  /** Partitions of the requests topic owned right now. */
+  partitions(): number[];
+}
+
+/**
+ * The decoder service (docs/design.md "Decoder"): a member of the decoders' group on
+ * `<app>.decode-requests`, composed of one unit per job — PublishedParams (the parameter versions,
+ * hot-swapped between batches), StateView (a read-only, read_committed view of the changelog
+ * partitions of the owned request partitions), RequestIntake (records to queue items, with
+ * back-pressure), RequestQueue (dynamic batching), BatchExecutor with DecodeEngine (computing a
+ * batch) and ResultOutbox (one transaction per partition: results + dead letters + offsets).
+ */
+export async function startDecoder(options: DecoderOptions): Promise<DecoderHandle> {
+  const { config, client } = options;
+  const now = options.now ?? Date.now;
+  const started = performance.now();
+  const topics = topicNames(config.app);
+  const groupId = options.groupId ?? `${config.app}.decoders`;
+  const decoderId = options.decoderId ?? `${hostname()}-${process.pid}`;
+  const logger = options.logger.child({ component: 'decoder', decoderId });
+  const metrics = options.metrics;
+  const bounds = {
+    ...config.decoder,
+    maxBatchSize: options.maxBatchSize ?? config.decoder.maxBatchSize,
+    maxWaitMs: options.maxWaitMs ?? config.decoder.maxWaitMs,
+  };
+  const spec = modelSpecFromConfig(config);
+  const model = RecurrentModel.create({ spec, seed: config.seed });
+  const tokenizer = createTokenizer({
+    kind: config.input.tokenizer,
+    vocabSize: config.input.vocabSize,
+  });
+  const labels = new LabelRegistry({
+    labels: config.task.labels as Array<string | number> | undefined,
+    maxLabels: config.task.maxLabels,
+  });
+  const params = await PublishedParams.follow({
+    client,
+    app: config.app,
+    modelId: options.modelId,
+    model,
+    logger,
+    waitMs: options.paramsWaitMs ?? 30_000,
+  });
+
+  const stopping = new AbortController();
+  const stateView = new StateView({ client, config, stateSize: model.stateSize, logger });
+  const outbox = new ResultOutbox({ client, groupId, topics, logger });
+  const queue = new RequestQueue<DecodeItem>({
+    capacity: Math.max(bounds.maxQueuedRequests, bounds.maxBatchSize),
+    maxBatchSize: bounds.maxBatchSize,
+    maxWaitMs: bounds.maxWaitMs,
+  });
+  const bus = createKafkaBus({
+    client,
+    groupId,
+    maxWaitTimeMs: 50,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
+  });
+  const partials = bus.producer();
+  const owned = new Map<number, Promise<void>>();
+  /**
+   * Fences the partition's previous owner, then reads the group's offset: whatever the previous
+   * owner committed before the fence is answered, so the intake skips below it (the consumer may
+   * have fetched its position before that commit).
+   */
+  const openAnswers = async (partition: number): Promise<void> => {
+    await outbox.open([partition]);
+    const committed = await withKafkaAdmin({ client }, (admin) =>
+      readGroupOffsets({ admin, groupId, topic: topics.decodeRequests, brokers: client.brokers }),
+    );
+    const offset = committed.find((c) => c.partition === partition)?.offset ?? -1;
+    if (offset >= 0) intake.skipBelow(partition, offset);
+  };
+  const intake = new RequestIntake({
+    bus,
+    topic: topics.decodeRequests,
+    queue,
+    jobs: { app: config.app, spec, tokenizer, bounds, maxKeyBytes: config.limits.maxKeyBytes },
+    bounds,
+    limits: config.limits,
+    onAssignment: (partitions) => {
+      const next = new Set(partitions);
+      const revoked = [...owned.keys()].filter((p) => !next.has(p));
+      const added = partitions.filter((p) => !owned.has(p));
+      for (const p of revoked) owned.delete(p);
+      queue.dropPartitions(new Set(revoked));
+      stateView.release(revoked);
+      void outbox.close(revoked);
+      for (const p of added) {
+        const ready = Promise.all([openAnswers(p), stateView.assign([p])]).then(() => {});
+        ready.catch(() => {}); // awaited (and reported) by the first batch of the partition
+        owned.set(p, ready);
+      }
+      metrics?.ownedPartitions.set(next.size);
+      logger.info({ partitions, added, revoked }, 'partitions assigned');
+    },
+    whenReady: (partition) => owned.get(partition) ?? Promise.resolve(),
+    onRestart: () => {
+      queue.dropPartitions(new Set(owned.keys()));
+      metrics?.consumerRestarts.inc();
+    },
+    logger,
+    now,
+    signal: stopping.signal,
+  });
+  const engine = new DecodeEngine({
+    model,
+    spec,
+    tokenizer,
+    labels,
+    stateView,
+    now,
+    onPartial: (result) => {
+      metrics?.streamedPartials.inc();
+      return partials.send({
+        topic: topics.decodeResults,
+        messages: [{ key: result.requestId, value: result.bytes }],
+      });
+    },
+  });
+  const executor = new BatchExecutor({
+    queue,
+    engine,
+    outbox,
+    stateView,
+    applyNewestParams: () => {
+      params.applyNewest();
+      return model.params.version;
+    },
+    spec,
+    limits: config.limits,
+    stateWaitMs: bounds.stateWaitMs,
+    onCommitFailed: () => intake.restart(),
+    metrics,
+    logger,
+    now,
+  });
+  const lagTimer = setInterval(() => {
+    metrics?.stateViewLag.set(stateView.lagOffsets());
+    metrics?.queueDepth.set(queue.size);
+  }, 1_000);
+  lagTimer.unref();
+  const progressMs = options.progressIntervalMs ?? 10_000;
+  const progress = Number.isFinite(progressMs)
+    ? setInterval(
+        () =>
+          logger.info(
+            { ...executor.totals, queued: queue.size, version: model.params.version },
+            'progress',
+          ),
+        progressMs,
+      )
+    : undefined;
+  progress?.unref();
+
+  // Stopping: the intake stops reading (staying in the group), the executor answers and commits
+  // everything read, and only then does the consumer leave the group.
+  const intakeDone = intake.run().finally(() => queue.close());
+  intakeDone.catch(() => {}); // awaited below
+  const done = executor
+    .run()
+    .catch((error: unknown) => {
+      stopping.abort();
+      queue.close();
+      throw error;
+    })
+    .finally(async () => {
+      clearInterval(lagTimer);
+      clearInterval(progress);
+      await bus.disconnect();
+      await outbox.disconnect();
+      await stateView.stop();
+      await params.stop();
+      model.dispose();
+    })
+    .then(async (): Promise<DecoderSummary> => {
+      await intakeDone;
+      return {
+        decoderId,
+        ...executor.totals,
+        paramVersion: model.params.version,
+        seconds: (performance.now() - started) / 1000,
+      };
+    });
+  logger.info(
+    { groupId, topic: topics.decodeRequests, version: model.params.version, ...bounds },
+    'decoder started',
+  );
+  return {
+    decoderId,
+    done,
+    async stop() {
+      stopping.abort();
+      queue.close();
+      return done;
+    },
+    partitions: () => [...owned.keys()].sort((a, b) => a - b),
+  };
+}
