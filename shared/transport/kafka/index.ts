@@ -11,6 +11,10 @@
  *   createTransactionalProducer({ client, transactionalId })   transaction(): send, sendOffsets,
  *       commit, abort; offsetsToCommit(records) gives sendOffsets' topics
  *   readPartitionsToEnd({ client, topic, partitions, onRecords })  restore read of a changelog
+ *   createPartitionTail({ client, topic, onRecords })          a read_committed reader that keeps
+ *       tailing chosen partitions: follow(partitions, { from }), unfollow, position, catchUp
+ *       (read-your-writes up to the log end taken at the call), lagOffsets, stop
+ *   openPartitionOffsetsReader({ client, topic })              start / last stable / log end offsets
  *   encodeOutgoingRecords({ encodeValues, keyOf })            records whose values are sent without a copy
  *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
  *   readGroupOffsets / waitForGroupOffsets / topicEndOffsets   positions via the admin client
@@ -49,6 +53,12 @@ export {
   type RecordSender,
 } from './kafka-messages.js';
 export { readPartitionsToEnd, type ReadPartitionsResult } from './read-partitions.js';
+export { createPartitionTail, type PartitionTail, type TailStart } from './partition-tail.js';
+export {
+  openPartitionOffsetsReader,
+  type PartitionOffsets,
+  type PartitionOffsetsReader,
+} from './partition-offsets.js';
 export {
   ensureTopics,
   policyConfigs,
