@@ -1,0 +1,19 @@
+/**
+ * The decoder service's client side (docs/design.md "Decoder"): send DecodeRequests, await their
+ * results. Sits on the Kafka transport.
+ *
+ *   createDecoderClient({ client, app })   request(request, { timeoutInMs, onPartial }) → DecodeResult
+ */
+export {
+  createDecoderClient,
+  DecodeTimeoutError,
+  type ClientRequest,
+  type DecoderClient,
+  type RequestOptions,
+} from './decoder-client.js';
+export type {
+  DecodeAsk,
+  DecodeRequest,
+  DecodeResult,
+  DecodedLabel,
+} from '../codec/decode-codec.js';
