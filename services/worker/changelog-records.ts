@@ -1,22 +1,13 @@
-import { abbreviate } from '../../shared/errors/abbreviate.js';
-import { decodeKeyState, encodeKeyState, type KeyStateRecord } from '../../shared/codec/index.js';
+import { encodeKeyState, type KeyStateRecord } from '../../shared/codec/index.js';
 import type { FeatureNormalizerJson } from '../../shared/events/feature-normalizer.js';
+import { normalizerRecordKey, progressRecordKey } from '../../shared/learner/state-changelog.js';
 import type { OutgoingRecord } from '../../shared/transport/kafka/index.js';
 
 /**
- * Keys of the state changelog that are not sequence keys: the worker's per-partition records
- * (the feature normaliser's running statistics). The NUL prefix cannot collide with an event key
- * written by `rnnstream produce`, and such a record is always written to its partition explicitly.
+ * The records a worker writes to `<app>.state-changelog`. Their keys, and the reading side (one
+ * record's checks, the restore fold), are in shared/learner/state-changelog.ts, which the decoder
+ * reads the changelog with too.
  */
-const SYSTEM_PREFIX = '\u0000rnnstream/';
-
-export function normalizerRecordKey(partition: number): string {
-  return `${SYSTEM_PREFIX}normalizer/${partition}`;
-}
-
-export function isSystemKey(key: string): boolean {
-  return key.startsWith(SYSTEM_PREFIX);
-}
 
 /**
  * A key's state, to the changelog partition of the events partition it came from (the same one
@@ -27,15 +18,7 @@ export function keyStateOutgoing(record: KeyStateRecord, partition: number): Out
   return { key: record.key, value: encodeKeyState(record), partition };
 }
 
-/**
- * The partition's progress: the first events offset not processed yet, written in every
- * transaction, so a restore knows exactly which events are already reflected (even when the key
- * of the last event was evicted since).
- */
-export function progressRecordKey(partition: number): string {
-  return `${SYSTEM_PREFIX}progress/${partition}`;
-}
-
+/** The partition's progress record: `nextOffset` is the first events offset not processed yet. */
 export function progressOutgoing(partition: number, nextOffset: number): OutgoingRecord {
   return {
     key: progressRecordKey(partition),
@@ -55,123 +38,4 @@ export function normalizerOutgoing(partition: number, json: FeatureNormalizerJso
     value: new TextEncoder().encode(JSON.stringify(json)),
     partition,
   };
-}
-
-/** What restoring one changelog partition yields: the latest record of every live key. */
-export interface RestoredPartition {
-  readonly partition: number;
-  /** Live keys, least recently seen first (the order the key store wants them back in). */
-  readonly keys: readonly KeyStateRecord[];
-  readonly normalizer: FeatureNormalizerJson | undefined;
-  /**
-   * The first events offset not yet reflected in the changelog: events below it were processed
-   * by a committed transaction (transactions of one partition commit in offset order).
-   */
-  readonly nextOffset: number;
-  /** Records that could not be decoded (skipped and logged). */
-  readonly corrupt: number;
-  readonly tombstones: number;
-}
-
-/**
- * A normaliser record checked before FeatureNormalizer.fromJSON sees it: that allocates
- * `featureSize` values before comparing them with the arrays, so a corrupt featureSize of 2^40
- * would end the worker instead of this record. Throws (the record counts as corrupt) unless every
- * field has the type and range toJSON writes.
- */
-function checkedNormalizer(json: unknown): FeatureNormalizerJson {
-  const n = json as Partial<Record<keyof FeatureNormalizerJson, unknown>> | null;
-  const isCount = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
-  const isNumbers = (v: unknown) =>
-    Array.isArray(v) && v.length === n?.featureSize && v.every((x) => typeof x === 'number');
-  if (
-    typeof n !== 'object' ||
-    n === null ||
-    !isCount(n.featureSize, 1) ||
-    typeof n.enabled !== 'boolean' ||
-    !(typeof n.varianceFloor === 'number' && n.varianceFloor > 0 && n.varianceFloor < Infinity) ||
-    !isCount(n.count, 0) ||
-    !isNumbers(n.mean) ||
-    !isNumbers(n.m2)
-  )
-    throw new Error(
-      `normaliser record is not what FeatureNormalizer.toJSON writes (featureSize ${String(n?.featureSize).slice(0, 20)}; fields featureSize, enabled, varianceFloor, count, mean[featureSize], m2[featureSize])`,
-    );
-  return n as FeatureNormalizerJson;
-}
-
-/**
- * Folds a changelog partition's records (in offset order) into its latest state per key, the way
- * compaction would: a later record replaces an earlier one, a tombstone deletes the key.
- */
-export class ChangelogFold {
-  private readonly latest = new Map<string, Uint8Array | null>();
-  private readonly partitionId: number;
-
-  constructor(partition: number) {
-    this.partitionId = partition;
-  }
-
-  add(key: string, value: Uint8Array | null): void {
-    this.latest.delete(key); // re-insert: the map stays in write order
-    this.latest.set(key, value);
-  }
-
-  /**
-   * The partition's restored state. `eventsEndOffset` (the events partition's end) bounds the
-   * offsets a record may claim: a progress record or key state beyond it was not written by a
-   * worker of this topic, and trusting it would make the worker pass over events as "already
-   * processed" — it is counted as corrupt instead.
-   */
-  finish(
-    onCorrupt: (key: string, error: Error) => void,
-    { eventsEndOffset = Number.MAX_SAFE_INTEGER }: { eventsEndOffset?: number } = {},
-  ): RestoredPartition {
-    const beyondEnd = (what: string, offset: number): Error =>
-      new Error(
-        `${what} ${offset} is beyond the events partition's end ${eventsEndOffset}: not written by a worker of this topic`,
-      );
-    const keys: KeyStateRecord[] = [];
-    let normalizer: FeatureNormalizerJson | undefined;
-    let nextOffset = 0;
-    let corrupt = 0;
-    let tombstones = 0;
-    for (const [key, value] of this.latest) {
-      if (value === null) {
-        tombstones++;
-        continue;
-      }
-      try {
-        if (isSystemKey(key)) {
-          const json: unknown = JSON.parse(new TextDecoder().decode(value));
-          if (key === normalizerRecordKey(this.partitionId)) normalizer = checkedNormalizer(json);
-          else if (key === progressRecordKey(this.partitionId)) {
-            const offset = (json as { nextOffset?: unknown }).nextOffset;
-            if (!Number.isSafeInteger(offset))
-              throw new Error(
-                `progress record's nextOffset is ${abbreviate(String(offset))}, not a safe integer`,
-              );
-            if ((offset as number) > eventsEndOffset)
-              throw beyondEnd("progress record's nextOffset", offset as number);
-            nextOffset = Math.max(nextOffset, offset as number);
-          }
-          continue;
-        }
-        const record = decodeKeyState(value);
-        if (record.key !== key)
-          throw new Error(
-            `record of key '${abbreviate(record.key)}' is stored under key '${abbreviate(key)}'`,
-          );
-        if (record.inputOffset >= eventsEndOffset)
-          throw beyondEnd("the key state's input offset", record.inputOffset);
-        keys.push(record);
-        nextOffset = Math.max(nextOffset, record.inputOffset + 1);
-      } catch (error) {
-        corrupt++;
-        onCorrupt(key, error as Error);
-      }
-    }
-    keys.sort((a, b) => a.lastSeenMs - b.lastSeenMs);
-    return { partition: this.partitionId, keys, normalizer, nextOffset, corrupt, tombstones };
-  }
 }

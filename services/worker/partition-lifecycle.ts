@@ -13,7 +13,7 @@ import {
   type TopicNames,
   type TransactionalProducer,
 } from '../../shared/transport/kafka/index.js';
-import { ChangelogFold } from './changelog-records.js';
+import { ChangelogFold } from '../../shared/learner/state-changelog.js';
 import { PartitionTask } from './partition-task.js';
 import type { PendingGradients } from './pending-gradients.js';
 import type { WorkerMetricsReporter } from './worker-metrics-reporter.js';

@@ -34,12 +34,12 @@ import type {
   TopicNames,
   TransactionalProducer,
 } from '../../shared/transport/kafka/index.js';
+import type { RestoredPartition } from '../../shared/learner/state-changelog.js';
 import {
   keyStateOutgoing,
   normalizerOutgoing,
   progressOutgoing,
   tombstoneOutgoing,
-  type RestoredPartition,
 } from './changelog-records.js';
 import type { PendingGradients } from './pending-gradients.js';
 

@@ -9,7 +9,7 @@ import {
   ChangelogFold,
   normalizerRecordKey,
   progressRecordKey,
-} from '../../../services/worker/changelog-records.js';
+} from '../../../shared/learner/state-changelog.js';
 import { hostileVariants, junkBytes, SEED, typedOutcome } from '../../support/hostile-bytes.js';
 
 const PARTITION = 3;
