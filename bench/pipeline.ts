@@ -37,6 +37,7 @@ import {
 } from '../shared/transport/kafka/index.js';
 
 import { benchArgs, positiveNumber } from './bench-args.js';
+import { benchBrokers } from './bench-broker.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = benchArgs({
@@ -76,18 +77,7 @@ let restore: (RestoreReport & { bytesPerKey: number }) | undefined;
 
 const { backend } = await selectBackend({ requested: 'auto', logger });
 
-async function brokers(): Promise<{ list: string[]; stop(): Promise<void> }> {
-  const fromEnv = process.env.KAFKA_BROKERS?.trim();
-  if (fromEnv) return { list: fromEnv.split(','), stop: async () => {} };
-  const { startLocalBroker } = (await import(
-    path.join(ROOT, 'scripts', 'kafka', 'local-broker.mjs')
-  )) as {
-    startLocalBroker(o: object): Promise<{ brokers: string[]; stop(): Promise<void> }>;
-  };
-  say('KAFKA_BROKERS not set: starting a local broker');
-  const broker = await startLocalBroker({ log: (line: string) => say(line) });
-  return { list: broker.brokers, stop: () => broker.stop() };
-}
+const brokers = () => benchBrokers(say);
 
 function lstmConfig(app: string, overrides: object = {}): Config {
   return parseConfig(

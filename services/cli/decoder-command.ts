@@ -32,7 +32,7 @@ export function registerDecoderCommand(program: Command): void {
   program
     .command('decoder')
     .description(
-      'Decoder service: answers <app>.decode-requests (generate, tag, classify, forecast) on <app>.decode-results, from the newest published parameters and, for a request that names a key, from that key\'s state in <app>.state-changelog. Decoders of one app form a consumer group; requests are batched dynamically; each result commits exactly once with its request offset. SIGTERM/SIGINT: answer what was read, commit, leave the group, print a JSON summary.',
+      "Decoder service: answers <app>.decode-requests (generate, tag, classify, forecast) on <app>.decode-results, from the newest published parameters and, for a request that names a key, from that key's state in <app>.state-changelog. Decoders of one app form a consumer group; requests are batched dynamically; each result commits exactly once with its request offset. SIGTERM/SIGINT: answer what was read, commit, leave the group, print a JSON summary.",
     )
     .option(
       '--config <file>',
@@ -144,7 +144,10 @@ async function decoderCommand(flags: DecoderFlags): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) process.exit(EXIT.interrupted); // second signal: leave now
     stopping = true;
-    logger.info({ signal }, 'stopping: answering the requests already read, then leaving the group');
+    logger.info(
+      { signal },
+      'stopping: answering the requests already read, then leaving the group',
+    );
     void decoder.stop();
   };
   process.on('SIGINT', () => stop('SIGINT')).on('SIGTERM', () => stop('SIGTERM'));

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerBenchCommand } from './bench-command.js';
+import { registerDecodeCommand } from './decode-command.js';
 import { registerDecoderCommand } from './decoder-command.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerParamserverCommand } from './paramserver-command.js';
@@ -29,5 +30,6 @@ export function buildProgram(): Command {
   registerParamserverCommand(program);
   registerProduceCommand(program);
   registerDecoderCommand(program);
+  registerDecodeCommand(program);
   return program;
 }

@@ -23,13 +23,13 @@ import type { DecodeEngine, EngineJob } from './decode-engine.js';
 import type { DecodeItem } from './request-intake.js';
 import type { RequestQueue } from './request-queue.js';
 import type { PartitionAnswers, ResultOutbox } from './result-outbox.js';
-import type { DecoderStateView } from './state-source.js';
+import type { StateView } from './state-view.js';
 
 export interface BatchExecutorOptions {
   readonly queue: RequestQueue<DecodeItem>;
   readonly engine: DecodeEngine;
   readonly outbox: ResultOutbox;
-  readonly stateView: DecoderStateView;
+  readonly stateView: Pick<StateView, 'catchUp'>;
   /** Puts the newest published version into the model; returns the version in force. */
   readonly applyNewestParams: () => number;
   readonly spec: ModelSpec;
@@ -92,7 +92,10 @@ export class BatchExecutor {
       const { outcome } = item;
       if (outcome.kind === 'deadLetter') deadLetters.set(item, this.deadLetter(item));
       else if (outcome.kind === 'rejected')
-        results.set(item, this.errorResult(item, outcome.error.code, outcome.error.message, version));
+        results.set(
+          item,
+          this.errorResult(item, outcome.error.code, outcome.error.message, version),
+        );
       else if (now() > outcome.deadlineMs)
         results.set(
           item,
@@ -182,7 +185,9 @@ export class BatchExecutor {
       record.keyBytes ?? (record.key === '' ? undefined : new TextEncoder().encode(record.key));
     const value = record.tombstone ? undefined : record.value;
     const { originalKey, originalValue, cutNote } = deadLetterOriginal({ key, value, limits });
-    const described = describeDeadLetterError(outcome.kind === 'deadLetter' ? outcome.error : undefined);
+    const described = describeDeadLetterError(
+      outcome.kind === 'deadLetter' ? outcome.error : undefined,
+    );
     return {
       key: truncateUtf8(record.key, limits.maxKeyBytes),
       value: encodeDeadLetter({
@@ -239,9 +244,16 @@ function answersByPartition(
   results: ReadonlyMap<DecodeItem, DecodeResult>,
   deadLetters: ReadonlyMap<DecodeItem, OutgoingRecord>,
 ): PartitionAnswers[] {
-  const byPartition = new Map<number, { results: DecodeResult[]; deadLetters: OutgoingRecord[]; nextOffset: number }>();
+  const byPartition = new Map<
+    number,
+    { results: DecodeResult[]; deadLetters: OutgoingRecord[]; nextOffset: number }
+  >();
   for (const item of items) {
-    const entry = byPartition.get(item.partition) ?? { results: [], deadLetters: [], nextOffset: 0 };
+    const entry = byPartition.get(item.partition) ?? {
+      results: [],
+      deadLetters: [],
+      nextOffset: 0,
+    };
     byPartition.set(item.partition, entry);
     const result = results.get(item);
     if (result) entry.results.push(result);

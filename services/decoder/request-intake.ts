@@ -37,7 +37,11 @@ export interface DecodeItem extends QueuedItem {
         /** Ms since the epoch after which the request gets a timeout result. */
         readonly deadlineMs: number;
       }
-    | { readonly kind: 'rejected'; readonly request: DecodeRequest; readonly error: DecodeRejection }
+    | {
+        readonly kind: 'rejected';
+        readonly request: DecodeRequest;
+        readonly error: DecodeRejection;
+      }
     | { readonly kind: 'deadLetter'; readonly error: InputError };
 }
 

@@ -100,7 +100,12 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
   });
 
   const stopping = new AbortController();
-  const stateView = new StateView({ client, config, stateSize: model.stateSize, logger });
+  const stateView = new StateView({
+    client,
+    topic: topics.stateChangelog,
+    shape: { spec, stateSize: model.stateSize, k1: config.tbptt.k1, k2: config.tbptt.k2 },
+    logger,
+  });
   const outbox = new ResultOutbox({ client, groupId, topics, logger });
   const queue = new RequestQueue<DecodeItem>({
     capacity: Math.max(bounds.maxQueuedRequests, bounds.maxBatchSize),
@@ -194,8 +199,12 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
     now,
   });
   const lagTimer = setInterval(() => {
-    metrics?.stateViewLag.set(stateView.lagOffsets());
     metrics?.queueDepth.set(queue.size);
+    if (metrics)
+      stateView
+        .lagOffsets()
+        .then((lags) => metrics.stateViewLag.set([...lags.values()].reduce((a, b) => a + b, 0)))
+        .catch(() => {}); // a metric, not worth a log line per second while Kafka is away
   }, 1_000);
   lagTimer.unref();
   const progressMs = options.progressIntervalMs ?? 10_000;

@@ -81,3 +81,17 @@ export {
   describeDeadLetterError,
   type DeadLetterRecord,
 } from './dead-letter-codec.js';
+export {
+  decodeDecodeRequest,
+  decodeDecodeResult,
+  encodeDecodeRequest,
+  encodeDecodeResult,
+  type DecodeAsk,
+  type DecodeErrorCode,
+  type DecodeRequest,
+  type DecodeResult,
+  type DecodeTaskName,
+  type DecodedLabel,
+  type DecodeTimings,
+  type StateFreshness,
+} from './decode-codec.js';

@@ -135,18 +135,29 @@ export interface WorkerProcess {
 }
 
 /** Runs `rnnstream worker` as a child process (so a test can SIGKILL it). */
-export function spawnWorker({
+export function spawnWorker(options: {
+  configPath: string;
+  brokers: readonly string[];
+  args?: readonly string[];
+}): WorkerProcess {
+  return spawnService({ command: 'worker', ...options });
+}
+
+/** Runs a service command (`rnnstream worker`, `rnnstream decoder`) as a child process. */
+export function spawnService({
+  command,
   configPath,
   brokers,
   args = [],
 }: {
+  command: 'worker' | 'decoder';
   configPath: string;
   brokers: readonly string[];
   args?: readonly string[];
 }): WorkerProcess {
   const child = spawn(
     process.execPath,
-    [CLI, 'worker', '--config', configPath, '--brokers', brokers.join(','), ...args],
+    [CLI, command, '--config', configPath, '--brokers', brokers.join(','), ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, RNNSTREAM_LOG_LEVEL: process.env.RNNSTREAM_TEST_LOG_LEVEL ?? 'info' },

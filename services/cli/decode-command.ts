@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+
+import type { DecodeAsk } from '../../shared/codec/decode-codec.js';
+import { readJsonlEvents } from '../../shared/events/index.js';
+import type { StreamEvent } from '../../shared/events/stream-event.js';
+import { appOf, printResult, withDecoderClient } from './decoder-client-cli.js';
+import { count, milliseconds, usageError } from './options.js';
+
+interface DecodeFlags {
+  brokers: string;
+  config?: string;
+  app?: string;
+  key?: string;
+  tag?: boolean;
+  classify?: boolean;
+  forecast?: number;
+  lastSteps?: number;
+  events?: string;
+  timeoutMs: number;
+}
+
+export function registerDecodeCommand(program: Command): void {
+  program
+    .command('decode')
+    .description(
+      "Ask the decoder service to tag, classify or forecast: the events of a file (JSON lines), or a sequence key's state (`--key`), or both (the events continue the key). Prints the result as one JSON line; an error result exits 2.",
+    )
+    .requiredOption('--brokers <list>', 'Kafka bootstrap brokers, host:port[,host:port...]')
+    .option('--config <file>', 'the model configuration (its `app` names the topics)')
+    .option('--app <id>', 'the app id (instead of --config)')
+    .option('--tag', 'per-step labels with their probabilities')
+    .option('--classify', 'the class distribution of the whole sequence')
+    .option(
+      '--forecast <n>',
+      'the next n feature vectors, each fed back as the next input',
+      count('--forecast', { example: 10 }),
+    )
+    .option('--key <key>', "start from this sequence key's current state")
+    .option(
+      '--last-steps <n>',
+      "with --tag --key and no --events: tag the key's last n steps",
+      count('--last-steps', { example: 8 }),
+    )
+    .option(
+      '--events <file>',
+      'JSON-lines events (the event format; their keys are not used) to tag / classify / continue',
+    )
+    .option(
+      '--timeout-ms <ms>',
+      'how long to wait for the result (also the request deadline)',
+      milliseconds('--timeout-ms', { example: 30_000 }),
+      30_000,
+    )
+    .action(async (flags: DecodeFlags, command: Command) => {
+      const chosen = [flags.tag, flags.classify, flags.forecast !== undefined].filter(Boolean);
+      if (chosen.length !== 1)
+        usageError(command, 'choose exactly one of --tag, --classify and --forecast N');
+      if (flags.events === undefined && flags.key === undefined)
+        usageError(command, 'give --events FILE, --key KEY, or both');
+      const app = await appOf(flags, command);
+      const events = flags.events === undefined ? [] : await eventsOf(flags.events);
+      const ask: DecodeAsk = flags.tag
+        ? { kind: 'tag', events, lastSteps: flags.lastSteps ?? 0 }
+        : flags.classify
+          ? { kind: 'classify', events }
+          : { kind: 'forecast', steps: flags.forecast!, events };
+      await withDecoderClient({ brokers: flags.brokers, app, name: 'decode' }, async (client) => {
+        const result = await client.request(
+          { key: flags.key, ask, deadlineMs: Date.now() + flags.timeoutMs },
+          { timeoutInMs: flags.timeoutMs + 5_000 },
+        );
+        printResult(result);
+      });
+    });
+}
+
+/** The file's events, in order; a bad line stops the command with its line number and reason. */
+async function eventsOf(path: string): Promise<StreamEvent[]> {
+  const events: StreamEvent[] = [];
+  for await (const record of readJsonlEvents(path)) {
+    if ('error' in record) throw record.error;
+    events.push(record.event);
+  }
+  return events;
+}

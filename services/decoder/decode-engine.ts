@@ -1,0 +1,429 @@
+/**
+ * Computes one dynamic batch of decode jobs on the model: looks up each keyed job's committed
+ * state, turns every job into model inputs (prompt tokens, standardised features, the key's next
+ * input), runs all jobs of a kind together — generation, labelling and forecasting each advance
+ * every job of the batch by one row of one predictStep per time step — and turns the outputs into
+ * DecodeResults. A job that cannot run (unknown key, steps a key does not have) gets its own
+ * error result; the others are unaffected.
+ */
+import {
+  encodeDecodeResult,
+  type DecodeErrorCode,
+  type DecodeRequest,
+  type DecodeResult,
+  type DecodedLabel,
+} from '../../shared/codec/decode-codec.js';
+import {
+  forecastBatch,
+  generateBatch,
+  labelBatch,
+  replayLastSteps,
+  type BatchGenerationJob,
+} from '../../shared/decoding/index.js';
+import { renderValue } from '../../shared/errors/render-value.js';
+import { decodeBytes, FeatureNormalizer, type LabelRegistry } from '../../shared/events/index.js';
+import type { StreamEvent } from '../../shared/events/stream-event.js';
+import type { Tokenizer } from '../../shared/events/tokenizer.js';
+import { bosTokenId, type ModelSpec } from '../../shared/model/model-spec.js';
+import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
+import type { DecodeWork } from './decode-jobs.js';
+import type { DecodeItem } from './request-intake.js';
+import type { KeyStateLookup, StateView } from './state-view.js';
+
+export interface EngineJob {
+  readonly item: DecodeItem;
+  readonly request: DecodeRequest;
+  readonly work: DecodeWork;
+}
+
+/** A streamed partial result, encoded for `<app>.decode-results`. */
+export interface PartialResult {
+  readonly requestId: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface DecodeEngineOptions {
+  readonly model: RecurrentModel;
+  readonly spec: ModelSpec;
+  readonly tokenizer: Tokenizer;
+  readonly labels: LabelRegistry;
+  readonly stateView: Pick<StateView, 'lookup' | 'normalizer'>;
+  readonly now: () => number;
+  /** Sends a partial result (requests with `stream`); awaited before the batch commits. */
+  readonly onPartial: (partial: PartialResult) => Promise<void>;
+}
+
+/** A job with what it continues from. */
+interface Prepared {
+  readonly job: EngineJob;
+  readonly found: KeyStateLookup | undefined;
+}
+
+class JobError extends Error {
+  constructor(
+    readonly code: DecodeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class DecodeEngine {
+  private readonly o: DecodeEngineOptions;
+
+  constructor(options: DecodeEngineOptions) {
+    this.o = options;
+  }
+
+  /** The result of every job, computed with the model's current parameters (`version`). */
+  async compute(
+    jobs: readonly EngineJob[],
+    { version }: { version: number },
+  ): Promise<Map<DecodeItem, DecodeResult>> {
+    const out = new Map<DecodeItem, DecodeResult>();
+    const fail = (job: EngineJob, code: DecodeErrorCode, message: string) =>
+      out.set(job.item, this.errorResult(job, code, message, version));
+    const byTask = new Map<DecodeWork['task'], Prepared[]>();
+    for (const job of jobs) {
+      try {
+        const prepared = { job, found: this.lookup(job) };
+        const list = byTask.get(job.work.task) ?? [];
+        list.push(prepared);
+        byTask.set(job.work.task, list);
+      } catch (error) {
+        if (error instanceof JobError) fail(job, error.code, error.message);
+        else fail(job, 'internal', `looking up the key failed: ${(error as Error).message}`);
+      }
+    }
+    const run = async (
+      task: DecodeWork['task'],
+      compute: (prepared: Prepared[]) => Promise<Map<Prepared, DecodeResult | JobError>>,
+    ) => {
+      const prepared = byTask.get(task) ?? [];
+      if (prepared.length === 0) return;
+      let results: Map<Prepared, DecodeResult | JobError>;
+      try {
+        results = await compute(prepared);
+      } catch (error) {
+        // A fault no request check foresaw: every job of the group answers with it, the decoder goes on.
+        for (const p of prepared)
+          fail(p.job, 'internal', `the ${task} computation failed: ${(error as Error).message}`);
+        return;
+      }
+      for (const [p, result] of results) {
+        if (result instanceof JobError) fail(p.job, result.code, result.message);
+        else out.set(p.job.item, result);
+      }
+    };
+    await run('generate', (p) => this.generate(p, version));
+    await run('tag', (p) => this.label(p, version, 'tag'));
+    await run('classify', (p) => this.label(p, version, 'classify'));
+    await run('forecast', (p) => this.forecast(p, version));
+    return out;
+  }
+
+  /** The key's committed state, for a keyed job; a JobError when the key has none. */
+  private lookup(job: EngineJob): KeyStateLookup | undefined {
+    const { key } = job.request;
+    if (key === undefined) return undefined;
+    const found = this.o.stateView.lookup(key, job.item.partition);
+    if (found === undefined || found.snapshot.position === 0)
+      throw new JobError(
+        'unknown_key',
+        `key ${renderValue(key)} has no state in partition ${job.item.partition} of the state changelog${found ? ' (its sequence ended and nothing followed)' : ''} (fix: send the key's events first and wait until a worker processed them, or leave key out to start a new sequence)`,
+      );
+    return found;
+  }
+
+  private async generate(
+    prepared: readonly Prepared[],
+    version: number,
+  ): Promise<Map<Prepared, DecodeResult | JobError>> {
+    const { model, spec, tokenizer, now } = this.o;
+    const partials: Promise<void>[] = [];
+    const batchJobs: BatchGenerationJob[] = prepared.map(({ job, found }) => {
+      const work = job.work as Extract<DecodeWork, { task: 'generate' }>;
+      // From a key: its state took every step but the last event's token, which comes first. A
+      // sequence that ended (eos) continues as the worker would: a new one, from BOS.
+      const fromKey = found !== undefined && !found.snapshot.closing;
+      const prompt = fromKey ? [found.snapshot.previousToken, ...work.prompt] : [...work.prompt];
+      const { request } = job;
+      return {
+        prompt,
+        state: fromKey ? found.snapshot.state : undefined,
+        maxTokens: work.maxTokens,
+        stopTokens: work.stopTokens,
+        strategy: work.strategy,
+        expired: () => now() > (job.item.outcome.kind === 'job' ? job.item.outcome.deadlineMs : 0),
+        onTokens: request.stream
+          ? (tokens: number[], logProbs: number[]) =>
+              void partials.push(
+                this.o.onPartial({
+                  requestId: request.requestId,
+                  bytes: encodeDecodeResult({
+                    requestId: request.requestId,
+                    key: request.key,
+                    task: 'generate',
+                    tokens,
+                    tokenLogProbs: logProbs,
+                    text: this.textOf(tokens),
+                    partial: true,
+                    paramVersion: version,
+                    tsMs: now(),
+                  }),
+                }),
+              )
+          : undefined,
+      };
+    });
+    const outcomes = await generateBatch({ model, jobs: batchJobs });
+    await Promise.all(partials);
+    const out = new Map<Prepared, DecodeResult | JobError>();
+    prepared.forEach((p, i) => {
+      const outcome = outcomes[i]!;
+      const { request } = p.job;
+      if (outcome.finishReason === 'expired') {
+        out.set(
+          p,
+          new JobError(
+            'timeout',
+            `request expired after ${outcome.tokens.length} generated tokens (fix: give it a later deadline_ms or ask for fewer max_tokens)`,
+          ),
+        );
+        return;
+      }
+      out.set(p, {
+        requestId: request.requestId,
+        key: request.key,
+        task: 'generate',
+        tokens: outcome.tokens,
+        text: this.textOf(outcome.tokens),
+        tokenLogProbs: outcome.tokenLogProbs,
+        logProb: outcome.logProb,
+        finishReason: outcome.finishReason,
+        paramVersion: version,
+        tsMs: now(),
+        state: p.found?.freshness,
+        ...(request.returnState
+          ? {
+              startState: p.found?.snapshot.state ?? new Float32Array(model.stateSize),
+              nextDistribution: outcome.nextDistribution,
+            }
+          : {}),
+      });
+    });
+    void spec;
+    void tokenizer;
+    return out;
+  }
+
+  private async label(
+    prepared: readonly Prepared[],
+    version: number,
+    task: 'tag' | 'classify',
+  ): Promise<Map<Prepared, DecodeResult | JobError>> {
+    const { model, now } = this.o;
+    const out = new Map<Prepared, DecodeResult | JobError>();
+    const runnable: Array<{
+      p: Prepared;
+      state: Float32Array | undefined;
+      inputs: StepInputs;
+      first: number;
+    }> = [];
+    for (const p of prepared) {
+      const work = p.job.work as Extract<DecodeWork, { task: 'tag' | 'classify' }>;
+      try {
+        if (work.events.length > 0) {
+          runnable.push({
+            p,
+            state: p.found?.snapshot.state,
+            inputs: this.inputsOf(work.events, p.job.item.partition),
+            first: 0,
+          });
+        } else if (work.task === 'tag' && work.lastSteps > 0) {
+          const replay = replayLastSteps({ snapshot: p.found!.snapshot, steps: work.lastSteps });
+          runnable.push({ p, state: replay.state, inputs: replay.inputs, first: replay.keep });
+        } else {
+          // The key's sequence so far: the head at its state is the prediction of its last event.
+          const outputs = model.outputsAt({ batchSize: 1, state: p.found!.snapshot.state });
+          out.set(p, this.labelResult(p, [outputs], 0, version, task));
+        }
+      } catch (error) {
+        out.set(p, new JobError('invalid_request', (error as Error).message));
+      }
+    }
+    if (runnable.length > 0) {
+      const outputs = await labelBatch({
+        model,
+        jobs: runnable.map((r) => ({
+          state: r.state,
+          ...r.inputs,
+          keep: task === 'classify' ? 'last' : 'each',
+        })),
+      });
+      runnable.forEach((r, i) => {
+        const rows = outputs[i]!;
+        out.set(
+          r.p,
+          this.labelResult(r.p, task === 'tag' ? rows.slice(r.first) : rows, 0, version, task),
+        );
+      });
+    }
+    void now;
+    return out;
+  }
+
+  private async forecast(
+    prepared: readonly Prepared[],
+    version: number,
+  ): Promise<Map<Prepared, DecodeResult | JobError>> {
+    const { model, spec, now } = this.o;
+    const f = spec.featureSize;
+    const out = new Map<Prepared, DecodeResult | JobError>();
+    const runnable: Array<{
+      p: Prepared;
+      normalizer: FeatureNormalizer;
+      feed: Float32Array;
+      next: Float32Array;
+      steps: number;
+    }> = [];
+    for (const p of prepared) {
+      const work = p.job.work as Extract<DecodeWork, { task: 'forecast' }>;
+      try {
+        const normalizer = this.normalizerOf(p.job.item.partition);
+        // Inputs are the previous step's features: the key's last event first (zeros at a start).
+        const previous = p.found?.snapshot.previousFeatures ?? new Float32Array(f);
+        const given = work.events.map((e) => normalizer.normalize(this.featuresOf(e)));
+        const inputs = [previous, ...given];
+        const next = inputs.pop()!;
+        const feed = new Float32Array(inputs.length * f);
+        inputs.forEach((row, i) => feed.set(row, i * f));
+        runnable.push({ p, normalizer, feed, next, steps: work.steps });
+      } catch (error) {
+        out.set(p, new JobError('invalid_request', (error as Error).message));
+      }
+    }
+    if (runnable.length === 0) return out;
+    const forecasts = await forecastBatch({
+      model,
+      jobs: runnable.map((r) => ({
+        state: r.p.found?.snapshot.state,
+        feed: r.feed,
+        next: r.next,
+        steps: r.steps,
+      })),
+    });
+    runnable.forEach((r, i) => {
+      const { request } = r.p.job;
+      out.set(r.p, {
+        requestId: request.requestId,
+        key: request.key,
+        task: 'forecast',
+        forecasts: forecasts[i]!.map((z) => Array.from(r.normalizer.denormalize(z))),
+        paramVersion: version,
+        tsMs: now(),
+        state: r.p.found?.freshness,
+      });
+    });
+    return out;
+  }
+
+  private labelResult(
+    p: Prepared,
+    rows: readonly Float32Array[],
+    first: number,
+    version: number,
+    task: 'tag' | 'classify',
+  ): DecodeResult {
+    const { labels, spec, now } = this.o;
+    const { request } = p.job;
+    // Only declared (or discovered) labels can be predicted: unused output slots are ignored.
+    const known = Math.max(1, Math.min(labels.size || spec.outputSize, spec.outputSize));
+    const decoded: DecodedLabel[] = rows.map((row, i) => {
+      let best = 0;
+      for (let c = 1; c < known; c++) if (row[c]! > row[best]!) best = c;
+      return {
+        index: first + i,
+        value: labels.labelOf(best) ?? best,
+        confidence: row[best]!,
+        probabilities: Array.from(row.subarray(0, known)),
+      };
+    });
+    return {
+      requestId: request.requestId,
+      key: request.key,
+      task,
+      labels: decoded,
+      paramVersion: version,
+      tsMs: now(),
+      state: p.found?.freshness,
+    };
+  }
+
+  /** The model inputs of given events: token ids, or features standardised as the key's partition does. */
+  private inputsOf(events: readonly StreamEvent[], partition: number): StepInputs {
+    const { spec, tokenizer } = this.o;
+    if (spec.inputKind === 'tokens') {
+      return {
+        tokens: Int32Array.from(events, (e, i) => {
+          if (e.token === undefined)
+            throw new RangeError(
+              `events[${i}] has features but this model reads tokens (fix: send "token")`,
+            );
+          return tokenizer.encode(e.token);
+        }),
+        steps: events.length,
+      };
+    }
+    const normalizer = this.normalizerOf(partition);
+    const f = spec.featureSize;
+    const features = new Float32Array(events.length * f);
+    events.forEach((e, i) => features.set(normalizer.normalize(this.featuresOf(e, i)), i * f));
+    return { features, steps: events.length };
+  }
+
+  private featuresOf(event: StreamEvent, index = 0): number[] {
+    const f = this.o.spec.featureSize;
+    if (event.features === undefined || event.features.length !== f)
+      throw new RangeError(
+        `events[${index}] has ${event.features?.length ?? 'no'} features but input.featureSize is ${f} (fix: send ${f} numbers as "features")`,
+      );
+    return event.features;
+  }
+
+  /** The partition's feature statistics as the workers keep them (identity before any were written). */
+  private normalizerOf(partition: number): FeatureNormalizer {
+    const json = this.o.stateView.normalizer(partition);
+    return json
+      ? FeatureNormalizer.fromJSON(json)
+      : new FeatureNormalizer({ featureSize: this.o.spec.featureSize, enabled: false });
+  }
+
+  private textOf(tokens: readonly number[]): string {
+    return this.o.tokenizer.kind === 'bytes' ? decodeBytes(tokens) : tokens.join(' ');
+  }
+
+  private errorResult(
+    job: EngineJob,
+    code: DecodeErrorCode,
+    message: string,
+    version: number,
+  ): DecodeResult {
+    const { request } = job;
+    return {
+      requestId: request.requestId,
+      key: request.key,
+      task: job.work.task,
+      paramVersion: version,
+      error: message,
+      errorCode: code,
+      tsMs: this.o.now(),
+    };
+  }
+}
+
+type StepInputs =
+  | { readonly tokens: Int32Array; readonly steps: number }
+  | { readonly features: Float32Array; readonly steps: number };
+
+void bosTokenId;
