@@ -18,13 +18,14 @@ import {
   generateBatch,
   labelBatch,
   replayLastSteps,
-  type BatchGenerationJob,
+  type GenerationJob,
+  type LabelJob,
 } from '../../shared/decoding/index.js';
 import { renderValue } from '../../shared/errors/render-value.js';
 import { decodeBytes, FeatureNormalizer, type LabelRegistry } from '../../shared/events/index.js';
 import type { StreamEvent } from '../../shared/events/stream-event.js';
 import type { Tokenizer } from '../../shared/events/tokenizer.js';
-import { bosTokenId, type ModelSpec } from '../../shared/model/model-spec.js';
+import type { ModelSpec } from '../../shared/model/model-spec.js';
 import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
 import type { DecodeWork } from './decode-jobs.js';
 import type { DecodeItem } from './request-intake.js';
@@ -139,9 +140,9 @@ export class DecodeEngine {
     prepared: readonly Prepared[],
     version: number,
   ): Promise<Map<Prepared, DecodeResult | JobError>> {
-    const { model, spec, tokenizer, now } = this.o;
+    const { model, now } = this.o;
     const partials: Promise<void>[] = [];
-    const batchJobs: BatchGenerationJob[] = prepared.map(({ job, found }) => {
+    const batchJobs: GenerationJob[] = prepared.map(({ job, found }) => {
       const work = job.work as Extract<DecodeWork, { task: 'generate' }>;
       // From a key: its state took every step but the last event's token, which comes first. A
       // sequence that ended (eos) continues as the worker would: a new one, from BOS.
@@ -176,7 +177,7 @@ export class DecodeEngine {
           : undefined,
       };
     });
-    const outcomes = await generateBatch({ model, jobs: batchJobs });
+    const outcomes = generateBatch({ model, jobs: batchJobs });
     await Promise.all(partials);
     const out = new Map<Prepared, DecodeResult | JobError>();
     prepared.forEach((p, i) => {
@@ -212,8 +213,6 @@ export class DecodeEngine {
           : {}),
       });
     });
-    void spec;
-    void tokenizer;
     return out;
   }
 
@@ -222,54 +221,33 @@ export class DecodeEngine {
     version: number,
     task: 'tag' | 'classify',
   ): Promise<Map<Prepared, DecodeResult | JobError>> {
-    const { model, now } = this.o;
+    const { model, spec } = this.o;
     const out = new Map<Prepared, DecodeResult | JobError>();
-    const runnable: Array<{
-      p: Prepared;
-      state: Float32Array | undefined;
-      inputs: StepInputs;
-      first: number;
-    }> = [];
+    const runnable: Array<{ p: Prepared; job: LabelJob }> = [];
+    const keep = task === 'classify' ? 'last' : 'each';
     for (const p of prepared) {
       const work = p.job.work as Extract<DecodeWork, { task: 'tag' | 'classify' }>;
+      const snapshot = p.found?.snapshot;
       try {
         if (work.events.length > 0) {
-          runnable.push({
-            p,
-            state: p.found?.snapshot.state,
-            inputs: this.inputsOf(work.events, p.job.item.partition),
-            first: 0,
-          });
-        } else if (work.task === 'tag' && work.lastSteps > 0) {
-          const replay = replayLastSteps({ snapshot: p.found!.snapshot, steps: work.lastSteps });
-          runnable.push({ p, state: replay.state, inputs: replay.inputs, first: replay.keep });
+          // Given events continue the key's sequence (a new one when it ended with eos).
+          const state = snapshot && !snapshot.closing ? snapshot.state : undefined;
+          runnable.push({ p, job: { state, ...this.inputsOf(work.events, p.job.item.partition), keep } });
+        } else if (work.task === 'tag') {
+          const replay = replayLastSteps({ key: snapshot!, n: work.lastSteps, spec });
+          runnable.push({ p, job: { ...replay, keep: 'each' } });
         } else {
           // The key's sequence so far: the head at its state is the prediction of its last event.
-          const outputs = model.outputsAt({ batchSize: 1, state: p.found!.snapshot.state });
-          out.set(p, this.labelResult(p, [outputs], 0, version, task));
+          const outputs = model.outputsAt({ batchSize: 1, state: snapshot!.state });
+          out.set(p, this.labelResult(p, outputs, 0, version, task));
         }
       } catch (error) {
         out.set(p, new JobError('invalid_request', (error as Error).message));
       }
     }
-    if (runnable.length > 0) {
-      const outputs = await labelBatch({
-        model,
-        jobs: runnable.map((r) => ({
-          state: r.state,
-          ...r.inputs,
-          keep: task === 'classify' ? 'last' : 'each',
-        })),
-      });
-      runnable.forEach((r, i) => {
-        const rows = outputs[i]!;
-        out.set(
-          r.p,
-          this.labelResult(r.p, task === 'tag' ? rows.slice(r.first) : rows, 0, version, task),
-        );
-      });
-    }
-    void now;
+    if (runnable.length === 0) return out;
+    const outcomes = labelBatch({ model, jobs: runnable.map((r) => r.job) });
+    runnable.forEach((r, i) => out.set(r.p, this.labelResult(r.p, outcomes[i]!.outputs, 0, version, task)));
     return out;
   }
 
@@ -286,32 +264,29 @@ export class DecodeEngine {
       feed: Float32Array;
       next: Float32Array;
       steps: number;
+      state: Float32Array | undefined;
     }> = [];
     for (const p of prepared) {
       const work = p.job.work as Extract<DecodeWork, { task: 'forecast' }>;
       try {
         const normalizer = this.normalizerOf(p.job.item.partition);
         // Inputs are the previous step's features: the key's last event first (zeros at a start).
-        const previous = p.found?.snapshot.previousFeatures ?? new Float32Array(f);
+        const snapshot = p.found && !p.found.snapshot.closing ? p.found.snapshot : undefined;
+        const previous = snapshot?.previousFeatures ?? new Float32Array(f);
         const given = work.events.map((e) => normalizer.normalize(this.featuresOf(e)));
         const inputs = [previous, ...given];
         const next = inputs.pop()!;
         const feed = new Float32Array(inputs.length * f);
         inputs.forEach((row, i) => feed.set(row, i * f));
-        runnable.push({ p, normalizer, feed, next, steps: work.steps });
+        runnable.push({ p, normalizer, feed, next, steps: work.steps, state: snapshot?.state });
       } catch (error) {
         out.set(p, new JobError('invalid_request', (error as Error).message));
       }
     }
     if (runnable.length === 0) return out;
-    const forecasts = await forecastBatch({
+    const outcomes = forecastBatch({
       model,
-      jobs: runnable.map((r) => ({
-        state: r.p.found?.snapshot.state,
-        feed: r.feed,
-        next: r.next,
-        steps: r.steps,
-      })),
+      jobs: runnable.map((r) => ({ state: r.state, feed: r.feed, next: r.next, steps: r.steps })),
     });
     runnable.forEach((r, i) => {
       const { request } = r.p.job;
@@ -319,7 +294,7 @@ export class DecodeEngine {
         requestId: request.requestId,
         key: request.key,
         task: 'forecast',
-        forecasts: forecasts[i]!.map((z) => Array.from(r.normalizer.denormalize(z))),
+        forecasts: rowsOf(outcomes[i]!.forecasts, f).map((z) => Array.from(r.normalizer.denormalize(z))),
         paramVersion: version,
         tsMs: now(),
         state: r.p.found?.freshness,
@@ -330,16 +305,16 @@ export class DecodeEngine {
 
   private labelResult(
     p: Prepared,
-    rows: readonly Float32Array[],
+    outputs: Float32Array,
     first: number,
     version: number,
     task: 'tag' | 'classify',
   ): DecodeResult {
     const { labels, spec, now } = this.o;
     const { request } = p.job;
-    // Only declared (or discovered) labels can be predicted: unused output slots are ignored.
+    // Only declared labels can be predicted: output slots beyond them are never trained.
     const known = Math.max(1, Math.min(labels.size || spec.outputSize, spec.outputSize));
-    const decoded: DecodedLabel[] = rows.map((row, i) => {
+    const decoded: DecodedLabel[] = rowsOf(outputs, spec.outputSize).map((row, i) => {
       let best = 0;
       for (let c = 1; c < known; c++) if (row[c]! > row[best]!) best = c;
       return {
@@ -426,4 +401,9 @@ type StepInputs =
   | { readonly tokens: Int32Array; readonly steps: number }
   | { readonly features: Float32Array; readonly steps: number };
 
-void bosTokenId;
+/** Rows of `width` of a flat array (views, no copies). */
+function rowsOf(values: Float32Array, width: number): Float32Array[] {
+  return Array.from({ length: values.length / width }, (_, i) =>
+    values.subarray(i * width, (i + 1) * width),
+  );
+}
