@@ -8,6 +8,14 @@ export {
 } from './sampling.js';
 export { primeState, type PrimeOptions, type PrimedState } from './prime.js';
 export {
+  generateBatch,
+  type BeamStrategy,
+  type DecodingStrategy,
+  type GenerateBatchOptions,
+  type GenerationJob,
+  type GenerationOutcome,
+} from './batch-generation.js';
+export {
   generate,
   type GenerateOptions,
   type GenerateResult,
