@@ -6,7 +6,7 @@
  * beam search. A model that computes rows independently gives every job exactly what
  * generate() / beamSearch() give it alone; a real model agrees up to float rounding of the batch.
  */
-import type { RowResult, StepRow, SteppedRun } from './batched-steps.js';
+import { withJobIndex, type RowResult, type StepRow, type SteppedRun } from './batched-steps.js';
 import { BeamSearchRun, checkBeamOptions, type BeamHypothesis } from './beam-search.js';
 import { checkPrimeOptions, PromptFeed, runTokenSteps } from './prime.js';
 import { SampledSequence, tokenChooser, type GenerationStrategy } from './sampled-sequence.js';
@@ -86,14 +86,7 @@ export function generateBatch({ model, jobs }: GenerateBatchOptions): Generation
     );
   }
   checkLanguageModel(model);
-  const runs = jobs.map((job, i) => {
-    try {
-      return createJobRun(model, job);
-    } catch (error) {
-      if (error instanceof RangeError) throw new RangeError(`jobs[${i}]: ${error.message}`);
-      throw error;
-    }
-  });
+  const runs = jobs.map((job, i) => withJobIndex(i, () => createJobRun(model, job)));
   runTokenSteps(model, runs);
   return runs.map((run) => run.outcome());
 }

@@ -96,3 +96,13 @@ export function runSteps({ model, runs, input, outputSize, checkOutput }: RunSte
     });
   }
 }
+
+/** Runs `check` for the job at `index`, prefixing a RangeError with `jobs[index]: ` so the caller knows which job. */
+export function withJobIndex<T>(index: number, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof RangeError) throw new RangeError(`jobs[${index}]: ${error.message}`);
+    throw error;
+  }
+}

@@ -29,3 +29,18 @@ export {
   type BeamSearchResult,
 } from './beam-search.js';
 export { checkLanguageModel, type StepModel } from './step-model.js';
+export {
+  labelBatch,
+  forecastBatch,
+  type LabellingModel,
+  type LabelJob,
+  type LabelOutcome,
+  type ForecastJob,
+  type ForecastOutcome,
+} from './batch-labelling.js';
+export {
+  replayLastSteps,
+  replayableSteps,
+  type ReplayableKey,
+  type KeyReplay,
+} from './key-replay.js';
