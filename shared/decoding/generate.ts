@@ -1,22 +1,13 @@
 /**
  * Autoregressive generation from a prompt (docs/design.md §7 `rnnstream generate`): greedy, or sampling
  * with temperature / top-k / top-p from a seeded generator, one predictStep per generated token.
+ * The same runs as generateBatch (prime.ts PromptFeed, sampled-sequence.ts), stepped alone.
  */
-import { createRng } from '../model/random.js';
-import { primeState } from './prime.js';
-import { greedy, sampleWithTemperature, validateSamplingOptions } from './sampling.js';
-import { checkInteger, checkStepOutput, checkTokens, logOf, type StepModel } from './step-model.js';
+import { checkPrimeOptions, PromptFeed, runTokenSteps } from './prime.js';
+import { SampledSequence, tokenChooser, type GenerationStrategy } from './sampled-sequence.js';
+import { checkInteger, checkTokens, type StepModel } from './step-model.js';
 
-export type GenerationStrategy =
-  | { readonly kind: 'greedy' }
-  | {
-      readonly kind: 'sample';
-      readonly temperature: number;
-      readonly topK?: number | undefined;
-      readonly topP?: number | undefined;
-      /** Seed of the sampling generator: the same seed (and model and prompt) gives the same tokens. */
-      readonly seed: number;
-    };
+export type { GenerationStrategy } from './sampled-sequence.js';
 
 export interface GenerateOptions {
   readonly model: StepModel;
@@ -50,50 +41,23 @@ export function generate({
 }: GenerateOptions): GenerateResult {
   checkInteger('maxTokens', maxTokens, 0, 'ask for the number of tokens to generate, e.g. 200');
   checkTokens('stopAt', stopAt, model.spec.vocabSize);
-  const choose = chooser(strategy);
-  const primed = primeState({ model, tokens: prompt, state });
-  const stops = new Set(stopAt);
-  const V = model.spec.vocabSize;
-  const S = model.stateSize;
+  const choose = tokenChooser(strategy);
+  checkPrimeOptions({ model, tokens: prompt, state });
 
-  const tokens: number[] = [];
-  let logProb = 0;
-  let probs = primed.probs;
-  let current = primed.state;
-  while (tokens.length < maxTokens) {
-    const token = choose(probs);
-    tokens.push(token);
-    logProb += logOf(probs[token]!);
-    if (stops.has(token)) return { tokens, logProb, finishReason: 'stop' };
-    if (tokens.length === maxTokens) break; // the distribution after the last token is never needed
-    const out = model.predictStep({ batchSize: 1, tokens: Int32Array.of(token), state: current });
-    checkStepOutput(out, 1, V, S);
-    probs = out.outputs;
-    current = out.state;
-  }
-  return { tokens, logProb, finishReason: 'length' };
-}
-
-function chooser(strategy: GenerationStrategy): (probs: Float32Array) => number {
-  switch (strategy.kind) {
-    case 'greedy':
-      return greedy;
-    case 'sample': {
-      const { temperature, topK, topP, seed } = strategy;
-      validateSamplingOptions({ temperature, topK, topP });
-      if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
-        throw new RangeError(
-          `seed = ${seed}: must be an integer (fix: pass any integer, e.g. 1; the same seed gives the same sample)`,
-        );
-      }
-      const rng = createRng(seed);
-      return (probs) => sampleWithTemperature(probs, { temperature, topK, topP, rng });
-    }
-    default: {
-      const kind = (strategy as { kind?: unknown }).kind;
-      throw new RangeError(
-        `strategy.kind = ${JSON.stringify(kind)}: unknown decoding strategy (fix: use 'greedy' or 'sample'; beam search is beamSearch())`,
-      );
-    }
-  }
+  const feed = new PromptFeed({
+    vocabSize: model.spec.vocabSize,
+    stateSize: model.stateSize,
+    tokens: prompt,
+    state,
+  });
+  runTokenSteps(model, [feed]);
+  const primed = feed.result();
+  const sequence = new SampledSequence({ choose, maxTokens, stopTokens: stopAt });
+  sequence.start(primed.state, primed.probs);
+  runTokenSteps(model, [sequence]);
+  return {
+    tokens: sequence.tokens,
+    logProb: sequence.logProb,
+    finishReason: sequence.finishReason!,
+  };
 }

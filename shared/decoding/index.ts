@@ -8,6 +8,14 @@ export {
 } from './sampling.js';
 export { primeState, type PrimeOptions, type PrimedState } from './prime.js';
 export {
+  generateBatch,
+  type BeamStrategy,
+  type DecodingStrategy,
+  type GenerateBatchOptions,
+  type GenerationJob,
+  type GenerationOutcome,
+} from './batch-generation.js';
+export {
   generate,
   type GenerateOptions,
   type GenerateResult,
@@ -21,3 +29,18 @@ export {
   type BeamSearchResult,
 } from './beam-search.js';
 export { checkLanguageModel, type StepModel } from './step-model.js';
+export {
+  labelBatch,
+  forecastBatch,
+  type LabellingModel,
+  type LabelJob,
+  type LabelOutcome,
+  type ForecastJob,
+  type ForecastOutcome,
+} from './batch-labelling.js';
+export {
+  replayLastSteps,
+  replayableSteps,
+  type ReplayableKey,
+  type KeyReplay,
+} from './key-replay.js';

@@ -194,6 +194,35 @@ export class RecurrentModel {
     };
   }
 
+  /**
+   * The head's prediction at the given states, without stepping: what predictStep returned for
+   * the step that produced each state (probabilities for classification tasks, standardised
+   * values for forecast) — e.g. a tag/classify key's distribution after its last event. Every
+   * cell's layer output is h, the first part of the top layer's state, so the state is enough.
+   */
+  outputsAt({ batchSize: rows, state }: { batchSize: number; state: Float32Array }): Float32Array {
+    if (state.length !== rows * this.stateSize) {
+      throw new ShapeError(
+        `outputsAt got ${state.length} state values for ${rows} keys; expected ${rows * this.stateSize} (state size ${this.stateSize}) (fix: pass the keys' states one after another)`,
+      );
+    }
+    const batchSize = paddedBatchSize(rows);
+    const outputs = tf.tidy(() => {
+      const states = tf.tensor2d(padRows(state, this.stateSize, batchSize), [
+        batchSize,
+        this.stateSize,
+      ]);
+      const top = tf.slice(
+        states,
+        [0, (this.spec.layers - 1) * stateSizePerLayer(this.spec)],
+        [batchSize, this.spec.hidden],
+      );
+      const logits = this.headOutputs(top);
+      return isClassificationTask(this.spec.task) ? tf.softmax(logits) : logits;
+    });
+    return download(outputs).subarray(0, rows * this.spec.outputSize);
+  }
+
   dispose(): void {
     this.params.dispose();
   }

@@ -240,7 +240,7 @@ test('the search stops as soon as no live beam can beat the finished hypotheses'
 test('maxTokens 0 returns the empty hypothesis', () => {
   const model = new TableModel(TRAP);
   assert.deepEqual(beamSearch({ model, prompt: [0], beamWidth: 3, maxTokens: 0 }).hypotheses, [
-    { tokens: [], logProb: 0, score: 0, finished: false },
+    { tokens: [], tokenLogProbs: [], logProb: 0, score: 0, finished: false },
   ]);
 });
 
