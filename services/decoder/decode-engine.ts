@@ -15,7 +15,7 @@ import {
 } from '../../shared/codec/decode-codec.js';
 import {
   forecastBatch,
-  generateBatch,
+  generateBatchYielding,
   labelBatch,
   replayLastSteps,
   type GenerationJob,
@@ -25,6 +25,7 @@ import { renderValue } from '../../shared/errors/render-value.js';
 import { decodeBytes, FeatureNormalizer, type LabelRegistry } from '../../shared/events/index.js';
 import type { StreamEvent } from '../../shared/events/stream-event.js';
 import type { Tokenizer } from '../../shared/events/tokenizer.js';
+import type { Logger } from '../../shared/logging/index.js';
 import type { ModelSpec } from '../../shared/model/model-spec.js';
 import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
 import type { DecodeWork } from './decode-jobs.js';
@@ -50,8 +51,9 @@ export interface DecodeEngineOptions {
   readonly labels: LabelRegistry;
   readonly stateView: Pick<StateView, 'lookup' | 'normalizer'>;
   readonly now: () => number;
-  /** Sends a partial result (requests with `stream`); awaited before the batch commits. */
-  readonly onPartial: (partial: PartialResult) => Promise<void>;
+  /** Sends partial results (requests with `stream`), in order; awaited before the batch commits. */
+  readonly sendPartials: (partials: readonly PartialResult[]) => Promise<void>;
+  readonly logger: Logger;
 }
 
 /** A job with what it continues from. */
@@ -141,7 +143,24 @@ export class DecodeEngine {
     version: number,
   ): Promise<Map<Prepared, DecodeResult | JobError>> {
     const { model, now } = this.o;
-    const partials: Promise<void>[] = [];
+    const partials = new PartialStream({
+      send: this.o.sendPartials,
+      encode: (request, tokens, logProbs) => ({
+        requestId: request.requestId,
+        bytes: encodeDecodeResult({
+          requestId: request.requestId,
+          key: request.key,
+          task: 'generate',
+          tokens,
+          tokenLogProbs: logProbs,
+          text: this.textOf(tokens),
+          partial: true,
+          paramVersion: version,
+          tsMs: now(),
+        }),
+      }),
+      logger: this.o.logger,
+    });
     const batchJobs: GenerationJob[] = prepared.map(({ job, found }) => {
       const work = job.work as Extract<DecodeWork, { task: 'generate' }>;
       // From a key: its state took every step but the last event's token, which comes first. A
@@ -157,28 +176,12 @@ export class DecodeEngine {
         strategy: work.strategy,
         expired: () => now() > (job.item.outcome.kind === 'job' ? job.item.outcome.deadlineMs : 0),
         onTokens: request.stream
-          ? (tokens: number[], logProbs: number[]) =>
-              void partials.push(
-                this.o.onPartial({
-                  requestId: request.requestId,
-                  bytes: encodeDecodeResult({
-                    requestId: request.requestId,
-                    key: request.key,
-                    task: 'generate',
-                    tokens,
-                    tokenLogProbs: logProbs,
-                    text: this.textOf(tokens),
-                    partial: true,
-                    paramVersion: version,
-                    tsMs: now(),
-                  }),
-                }),
-              )
+          ? (tokens: number[], logProbs: number[]) => partials.add(request, tokens, logProbs)
           : undefined,
       };
     });
-    const outcomes = generateBatch({ model, jobs: batchJobs });
-    await Promise.all(partials);
+    const outcomes = await generateBatchYielding({ model, jobs: batchJobs, yieldEveryMs: 20 });
+    await partials.drain();
     const out = new Map<Prepared, DecodeResult | JobError>();
     prepared.forEach((p, i) => {
       const outcome = outcomes[i]!;
@@ -232,7 +235,10 @@ export class DecodeEngine {
         if (work.events.length > 0) {
           // Given events continue the key's sequence (a new one when it ended with eos).
           const state = snapshot && !snapshot.closing ? snapshot.state : undefined;
-          runnable.push({ p, job: { state, ...this.inputsOf(work.events, p.job.item.partition), keep } });
+          runnable.push({
+            p,
+            job: { state, ...this.inputsOf(work.events, p.job.item.partition), keep },
+          });
         } else if (work.task === 'tag') {
           const replay = replayLastSteps({ key: snapshot!, n: work.lastSteps, spec });
           runnable.push({ p, job: { ...replay, keep: 'each' } });
@@ -247,7 +253,9 @@ export class DecodeEngine {
     }
     if (runnable.length === 0) return out;
     const outcomes = labelBatch({ model, jobs: runnable.map((r) => r.job) });
-    runnable.forEach((r, i) => out.set(r.p, this.labelResult(r.p, outcomes[i]!.outputs, 0, version, task)));
+    runnable.forEach((r, i) =>
+      out.set(r.p, this.labelResult(r.p, outcomes[i]!.outputs, 0, version, task)),
+    );
     return out;
   }
 
@@ -294,7 +302,9 @@ export class DecodeEngine {
         requestId: request.requestId,
         key: request.key,
         task: 'forecast',
-        forecasts: rowsOf(outcomes[i]!.forecasts, f).map((z) => Array.from(r.normalizer.denormalize(z))),
+        forecasts: rowsOf(outcomes[i]!.forecasts, f).map((z) =>
+          Array.from(r.normalizer.denormalize(z)),
+        ),
         paramVersion: version,
         tsMs: now(),
         state: r.p.found?.freshness,
@@ -394,6 +404,56 @@ export class DecodeEngine {
       errorCode: code,
       tsMs: this.o.now(),
     };
+  }
+}
+
+/**
+ * Streamed tokens on their way out: what the batch produced since the last send goes out as one
+ * send (a message per request, holding all its new tokens), the next only after the previous was
+ * acknowledged — so a request's partials arrive in order, and a fast batch does not send a message
+ * per token. Partials are a courtesy: a failed send is logged, never the request's failure.
+ */
+class PartialStream {
+  private readonly pending = new Map<
+    string,
+    { request: DecodeRequest; tokens: number[]; logProbs: number[] }
+  >();
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly o: {
+      send: (partials: readonly PartialResult[]) => Promise<void>;
+      encode: (request: DecodeRequest, tokens: number[], logProbs: number[]) => PartialResult;
+      logger: Logger;
+    },
+  ) {}
+
+  add(request: DecodeRequest, tokens: number[], logProbs: number[]): void {
+    const entry = this.pending.get(request.requestId) ?? { request, tokens: [], logProbs: [] };
+    entry.tokens.push(...tokens);
+    entry.logProbs.push(...logProbs);
+    this.pending.set(request.requestId, entry);
+    this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
+  }
+
+  /** Resolves once every added token was sent (or its send failed). */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.size > 0) {
+      const batch = [...this.pending.values()];
+      this.pending.clear();
+      try {
+        await this.o.send(batch.map((e) => this.o.encode(e.request, e.tokens, e.logProbs)));
+      } catch (error) {
+        this.o.logger.warn(
+          { err: error, requests: batch.length },
+          'streamed partial results could not be sent; the final results are not affected',
+        );
+      }
+    }
   }
 }
 

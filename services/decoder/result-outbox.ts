@@ -47,6 +47,9 @@ export class ResultOutbox {
         const producer = createTransactionalProducer({
           client,
           transactionalId: `${groupId}.${topics.decodeRequests}.${partition}`,
+          // Batches commit back to back: retry the coordinator's "previous commit still
+          // completing" answer within milliseconds, not kafkajs' default 300 ms.
+          initialRetryTimeInMs: 10,
         });
         this.producers.set(partition, producer);
         await producer.connect();

@@ -173,13 +173,14 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
     labels,
     stateView,
     now,
-    onPartial: (result) => {
-      metrics?.streamedPartials.inc();
+    sendPartials: (results) => {
+      metrics?.streamedPartials.inc(results.length);
       return partials.send({
         topic: topics.decodeResults,
-        messages: [{ key: result.requestId, value: result.bytes }],
+        messages: results.map((r) => ({ key: r.requestId, value: r.bytes })),
       });
     },
+    logger,
   });
   const executor = new BatchExecutor({
     queue,

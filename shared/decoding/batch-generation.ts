@@ -6,9 +6,15 @@
  * beam search. A model that computes rows independently gives every job exactly what
  * generate() / beamSearch() give it alone; a real model agrees up to float rounding of the batch.
  */
-import { withJobIndex, type RowResult, type StepRow, type SteppedRun } from './batched-steps.js';
+import {
+  runStepsYielding,
+  withJobIndex,
+  type RowResult,
+  type StepRow,
+  type SteppedRun,
+} from './batched-steps.js';
 import { BeamSearchRun, checkBeamOptions, type BeamHypothesis } from './beam-search.js';
-import { checkPrimeOptions, PromptFeed, runTokenSteps } from './prime.js';
+import { checkPrimeOptions, PromptFeed, runTokenSteps, tokenSteps } from './prime.js';
 import { SampledSequence, tokenChooser, type GenerationStrategy } from './sampled-sequence.js';
 import { checkInteger, checkLanguageModel, checkTokens, type StepModel } from './step-model.js';
 
@@ -80,15 +86,34 @@ export interface GenerateBatchOptions {
  * itself (wrong output sizes, NaN probabilities) ends the whole batch: it is the same for all.
  */
 export function generateBatch({ model, jobs }: GenerateBatchOptions): GenerationOutcome[] {
+  const runs = createJobRuns(model, jobs);
+  runTokenSteps(model, runs);
+  return runs.map((run) => run.outcome());
+}
+
+/**
+ * generateBatch for a service: the same steps and results, but the event loop runs every
+ * `yieldEveryMs` while the batch is computed, so streamed tokens (`onTokens`) leave as they are
+ * produced and timers keep running.
+ */
+export async function generateBatchYielding({
+  model,
+  jobs,
+  yieldEveryMs,
+}: GenerateBatchOptions & { readonly yieldEveryMs: number }): Promise<GenerationOutcome[]> {
+  const runs = createJobRuns(model, jobs);
+  await runStepsYielding({ ...tokenSteps(model, runs), yieldEveryMs });
+  return runs.map((run) => run.outcome());
+}
+
+function createJobRuns(model: StepModel, jobs: readonly GenerationJob[]): GenerationJobRun[] {
   if (!Array.isArray(jobs)) {
     throw new RangeError(
       `jobs = ${typeof jobs}: must be an array of generation jobs (fix: pass [] or a list of jobs)`,
     );
   }
   checkLanguageModel(model);
-  const runs = jobs.map((job, i) => withJobIndex(i, () => createJobRun(model, job)));
-  runTokenSteps(model, runs);
-  return runs.map((run) => run.outcome());
+  return jobs.map((job, i) => withJobIndex(i, () => createJobRun(model, job)));
 }
 
 /** Checks one job (throwing a RangeError without the job's index) and prepares its run. */

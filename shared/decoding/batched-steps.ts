@@ -58,43 +58,66 @@ export interface RunStepsOptions {
 }
 
 /** Steps all runs together until none of them asks for a row. Returns the number of predictStep calls. */
-export function runSteps({ model, runs, input, outputSize, checkOutput }: RunStepsOptions): number {
-  const S = model.stateSize;
+export function runSteps(options: RunStepsOptions): number {
   let calls = 0;
-  for (;;) {
-    const asked = runs.map((run) => run.nextRows());
-    const batchSize = asked.reduce((n, rows) => n + rows.length, 0);
-    if (batchSize === 0) return calls;
+  while (stepOnce(options)) calls++;
+  return calls;
+}
 
-    const state = new Float32Array(batchSize * S);
-    const tokens = input.kind === 'tokens' ? new Int32Array(batchSize) : undefined;
-    const features =
-      input.kind === 'features' ? new Float32Array(batchSize * input.featureSize) : undefined;
-    let b = 0;
-    for (const rows of asked) {
-      for (const row of rows) {
-        state.set(row.state, b * S);
-        if (tokens) tokens[b] = row.token!;
-        if (features && input.kind === 'features')
-          features.set(row.features!, b * input.featureSize);
-        b++;
-      }
-    }
-    const out = model.predictStep({ batchSize, tokens, features, state });
+/**
+ * runSteps that lets the event loop run (setImmediate) once `yieldEveryMs` have passed since it
+ * last did: a service keeps its timers, heartbeats and sends — streamed tokens — going while a
+ * long batch is computed. The same steps in the same order, so the same results.
+ */
+export async function runStepsYielding(
+  options: RunStepsOptions & { readonly yieldEveryMs: number },
+): Promise<number> {
+  let calls = 0;
+  let yielded = performance.now();
+  while (stepOnce(options)) {
     calls++;
-    checkOutput(out, batchSize);
-
-    b = 0;
-    asked.forEach((rows, r) => {
-      if (rows.length === 0) return;
-      const results = rows.map((_, i) => ({
-        outputs: out.outputs.subarray((b + i) * outputSize, (b + i + 1) * outputSize),
-        state: out.state.subarray((b + i) * S, (b + i + 1) * S),
-      }));
-      b += rows.length;
-      runs[r]!.accept(results);
-    });
+    if (performance.now() - yielded >= options.yieldEveryMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = performance.now();
+    }
   }
+  return calls;
+}
+
+/** One time step of every run that asks for rows: false once none does. */
+function stepOnce({ model, runs, input, outputSize, checkOutput }: RunStepsOptions): boolean {
+  const S = model.stateSize;
+  const asked = runs.map((run) => run.nextRows());
+  const batchSize = asked.reduce((n, rows) => n + rows.length, 0);
+  if (batchSize === 0) return false;
+
+  const state = new Float32Array(batchSize * S);
+  const tokens = input.kind === 'tokens' ? new Int32Array(batchSize) : undefined;
+  const features =
+    input.kind === 'features' ? new Float32Array(batchSize * input.featureSize) : undefined;
+  let b = 0;
+  for (const rows of asked) {
+    for (const row of rows) {
+      state.set(row.state, b * S);
+      if (tokens) tokens[b] = row.token!;
+      if (features && input.kind === 'features') features.set(row.features!, b * input.featureSize);
+      b++;
+    }
+  }
+  const out = model.predictStep({ batchSize, tokens, features, state });
+  checkOutput(out, batchSize);
+
+  b = 0;
+  asked.forEach((rows, r) => {
+    if (rows.length === 0) return;
+    const results = rows.map((_, i) => ({
+      outputs: out.outputs.subarray((b + i) * outputSize, (b + i + 1) * outputSize),
+      state: out.state.subarray((b + i) * S, (b + i + 1) * S),
+    }));
+    b += rows.length;
+    runs[r]!.accept(results);
+  });
+  return true;
 }
 
 /** Runs `check` for the job at `index`, prefixing a RangeError with `jobs[index]: ` so the caller knows which job. */

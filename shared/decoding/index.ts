@@ -9,6 +9,7 @@ export {
 export { primeState, type PrimeOptions, type PrimedState } from './prime.js';
 export {
   generateBatch,
+  generateBatchYielding,
   type BeamStrategy,
   type DecodingStrategy,
   type GenerateBatchOptions,

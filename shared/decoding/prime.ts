@@ -4,7 +4,13 @@
  * distribution). One predictStep per token with batch 1 here; generateBatch feeds many prompts
  * together through the same PromptFeed, one row per prompt and step.
  */
-import { runSteps, type RowResult, type StepRow, type SteppedRun } from './batched-steps.js';
+import {
+  runSteps,
+  type RowResult,
+  type RunStepsOptions,
+  type StepRow,
+  type SteppedRun,
+} from './batched-steps.js';
 import {
   checkLanguageModel,
   checkStepOutput,
@@ -84,14 +90,19 @@ export function checkPrimeOptions({ model, tokens, state, probs }: PrimeOptions)
 
 /** Runs token-input runs of a language model together (see runSteps). */
 export function runTokenSteps(model: StepModel, runs: readonly SteppedRun[]): void {
+  runSteps(tokenSteps(model, runs));
+}
+
+/** The batch loop's options for token runs of a language model. */
+export function tokenSteps(model: StepModel, runs: readonly SteppedRun[]): RunStepsOptions {
   const V = model.spec.vocabSize;
-  runSteps({
+  return {
     model,
     runs,
     input: { kind: 'tokens' },
     outputSize: V,
     checkOutput: (out, batchSize) => checkStepOutput(out, batchSize, V, model.stateSize),
-  });
+  };
 }
 
 /**

@@ -76,9 +76,16 @@ export function createTransactionalProducer({
   client,
   transactionalId,
   transactionTimeoutMs = 60_000,
+  initialRetryTimeInMs,
 }: {
   client: KafkaClient;
   transactionalId: string;
+  /**
+   * First back-off of a retried request (kafkajs default 300 ms). A transaction begun right after
+   * the previous one committed is answered CONCURRENT_TRANSACTIONS until the coordinator has
+   * written the commit markers (a few ms): a latency-sensitive producer retries sooner.
+   */
+  initialRetryTimeInMs?: number;
   /** The broker aborts a transaction left open longer than this (must be <= the broker's transaction.max.timeout.ms, 15 min by default). */
   transactionTimeoutMs?: number;
 }): TransactionalProducer {
@@ -94,7 +101,12 @@ export function createTransactionalProducer({
           transactionalId,
           idempotent: true,
           maxInFlightRequests: 1,
-          retry: { retries: Math.max(1, client.retries) },
+          retry: {
+            retries: Math.max(1, client.retries),
+            ...(initialRetryTimeInMs === undefined
+              ? {}
+              : { initialRetryTime: initialRetryTimeInMs }),
+          },
           transactionTimeout: transactionTimeoutMs,
           allowAutoTopicCreation: false,
           createPartitioner: Partitioners.DefaultPartitioner,
