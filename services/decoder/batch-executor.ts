@@ -91,7 +91,7 @@ export class BatchExecutor {
     for (const item of items) {
       const { outcome } = item;
       if (outcome.kind === 'deadLetter') deadLetters.set(item, this.deadLetter(item));
-      else if (outcome.kind === 'rejected')
+      else if (outcome.kind === 'rejected' || outcome.kind === 'oversized')
         results.set(
           item,
           this.errorResult(item, outcome.error.code, outcome.error.message, version),
@@ -160,9 +160,11 @@ export class BatchExecutor {
     message: string,
     version: number,
   ): DecodeResult {
-    const request = item.outcome.kind === 'deadLetter' ? undefined : item.outcome.request;
+    const { outcome } = item;
+    const request =
+      outcome.kind === 'job' || outcome.kind === 'rejected' ? outcome.request : undefined;
     return {
-      requestId: request?.requestId ?? '',
+      requestId: request?.requestId ?? (outcome.kind === 'oversized' ? outcome.requestId : ''),
       key: request?.key,
       task: request ? taskOf(request, this.o.spec) : undefined,
       paramVersion: version,

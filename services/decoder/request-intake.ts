@@ -10,7 +10,11 @@
  * drops everything queued and rejoins the group after a growing back-off (the new consumer reads
  * again from the committed offsets).
  */
-import { decodeDecodeRequest, type DecodeRequest } from '../../shared/codec/decode-codec.js';
+import {
+  decodeDecodeRequest,
+  peekRequestId,
+  type DecodeRequest,
+} from '../../shared/codec/decode-codec.js';
 import type { DecoderConfig } from '../../shared/config/index.js';
 import type { InputError } from '../../shared/errors/index.js';
 import { asInputError } from '../../shared/errors/rnnstream-errors.js';
@@ -42,6 +46,8 @@ export interface DecodeItem extends QueuedItem {
         readonly request: DecodeRequest;
         readonly error: DecodeRejection;
       }
+    /** Too large to decode, but its request id could be read: answered with an error result. */
+    | { readonly kind: 'oversized'; readonly requestId: string; readonly error: DecodeRejection }
     | { readonly kind: 'deadLetter'; readonly error: InputError };
 }
 
@@ -153,6 +159,22 @@ export class RequestIntake {
       if (record.tombstone) throw new Error('a tombstone (null value) is not a DecodeRequest');
       request = decodeDecodeRequest(record.value, limits);
     } catch (error) {
+      const requestId =
+        !record.tombstone && record.value.byteLength > limits.maxEventBytes
+          ? peekRequestId(record.value)
+          : undefined;
+      if (requestId !== undefined)
+        return {
+          ...base,
+          outcome: {
+            kind: 'oversized',
+            requestId,
+            error: new DecodeRejection(
+              'invalid_request',
+              `request of ${record.value.byteLength} bytes is over limits.maxEventBytes = ${limits.maxEventBytes} (fix: send a shorter prompt or fewer events, or raise limits.maxEventBytes in the decoder's config)`,
+            ),
+          },
+        };
       return { ...base, outcome: { kind: 'deadLetter', error: asInputError(error) } };
     }
     try {

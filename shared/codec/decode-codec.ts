@@ -248,6 +248,28 @@ export function decodeDecodeRequest(
   };
 }
 
+/**
+ * The request_id of DecodeRequest bytes too large to decode, read from their first field only
+ * (every encoder writes fields in number order, request_id = 1 first): a bounded look, so an
+ * oversized request can still be answered with an error result. Undefined when the bytes do not
+ * start with a UTF-8 request_id of at most 256 bytes.
+ */
+export function peekRequestId(bytes: Uint8Array): string | undefined {
+  const REQUEST_ID_KEY = 0x0a; // field 1, wire type 2 (length-delimited)
+  if (bytes.length < 2 || bytes[0] !== REQUEST_ID_KEY) return undefined;
+  const length = bytes[1]!;
+  let start = 2;
+  let size = length;
+  if (length & 0x80) {
+    if (bytes.length < 3 || bytes[2]! & 0x80) return undefined; // ids over 16 KiB: not one
+    size = (length & 0x7f) | (bytes[2]! << 7);
+    start = 3;
+  }
+  if (size === 0 || size > 256 || start + size > bytes.length) return undefined;
+  const id = bytes.subarray(start, start + size);
+  return isUtf8(id) ? Buffer.from(id).toString('utf8') : undefined;
+}
+
 /** DecodeResult protobuf bytes. */
 export function encodeDecodeResult(result: DecodeResult): Uint8Array {
   const m: rnnstream.v1.DecodeResult.$Properties = {

@@ -86,6 +86,7 @@ export {
   decodeDecodeResult,
   encodeDecodeRequest,
   encodeDecodeResult,
+  peekRequestId,
   type DecodeAsk,
   type DecodeErrorCode,
   type DecodeRequest,

@@ -58,7 +58,7 @@ after(async () => {
   for (const o of open.reverse()) await o.stop().catch(() => {});
 });
 
-function lmConfig(app: string, decoder: object = {}): Config {
+function lmConfig(app: string, decoder: object = {}, limits: object = {}): Config {
   return parseConfig(
     {
       app,
@@ -66,6 +66,7 @@ function lmConfig(app: string, decoder: object = {}): Config {
       model: { cell: 'lstm', hidden: 12, embedding: 6 },
       tbptt: { k1: 4, k2: 6 },
       decoder: { maxWaitMs: 2, ...decoder },
+      limits,
     },
     { source: 'decoder-service-test' },
   );
@@ -214,7 +215,7 @@ test('requests without a key are answered as the offline decoders answer them: g
 
 test('invalid, wrong-model, unknown-key and expired requests get error results with the reason and the fix; a message that is not a request is dead-lettered; the decoder goes on', async () => {
   const { app, config, topics } = await newApp('decoder-errors', (a) =>
-    lmConfig(a, { maxPromptTokens: 8, maxBeamWidth: 4 }),
+    lmConfig(a, { maxPromptTokens: 8, maxBeamWidth: 4 }, { maxEventBytes: 2048 }),
   );
   const registry = createMetricsRegistry({ defaultMetrics: false });
   await decoderFor(config, { metrics: createDecoderMetrics(registry) });
@@ -260,6 +261,11 @@ test('invalid, wrong-model, unknown-key and expired requests get error results w
       code: 'timeout',
       message: /expired/,
     },
+    {
+      request: { promptText: 'x'.repeat(3_000), ask: { kind: 'greedy' } },
+      code: 'invalid_request',
+      message: /request of \d+ bytes is over limits.maxEventBytes = 2048.*fix/,
+    },
   ];
   // A message that is not a DecodeRequest, between the requests.
   const garbage = Buffer.from('not a decode request \u0000\u00ff');
@@ -294,7 +300,7 @@ test('invalid, wrong-model, unknown-key and expired requests get error results w
   const metrics = await registry.getMetricsAsJSON();
   const errors = metrics.find((m) => m.name === 'rnnstream_decoder_errors_total')!;
   const count = (reason: string) => errors.values.find((v) => v.labels.reason === reason)?.value;
-  assert.equal(count('invalid_request'), 4);
+  assert.equal(count('invalid_request'), 5);
   assert.equal(count('wrong_model'), 2);
   assert.equal(count('unknown_key'), 1);
   assert.equal(count('timeout'), 1);
