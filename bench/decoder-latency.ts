@@ -11,8 +11,11 @@
  * side in one run — it measures:
  *   - next-token requests (max_tokens 1) at a steady --rate per second for --seconds: p50 / p99;
  *   - --long-tokens-token greedy generations at the same rate: p50 / p99;
- *   - the largest rate of next-token requests (doubling from --rate up to --max-rate, --seconds
- *     each) whose p99 stays under 100 ms, and the results per second it delivered.
+ *   - the largest rate of next-token requests (from --rate / 2, doubling up to --max-rate,
+ *     --seconds each, until two rates in a row miss) whose p99 stays under 100 ms, and the results
+ *     per second it delivered.
+ * Before measuring, each decoder gets 3 seconds of the steady load, not counted (group join,
+ * producers fenced, TensorFlow's first calls for each batch size).
  * Latency is the client's: from sending a request to reading its committed final result.
  * Prints a table and writes the JSON results.
  */
@@ -97,6 +100,7 @@ try {
     try {
       say(`${setting.name}: waiting for the decoder`);
       await warmUp(client);
+      await steady(client, { rate, maxTokens: 1, seconds: 3 });
       const nextToken = await steady(client, { rate, maxTokens: 1 });
       say(
         `${setting.name}: next-token p50 ${nextToken.p50Ms.toFixed(1)} ms, p99 ${nextToken.p99Ms.toFixed(1)} ms`,
@@ -188,13 +192,17 @@ async function warmUp(client: DecoderClient): Promise<void> {
 /** Requests at a steady `rate` for `seconds`; latency from send to final result. */
 async function steady(
   client: DecoderClient,
-  { rate: perSecond, maxTokens }: { rate: number; maxTokens: number },
+  {
+    rate: perSecond,
+    maxTokens,
+    seconds: duration = seconds,
+  }: { rate: number; maxTokens: number; seconds?: number },
 ): Promise<Measured> {
   const latencies: number[] = [];
   const batchSizes: number[] = [];
   let errors = 0;
   const pending: Promise<void>[] = [];
-  const count = Math.round(perSecond * seconds);
+  const count = Math.round(perSecond * duration);
   const started = performance.now();
   for (let i = 0; i < count; i++) {
     const due = started + (i * 1000) / perSecond;
