@@ -110,15 +110,20 @@ try {
         `${setting.name}: ${longTokens} tokens p50 ${long.p50Ms.toFixed(1)} ms, p99 ${long.p99Ms.toFixed(1)} ms`,
       );
       let held: (Measured & { rate: number }) | undefined;
-      for (let r = rate; r <= maxRate; r *= 2) {
+      const ramp: Array<Measured & { rate: number }> = [];
+      let missed = 0;
+      for (let r = rate / 2; r <= maxRate && missed < 2; r *= 2) {
         const m = await steady(client, { rate: r, maxTokens: 1 });
+        ramp.push({ ...m, rate: r });
         say(
           `${setting.name}: ${r}/s next-token p99 ${m.p99Ms.toFixed(1)} ms (${m.resultsPerSecond.toFixed(0)} results/s, batch ${m.meanBatchSize.toFixed(1)})`,
         );
-        if (m.p99Ms >= 100 || m.errors > 0) break;
-        held = { ...m, rate: r };
+        if (m.p99Ms < 100 && m.errors === 0) {
+          held = { ...m, rate: r };
+          missed = 0;
+        } else missed++;
       }
-      (report.settings as unknown[]).push({ ...setting, nextToken, long, held });
+      (report.settings as unknown[]).push({ ...setting, nextToken, long, held, ramp });
     } finally {
       await client.close();
       decoder.kill('SIGTERM');

@@ -444,3 +444,39 @@ test('a streaming request gets partial results as tokens are produced, then one 
     result.tokens,
   );
 });
+
+test('two decoders of one app share the request partitions and together answer every request once', async () => {
+  const { app, config, topics } = await newApp('decoder-group');
+  const one = await decoderFor(config);
+  const two = await decoderFor(config);
+  const decoderClient = await clientFor(app);
+  // Until the group has settled, one member may own every partition for a moment.
+  const deadline = Date.now() + 30_000;
+  while (!(one.partitions().length > 0 && two.partitions().length > 0) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(
+    [...one.partitions(), ...two.partitions()].sort((a, b) => a - b),
+    Array.from({ length: PARTITIONS }, (_, p) => p),
+    'each partition owned by exactly one decoder',
+  );
+  const results = await Promise.all(
+    Array.from({ length: 40 }, (_, i) =>
+      decoderClient.request({
+        promptTokens: [97 + (i % 26)],
+        maxTokens: 5,
+        ask: { kind: 'greedy' },
+      }),
+    ),
+  );
+  assert.ok(results.every((r) => r.error === undefined && r.tokens!.length === 5));
+  const finals = (await readTopic({ client, admin, topic: topics.decodeResults })).map((r) =>
+    decodeDecodeResult(r.value),
+  );
+  assert.equal(finals.length, 40);
+  assert.equal(new Set(finals.map((r) => r.requestId)).size, 40);
+  const summaries = await Promise.all([one.stop(), two.stop()]);
+  assert.ok(
+    summaries.every((s) => s.requests > 0),
+    `both answered: ${summaries.map((s) => s.requests)}`,
+  );
+});
