@@ -141,13 +141,15 @@ const rows = report.settings as Array<{
   held: (Measured & { rate: number }) | undefined;
 }>;
 const ms = (x: number) => x.toFixed(1);
+const latency = (m: Measured) =>
+  `${ms(m.p50Ms)} / ${ms(m.p99Ms)}${m.errors > 0 ? ` (${m.errors} of ${m.requests} failed or timed out)` : ''}`;
 console.log(
   `\n| decoder | next-token p50 / p99 ms @${rate}/s | ${longTokens}-token p50 / p99 ms @${rate}/s | largest rate with p99 < 100 ms | results/s there | mean batch |`,
 );
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of rows)
   console.log(
-    `| ${r.name} | ${ms(r.nextToken.p50Ms)} / ${ms(r.nextToken.p99Ms)} | ${ms(r.long.p50Ms)} / ${ms(r.long.p99Ms)} | ${r.held ? `${r.held.rate}/s` : `< ${rate}/s`} | ${r.held ? r.held.resultsPerSecond.toFixed(0) : '-'} | ${r.held ? r.held.meanBatchSize.toFixed(1) : '-'} |`,
+    `| ${r.name} | ${latency(r.nextToken)} | ${latency(r.long)} | ${r.held ? `${r.held.rate}/s` : `< ${rate}/s`} | ${r.held ? r.held.resultsPerSecond.toFixed(0) : '-'} | ${r.held ? r.held.meanBatchSize.toFixed(1) : '-'} |`,
   );
 const [batched, single] = rows;
 if (batched?.held && single?.held)
