@@ -8,16 +8,11 @@
  * owner.
  */
 import type { DecodeErrorCode, DecodeResult } from '../../shared/codec/decode-codec.js';
-import { describeDeadLetterError, encodeDeadLetter } from '../../shared/codec/dead-letter-codec.js';
-import {
-  deadLetterOriginal,
-  truncateUtf8,
-  type InputLimits,
-} from '../../shared/events/input-limits.js';
+import type { InputLimits } from '../../shared/events/input-limits.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { DecoderMetrics } from '../../shared/metrics/decoder-metrics.js';
 import type { ModelSpec } from '../../shared/model/model-spec.js';
-import type { OutgoingRecord } from '../../shared/transport/kafka/index.js';
+import { deadLetterOf, type OutgoingRecord } from '../../shared/transport/kafka/index.js';
 import { taskOf } from './decode-jobs.js';
 import type { DecodeEngine, EngineJob } from './decode-engine.js';
 import type { DecodeItem } from './request-intake.js';
@@ -180,30 +175,13 @@ export class BatchExecutor {
     };
   }
 
-  private deadLetter(item: DecodeItem): OutgoingRecord {
-    const { record, outcome } = item;
-    const { limits } = this.o;
-    const key =
-      record.keyBytes ?? (record.key === '' ? undefined : new TextEncoder().encode(record.key));
-    const value = record.tombstone ? undefined : record.value;
-    const { originalKey, originalValue, cutNote } = deadLetterOriginal({ key, value, limits });
-    const described = describeDeadLetterError(
-      outcome.kind === 'deadLetter' ? outcome.error : undefined,
-    );
-    return {
-      key: truncateUtf8(record.key, limits.maxKeyBytes),
-      value: encodeDeadLetter({
-        originalKey,
-        originalValue,
-        sourceTopic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        ...described,
-        error: described.error + cutNote,
-        tsMs: this.o.now(),
-        originalTsMs: record.timestampMs,
-      }),
-    };
+  private deadLetter({ record, outcome }: DecodeItem): OutgoingRecord {
+    return deadLetterOf({
+      record,
+      error: outcome.kind === 'deadLetter' ? outcome.error : undefined,
+      limits: this.o.limits,
+      tsMs: this.o.now(),
+    });
   }
 
   private count(

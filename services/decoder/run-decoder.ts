@@ -1,10 +1,9 @@
 import { hostname } from 'node:os';
 
-import { modelSpecFromConfig, type Config } from '../../shared/config/index.js';
-import { createTokenizer, LabelRegistry } from '../../shared/events/index.js';
+import type { Config } from '../../shared/config/index.js';
+import { createLearner } from '../../shared/learner/create-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { DecoderMetrics } from '../../shared/metrics/decoder-metrics.js';
-import { RecurrentModel } from '../../shared/model/recurrent-model.js';
 import { PublishedParams } from '../../shared/paramserver-client/index.js';
 import {
   createKafkaBus,
@@ -80,16 +79,9 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
     maxBatchSize: options.maxBatchSize ?? config.decoder.maxBatchSize,
     maxWaitMs: options.maxWaitMs ?? config.decoder.maxWaitMs,
   };
-  const spec = modelSpecFromConfig(config);
-  const model = RecurrentModel.create({ spec, seed: config.seed });
-  const tokenizer = createTokenizer({
-    kind: config.input.tokenizer,
-    vocabSize: config.input.vocabSize,
-  });
-  const labels = new LabelRegistry({
-    labels: config.task.labels as Array<string | number> | undefined,
-    maxLabels: config.task.maxLabels,
-  });
+  // The model, tokenizer and labels exactly as a worker builds them (no trainer: inference only).
+  const learner = createLearner({ config });
+  const { spec, model, tokenizer, labels } = learner;
   const params = await PublishedParams.follow({
     client,
     app: config.app,
@@ -239,7 +231,7 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
       await outbox.disconnect();
       await stateView.stop();
       await params.stop();
-      model.dispose();
+      learner.dispose();
     })
     .then(async (): Promise<DecoderSummary> => {
       await intakeDone;

@@ -1,9 +1,4 @@
-import {
-  decodeEventPayload,
-  describeDeadLetterError,
-  encodeDeadLetter,
-  encodePredictions,
-} from '../../shared/codec/index.js';
+import { decodeEventPayload, encodePredictions } from '../../shared/codec/index.js';
 import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
 import { renderValue } from '../../shared/errors/render-value.js';
@@ -12,12 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import { asInputError, InputError } from '../../shared/errors/index.js';
 import type { FeatureNormalizer } from '../../shared/events/feature-normalizer.js';
 import type { Learner } from '../../shared/learner/create-learner.js';
-import {
-  deadLetterOriginal,
-  limitError,
-  truncateUtf8,
-  type InputLimits,
-} from '../../shared/events/input-limits.js';
+import { limitError, type InputLimits } from '../../shared/events/input-limits.js';
 import type { StreamEvent } from '../../shared/events/stream-event.js';
 import { encodeEvent, type EncodedEvent } from '../../shared/learner/event-encoder.js';
 import {
@@ -28,11 +18,12 @@ import {
 } from '../../shared/learner/key-state-mapping.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type {
-  KafkaBusRecord,
-  OutgoingRecord,
-  TopicNames,
-  TransactionalProducer,
+import {
+  deadLetterOf,
+  type KafkaBusRecord,
+  type OutgoingRecord,
+  type TopicNames,
+  type TransactionalProducer,
 } from '../../shared/transport/kafka/index.js';
 import type { RestoredPartition } from '../../shared/learner/state-changelog.js';
 import {
@@ -272,26 +263,7 @@ export class PartitionTask {
    * only the first DEAD_LETTER_KEEP_BYTES, so that the dead letter itself can be produced.
    */
   private deadLetter(record: KafkaBusRecord, error: InputError): OutgoingRecord {
-    const { limits } = this.o;
-    const key =
-      record.keyBytes ?? (record.key === '' ? undefined : new TextEncoder().encode(record.key));
-    const value = record.tombstone ? undefined : record.value;
-    const { originalKey, originalValue, cutNote } = deadLetterOriginal({ key, value, limits });
-    const described = describeDeadLetterError(error);
-    return {
-      key: truncateUtf8(record.key, limits.maxKeyBytes),
-      value: encodeDeadLetter({
-        originalKey,
-        originalValue,
-        sourceTopic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        ...described,
-        error: described.error + cutNote,
-        tsMs: this.o.now(),
-        originalTsMs: record.timestampMs,
-      }),
-    };
+    return deadLetterOf({ record, error, limits: this.o.limits, tsMs: this.o.now() });
   }
 }
 

@@ -16,6 +16,7 @@
  *       (read-your-writes up to the log end taken at the call), lagOffsets, stop
  *   openPartitionOffsetsReader({ client, topic })              start / last stable / log end offsets
  *   encodeOutgoingRecords({ encodeValues, keyOf })            records whose values are sent without a copy
+ *   deadLetterOf({ record, error, limits, tsMs })              a consumed record's `<app>.dead-letter` record
  *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
  *   readGroupOffsets / waitForGroupOffsets / topicEndOffsets   positions via the admin client
  *
@@ -44,6 +45,7 @@ export {
   wrapKafkaError,
   type KafkaErrorContext,
 } from './kafka-errors.js';
+export { deadLetterOf } from './dead-letters.js';
 export { encodeOutgoingRecords } from './framing-room.js';
 export { keyPartitioner } from './key-partitioner.js';
 export {

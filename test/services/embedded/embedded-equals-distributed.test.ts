@@ -107,7 +107,7 @@ test(
       args: ['--worker-id', 'w0', '--params-lockstep-ms', '60000', '--max-batch-size', '97'],
     });
     kafka.spawned(worker.child);
-    await worker.waitForLog(/training from the published parameters/);
+    await worker.waitForLog(/using the published parameters/);
     await worker.waitForLog(/"partitions restored"/);
     await produceEvents({ client, topic: topicNames(app).events, events: stream, batchSize: 50 });
     const distributedPredictions = predictionsOf(

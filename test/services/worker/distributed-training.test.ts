@@ -117,7 +117,7 @@ async function trainingRun({
     running.push(worker);
     children.push(worker.child);
   }
-  for (const worker of running) await worker.waitForLog(/training from the published parameters/);
+  for (const worker of running) await worker.waitForLog(/using the published parameters/);
   // Every worker owns a partition before the stream starts.
   for (const worker of running) await worker.waitForLog(/"partitions restored"/);
   const total = KEYS * stepsPerKey;
