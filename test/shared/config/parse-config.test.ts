@@ -60,6 +60,18 @@ test('an empty object gets every default of docs/design.md §7', () => {
       maxLabelValues: 16_384,
       maxJsonDepth: 16,
     },
+    decoder: {
+      maxBatchSize: 32,
+      maxWaitMs: 5,
+      maxQueuedRequests: 1024,
+      requestTimeoutMs: 30_000,
+      maxPromptTokens: 4096,
+      maxTokens: 4096,
+      maxBeamWidth: 16,
+      maxSequenceEvents: 4096,
+      maxForecastSteps: 1024,
+      stateWaitMs: 2_000,
+    },
     backend: 'auto',
     seed: 1,
   });
