@@ -1,6 +1,7 @@
 import {
   BitsPerToken,
   ClassificationMetrics,
+  type ClassScores,
   LastValueBaseline,
   MajorityClassBaseline,
   MeanSquaredError,
@@ -16,7 +17,17 @@ export interface RunSummary {
   keys: number;
   skipped: number;
   tokensPerSecond: number;
-  metrics: { bitsPerToken?: number; accuracy?: number; macroF1?: number; mse?: number };
+  metrics: {
+    bitsPerToken?: number;
+    accuracy?: number;
+    macroF1?: number;
+    mse?: number;
+    /**
+     * tag, classify: precision, recall, F1 and support of every label that macroF1 averages
+     * over (seen as a target or predicted), keyed by the label as written in the events.
+     */
+    perClass?: Record<string, ClassScores>;
+  };
   /** Same metrics over the most recent events (progress lines). */
   recent: { bitsPerToken?: number; accuracy?: number; mse?: number };
   baselines: { bitsPerToken?: number; accuracy?: number; macroF1?: number; mse?: number };
@@ -35,6 +46,8 @@ export class PrequentialSummary {
   private readonly startedMs = Date.now();
   private readonly keys = new Set<string>();
   private readonly labelIds = new Map<string, number>();
+  /** The label of each id, in id order. */
+  private readonly labelValues: Array<string | number> = [];
   private events = 0;
   private skipped = 0;
   private paramVersion = 0;
@@ -106,6 +119,7 @@ export class PrequentialSummary {
     } else {
       summary.metrics.accuracy = this.classes.accuracy;
       summary.metrics.macroF1 = this.classes.macroF1;
+      summary.metrics.perClass = this.perClassTable();
       summary.recent.accuracy = this.recentClasses.accuracy;
       summary.baselines.accuracy = this.majority.accuracy;
       summary.baselines.macroF1 = this.majority.macroF1;
@@ -116,7 +130,26 @@ export class PrequentialSummary {
   private idOf(label: string | number): number {
     const k = JSON.stringify(label);
     let id = this.labelIds.get(k);
-    if (id === undefined) this.labelIds.set(k, (id = this.labelIds.size));
+    if (id === undefined) {
+      this.labelIds.set(k, (id = this.labelIds.size));
+      this.labelValues.push(label);
+    }
     return id;
+  }
+
+  /**
+   * The per-class scores keyed by label text: a string label as it is, a number in decimal. If a
+   * string and a number read the same (`"3"` and `3`), both are keyed by their JSON text
+   * (`"\"3\""` and `"3"`) so that neither row hides the other.
+   */
+  private perClassTable(): Record<string, ClassScores> {
+    const texts = this.labelValues.map((label) => String(label));
+    const clashes = new Set(texts.filter((t, i) => texts.indexOf(t) !== i));
+    const table: Record<string, ClassScores> = {};
+    for (const [id, scores] of this.classes.classScores()) {
+      const text = texts[id]!;
+      table[clashes.has(text) ? JSON.stringify(this.labelValues[id]) : text] = scores;
+    }
+    return table;
   }
 }

@@ -4,6 +4,14 @@ interface ClassCounts {
   fn: number;
 }
 
+/** One class's row of a report: `support` is how many pairs had this class as the target. */
+export interface ClassScores {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
 /**
  * Accuracy and macro-F1 of class predictions, from (predicted, actual) id pairs, over the whole
  * stream or the last `windowSize` pairs.
@@ -76,6 +84,28 @@ export class ClassificationMetrics {
     let sum = 0;
     for (const { tp, fp, fn } of this.counts.values()) sum += (2 * tp) / (2 * tp + fp + fn);
     return sum / this.counts.size;
+  }
+
+  /**
+   * Precision, recall, F1 and support of every class macro-F1 averages over (classes that occur
+   * as a target or a prediction), so the mean of the `f1` column is exactly `macroF1`. A ratio
+   * with a zero denominator (a class never predicted has no precision, one never a target no
+   * recall) is reported as 0: such a class has TP = 0, and 0 is what its F1 counts in macro-F1.
+   */
+  classScores(): Map<number, ClassScores> {
+    const ratio = (num: number, den: number): number => (den === 0 ? 0 : num / den);
+    return new Map(
+      [...this.counts].map(([id, { tp, fp, fn }]) => [
+        id,
+        {
+          precision: ratio(tp, tp + fp),
+          recall: ratio(tp, tp + fn),
+          // The same expression as macroF1, so the two cannot disagree by rounding.
+          f1: (2 * tp) / (2 * tp + fp + fn),
+          support: tp + fn,
+        },
+      ]),
+    );
   }
 
   /** Per-class counts, for reports. */

@@ -74,3 +74,49 @@ test('a class id that is not a non-negative integer is a programming error', () 
   assert.throws(() => m.observe(0, -1), RangeError);
   assert.throws(() => m.observe(0.5, 1), RangeError);
 });
+
+test('per-class precision, recall, F1 and support of a confusion match the hand computation, and average to macro-F1', () => {
+  const m = new ClassificationMetrics();
+  // [predicted, actual]; class 3 is only predicted, class 2 never predicted, one pair has no prediction.
+  for (const [p, a] of [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [1, 0],
+    [1, 1],
+    [0, 1],
+    [undefined, 1],
+    [1, 2],
+    [3, 2],
+  ] as const)
+    m.observe(p, a);
+  // Confusion by hand:
+  // class 0: predicted 0 four times, right three times -> tp 3, fp 1 (actual 1); targets 4, tp 3 -> fn 1.
+  //   precision 3/4, recall 3/4, F1 = 2*3/(2*3+1+1) = 6/8.
+  // class 1: predicted 1 three times (actual 0, 1, 2) -> tp 1, fp 2; targets 3 -> fn 2.
+  //   precision 1/3, recall 1/3, F1 = 2/(2+2+2) = 1/3.
+  // class 2: never predicted -> precision 0 (0/0 reported as 0); targets 2, tp 0 -> recall 0, F1 0.
+  // class 3: predicted once, never a target -> precision 0/1 = 0, recall 0 (0/0), F1 0, support 0.
+  const rows = m.classScores();
+  assert.deepEqual([...rows.keys()].sort(), [0, 1, 2, 3]);
+  const expected = new Map([
+    [0, { precision: 3 / 4, recall: 3 / 4, f1: 6 / 8, support: 4 }],
+    [1, { precision: 1 / 3, recall: 1 / 3, f1: 1 / 3, support: 3 }],
+    [2, { precision: 0, recall: 0, f1: 0, support: 2 }],
+    [3, { precision: 0, recall: 0, f1: 0, support: 0 }],
+  ]);
+  for (const [id, want] of expected) {
+    const got = rows.get(id)!;
+    near(got.precision, want.precision);
+    near(got.recall, want.recall);
+    near(got.f1, want.f1);
+    assert.equal(got.support, want.support);
+  }
+  // Supports add up to the pairs; macro-F1 is the plain mean of the F1 column over the 4 classes.
+  assert.equal(
+    [...rows.values()].reduce((s, r) => s + r.support, 0),
+    9,
+  );
+  near(m.macroF1, (6 / 8 + 1 / 3 + 0 + 0) / 4);
+  near(m.accuracy, 4 / 9);
+});
