@@ -36,6 +36,22 @@ export interface RunSummary {
   /** Live TensorFlow.js tensors and resident memory: flat after warm-up, or something leaks. */
   liveTensors: number;
   rssMiB: number;
+  /** What training covered (absent when the run does not train). */
+  training?: TrainingReport | undefined;
+}
+
+/** Every processed step is trained once, or counted here with the reason it was not. */
+export interface TrainingReport {
+  /** Training steps (batches of key windows) taken. */
+  trainSteps: number;
+  /** Steps still pending when the input ended, trained then by one last, shorter window per key. */
+  endOfInputSteps: number;
+  /** Steps never trained, by reason. */
+  untrainedSteps: number;
+  untrained: {
+    /** Their key was evicted (state.ttlMs or state.maxKeys) before its next training step. */
+    evicted: number;
+  };
 }
 
 const RECENT_WINDOW = 20_000;

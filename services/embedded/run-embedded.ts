@@ -2,20 +2,16 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Config } from '../../shared/config/index.js';
 import { asInputError, type InputError } from '../../shared/errors/index.js';
-import {
-  readJsonlEvents,
-  readTextEvents,
-  type ParsedRecord,
-  type StreamEvent,
-} from '../../shared/events/index.js';
+import { readJsonlEvents, readTextEvents, type ParsedRecord } from '../../shared/events/index.js';
 import { createLearner, type Learner } from '../../shared/learner/create-learner.js';
-import { encodeEvent, type EncodedEvent } from '../../shared/learner/event-encoder.js';
+import { encodeEvent } from '../../shared/learner/event-encoder.js';
 import { InProcessParameterService } from '../../shared/learner/in-process-parameter-service.js';
 import type { Prediction } from '../../shared/events/prediction.js';
 import type { Logger } from '../../shared/logging/logger.js';
 import { parameterServerOptionsFromConfig } from '../../shared/paramserver/parameter-server.js';
 import { createInProcessBus } from '../../shared/transport/in-process-bus.js';
-import { PrequentialSummary, type RunSummary } from './prequential-summary.js';
+import { learnFromTopic, type EndOfInput, type QueuedEvent } from './learn-from-topic.js';
+import { PrequentialSummary, type RunSummary, type TrainingReport } from './prequential-summary.js';
 
 export type InputFormat = 'jsonl' | 'text';
 
@@ -34,12 +30,6 @@ export interface RunEmbeddedOptions {
   readonly onProgress?: (progress: RunSummary, learner: Learner) => void;
   /** Truncates each text file (quick runs on big corpora). */
   readonly maxBytesPerFile?: number | undefined;
-}
-
-interface QueuedEvent {
-  readonly event: StreamEvent;
-  readonly line: number;
-  readonly index: number;
 }
 
 const MAX_REPORTED_BAD_RECORDS = 1000;
@@ -114,48 +104,64 @@ export async function runEmbedded(
     }
   };
 
-  const consume = async (): Promise<void> => {
+  const consume = async (): Promise<EndOfInput> => {
     const progressEvery = options.progressIntervalMs ?? 0;
     let nextProgress = Date.now() + progressEvery;
-    for await (const batch of bus.consumer().batches({ topic, maxBatchSize: 4096 })) {
-      const encoded: EncodedEvent[] = [];
-      for (const { value } of batch) {
+    return learnFromTopic({
+      bus,
+      topic,
+      maxBatchSize: 4096,
+      learner: streamLearner,
+      encode: (value) => {
         try {
-          encoded.push(
-            encodeEvent({
-              ...value,
-              spec: learner.spec,
-              tokens: learner.tokenizer,
-              labels: learner.labels,
-              normalizer,
-            }),
-          );
+          return encodeEvent({
+            ...value,
+            spec: learner.spec,
+            tokens: learner.tokenizer,
+            labels: learner.labels,
+            normalizer,
+          });
         } catch (err) {
           // One event's failure, whatever it is, skips that event alone.
           reportBad(value.line, asInputError(err, value.line));
+          return undefined;
         }
-      }
-      const predictions = await streamLearner.process(encoded);
-      for (const p of predictions) summary.observe(p);
-      if (output) await writeLines(output, predictions);
-      // Training is synchronous compute: let timers, I/O and signal handlers (Ctrl-C) run between batches.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (progressEvery > 0 && Date.now() >= nextProgress) {
-        nextProgress = Date.now() + progressEvery;
-        options.onProgress?.(summary.snapshot(), learner);
-      }
-    }
+      },
+      onPredictions: async (predictions) => {
+        for (const p of predictions) summary.observe(p);
+        if (output) await writeLines(output, predictions);
+      },
+      onBatch: () => {
+        if (progressEvery > 0 && Date.now() >= nextProgress) {
+          nextProgress = Date.now() + progressEvery;
+          options.onProgress?.(summary.snapshot(), learner);
+        }
+      },
+    });
   };
 
+  let endOfInput: EndOfInput;
   try {
-    await Promise.all([produce(), consume()]);
+    [, endOfInput] = await Promise.all([produce(), consume()]);
   } finally {
     if (output) {
       output.end();
       await once(output, 'close');
     }
   }
-  return { summary: summary.snapshot(), learner };
+  return {
+    summary: {
+      ...summary.snapshot(),
+      training: learner.trainer
+        ? trainingReport({
+            trainSteps: learner.trainer.steps,
+            endOfInput,
+            evictedSteps: streamLearner.untrainedStepsEvicted,
+          })
+        : undefined,
+    },
+    learner,
+  };
 }
 
 function openSource(options: RunEmbeddedOptions): AsyncIterable<ParsedRecord> {
@@ -173,4 +179,22 @@ async function writeLines(output: WriteStream, predictions: readonly Prediction[
   if (predictions.length === 0) return;
   const text = predictions.map((p) => JSON.stringify(p)).join('\n') + '\n';
   if (!output.write(text)) await once(output, 'drain');
+}
+
+/** The summary's `training` entry: what was trained, and how many steps were not and why. */
+function trainingReport({
+  trainSteps,
+  endOfInput,
+  evictedSteps,
+}: {
+  trainSteps: number;
+  endOfInput: EndOfInput;
+  evictedSteps: number;
+}): TrainingReport {
+  return {
+    trainSteps,
+    endOfInputSteps: endOfInput.steps,
+    untrainedSteps: evictedSteps,
+    untrained: { evicted: evictedSteps },
+  };
 }

@@ -1,3 +1,4 @@
+import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
 import {
@@ -53,9 +54,11 @@ export class ConsumeLoop {
           topic,
           maxBatchSize,
           onAssignment: partitions.onAssignment,
+          idleAfterMs: () => partitions.trainingDueInMs(),
         })) {
           if (signal.aborted) break;
-          await this.process(records);
+          if (records.length > 0) await this.process(records);
+          await this.trainDue();
         }
       } catch (error) {
         if (signal.aborted) break;
@@ -110,14 +113,50 @@ export class ConsumeLoop {
         },
         'transaction committed',
       );
-      const sent = report.gradients;
-      if (gate && sent.length > 0 && !(await gate.waitUntilApplied({ sent, version })))
-        logger.warn(
-          { version, lockstepMs: gate.timeoutMs, gradients: sent.length },
-          'lockstep: no published version applied our gradient within --params-lockstep-ms; going on with the newest version at hand',
-        );
+      await this.awaitLockstep(report.gradients, version);
     }
     partitions.closeIfRevoked(partition);
+  }
+
+  /** Lockstep training: waits until a published version has applied the gradients just sent. */
+  private async awaitLockstep(sent: readonly GradientId[], version: number): Promise<void> {
+    const { gate, logger } = this.o;
+    if (gate && sent.length > 0 && !(await gate.waitUntilApplied({ sent, version })))
+      logger.warn(
+        { version, lockstepMs: gate.timeoutMs, gradients: sent.length },
+        'lockstep: no published version applied our gradient within --params-lockstep-ms; going on with the newest version at hand',
+      );
+  }
+
+  /**
+   * Trains, partition by partition, the ready keys whose tbptt.maxWaitMs is over though no event
+   * came for them (one transaction each), so no ready key waits for the next event of its
+   * partition — the loop wakes up for them when no batch comes (idleAfterMs).
+   */
+  private async trainDue(): Promise<void> {
+    const { partitions, model, params, reporter, logger, signal } = this.o;
+    for (const task of partitions.openTasks()) {
+      if (signal.aborted) return;
+      if (task.trainingDueInMs() !== 0 || !partitions.isAssigned(task.partition)) continue;
+      params?.applyNewest();
+      const version = model.params.version;
+      const started = performance.now();
+      const report = await partitions.whileBusy(task.partition, () =>
+        task.trainDue().catch((error: unknown) => {
+          reporter.transactionFailed();
+          throw error;
+        }),
+      );
+      partitions.closeIfRevoked(task.partition);
+      if (!report) continue;
+      this.failures = 0;
+      reporter.batchCommitted(report, (performance.now() - started) / 1000);
+      logger.debug(
+        { partition: task.partition, gradientRecords: report.gradientRecords, version },
+        'keys whose maxWaitMs was over trained without a new event',
+      );
+      await this.awaitLockstep(report.gradients, version);
+    }
   }
 }
 

@@ -131,6 +131,21 @@ export class PartitionLifecycle {
     this.tasks.clear();
   }
 
+  /** The open partitions' tasks (those still opening are not yet ready to train). */
+  openTasks(): PartitionTask[] {
+    return [...this.tasks.values()];
+  }
+
+  /** Ms until a ready key of some open partition has waited tbptt.maxWaitMs (undefined: none waits). */
+  trainingDueInMs(): number | undefined {
+    let due: number | undefined;
+    for (const task of this.tasks.values()) {
+      const ms = task.trainingDueInMs();
+      if (ms !== undefined && (due === undefined || ms < due)) due = ms;
+    }
+    return due;
+  }
+
   partitions(): number[] {
     return [...this.tasks.keys()].sort((a, b) => a - b);
   }

@@ -17,6 +17,7 @@ import {
   type StepLayout,
 } from '../../shared/learner/key-state-mapping.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
+import type { Prediction } from '../../shared/events/prediction.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
   deadLetterOf,
@@ -139,7 +140,7 @@ export class PartitionTask {
     batch: readonly KafkaBusRecord[],
     { stopAfterTrainStep = false }: { stopAfterTrainStep?: boolean } = {},
   ): Promise<BatchReport> {
-    const { partition, topics, logger } = this.o;
+    const { partition, logger } = this.o;
     const { spec, tokenizer: tokens, labels } = this.o.learner;
     const normalizer = this.normalizer;
     const t0 = performance.now();
@@ -186,6 +187,85 @@ export class PartitionTask {
         'malformed events sent to the dead-letter topic',
       );
 
+    const t3 = performance.now();
+    const committed = await this.commit({
+      predictions,
+      deadLetters,
+      lastOffsetOfKey,
+      nextOffset,
+      normalizerChanged: encoded.length > 0,
+    });
+    return {
+      partition,
+      records: records.length,
+      alreadyProcessed: records.length - fresh.length,
+      events: predictions.length,
+      deadLetters: deadLetters.length,
+      ...committed,
+      nextOffset,
+      timingsMs: {
+        decode: t1 - t0,
+        learn: t2 - t1,
+        records: t3 - t2,
+        transaction: performance.now() - t3,
+      },
+    };
+  }
+
+  /** Ms until a ready key of this partition has waited tbptt.maxWaitMs (undefined: none waits). */
+  trainingDueInMs(): number | undefined {
+    return this.learner.trainingDueInMs();
+  }
+
+  /**
+   * Trains the keys whose wait is over although no event came for them, in a transaction of
+   * their changelog records and gradients (the consumed offsets stay where they are); undefined
+   * when none was due.
+   */
+  async trainDue(): Promise<BatchReport | undefined> {
+    const t0 = performance.now();
+    if (!(await this.learner.trainDue())) return undefined;
+    const t1 = performance.now();
+    const nextOffset = this.nextOffsetValue;
+    const committed = await this.commit({
+      predictions: [],
+      deadLetters: [],
+      lastOffsetOfKey: new Map(),
+      nextOffset,
+      normalizerChanged: false,
+    });
+    return {
+      partition: this.partition,
+      records: 0,
+      alreadyProcessed: 0,
+      events: 0,
+      deadLetters: 0,
+      ...committed,
+      nextOffset,
+      timingsMs: { decode: 0, learn: t1 - t0, records: 0, transaction: performance.now() - t1 },
+    };
+  }
+
+  /**
+   * One transaction: the changelog records of the keys the learner changed (and of evicted keys),
+   * predictions, dead letters, gradients and the consumed offsets; then the task's progress moves.
+   */
+  private async commit({
+    predictions,
+    deadLetters,
+    lastOffsetOfKey,
+    nextOffset,
+    normalizerChanged,
+  }: {
+    predictions: readonly Prediction[];
+    deadLetters: readonly OutgoingRecord[];
+    lastOffsetOfKey: ReadonlyMap<string, number>;
+    nextOffset: number;
+    normalizerChanged: boolean;
+  }): Promise<
+    Pick<BatchReport, 'changelogRecords' | 'tombstones' | 'gradientRecords' | 'gradients'>
+  > {
+    const { partition, topics } = this.o;
     const tsMs = this.o.now();
     const changelog: OutgoingRecord[] = [];
     for (const key of this.learner.drainChangedKeys()) {
@@ -205,8 +285,8 @@ export class PartitionTask {
     const evicted = this.evicted;
     this.evicted = [];
     for (const key of evicted) changelog.push(tombstoneOutgoing(key, partition));
-    if (this.o.persistNormalizer && encoded.length > 0)
-      changelog.push(normalizerOutgoing(partition, normalizer.toJSON()));
+    if (this.o.persistNormalizer && normalizerChanged)
+      changelog.push(normalizerOutgoing(partition, this.normalizer.toJSON()));
     changelog.push(progressOutgoing(partition, nextOffset));
     const { records: gradientRecords, ids: gradientIds } = this.o.gradients?.drain({
       dtype: this.o.gradientDtype,
@@ -217,13 +297,12 @@ export class PartitionTask {
       key: p.key,
       value: predictionValues[i]!,
     }));
-    const t3 = performance.now();
     const transaction = await this.o.producer.transaction();
     try {
       await transaction.sendBatch([
         { topic: topics.stateChangelog, messages: changelog },
         { topic: topics.predictions, messages: predictionRecords },
-        { topic: topics.deadLetter, messages: deadLetters },
+        { topic: topics.deadLetter, messages: [...deadLetters] },
         { topic: topics.gradients, messages: gradientRecords },
       ]);
       await transaction.sendOffsets({
@@ -239,22 +318,10 @@ export class PartitionTask {
     for (const [key, offset] of lastOffsetOfKey) this.inputOffsets.set(key, offset);
     for (const key of evicted) this.inputOffsets.delete(key);
     return {
-      partition,
-      records: records.length,
-      alreadyProcessed: records.length - fresh.length,
-      events: predictions.length,
-      deadLetters: deadLetters.length,
       changelogRecords: changelog.length,
       tombstones: evicted.length,
       gradientRecords: gradientRecords.length,
       gradients: gradientIds,
-      nextOffset,
-      timingsMs: {
-        decode: t1 - t0,
-        learn: t2 - t1,
-        records: t3 - t2,
-        transaction: performance.now() - t3,
-      },
     };
   }
 

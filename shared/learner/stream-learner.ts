@@ -57,6 +57,8 @@ export class StreamLearner {
   private readonly ready = new ReadyQueue();
   /** Steps that were never trained because their key was evicted first. */
   untrainedStepsEvicted = 0;
+  /** finish() ran: the input has ended. */
+  private finished = false;
   /** Keys whose stored state changed since the last drainChangedKeys() (for a changelog). */
   private readonly changed = new Map<string, KeySequence>();
 
@@ -90,6 +92,8 @@ export class StreamLearner {
     events: readonly EncodedEvent[],
     { stopAfterTrainStep = false }: { stopAfterTrainStep?: boolean } = {},
   ): Promise<Prediction[]> {
+    if (this.finished && events.length > 0)
+      throw new Error('internal: StreamLearner.process() after finish(): the input had ended');
     const predictions: Prediction[] = [];
     let start = 0;
     while (start < events.length) {
@@ -123,9 +127,53 @@ export class StreamLearner {
     return predictions;
   }
 
-  /** Trains every ready key now (end of input, shutdown, before a checkpoint). */
+  /** Trains every ready key now (shutdown, before a checkpoint). */
   async flush(): Promise<void> {
     await this.trainReady({ all: true });
+  }
+
+  /**
+   * Ms until the oldest ready key has waited `maxWaitMs` (0: its wait is over), undefined when no
+   * key waits or nothing trains. The owner's loop wakes up then and calls trainDue(), so a ready
+   * key trains in time even when no further event arrives.
+   */
+  trainingDueInMs(): number | undefined {
+    if (!this.o.trainer || this.ready.size === 0) return undefined;
+    return Math.max(0, this.o.maxWaitMs - this.ready.oldestWaitMs(this.o.now()));
+  }
+
+  /** Trains the ready keys whose wait is over (and full steps of ready keys); whether any step ran. */
+  async trainDue(): Promise<boolean> {
+    return this.trainReady({ all: false });
+  }
+
+  /**
+   * End of input: trains every key with pending steps, ready or not — a key with fewer than k1
+   * new steps gets a shorter step covering just those — and returns the steps so covered. The
+   * learner takes no further events afterwards: a short step moves a key off the k1 grid that
+   * its stored window starts are kept on.
+   */
+  async finish(): Promise<{ keys: number; steps: number }> {
+    let keys = 0;
+    let steps = 0;
+    if (this.o.trainer) {
+      for (const sequence of this.store.values())
+        if (sequence.pending > 0) {
+          keys++;
+          steps += sequence.pending;
+          this.ready.add(sequence, this.o.now());
+        }
+      await this.trainReady({ all: true });
+    }
+    this.finished = true;
+    return { keys, steps };
+  }
+
+  /** Steps processed but not (yet) covered by a training step, over every live key. */
+  pendingSteps(): number {
+    let steps = 0;
+    for (const sequence of this.store.values()) steps += sequence.pending;
+    return steps;
   }
 
   get readyKeys(): number {
@@ -139,7 +187,6 @@ export class StreamLearner {
     return out;
   }
 
-  /** Puts a key back from its changelog record (restore on partition assignment). */
   /**
    * Puts a key back from its snapshot (changelog restore). A snapshot this model cannot use is a
    * ShapeError and leaves the learner as it was: the caller skips that key, which starts afresh.

@@ -21,15 +21,20 @@ export interface BusProducer<T> {
   }): Promise<void>;
 }
 
+export interface BatchOptions {
+  topic: string;
+  maxBatchSize: number;
+  /**
+   * Asked before each wait for records: after this many ms with none, an empty batch is yielded
+   * (undefined: wait as long as it takes). Timed work — a ready key whose wait is over — then
+   * runs in the caller's loop, in order with its batches.
+   */
+  idleAfterMs?: (() => number | undefined) | undefined;
+}
+
 export interface BusConsumer<T> {
   /** Yields batches of records of one topic in order until the topic is closed and drained. */
-  batches({
-    topic,
-    maxBatchSize,
-  }: {
-    topic: string;
-    maxBatchSize: number;
-  }): AsyncIterable<ReadonlyArray<BusRecord<T>>>;
+  batches(options: BatchOptions): AsyncIterable<ReadonlyArray<BusRecord<T>>>;
 }
 
 export interface Bus<T> {

@@ -44,7 +44,7 @@ export function createInProcessBus<T>({
       },
     }),
     consumer: () => ({
-      async *batches({ topic, maxBatchSize }) {
+      async *batches({ topic, maxBatchSize, idleAfterMs }) {
         const q = topicQueue(topic);
         for (;;) {
           if (q.records.length > 0) {
@@ -53,8 +53,8 @@ export function createInProcessBus<T>({
             yield batch;
           } else if (q.closed) {
             return;
-          } else {
-            await new Promise<void>((resolve) => q.onData.push(resolve));
+          } else if (!(await dataWithin(q, idleAfterMs?.()))) {
+            yield [];
           }
         }
       },
@@ -65,4 +65,23 @@ export function createInProcessBus<T>({
       wake(q.onData);
     },
   };
+}
+
+/** Waits for a record (true) or until `timeoutMs` passes (false; undefined: no limit). */
+function dataWithin<T>(q: TopicQueue<T>, timeoutMs: number | undefined): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            const at = q.onData.indexOf(onData);
+            if (at >= 0) q.onData.splice(at, 1);
+            resolve(false);
+          }, timeoutMs);
+    const onData = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    q.onData.push(onData);
+  });
 }

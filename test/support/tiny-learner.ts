@@ -35,6 +35,8 @@ export function tinyLearner({
   sink,
   maxKeysPerStep = 64,
   seed = 7,
+  maxWaitMs = Number.MAX_SAFE_INTEGER,
+  now,
 }: {
   spec: ModelSpec;
   k1: number;
@@ -42,6 +44,8 @@ export function tinyLearner({
   sink?: GradientSink;
   maxKeysPerStep?: number;
   seed?: number;
+  maxWaitMs?: number;
+  now?: () => number;
 }) {
   const model = RecurrentModel.create({ spec, seed });
   const tokens = createTokenizer({ kind: 'ids', vocabSize: spec.vocabSize });
@@ -62,7 +66,8 @@ export function tinyLearner({
     k1,
     k2,
     maxKeysPerStep,
-    maxWaitMs: Number.MAX_SAFE_INTEGER,
+    maxWaitMs,
+    now,
     ttlMs: Number.MAX_SAFE_INTEGER,
     maxKeys: 1_000_000,
   });

@@ -7,8 +7,11 @@
  */
 export interface BatchHandoff<B> {
   put(batch: B): Promise<boolean>;
-  /** The next batch, or undefined once ended; throws the error the handoff was ended with. */
-  take(): Promise<B | undefined>;
+  /**
+   * The next batch, or undefined once ended, or null if none came within `idleAfterMs`; throws
+   * the error the handoff was ended with.
+   */
+  take(idleAfterMs?: number): Promise<B | undefined | null>;
   /** No more batches; a waiting or unprocessed batch counts as not processed. */
   end(error?: unknown): void;
   readonly ended: boolean;
@@ -49,9 +52,10 @@ export function createBatchHandoff<B>(): BatchHandoff<B> {
       wake();
       return waiting.processed.promise;
     },
-    async take() {
+    async take(idleAfterMs) {
       inFlight?.resolve(true);
       inFlight = undefined;
+      const idleAt = idleAfterMs === undefined ? undefined : Date.now() + idleAfterMs;
       for (;;) {
         if (endError !== undefined) throw endError.error;
         if (waiting !== undefined) {
@@ -62,7 +66,8 @@ export function createBatchHandoff<B>(): BatchHandoff<B> {
         }
         if (ended) return undefined;
         wakeTaker ??= deferred<void>();
-        await wakeTaker.promise;
+        if (idleAt === undefined) await wakeTaker.promise;
+        else if (!(await resolvedWithin(wakeTaker.promise, idleAt - Date.now()))) return null;
       }
     },
     end(error?: unknown) {
@@ -75,4 +80,16 @@ export function createBatchHandoff<B>(): BatchHandoff<B> {
       wake();
     },
   };
+}
+
+/** Whether `promise` settles within `ms` (false once the time is up). */
+async function resolvedWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  if (ms <= 0) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -42,6 +42,7 @@ interface Subscription {
   readonly topic: string;
   readonly group: string;
   readonly onAssignment: ((partitions: readonly number[]) => void) | undefined;
+  readonly idleAfterMs: (() => number | undefined) | undefined;
 }
 
 /**
@@ -106,9 +107,9 @@ export async function* consumeBatches({
       .then(() => handoff.end())
       .catch((error: unknown) => handoff.end(error));
     for (;;) {
-      const records = await handoff.take();
+      const records = await handoff.take(subscription.idleAfterMs?.());
       if (records === undefined) return;
-      yield records;
+      yield records ?? [];
     }
   } finally {
     await entry.stop();

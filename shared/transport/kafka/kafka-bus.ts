@@ -1,4 +1,4 @@
-import type { Bus, BusConsumer } from '../bus.js';
+import type { BatchOptions, Bus, BusConsumer } from '../bus.js';
 import {
   consumeBatches,
   type BusConsumerParts,
@@ -24,9 +24,8 @@ export interface KafkaBusConsumer extends BusConsumer<Uint8Array> {
     topic,
     maxBatchSize,
     onAssignment,
-  }: {
-    topic: string;
-    maxBatchSize: number;
+    idleAfterMs,
+  }: BatchOptions & {
     /**
      * Called after every group (re)join with this member's partitions of `topic`, before batches
      * of the new assignment are yielded. Partitions missing from it were revoked: a batch of one of
@@ -113,10 +112,10 @@ export function createKafkaBus({
   return {
     producer: producerSide.producer,
     consumer: ({ groupId: group = groupId, commit = 'auto' } = {}) => ({
-      batches: ({ topic, maxBatchSize, onAssignment }) =>
+      batches: ({ topic, maxBatchSize, onAssignment, idleAfterMs }) =>
         consumeBatches({
           bus: consumers,
-          subscription: { topic, group, onAssignment },
+          subscription: { topic, group, onAssignment, idleAfterMs },
           maxBatchSize,
           commit,
         }),

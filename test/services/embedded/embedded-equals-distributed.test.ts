@@ -41,13 +41,15 @@ function events(): StreamEvent[] {
 
 /**
  * Windows train exactly when a ready key's next event arrives (maxKeys above the number of keys
- * and a maxWaitMs no run reaches), so where a step falls never depends on batching or timing; the
+ * and a maxWaitMs no wait within the stream reaches), so where a step falls never depends on
+ * batching or timing. The stream ends with every key ready (120 = 30 × k1): the embedded run trains
+ * them at the end of its input, the worker when their maxWaitMs is over — the same last step. The
  * gradient is sent as float32. Clipping and a warm-up schedule are on, so they are compared too.
  */
 const CONFIG = {
   backend: 'cpu',
   model: { cell: 'lstm', hidden: 12, embedding: 6 },
-  tbptt: { k1: 4, k2: 8, maxKeys: 64, maxWaitMs: 3_600_000 },
+  tbptt: { k1: 4, k2: 8, maxKeys: 64, maxWaitMs: 8_000 },
   optimizer: {
     type: 'adam',
     learningRate: 0.02,
@@ -120,6 +122,15 @@ test(
         what: `${stream.length} predictions`,
       }),
     ).sort((a, b) => a.index - b.index);
+    // The last step: the worker's keys are ready and nothing more comes; it trains them at maxWaitMs.
+    await readTopicUntil({
+      client,
+      admin,
+      topic: topicNames(app).params,
+      done: (records) => versionsOnTopic(records, DEFAULT_MODEL_ID).versions.has(embeddedVersion),
+      timeoutMs: 60_000,
+      what: `parameter version ${embeddedVersion}`,
+    });
     worker.child.kill('SIGTERM');
     await worker.summary;
     paramserver.child.kill('SIGTERM');

@@ -159,3 +159,39 @@ test('a consumer group resumes after the last batch that was processed (a batch 
     await bus.disconnect();
   }
 });
+
+test('a consumer with idleAfterMs yields an empty batch when no record comes in that time, and the records once they come', async () => {
+  const prefix = uniqueTopicPrefix('bus idle');
+  const topic = `${prefix}.events`;
+  await createTopic(topic, 1);
+  const bus = createKafkaBus({ client, groupId: `${prefix}-group` });
+  try {
+    await bus.producer().send({ topic, messages: [{ key: 'k', value: Uint8Array.of(1) }] });
+    const seen: Array<{ values: number[]; afterMs: number }> = [];
+    let asked = 0;
+    let last = performance.now();
+    for await (const batch of bus.consumer().batches({
+      topic,
+      maxBatchSize: 10,
+      idleAfterMs: () => (asked++, 300),
+    })) {
+      const now = performance.now();
+      seen.push({ values: batch.map((r) => r.value[0]!), afterMs: now - last });
+      last = now;
+      if (seen.length === 3)
+        await bus.producer().send({ topic, messages: [{ key: 'k', value: Uint8Array.of(2) }] });
+      if (batch.length > 0 && batch[0]!.value[0] === 2) break;
+    }
+    assert.deepEqual(seen[0]!.values, [1], 'the first record');
+    const idle = seen.slice(1, -1);
+    assert.ok(idle.length >= 2, `${idle.length} empty batches while nothing came`);
+    for (const { values, afterMs } of idle) {
+      assert.deepEqual(values, []);
+      assert.ok(afterMs >= 290, `an empty batch after ${afterMs.toFixed(0)} ms, before 300 ms`);
+    }
+    assert.deepEqual(seen.at(-1)!.values, [2], 'then the record produced meanwhile');
+    assert.ok(asked >= seen.length - 1, 'idleAfterMs is asked before each wait');
+  } finally {
+    await bus.disconnect();
+  }
+});
