@@ -12,14 +12,15 @@ import {
 } from '../../shared/learner/state-changelog.js';
 import type { ModelSpec } from '../../shared/model/model-spec.js';
 import type { KeySequenceSnapshot } from '../../shared/tbptt/key-sequence.js';
+import type { WindowSchedule } from '../../shared/tbptt/window-schedule.js';
 import type { KafkaBusRecord } from '../../shared/transport/kafka/index.js';
 
 /** What a key state must fit to be usable by this model (what the worker's restore checks). */
 export interface SnapshotShape {
   readonly spec: ModelSpec;
   readonly stateSize: number;
-  readonly k1: number;
-  readonly k2: number;
+  /** The workers' window schedule (tbptt.k1/k2, task.maxSequenceSteps): fixes what a key stores. */
+  readonly schedule: WindowSchedule;
 }
 
 /** A record the store skipped: its key, and why. */

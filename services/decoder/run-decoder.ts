@@ -5,6 +5,7 @@ import { createLearner } from '../../shared/learner/create-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { DecoderMetrics } from '../../shared/metrics/decoder-metrics.js';
 import { PublishedParams } from '../../shared/paramserver-client/index.js';
+import { windowScheduleFor } from '../../shared/tbptt/window-schedule.js';
 import {
   createKafkaBus,
   readGroupOffsets,
@@ -95,7 +96,15 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
   const stateView = new StateView({
     client,
     topic: topics.stateChangelog,
-    shape: { spec, stateSize: model.stateSize, k1: config.tbptt.k1, k2: config.tbptt.k2 },
+    shape: {
+      spec,
+      stateSize: model.stateSize,
+      schedule: windowScheduleFor(spec.task, {
+        k1: config.tbptt.k1,
+        k2: config.tbptt.k2,
+        maxSequenceSteps: config.task.maxSequenceSteps,
+      }),
+    },
     logger,
   });
   const outbox = new ResultOutbox({ client, groupId, topics, logger });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { DEFAULT_INPUT_LIMITS } from '../events/input-limits.js';
+import { DEFAULT_MAX_SEQUENCE_STEPS } from '../tbptt/window-schedule.js';
 
 /**
  * The model configuration of docs/design.md §7 (CONTRACT). Every key has a default, every object is
@@ -55,6 +56,9 @@ export const TaskSchema = z.strictObject(
       )
       .optional(),
     maxLabels: positiveInt().default(64),
+    // classify: the class loss at eos back-propagates through up to this many last steps of the
+    // sequence, all of which each key stores (shared/tbptt/window-schedule.ts).
+    maxSequenceSteps: positiveInt().default(DEFAULT_MAX_SEQUENCE_STEPS),
   },
   expecting('an object'),
 );

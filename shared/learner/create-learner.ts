@@ -108,6 +108,7 @@ export function createLearner({
         normalizer,
         k1: config.tbptt.k1,
         k2: config.tbptt.k2,
+        maxSequenceSteps: config.task.maxSequenceSteps,
         maxKeysPerStep: config.tbptt.maxKeys,
         maxWaitMs: config.tbptt.maxWaitMs,
         ttlMs: config.state.ttlMs,

@@ -1,6 +1,7 @@
 import type { ModelSpec } from '../model/model-spec.js';
 import { bosTokenId, isClassificationTask } from '../model/model-spec.js';
 import type { KeySequenceSnapshot } from '../tbptt/key-sequence.js';
+import type { WindowSchedule } from '../tbptt/window-schedule.js';
 
 /**
  * Why a key's snapshot (decoded from a changelog record, so outside bytes) cannot be restored into
@@ -11,7 +12,7 @@ import type { KeySequenceSnapshot } from '../tbptt/key-sequence.js';
  */
 export function keySnapshotProblem(
   snapshot: KeySequenceSnapshot,
-  { spec, stateSize, k1, k2 }: { spec: ModelSpec; stateSize: number; k1: number; k2: number },
+  { spec, stateSize, schedule }: { spec: ModelSpec; stateSize: number; schedule: WindowSchedule },
 ): string | undefined {
   const { position, pending, steps } = snapshot;
   const count = (name: string, x: number) =>
@@ -22,12 +23,12 @@ export function keySnapshotProblem(
     count('paramVersion', snapshot.paramVersion) ??
     (pending > position ? `pending ${pending} is more than position ${position}` : undefined) ??
     // The step buffer always holds the last min(position, capacity) steps: windows read them.
-    (steps.length !== Math.min(position, Math.max(k1, k2))
-      ? `${steps.length} stored steps, not min(position ${position}, max(k1, k2) ${Math.max(k1, k2)})`
+    (steps.length !== Math.min(position, schedule.bufferSteps)
+      ? `${steps.length} stored steps, not min(position ${position}, the buffer's ${schedule.bufferSteps} steps)${schedule.kind === 'whole-sequence' ? ' (task.maxSequenceSteps)' : ' (max(k1, k2))'}`
       : undefined) ??
     vectorProblem('state', snapshot.state, stateSize) ??
     windowStartsProblem(snapshot, stateSize) ??
-    nextWindowProblem(snapshot, k1, k2) ??
+    nextWindowProblem(snapshot, schedule) ??
     inputProblem(snapshot, spec) ??
     stepsProblem(snapshot, spec);
   return problem;
@@ -51,24 +52,35 @@ function windowStartsProblem(snapshot: KeySequenceSnapshot, stateSize: number): 
 }
 
 /**
- * The next training step's window must start at a stored state (KeySequence.window): it starts
- * at or before the first pending step, at most k2 steps before the step that makes the key ready.
+ * The next training step's window must start at a stored state (KeySequence.window), in the range
+ * the schedule allows for the step that makes the key ready: now for a ready key; for truncated
+ * BPTT the k1-th pending step (an earlier eos allows a wider range, so that one is covered too);
+ * for a whole sequence, which trains at its eos, the next step — its later windows start at
+ * states it stores as it steps.
  */
 function nextWindowProblem(
   snapshot: KeySequenceSnapshot,
-  k1: number,
-  k2: number,
+  schedule: WindowSchedule,
 ): string | undefined {
   const { position, pending, closing } = snapshot;
-  const readyAt = closing && pending > 0 ? position : position + Math.max(0, k1 - pending);
-  const earliest = Math.max(0, readyAt - k2);
-  const latest = position - pending;
+  const readyAt = schedule.isReady(pending, closing)
+    ? position
+    : nextReadyPosition(snapshot, schedule);
+  const earliest = schedule.earliestStart(readyAt);
+  const latest = Math.min(schedule.latestStart(readyAt, pending + readyAt - position), position);
   if (
     earliest === 0 ||
     snapshot.windowStarts.some((s) => s.position >= earliest && s.position <= latest)
   )
     return undefined;
   return `no stored window start in [${earliest}, ${latest}] for the next training step`;
+}
+
+/** Where the key is next ready without an eos, or (a whole sequence) the next step. */
+function nextReadyPosition(snapshot: KeySequenceSnapshot, schedule: WindowSchedule): number {
+  for (let at = snapshot.position + 1; at <= snapshot.position + schedule.bufferSteps; at++)
+    if (schedule.isReady(snapshot.pending + at - snapshot.position, false)) return at;
+  return snapshot.position + 1;
 }
 
 function inputProblem(snapshot: KeySequenceSnapshot, spec: ModelSpec): string | undefined {

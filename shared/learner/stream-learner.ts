@@ -8,6 +8,11 @@ import { KeyStore, type EvictionReason } from '../tbptt/key-store.js';
 import { ReadyQueue } from '../tbptt/ready-queue.js';
 import type { StepRecord } from '../tbptt/step-record.js';
 import { StepRingBuffer } from '../tbptt/step-ring-buffer.js';
+import {
+  DEFAULT_MAX_SEQUENCE_STEPS,
+  windowScheduleFor,
+  type WindowSchedule,
+} from '../tbptt/window-schedule.js';
 import type { TbpttTrainer, TrainStepResult } from '../tbptt/tbptt-trainer.js';
 import type { EncodedEvent, LabelIds, Standardizer, TokenEncoder } from './event-encoder.js';
 import { keySnapshotProblem } from './key-snapshot-check.js';
@@ -24,6 +29,11 @@ export interface StreamLearnerOptions {
   readonly normalizer: Standardizer;
   readonly k1: number;
   readonly k2: number;
+  /**
+   * classify: the eos window reaches back at most this many steps (task.maxSequenceSteps; the
+   * key's step buffer holds them). Other tasks use k1/k2. Default DEFAULT_MAX_SEQUENCE_STEPS.
+   */
+  readonly maxSequenceSteps?: number;
   /** Most keys in one training step. */
   readonly maxKeysPerStep: number;
   /** A ready key waits at most this long for its training step. */
@@ -51,12 +61,21 @@ export interface StreamLearnerOptions {
  */
 export class StreamLearner {
   readonly store: KeyStore;
+  /** Where every key's training windows fall, and so what it stores. */
+  readonly schedule: WindowSchedule;
   private readonly o: Required<Omit<StreamLearnerOptions, 'trainer' | 'onEvict' | 'onTrainStep'>> &
     Pick<StreamLearnerOptions, 'trainer' | 'onTrainStep'>;
   private readonly spec: ModelSpec;
   private readonly ready = new ReadyQueue();
   /** Steps that were never trained because their key was evicted first. */
   untrainedStepsEvicted = 0;
+  /**
+   * classify: steps of sequences longer than maxSequenceSteps that the eos window did not reach
+   * (no gradient flows to them).
+   */
+  untrainedStepsBeyondWindow = 0;
+  /** classify: steps of sequences whose eos (and with it the label) never came before the end. */
+  untrainedStepsWithoutEos = 0;
   /** finish() ran: the input has ended. */
   private finished = false;
   /** Keys whose stored state changed since the last drainChangedKeys() (for a changelog). */
@@ -68,8 +87,10 @@ export class StreamLearner {
       maxKeysPerInference: options.maxKeysPerInference ?? 512,
       now: options.now ?? Date.now,
       yieldEveryMs: options.yieldEveryMs ?? 100,
+      maxSequenceSteps: options.maxSequenceSteps ?? DEFAULT_MAX_SEQUENCE_STEPS,
     };
     this.spec = options.model.spec;
+    this.schedule = windowScheduleFor(this.spec.task, this.o);
     this.store = new KeyStore({
       ttlMs: options.ttlMs,
       maxKeys: options.maxKeys,
@@ -151,14 +172,17 @@ export class StreamLearner {
    * End of input: trains every key with pending steps, ready or not — a key with fewer than k1
    * new steps gets a shorter step covering just those — and returns the steps so covered. The
    * learner takes no further events afterwards: a short step moves a key off the k1 grid that
-   * its stored window starts are kept on.
+   * its stored window starts are kept on. A classify sequence without its eos has no label to
+   * learn from: its steps are counted (untrainedStepsWithoutEos), not trained.
    */
   async finish(): Promise<{ keys: number; steps: number }> {
     let keys = 0;
     let steps = 0;
     if (this.o.trainer) {
       for (const sequence of this.store.values())
-        if (sequence.pending > 0) {
+        if (sequence.pending > 0 && !sequence.ready && !this.schedule.trainsOpenSequences)
+          this.untrainedStepsWithoutEos += sequence.pending;
+        else if (sequence.pending > 0) {
           keys++;
           steps += sequence.pending;
           this.ready.add(sequence, this.o.now());
@@ -195,8 +219,7 @@ export class StreamLearner {
     const problem = keySnapshotProblem(snapshot, {
       spec: this.spec,
       stateSize: this.o.model.stateSize,
-      k1: this.o.k1,
-      k2: this.o.k2,
+      schedule: this.schedule,
     });
     if (problem !== undefined)
       throw new ShapeError(
@@ -225,6 +248,10 @@ export class StreamLearner {
     ) {
       await this.maybeYield();
       const keys = this.ready.take(maxKeysPerStep);
+      for (const key of keys) {
+        const { length } = key.window();
+        if (key.pending > length) this.untrainedStepsBeyondWindow += key.pending - length;
+      }
       if (trainer) {
         const result = await trainer.train(keys);
         this.o.onTrainStep?.(result);
@@ -252,10 +279,10 @@ export class StreamLearner {
       sequence = new KeySequence({
         key,
         stateSize: this.o.model.stateSize,
-        options: { k1: this.o.k1, k2: this.o.k2 },
+        schedule: this.schedule,
         initialToken: bosTokenId(spec),
         buffer: new StepRingBuffer({
-          capacity: Math.max(this.o.k1, this.o.k2),
+          capacity: this.schedule.bufferSteps,
           ...stepLayoutOf(spec),
         }),
       });

@@ -1,5 +1,13 @@
 import { tf } from '../engine/tf.js';
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs';
+import type {
+  Rank,
+  Scalar,
+  Tensor,
+  Tensor1D,
+  Tensor2D,
+  Tensor3D,
+  Variable,
+} from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
 import { cells, type CellDefinition, type CellOptions, type CellParams } from './cells/index.js';
 import { embeddingRows } from './embedding.js';
@@ -18,6 +26,7 @@ import {
 } from './layer-kernels.js';
 import { ParameterSet } from './parameter-set.js';
 import { paddedBatchSize, padRows, padTrainingBatch } from './batch-buckets.js';
+import { stepChunk } from './step-chunk.js';
 import type { TrainingBatch } from './training-batch.js';
 
 export { initialParameters } from './initial-parameters.js';
@@ -104,8 +113,15 @@ export class RecurrentModel {
     return (download(tf.tidy(() => this.lossSumTensor(batch)))[0] ?? 0) / count;
   }
 
-  /** Gradient of the mean loss w.r.t. every parameter, as tensors the caller must dispose. */
-  lossAndGradientTensors(unpadded: TrainingBatch): LossAndGradientTensors {
+  /**
+   * Gradient of the mean loss w.r.t. every parameter, as tensors the caller must dispose. A batch
+   * longer than `chunkSteps` steps is back-propagated in chunks of that many steps (see
+   * chunkedLossAndGradients): the same gradient, with the tensors of one chunk alive at a time.
+   */
+  lossAndGradientTensors(
+    unpadded: TrainingBatch,
+    { chunkSteps = Number.POSITIVE_INFINITY }: { chunkSteps?: number } = {},
+  ): LossAndGradientTensors {
     const count = sumOf(unpadded.lossMask);
     const names = this.params.names();
     if (count === 0) {
@@ -114,16 +130,23 @@ export class RecurrentModel {
       );
       return { lossSum: 0, count, gradients };
     }
+    const chunked = unpadded.steps > chunkSteps;
     // Rows (and, for a left-padded batch, steps) of zeros without loss up to bucketed sizes
-    // (batch-buckets.ts): the shapes a long run meets stay few.
+    // (batch-buckets.ts): the shapes a long run meets stay few. A chunked batch is padded to whole
+    // chunks, so every chunk of every batch has one of the bucketed row counts × chunkSteps.
     const leftPadded = unpadded.validMask.some((v) => v === 0);
     const batch = padTrainingBatch(unpadded, {
       paddedRows: paddedBatchSize(unpadded.batchSize),
-      paddedSteps: leftPadded ? paddedBatchSize(unpadded.steps) : unpadded.steps,
+      paddedSteps: chunked
+        ? Math.ceil(unpadded.steps / chunkSteps) * chunkSteps
+        : leftPadded
+          ? paddedBatchSize(unpadded.steps)
+          : unpadded.steps,
       stateSize: this.stateSize,
       featureSize: this.spec.featureSize,
       outputSize: this.spec.outputSize,
     });
+    if (chunked) return this.chunkedLossAndGradients(batch, count, chunkSteps);
     const variables = this.params.variableList();
     const { value, grads } = tf.variableGrads(
       () => tf.div(this.lossSumTensor(batch), count) as Scalar,
@@ -136,6 +159,74 @@ export class RecurrentModel {
       const g = grads[variables[i]!.name];
       gradients.set(name, g ?? tf.zerosLike(variables[i]!));
     });
+    return { lossSum, count, gradients };
+  }
+
+  /**
+   * Back-propagation through a long batch in chunks of `chunkSteps` steps, with recomputation
+   * (gradient checkpointing): a forward pass without a tape keeps only the state at every chunk
+   * start; then, last chunk first, each chunk is recomputed from its start state with a tape, and
+   * its loss plus ⟨end state, g⟩ — g the gradient of the whole loss w.r.t. the chunk's end state,
+   * handed back by the chunk after it — is differentiated w.r.t. the parameters and its start
+   * state. The sum over chunks is exactly the gradient of the whole batch's mean loss, for the
+   * memory of one chunk and about one more forward pass. `batch.steps` is a multiple of chunkSteps.
+   */
+  private chunkedLossAndGradients(
+    batch: TrainingBatch,
+    count: number,
+    chunkSteps: number,
+  ): LossAndGradientTensors {
+    const { batchSize } = batch;
+    const shape = { featureSize: this.spec.featureSize, outputSize: this.spec.outputSize };
+    const chunks = Array.from({ length: batch.steps / chunkSteps }, (_, j) =>
+      stepChunk(batch, { from: j * chunkSteps, steps: chunkSteps, ...shape }),
+    );
+    let lossSum = 0;
+    const starts: Float32Array[] = [batch.initialState];
+    chunks.forEach((chunk, j) => {
+      const [loss, end] = tf.tidy(() => {
+        const { outputs, finalState } = this.forwardTensors({ ...chunk, initialState: starts[j]! });
+        return [this.lossSumOf(outputs, chunk), finalState];
+      });
+      lossSum += download(loss)[0] ?? 0;
+      if (j + 1 < chunks.length) starts.push(download(end));
+      else end.dispose();
+    });
+
+    const variables = this.params.variableList();
+    const sums: Array<Tensor | undefined> = variables.map(() => undefined);
+    let endGradient: Tensor2D | undefined;
+    for (let j = chunks.length - 1; j >= 0; j--) {
+      const chunk = { ...chunks[j]!, initialState: starts[j]! };
+      // The first chunk starts from the window's start state, a constant: no gradient needed.
+      const start = j > 0 ? stateVariable(starts[j]!, batchSize, this.stateSize) : undefined;
+      const carried = endGradient;
+      const { value, grads } = tf.variableGrads(
+        () => {
+          const { outputs, finalState } = this.forwardTensors(chunk, start);
+          const loss = tf.div(this.lossSumOf(outputs, chunk), count);
+          return (carried ? tf.add(loss, tf.sum(tf.mul(finalState, carried))) : loss) as Scalar;
+        },
+        start ? [...variables, start] : variables,
+      );
+      value.dispose();
+      carried?.dispose();
+      variables.forEach((variable, i) => {
+        const g = grads[variable.name] ?? tf.zerosLike(variable);
+        const sum = sums[i];
+        sums[i] = sum ? tf.add(sum, g) : g;
+        if (sum) {
+          sum.dispose();
+          g.dispose();
+        }
+      });
+      endGradient = start
+        ? ((grads[start.name] as Tensor2D | undefined) ?? tf.zerosLike(start))
+        : undefined;
+      start?.dispose();
+    }
+    const gradients = new Map<string, Tensor>();
+    this.params.names().forEach((name, i) => gradients.set(name, sums[i]!));
     return { lossSum, count, gradients };
   }
 
@@ -229,7 +320,11 @@ export class RecurrentModel {
 
   /** Sum over the batch of lossMask · per-step loss, as a scalar tensor (inside a tidy/grad). */
   private lossSumTensor(batch: TrainingBatch): Scalar {
-    const { outputs } = this.forwardTensors(batch);
+    return this.lossSumOf(this.forwardTensors(batch).outputs, batch);
+  }
+
+  /** Sum of lossMask · per-step loss of the head's `outputs` [B*T, O] for `batch`'s targets. */
+  private lossSumOf(outputs: Tensor2D, batch: TrainingBatch): Scalar {
     const n = batch.batchSize * batch.steps;
     const mask = tf.tensor1d(batch.lossMask);
     let perStep: Tensor1D;
@@ -247,10 +342,13 @@ export class RecurrentModel {
     return tf.sum(tf.mul(perStep, mask));
   }
 
-  private forwardTensors(batch: TrainingBatch): { outputs: Tensor2D; finalState: Tensor2D } {
+  /** `initial` overrides batch.initialState with a tensor (a chunk's start state to differentiate). */
+  private forwardTensors(
+    batch: TrainingBatch,
+    initial: Tensor2D = tf.tensor2d(batch.initialState, [batch.batchSize, this.stateSize]),
+  ): { outputs: Tensor2D; finalState: Tensor2D } {
     const { batchSize, steps } = batch;
     const inputs = this.embedInputs(batch);
-    const initial = tf.tensor2d(batch.initialState, [batchSize, this.stateSize]);
     const padded = batch.validMask.some((v) => v === 0);
     const valid = padded
       ? (tf.unstack(tf.tensor3d(batch.validMask, [batchSize, steps, 1]), 1) as Tensor2D[])
@@ -370,6 +468,14 @@ function download(t: Tensor): Float32Array {
   const data = t.dataSync() as Float32Array;
   t.dispose();
   return data;
+}
+
+/** A trainable variable holding `state` ([rows × stateSize]): a start state to differentiate. */
+function stateVariable(state: Float32Array, rows: number, stateSize: number): Variable<Rank.R2> {
+  const value = tf.tensor2d(state, [rows, stateSize]);
+  const variable = tf.variable(value, true);
+  value.dispose();
+  return variable;
 }
 
 function sumOf(values: Float32Array): number {

@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors/index.js';
 import type { StepRecord } from './step-record.js';
 import { StepRingBuffer } from './step-ring-buffer.js';
-import type { TbpttOptions } from './tbptt-options.js';
+import type { WindowSchedule } from './window-schedule.js';
 
 /** A key's complete TBPTT state as plain data: what the state changelog stores. */
 export interface KeySequenceSnapshot {
@@ -20,9 +20,12 @@ export interface KeySequenceSnapshot {
 }
 
 /**
- * Everything the learner keeps for one sequence key (docs/design.md §3): the carried state, the last
- * k2 steps, and only the states at the starts of windows that coming training steps will need —
- * at positions p ≡ -k2 (mod k1), at most ceil(k2/k1) + 1 of them.
+ * Everything the learner keeps for one sequence key (docs/design.md §3): the carried state, the
+ * steps a window can reach, and only the states at the starts of windows that coming training
+ * steps will need. The schedule (./window-schedule.ts) says which: for truncated BPTT the last
+ * max(k1, k2) steps and the states at positions p ≡ -k2 (mod k1), at most ceil(k2/k1) + 1 of
+ * them; for whole sequences (classify) the last maxSequenceSteps steps and a state every
+ * ceil(maxSequenceSteps / 8) steps.
  */
 export class KeySequence {
   readonly key: string;
@@ -47,33 +50,37 @@ export class KeySequence {
    * by the snapshot it was restored from — so the next step must not overwrite it in place.
    */
   private stateShared = false;
-  private readonly options: TbpttOptions;
+  readonly schedule: WindowSchedule;
   private readonly initialToken: number;
 
   constructor({
     key,
     stateSize,
-    options,
+    schedule,
     buffer,
     initialToken,
   }: {
     key: string;
     stateSize: number;
-    options: TbpttOptions;
+    schedule: WindowSchedule;
     buffer: StepRingBuffer;
     initialToken: number;
   }) {
+    if (buffer.capacity < schedule.bufferSteps)
+      throw new RangeError(
+        `key '${key}': a step buffer of ${buffer.capacity} steps cannot hold the ${schedule.bufferSteps} steps its windows reach`,
+      );
     this.key = key;
     this.state = new Float32Array(stateSize);
-    this.options = options;
+    this.schedule = schedule;
     this.buffer = buffer;
     this.initialToken = initialToken;
     this.previousToken = initialToken;
   }
 
-  /** Ready for a training step: k1 new steps, or a closed sequence with steps pending. */
+  /** Ready for a training step (truncated: k1 new steps; whole sequence: only at eos). */
   get ready(): boolean {
-    return this.pending >= this.options.k1 || (this.closing && this.pending > 0);
+    return this.schedule.isReady(this.pending, this.closing);
   }
 
   /**
@@ -90,23 +97,24 @@ export class KeySequence {
       this.stateShared = false;
     } else this.state.set(state);
     this.paramVersion = paramVersion;
-    const { k1, k2 } = this.options;
-    // Keep the state here if some future window (ending at a multiple of k1) starts here.
-    if ((((this.position + k2) % k1) + k1) % k1 === 0) {
+    // Keep the state here if some future window starts here; forget those no window reaches now
+    // (whole sequences train only at eos, so advance is where their states age out).
+    if (this.schedule.keepsStateAt(this.position)) {
       this.snapshots.set(this.position, this.state);
       this.stateShared = true;
     }
+    this.forgetStartsBefore(this.schedule.earliestStart(this.position));
   }
 
   /**
    * The window the next training step covers: it ends at the newest step, includes the pending
-   * steps whose loss counts, and starts at the earliest stored window start at most k2 back
-   * (position 0, the zero state, for young sequences).
+   * steps whose loss counts, and starts at the earliest stored window start the schedule lets it
+   * reach (position 0, the zero state, for young sequences). Pending steps before it (a whole
+   * sequence longer than its cap) carry no loss and are not trained.
    */
   window(): { length: number; lossSteps: number; startState: Float32Array | undefined } {
-    const { k2 } = this.options;
-    const earliest = Math.max(0, this.position - k2);
-    let start = this.position - this.pending; // never later than the first pending step
+    const earliest = this.schedule.earliestStart(this.position);
+    let start = this.schedule.latestStart(this.position, this.pending);
     let startState: Float32Array | undefined;
     if (earliest === 0) start = 0;
     else {
@@ -122,15 +130,22 @@ export class KeySequence {
           `internal: key '${this.key}' has no stored state for a window start in [${earliest}, ${start}] at position ${this.position}`,
         );
     }
-    return { length: this.position - start, lossSteps: this.pending, startState };
+    const length = this.position - start;
+    return { length, lossSteps: Math.min(this.pending, length), startState };
   }
 
   /** After a training step: nothing pending; forget window starts no future window can use. */
   markTrained(): void {
     this.pending = 0;
-    const oldestUseful = this.position + 1 - this.options.k2;
-    for (const p of this.snapshots.keys()) if (p < oldestUseful) this.snapshots.delete(p);
+    this.forgetStartsBefore(this.schedule.earliestStart(this.position + 1));
     if (this.closing) this.reset();
+  }
+
+  private forgetStartsBefore(oldestUseful: number): void {
+    for (const p of this.snapshots.keys()) {
+      if (p >= oldestUseful) break; // ascending positions
+      this.snapshots.delete(p);
+    }
   }
 
   /** Back to the start of a new sequence (after eos). */

@@ -11,13 +11,15 @@ import type { KeySequence } from './key-sequence.js';
 export function buildWindowBatch({
   spec,
   keys,
+  windows = keys.map((k) => k.window()),
   dropoutMasks,
 }: {
   spec: ModelSpec;
   keys: readonly KeySequence[];
+  /** The keys' windows, when the caller has them already. */
+  windows?: ReadonlyArray<ReturnType<KeySequence['window']>>;
   dropoutMasks?: DropoutMasks | undefined;
 }): TrainingBatch {
-  const windows = keys.map((k) => k.window());
   const batchSize = keys.length;
   const steps = Math.max(1, ...windows.map((w) => w.length));
   const n = batchSize * steps;

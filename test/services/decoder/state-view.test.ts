@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { windowScheduleFor } from '../../../shared/tbptt/window-schedule.js';
 import { before, test } from 'node:test';
 
 import { encodeEvent, encodeKeyState, type KeyStateRecord } from '../../../shared/codec/index.js';
@@ -51,7 +52,14 @@ function viewFor(config: Config): StateView {
   return new StateView({
     client,
     topic: topicNames(config.app).stateChangelog,
-    shape: { spec, stateSize: stateSize(spec), k1: config.tbptt.k1, k2: config.tbptt.k2 },
+    shape: {
+      spec,
+      stateSize: stateSize(spec),
+      schedule: windowScheduleFor(spec.task, {
+        ...config.tbptt,
+        maxSequenceSteps: config.task.maxSequenceSteps,
+      }),
+    },
     logger,
     maxWaitTimeInMs: 100,
   });

@@ -16,6 +16,7 @@ import { createRng } from '../../../shared/model/random.js';
 import { RecurrentModel } from '../../../shared/model/recurrent-model.js';
 import { KeySequence } from '../../../shared/tbptt/key-sequence.js';
 import { StepRingBuffer } from '../../../shared/tbptt/step-ring-buffer.js';
+import { truncatedSchedule } from '../../../shared/tbptt/window-schedule.js';
 import { makeSpec } from '../model/model-test-helpers.js';
 import { useCpu } from './decoding-test-helpers.js';
 
@@ -172,7 +173,7 @@ test("replaying a key's last n steps recomputes the outputs the model gave them"
     const key = new KeySequence({
       key: 'user-1',
       stateSize: model.stateSize,
-      options,
+      schedule: truncatedSchedule(options),
       buffer: new StepRingBuffer({
         capacity: 5,
         inputKind: 'tokens',

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeySequence } from '../../../shared/tbptt/key-sequence.js';
 import { StepRingBuffer } from '../../../shared/tbptt/step-ring-buffer.js';
+import { truncatedSchedule } from '../../../shared/tbptt/window-schedule.js';
 
 function sequence(k1: number, k2: number): KeySequence {
   const buffer = new StepRingBuffer({
@@ -10,7 +11,13 @@ function sequence(k1: number, k2: number): KeySequence {
     targetKind: 'class',
     featureSize: 0,
   });
-  return new KeySequence({ key: 'k', stateSize: 1, options: { k1, k2 }, buffer, initialToken: 9 });
+  return new KeySequence({
+    key: 'k',
+    stateSize: 1,
+    schedule: truncatedSchedule({ k1, k2 }),
+    buffer,
+    initialToken: 9,
+  });
 }
 
 /** Runs n steps whose state is the position, training whenever ready; returns windows seen. */

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { KeySequence } from '../../../shared/tbptt/key-sequence.js';
 import { KeyStore, type EvictionReason } from '../../../shared/tbptt/key-store.js';
 import { StepRingBuffer } from '../../../shared/tbptt/step-ring-buffer.js';
+import { truncatedSchedule } from '../../../shared/tbptt/window-schedule.js';
 
 const make = (key: string): KeySequence =>
   new KeySequence({
     key,
     stateSize: 2,
-    options: { k1: 2, k2: 2 },
+    schedule: truncatedSchedule({ k1: 2, k2: 2 }),
     buffer: new StepRingBuffer({
       capacity: 2,
       inputKind: 'tokens',
