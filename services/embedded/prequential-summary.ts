@@ -38,6 +38,22 @@ export interface RunSummary {
   rssMiB: number;
   /** What training covered (absent when the run does not train). */
   training?: TrainingReport | undefined;
+  /** What the learner stores per live key (its window schedule fixes it). */
+  storage?: StorageReport | undefined;
+}
+
+/** The bound on what one key holds (shared/tbptt/window-schedule.ts, docs/design.md §3). */
+export interface StorageReport {
+  /** 'truncated' (tbptt.k1/k2) or 'whole-sequence' (classify, task.maxSequenceSteps). */
+  schedule: 'truncated' | 'whole-sequence';
+  /** Steps (inputs and targets) of the ring buffer: max(k1, k2), or task.maxSequenceSteps. */
+  stepsPerKey: number;
+  /** Most window-start states held at once, besides the carried state. */
+  windowStartsPerKey: number;
+  /** Floats of one state (all layers; h and c for the LSTM). */
+  stateFloats: number;
+  /** Bytes of the key's arrays at most: ring buffer plus states. */
+  maxBytesPerKey: number;
 }
 
 /** Every processed step is trained once, or counted here with the reason it was not. */
@@ -51,6 +67,13 @@ export interface TrainingReport {
   untrained: {
     /** Their key was evicted (state.ttlMs or state.maxKeys) before its next training step. */
     evicted: number;
+    /**
+     * classify: steps of sequences longer than the eos window (about task.maxSequenceSteps) before
+     * its start: no gradient reaches them.
+     */
+    beyondMaxSequenceSteps: number;
+    /** classify: steps of sequences whose eos, and with it the label, had not come at the end. */
+    withoutEos: number;
   };
 }
 

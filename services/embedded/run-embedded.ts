@@ -6,6 +6,7 @@ import { readJsonlEvents, readTextEvents, type ParsedRecord } from '../../shared
 import { createLearner, type Learner } from '../../shared/learner/create-learner.js';
 import { encodeEvent } from '../../shared/learner/event-encoder.js';
 import { InProcessParameterService } from '../../shared/learner/in-process-parameter-service.js';
+import type { StreamLearner } from '../../shared/learner/stream-learner.js';
 import type { Prediction } from '../../shared/events/prediction.js';
 import type { Logger } from '../../shared/logging/logger.js';
 import { parameterServerOptionsFromConfig } from '../../shared/paramserver/parameter-server.js';
@@ -153,12 +154,9 @@ export async function runEmbedded(
     summary: {
       ...summary.snapshot(),
       training: learner.trainer
-        ? trainingReport({
-            trainSteps: learner.trainer.steps,
-            endOfInput,
-            evictedSteps: streamLearner.untrainedStepsEvicted,
-          })
+        ? trainingReport({ trainSteps: learner.trainer.steps, endOfInput, streamLearner })
         : undefined,
+      storage: streamLearner.storagePerKey(),
     },
     learner,
   };
@@ -185,16 +183,21 @@ async function writeLines(output: WriteStream, predictions: readonly Prediction[
 function trainingReport({
   trainSteps,
   endOfInput,
-  evictedSteps,
+  streamLearner,
 }: {
   trainSteps: number;
   endOfInput: EndOfInput;
-  evictedSteps: number;
+  streamLearner: StreamLearner;
 }): TrainingReport {
+  const untrained = {
+    evicted: streamLearner.untrainedStepsEvicted,
+    beyondMaxSequenceSteps: streamLearner.untrainedStepsBeyondWindow,
+    withoutEos: streamLearner.untrainedStepsWithoutEos,
+  };
   return {
     trainSteps,
     endOfInputSteps: endOfInput.steps,
-    untrainedSteps: evictedSteps,
-    untrained: { evicted: evictedSteps },
+    untrainedSteps: untrained.evicted + untrained.beyondMaxSequenceSteps + untrained.withoutEos,
+    untrained,
   };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 import { DEFAULT_INPUT_LIMITS } from '../events/input-limits.js';
-import { DEFAULT_MAX_SEQUENCE_STEPS } from '../tbptt/window-schedule.js';
+import { DEFAULT_CHUNK_STEPS, DEFAULT_MAX_SEQUENCE_STEPS } from '../tbptt/window-schedule.js';
 
 /**
  * The model configuration of docs/design.md §7 (CONTRACT). Every key has a default, every object is
@@ -94,6 +94,9 @@ export const TbpttSchema = z.strictObject(
     k2: positiveInt().default(32),
     maxKeys: positiveInt().default(64),
     maxWaitMs: nonNegativeInt('an integer number of milliseconds >= 0').default(50),
+    // Windows longer than this (whole classify sequences) are back-propagated this many steps at
+    // a time, recomputing each chunk (shared/model/recurrent-model.ts): bounds tensor memory.
+    chunkSteps: positiveInt().default(DEFAULT_CHUNK_STEPS),
   },
   expecting('an object'),
 );

@@ -85,6 +85,7 @@ export function createLearner({
         sink: gradientSink(model),
         rng: createRng(config.seed + 1),
         workerId,
+        chunkSteps: config.tbptt.chunkSteps,
       })
     : undefined;
   return {

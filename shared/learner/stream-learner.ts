@@ -193,6 +193,30 @@ export class StreamLearner {
     return { keys, steps };
   }
 
+  /** What one key stores at most: its step buffer and window-start states (the summary's `storage`). */
+  storagePerKey(): {
+    schedule: WindowSchedule['kind'];
+    stepsPerKey: number;
+    windowStartsPerKey: number;
+    stateFloats: number;
+    maxBytesPerKey: number;
+  } {
+    const { bufferSteps, maxWindowStarts, kind } = this.schedule;
+    const stateFloats = this.o.model.stateSize;
+    const stepBytes = StepRingBuffer.bytesFor({
+      capacity: bufferSteps,
+      ...stepLayoutOf(this.spec),
+    });
+    return {
+      schedule: kind,
+      stepsPerKey: bufferSteps,
+      windowStartsPerKey: maxWindowStarts,
+      stateFloats,
+      // The carried state, plus the window starts (one of which may be the carried state itself).
+      maxBytesPerKey: stepBytes + (maxWindowStarts + 1) * stateFloats * 4,
+    };
+  }
+
   /** Steps processed but not (yet) covered by a training step, over every live key. */
   pendingSteps(): number {
     let steps = 0;

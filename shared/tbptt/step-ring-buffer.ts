@@ -35,6 +35,23 @@ export class StepRingBuffer {
     this.lossFlags = new Uint8Array(capacity);
   }
 
+  /** Bytes of the arrays of a buffer of this layout (what byteLength() of such a buffer is). */
+  static bytesFor({
+    capacity,
+    inputKind,
+    targetKind,
+    featureSize,
+  }: {
+    capacity: number;
+    inputKind: 'tokens' | 'features';
+    targetKind: 'class' | 'regression';
+    featureSize: number;
+  }): number {
+    const input = inputKind === 'tokens' ? 4 : 4 * featureSize;
+    const target = targetKind === 'class' ? 4 : 4 * featureSize;
+    return capacity * (input + target + 1);
+  }
+
   get size(): number {
     return Math.min(this.count, this.capacity);
   }

@@ -1,11 +1,13 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../engine/tf.js';
+import { paddedBatchSize } from '../model/batch-buckets.js';
 import type { LossAndGradientTensors, RecurrentModel } from '../model/recurrent-model.js';
 import { sampleDropoutMasks } from '../model/dropout.js';
 import type { Rng } from '../model/random.js';
 import type { GradientSink } from './gradient-sink.js';
 import type { KeySequence } from './key-sequence.js';
 import { buildWindowBatch } from './window-batch.js';
+import { DEFAULT_CHUNK_STEPS } from './window-schedule.js';
 
 export interface TrainStepResult {
   readonly keys: number;
@@ -16,13 +18,6 @@ export interface TrainStepResult {
 }
 
 /**
- * Steps one chunk of a long window back-propagates through at a time (RecurrentModel's chunked
- * back-propagation): tensor memory stays that of a 256-step window (a few tens of MB for a batch
- * of 64 keys of an LSTM 128) however long a whole classify sequence is.
- */
-export const DEFAULT_CHUNK_STEPS = 256;
-
-/**
  * One TBPTT step over a batch of ready keys: recompute each key's window from its stored
  * window-start state with the current parameters (the start state is a constant input, so no
  * gradient flows past it), take the mean loss of the pending steps, back-propagate through
@@ -31,6 +26,8 @@ export const DEFAULT_CHUNK_STEPS = 256;
  * Windows longer than `chunkSteps` (whole classify sequences) are batched by their number of
  * chunks, so that a short sequence is not padded to the length of a long one, and each group is
  * back-propagated chunk by chunk; the step's gradient is the mean over all keys' loss steps.
+ * Whole sequences are laid out from column 0 and padded after their eos step to a bucketed
+ * length (window-batch.ts), so their batches take the fused kernels and few distinct shapes.
  */
 export class TbpttTrainer {
   private readonly model: RecurrentModel;
@@ -68,6 +65,7 @@ export class TbpttTrainer {
 
   async train(keys: readonly KeySequence[]): Promise<TrainStepResult> {
     const { spec } = this.model;
+    const wholeSequences = keys[0]?.schedule.kind === 'whole-sequence';
     const paramVersion = this.model.params.version;
     const windows = keys.map((k) => k.window());
     const groups = this.groupsByChunks(windows);
@@ -76,11 +74,18 @@ export class TbpttTrainer {
     for (const group of groups) {
       const groupKeys = group.map((i) => keys[i]!);
       const dropoutMasks = sampleDropoutMasks({ spec, batchSize: group.length, rng: this.rng });
+      const groupWindows = group.map((i) => windows[i]!);
       const batch = buildWindowBatch({
         spec,
         keys: groupKeys,
-        windows: group.map((i) => windows[i]!),
+        windows: groupWindows,
         dropoutMasks,
+        ...(wholeSequences
+          ? {
+              align: 'start',
+              steps: this.bucketedSteps(Math.max(...groupWindows.map((w) => w.length))),
+            }
+          : {}),
       });
       steps = Math.max(steps, batch.steps);
       parts.push(this.model.lossAndGradientTensors(batch, { chunkSteps: this.chunkSteps }));
@@ -101,6 +106,15 @@ export class TbpttTrainer {
       for (const g of gradients.values()) g.dispose();
     }
     return { keys: keys.length, lossSum, tokens: count, steps };
+  }
+
+  /**
+   * The length a whole-sequence batch is padded to, so that the shapes a long run meets stay few
+   * (../model/batch-buckets.ts): whole chunks beyond one chunk, else the bucket ladder.
+   */
+  private bucketedSteps(longest: number): number {
+    const c = this.chunkSteps;
+    return longest > c ? Math.ceil(longest / c) * c : Math.min(c, paddedBatchSize(longest));
   }
 
   /**

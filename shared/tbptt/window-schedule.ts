@@ -48,6 +48,13 @@ export function truncatedSchedule({ k1, k2 }: TbpttOptions): WindowSchedule {
 export const DEFAULT_MAX_SEQUENCE_STEPS = 4096;
 
 /**
+ * Steps one chunk of a long window back-propagates through at a time (RecurrentModel's chunked
+ * back-propagation): tensor memory stays that of a 256-step window (a few tens of MB for a batch
+ * of 64 keys of an LSTM 128) however long a whole classify sequence is.
+ */
+export const DEFAULT_CHUNK_STEPS = 256;
+
+/**
  * Window-start states one whole sequence keeps at most, besides the carried state: the stride
  * between kept states is ceil(maxSteps / WHOLE_SEQUENCE_STARTS), so the eos window loses at most
  * that fraction of the cap to the stride, for a few states per key instead of one per step.

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeySequence } from '../../../shared/tbptt/key-sequence.js';
 import { StepRingBuffer } from '../../../shared/tbptt/step-ring-buffer.js';
-import { truncatedSchedule } from '../../../shared/tbptt/window-schedule.js';
+import { truncatedSchedule, wholeSequenceSchedule } from '../../../shared/tbptt/window-schedule.js';
 
 function sequence(k1: number, k2: number): KeySequence {
   const buffer = new StepRingBuffer({
@@ -122,4 +122,77 @@ test('a snapshot a key hands out, and the window-start states it keeps, do not c
   assert.deepEqual([...snapshot.state], [2]);
   assert.deepEqual(windowStart, { position: 4, state: Float32Array.of(4) });
   assert.deepEqual([...seq.state], [6]);
+});
+
+test('the eos window of truncated BPTT spans L = min(P, k2 − ((−P) mod k1)) steps for a sequence of P steps', () => {
+  for (const [k1, k2] of [
+    [4, 4],
+    [2, 5],
+    [3, 8],
+    [5, 7],
+    [16, 32],
+  ] as const) {
+    for (let P = 1; P <= 3 * k2 + k1; P++) {
+      const seq = sequence(k1, k2);
+      drive(seq, P, () => {});
+      if (seq.pending === 0) continue; // P a multiple of k1: the regular window covered it
+      seq.closing = true;
+      const w = seq.window();
+      // Window starts are kept only where a regular window starts (p ≡ −k2 mod k1), so the eos
+      // window starts at the first of those at or after P − k2.
+      const shortBy = (((-P % k1) + k1) % k1) as number;
+      const expected = P <= k2 ? P : k2 - shortBy;
+      assert.equal(w.length, expected, `k1=${k1} k2=${k2} P=${P}`);
+      assert.equal(w.lossSteps, P % k1);
+      if (P - w.length > 0) assert.equal(w.startState?.[0], P - w.length);
+    }
+  }
+});
+
+function wholeSequence(maxSteps: number): KeySequence {
+  const schedule = wholeSequenceSchedule({ maxSteps });
+  const buffer = new StepRingBuffer({
+    capacity: schedule.bufferSteps,
+    inputKind: 'tokens',
+    targetKind: 'class',
+    featureSize: 0,
+  });
+  return new KeySequence({ key: 'k', stateSize: 1, schedule, buffer, initialToken: 9 });
+}
+
+test('a whole sequence trains once, at eos, back to its start or, past the cap, to the first kept state at most maxSequenceSteps back', () => {
+  for (const maxSteps of [16, 20, 35]) {
+    const stride = Math.ceil(maxSteps / 8);
+    for (let P = 1; P <= 3 * maxSteps; P++) {
+      const seq = wholeSequence(maxSteps);
+      let maxStarts = 0;
+      for (let i = 0; i < P; i++) {
+        seq.advance(
+          { inputToken: 1, classTarget: 0, hasLoss: false },
+          Float32Array.of(seq.position + 1),
+          0,
+        );
+        assert.equal(seq.ready, false, 'no window before eos: no step before it has a loss');
+        maxStarts = Math.max(maxStarts, seq.snapshotCount());
+      }
+      seq.closing = true;
+      assert.equal(seq.ready, true);
+      const w = seq.window();
+      // Kept states are at multiples of the stride; the window starts at the first one at or
+      // after P − maxSteps (position 0, the zero state, for a sequence within the cap).
+      const start = P <= maxSteps ? 0 : Math.ceil((P - maxSteps) / stride) * stride;
+      assert.equal(w.length, P - start, `maxSteps=${maxSteps} P=${P}`);
+      assert.equal(w.lossSteps, Math.min(P, w.length));
+      assert.equal(w.startState?.[0], start === 0 ? undefined : start);
+      // Memory bound: the step buffer and at most floor(maxSteps / stride) + 1 states.
+      assert.ok(seq.buffer.size <= maxSteps);
+      assert.ok(
+        maxStarts <= Math.floor(maxSteps / stride) + 1,
+        `kept ${maxStarts} states for maxSteps=${maxSteps}`,
+      );
+      seq.markTrained();
+      assert.equal(seq.position, 0, 'reset after the eos window');
+      assert.equal(seq.snapshotCount(), 0);
+    }
+  }
 });
