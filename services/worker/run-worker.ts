@@ -12,6 +12,8 @@ import {
   topicNames,
   type KafkaClient,
 } from '../../shared/transport/kafka/index.js';
+import { windowScheduleFor } from '../../shared/tbptt/window-schedule.js';
+import { checkKeyStateRecordSize } from './changelog-records.js';
 import { ConsumeLoop } from './consume-loop.js';
 import { LockstepGate } from './lockstep-gate.js';
 import { PartitionLifecycle, type RestoreReport } from './partition-lifecycle.js';
@@ -104,6 +106,14 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     throw new ConfigError(
       `task.labels is not set for task "${spec.task}": workers cannot discover labels as they appear, because every worker must map a label to the same class id (fix: list the labels in task.labels)`,
     );
+  checkKeyStateRecordSize({
+    config,
+    spec,
+    schedule: windowScheduleFor(spec.task, {
+      ...config.tbptt,
+      maxSequenceSteps: config.task.maxSequenceSteps,
+    }),
+  });
 
   const stopping = new AbortController();
   const reporter = new WorkerMetricsReporter({

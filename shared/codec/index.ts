@@ -70,6 +70,8 @@ export {
 export {
   encodeKeyState,
   decodeKeyState,
+  keyStateBytesBound,
+  MAX_KEY_STATE_RECORD_BYTES,
   type KeyStateRecord,
   type StepColumns,
   type StateSnapshotRecord,

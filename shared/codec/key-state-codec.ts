@@ -191,3 +191,47 @@ function checkColumns(steps: StepColumns, error: (message: string) => Error): vo
   else expect('regressionTargets', steps.regressionTargets, count * featureSize);
   expect('hasLoss', steps.hasLoss, count);
 }
+
+/**
+ * Largest KeyState record a worker writes: below the broker's default `max.message.bytes`
+ * (1 MiB), with room for the record's key and framing. A state changelog record is one Kafka
+ * record (compaction keeps the latest per key, so it is not chunked).
+ */
+export const MAX_KEY_STATE_RECORD_BYTES = 1_000_000;
+
+/**
+ * An upper bound on the encoded size of a key's KeyState record, from what the key can hold:
+ * every varint at its widest (5 bytes for a token or class id, 10 for a 64-bit counter), every
+ * float 4 bytes, and each message's tag and length prefix.
+ */
+export function keyStateBytesBound({
+  keyBytes,
+  stateFloats,
+  windowStarts,
+  steps,
+  inputKind,
+  targetKind,
+  featureSize,
+}: {
+  keyBytes: number;
+  stateFloats: number;
+  windowStarts: number;
+  steps: number;
+  inputKind: 'tokens' | 'features';
+  targetKind: 'class' | 'regression';
+  featureSize: number;
+}): number {
+  const prefix = 6; // a field's tag and a length of up to 5 bytes
+  const tensor = prefix + 3 * prefix + 'snapshot'.length + 2 + 4 * stateFloats; // name, shape, dtype, data
+  const snapshot = prefix + 11 + tensor;
+  const perStep =
+    (inputKind === 'tokens' ? 5 : 4 * featureSize) +
+    (targetKind === 'class' ? 5 : 4 * featureSize) +
+    1;
+  const stepBuffer = prefix + 4 * 11 + 5 * prefix + steps * perStep;
+  const scalars = 9 * 11;
+  const previousFeatures = 2 * prefix + 4 * featureSize;
+  return (
+    prefix + keyBytes + tensor + windowStarts * snapshot + stepBuffer + scalars + previousFeatures
+  );
+}
