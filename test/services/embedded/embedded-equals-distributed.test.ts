@@ -60,11 +60,90 @@ const CONFIG = {
   seed: 9,
 };
 
+/**
+ * classify: sequences of 9 to 40 steps, the label at eos (said by the sequence's first byte), so
+ * each key trains once per sequence, through the whole sequence, in chunks of 8 steps. Sequences
+ * end at different events, so training steps take one or several keys, of one or several chunk
+ * counts. Every key ends its last sequence at the stream's end (ready, trained at the end).
+ */
+function classifyEvents(): StreamEvent[] {
+  const perKey = Array.from({ length: KEYS }, (_, k) => {
+    const out: StreamEvent[] = [];
+    let s = 0;
+    while (out.length < STEPS_PER_KEY) {
+      const length = Math.min(9 + ((s * 13 + k * 7) % 32), STEPS_PER_KEY - out.length);
+      for (let t = 0; t < length; t++) {
+        const token = TEXT[(out.length + 11 * k) % TEXT.length]!;
+        const eos = t === length - 1;
+        out.push({
+          key: `mail-${k}`,
+          token,
+          eos,
+          ...(eos ? { label: (s + k) % 3 === 0 ? 'spam' : 'ham' } : {}),
+        });
+      }
+      s++;
+    }
+    return out;
+  });
+  const out: StreamEvent[] = [];
+  for (let i = 0; i < STEPS_PER_KEY; i++) for (const list of perKey) out.push(list[i]!);
+  return out;
+}
+
+const CLASSIFY_CONFIG = {
+  ...CONFIG,
+  task: { type: 'classify', labels: ['ham', 'spam'] },
+  tbptt: { ...CONFIG.tbptt, chunkSteps: 8 },
+};
+
+/** What an embedded prediction and its distributed twin must agree on, by task. */
+const comparable = {
+  lm: (p: Prediction) => ({
+    index: p.index,
+    key: p.key,
+    paramVersion: p.paramVersion,
+    bits: p.bits,
+  }),
+  classify: (p: Prediction) => ({
+    index: p.index,
+    key: p.key,
+    paramVersion: p.paramVersion,
+    label: p.label,
+    confidence: p.confidence,
+  }),
+};
+
 test(
   'an embedded run and one worker training through the paramserver in lockstep on the same events end with bit-identical parameters and make bit-identical predictions',
   { timeout: 300_000 },
-  async () => {
-    const stream = events();
+  () => embeddedEqualsDistributed({ config: CONFIG, stream: events(), task: 'lm', minVersion: 20 }),
+);
+
+test(
+  'classify: whole-sequence training in an embedded run and in a worker ends with bit-identical parameters and predictions',
+  { timeout: 300_000 },
+  () =>
+    embeddedEqualsDistributed({
+      config: CLASSIFY_CONFIG,
+      stream: classifyEvents(),
+      task: 'classify',
+      minVersion: 8,
+    }),
+);
+
+async function embeddedEqualsDistributed({
+  config: CONFIG,
+  stream,
+  task,
+  minVersion,
+}: {
+  config: object;
+  stream: StreamEvent[];
+  task: keyof typeof comparable;
+  minVersion: number;
+}): Promise<void> {
+  {
     const dir = await tempDir('embedded-equals-distributed');
 
     // Embedded, in this process.
@@ -142,7 +221,7 @@ test(
     const finalVersion = Math.max(...versions.keys());
     const distributedParams = versions.get(finalVersion)!.tensors;
 
-    assert.ok(embeddedVersion > 20, `only ${embeddedVersion} updates`);
+    assert.ok(embeddedVersion > minVersion, `only ${embeddedVersion} updates`);
     assert.equal(finalVersion, embeddedVersion, 'the same number of updates');
     assert.deepEqual([...distributedParams.keys()].sort(), [...embeddedParams.keys()].sort());
     for (const [name, values] of embeddedParams) {
@@ -155,12 +234,7 @@ test(
       );
     }
     assert.equal(distributedPredictions.length, embeddedPredictions.length);
-    for (const [i, p] of embeddedPredictions.entries()) {
-      const d = distributedPredictions[i]!;
-      assert.deepEqual(
-        { index: d.index, key: d.key, paramVersion: d.paramVersion, bits: d.bits },
-        { index: p.index, key: p.key, paramVersion: p.paramVersion, bits: p.bits },
-      );
-    }
-  },
-);
+    for (const [i, p] of embeddedPredictions.entries())
+      assert.deepEqual(comparable[task](distributedPredictions[i]!), comparable[task](p));
+  }
+}
