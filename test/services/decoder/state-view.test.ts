@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { windowScheduleFor } from '../../../shared/tbptt/window-schedule.js';
 import { before, test } from 'node:test';
 
 import { encodeEvent, encodeKeyState, type KeyStateRecord } from '../../../shared/codec/index.js';
@@ -8,6 +7,7 @@ import { selectBackend } from '../../../shared/engine/select-backend.js';
 import { snapshotOfKeyState } from '../../../shared/learner/key-state-mapping.js';
 import { createLogger } from '../../../shared/logging/index.js';
 import { stateSize } from '../../../shared/model/model-spec.js';
+import { windowScheduleFor } from '../../../shared/tbptt/window-schedule.js';
 import {
   keyPartitioner,
   topicEndOffsets,
