@@ -2,4 +2,10 @@ export { RunningWindow } from './running-window.js';
 export { BitsPerToken } from './bits-per-token.js';
 export { ClassificationMetrics, type ClassScores } from './classification-metrics.js';
 export { MeanSquaredError } from './mse.js';
-export { LastValueBaseline, MajorityClassBaseline, uniformBitsPerToken } from './baselines.js';
+export {
+  LastValueBaseline,
+  MajorityClassBaseline,
+  NgramBaseline,
+  uniformBitsPerToken,
+} from './baselines.js';
+export { type NgramContext, WittenBellNgram } from './witten-bell-ngram.js';
