@@ -5,6 +5,7 @@ import {
   LastValueBaseline,
   MajorityClassBaseline,
   MeanSquaredError,
+  NgramBaseline,
   uniformBitsPerToken,
 } from '../../shared/evaluation/index.js';
 import { tf } from '../../shared/engine/tf.js';
@@ -30,7 +31,14 @@ export interface RunSummary {
   };
   /** Same metrics over the most recent events (progress lines). */
   recent: { bitsPerToken?: number; accuracy?: number; mse?: number };
-  baselines: { bitsPerToken?: number; accuracy?: number; macroF1?: number; mse?: number };
+  baselines: {
+    bitsPerToken?: number;
+    accuracy?: number;
+    macroF1?: number;
+    mse?: number;
+    /** lm: the online n-gram model on the same tokens (absent when evaluation.ngramOrder is 0). */
+    ngram?: NgramReport;
+  };
   paramVersion: number;
   seconds: number;
   /** Live TensorFlow.js tensors and resident memory: flat after warm-up, or something leaks. */
@@ -38,6 +46,28 @@ export interface RunSummary {
   rssMiB: number;
   /** What training covered (absent when the run does not train). */
   training?: TrainingReport | undefined;
+}
+
+/** The n-gram baseline's scores and the size of its count table. */
+export interface NgramReport {
+  order: number;
+  bitsPerToken: number;
+  /** Over the same most recent tokens as `recent.bitsPerToken`. */
+  recentBitsPerToken: number;
+  /** Stored contexts (strings of 1..order tokens with their counts) and the bound on them. */
+  contexts: number;
+  maxContexts: number;
+  /** New contexts not stored (and so not counted) because `maxContexts` had been reached. */
+  contextsDropped: number;
+}
+
+/** What the n-gram baseline of an lm summary is built with (docs: evaluation.ngramOrder). */
+export interface NgramOptions {
+  /** 0: no n-gram baseline. */
+  readonly order: number;
+  readonly maxContexts: number;
+  /** Keys that keep an n-gram context (state.maxKeys, as for the network). */
+  readonly maxKeys: number;
 }
 
 /** Every processed step is trained once, or counted here with the reason it was not. */
@@ -75,18 +105,34 @@ export class PrequentialSummary {
   private readonly squaredError = new MeanSquaredError();
   private readonly recentSquaredError = new MeanSquaredError({ windowSize: RECENT_WINDOW });
   private readonly lastValue = new LastValueBaseline();
+  private readonly ngram: NgramBaseline | undefined;
   private readonly vocabSize: number;
 
-  constructor({ task, vocabSize = 256 }: { task: TaskType; vocabSize?: number }) {
+  constructor({
+    task,
+    vocabSize = 256,
+    ngram,
+  }: {
+    task: TaskType;
+    vocabSize?: number;
+    /** lm only; absent or order 0: no n-gram baseline. */
+    ngram?: NgramOptions | undefined;
+  }) {
     this.task = task;
     this.vocabSize = vocabSize;
+    if (task === 'lm' && ngram !== undefined && ngram.order > 0)
+      this.ngram = new NgramBaseline({ ...ngram, vocabSize, windowSize: RECENT_WINDOW });
   }
 
   skip(): void {
     this.skipped++;
   }
 
-  observe(p: Prediction): void {
+  /**
+   * Scores one prediction. `token` is the id of the event's token (lm: the token predicted), which
+   * the n-gram baseline predicts and then counts.
+   */
+  observe(p: Prediction, token?: number): void {
     this.events++;
     this.keys.add(p.key);
     this.paramVersion = p.paramVersion;
@@ -95,6 +141,8 @@ export class PrequentialSummary {
       this.bits.observe(nats);
       this.recentBits.observe(nats);
     }
+    if (this.ngram !== undefined && token !== undefined)
+      this.ngram.observe(p.key, token, { eos: p.eos ?? false });
     if ((this.task === 'tag' || this.task === 'classify') && p.actual !== undefined) {
       const actual = this.idOf(p.actual as string | number);
       const predicted = p.label === undefined ? undefined : this.idOf(p.label);
@@ -128,6 +176,7 @@ export class PrequentialSummary {
       summary.metrics.bitsPerToken = this.bits.bitsPerToken;
       summary.recent.bitsPerToken = this.recentBits.bitsPerToken;
       summary.baselines.bitsPerToken = uniformBitsPerToken(this.vocabSize);
+      if (this.ngram !== undefined) summary.baselines.ngram = ngramReport(this.ngram);
     } else if (this.task === 'forecast') {
       summary.metrics.mse = this.squaredError.mse;
       summary.recent.mse = this.recentSquaredError.mse;
@@ -168,4 +217,15 @@ export class PrequentialSummary {
     }
     return table;
   }
+}
+
+function ngramReport(ngram: NgramBaseline): NgramReport {
+  return {
+    order: ngram.order,
+    bitsPerToken: ngram.bitsPerToken,
+    recentBitsPerToken: ngram.recentBitsPerToken,
+    contexts: ngram.contexts,
+    maxContexts: ngram.maxContexts,
+    contextsDropped: ngram.contextsDropped,
+  };
 }

@@ -63,6 +63,11 @@ export async function runEmbedded(
   const summary = new PrequentialSummary({
     task: config.task.type,
     vocabSize: config.input.vocabSize,
+    ngram: {
+      order: config.evaluation.ngramOrder,
+      maxContexts: config.evaluation.ngramMaxContexts,
+      maxKeys: config.state.maxKeys,
+    },
   });
   const output = options.outputPath ? createWriteStream(options.outputPath) : undefined;
   let reported = 0;
@@ -127,8 +132,8 @@ export async function runEmbedded(
           return undefined;
         }
       },
-      onPredictions: async (predictions) => {
-        for (const p of predictions) summary.observe(p);
+      onPredictions: async (predictions, events) => {
+        predictions.forEach((p, i) => summary.observe(p, events[i]!.token));
         if (output) await writeLines(output, predictions);
       },
       onBatch: () => {

@@ -211,6 +211,27 @@ export const DecoderSchema = z.strictObject(
   expecting('an object'),
 );
 
+// What `run --embedded` scores beside the model (services/embedded/prequential-summary.ts).
+// ngramMaxContexts is at most 16,000,000: the n-gram's trie is a JavaScript Map, which holds at
+// most 2^24 entries.
+const ngramContexts = 'an integer number of contexts, 2 <= n <= 16000000';
+export const EvaluationSchema = z.strictObject(
+  {
+    // lm: order of the online n-gram baseline (contexts of up to order - 1 tokens); 0 disables it.
+    // At most 16: it costs a lookup per order and event, and longer contexts hardly ever recur.
+    ngramOrder: nonNegativeInt('an integer >= 0 (0 disables the n-gram baseline)')
+      .max(16, expecting('an integer from 0 to 16 (0 disables the n-gram baseline)'))
+      .default(5),
+    ngramMaxContexts: z
+      .number(expecting(ngramContexts))
+      .int(expecting(ngramContexts))
+      .min(2, expecting(ngramContexts))
+      .max(16_000_000, expecting(ngramContexts))
+      .default(1_000_000),
+  },
+  expecting('an object'),
+);
+
 // Topic names are `<app>.<name>`, so the app id must be a legal Kafka topic fragment.
 const APP_ID = /^[A-Za-z0-9._-]{1,200}$/;
 const appText = 'a non-empty string of letters, digits, ".", "_" or "-" (it prefixes topic names)';
@@ -229,6 +250,7 @@ export const ConfigSchema = z.strictObject(
     paramserver: ParamserverSchema.prefault({}),
     limits: LimitsSchema.prefault({}),
     decoder: DecoderSchema.prefault({}),
+    evaluation: EvaluationSchema.prefault({}),
     backend: oneOf(BACKENDS).default('auto'),
     seed: z.number(expecting('an integer')).int(expecting('an integer')).default(1),
   },
@@ -249,6 +271,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   paramserver: Object.keys(ParamserverSchema.shape),
   limits: Object.keys(LimitsSchema.shape),
   decoder: Object.keys(DecoderSchema.shape),
+  evaluation: Object.keys(EvaluationSchema.shape),
 };
 
 type DeepReadonly<T> = T extends (infer E)[]
@@ -267,4 +290,5 @@ export type OptimizerConfig = Config['optimizer'];
 export type ParamserverConfig = Config['paramserver'];
 export type LimitsConfig = Config['limits'];
 export type DecoderConfig = Config['decoder'];
+export type EvaluationConfig = Config['evaluation'];
 export type Label = string | number;

@@ -4,6 +4,7 @@ export type {
   Label,
   LimitsConfig,
   DecoderConfig,
+  EvaluationConfig,
   ModelConfig,
   OptimizerConfig,
   ParamserverConfig,

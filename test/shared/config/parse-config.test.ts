@@ -72,6 +72,7 @@ test('an empty object gets every default of docs/design.md §7', () => {
       maxForecastSteps: 1024,
       stateWaitMs: 2_000,
     },
+    evaluation: { ngramOrder: 5, ngramMaxContexts: 1_000_000 },
     backend: 'auto',
     seed: 1,
   });
@@ -270,5 +271,31 @@ test('a decay floor above the learning rate is an error naming both keys', () =>
   assert.match(
     line ?? '',
     /optimizer\.schedule\.minLearningRate = 0\.01 is above optimizer\.learningRate = 0\.001.*fix: set optimizer\.schedule\.minLearningRate to at most 0\.001/,
+  );
+});
+
+test('evaluation keys are checked like every other section, with their ranges', () => {
+  const lines = problemsOf({
+    evaluation: { ngramOrder: -1, ngramMaxContexts: 20_000_000, ngramOrdr: 3 },
+  });
+  assert.equal(lines.length, 3, lines.join('\n'));
+  assert.ok(
+    lines.some((l) =>
+      /evaluation\.ngramOrder = -1: expected an integer >= 0 \(0 disables the n-gram baseline\)/.test(
+        l,
+      ),
+    ),
+  );
+  assert.ok(
+    lines.some((l) =>
+      /evaluation\.ngramMaxContexts = 20000000: expected an integer number of contexts, 2 <= n <= 16000000/.test(
+        l,
+      ),
+    ),
+  );
+  assert.ok(lines.some((l) => /evaluation\.ngramOrdr = 3: unknown key .*ngramOrder\?/.test(l)));
+  assert.equal(
+    parseConfig({ evaluation: { ngramOrder: 0 } }, { source: 'x' }).evaluation.ngramOrder,
+    0,
   );
 });
