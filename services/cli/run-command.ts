@@ -5,7 +5,13 @@ import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { saveParameterFile } from '../../shared/model/parameter-file.js';
 import { formatProgress } from '../embedded/progress-line.js';
-import { bytes, EXIT, INPUT_FORMATS, oneOf, seconds } from './options.js';
+import {
+  createMetricsRegistry,
+  createWorkerMetrics,
+  registerBuildInfo,
+  startMetricsServer,
+} from '../../shared/metrics/index.js';
+import { bytes, EXIT, INPUT_FORMATS, oneOf, port, seconds } from './options.js';
 
 interface RunFlags {
   embedded?: boolean;
@@ -18,6 +24,8 @@ interface RunFlags {
   saveParams?: string;
   progressSeconds: number;
   maxBytesPerFile?: number;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -62,6 +70,16 @@ export function registerRunCommand(program: Command): void {
       'text input: read at most this many bytes of each file',
       bytes('--max-bytes-per-file', { example: 1_000_000 }),
     )
+    .option(
+      '--metrics-port <port>',
+      'while running, serve Prometheus metrics (the worker\'s families, service="embedded") on http://<metrics-host>:<port>/metrics, and /healthz and /readyz; 0 picks a free port',
+      port('--metrics-port'),
+    )
+    .option(
+      '--metrics-host <address>',
+      'address the metrics server listens on (with --metrics-port)',
+      '0.0.0.0',
+    )
     .action(async (flags: RunFlags) => {
       if (!flags.embedded) {
         throw new ConfigError(
@@ -89,8 +107,16 @@ async function runCommand(flags: RunFlags): Promise<void> {
     abort.abort();
   };
   process.on('SIGINT', () => stop('SIGINT')).on('SIGTERM', () => stop('SIGTERM'));
+  const registry = createMetricsRegistry({ labels: { service: 'embedded' } });
+  registerBuildInfo(registry, { backend });
+  const metricsServer =
+    flags.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer({ registry, port: flags.metricsPort, host: flags.metricsHost });
+  if (metricsServer) logger.info({ url: metricsServer.url }, 'serving Prometheus metrics');
   const started = Date.now();
   const { summary, learner } = await runEmbedded({
+    metrics: metricsServer ? createWorkerMetrics(registry) : undefined,
     config,
     inputPaths: flags.input,
     inputFormat: flags.inputFormat,
@@ -101,7 +127,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
     maxBytesPerFile: flags.maxBytesPerFile,
     progressIntervalMs: flags.progressSeconds * 1000,
     onProgress: (progress) => logger.info(progress, formatProgress(progress, started)),
-  });
+  }).finally(() => metricsServer?.close());
   if (flags.saveParams)
     await saveParameterFile(flags.saveParams, {
       spec: learner.spec,

@@ -62,7 +62,12 @@ export interface RequestIntakeOptions {
   readonly onAssignment: (partitions: readonly number[]) => void;
   /** Resolves once a newly owned partition can be answered (producer fenced, state restored). */
   readonly whenReady: (partition: number) => Promise<void>;
-  readonly onRestart: () => void;
+  /** A Kafka failure: the queued requests are dropped and the intake rejoins after a back-off. */
+  readonly onRestart: (error: Error) => void;
+  /** Records were read and queued (the consumer works, e.g. again after a failure). */
+  readonly onRead?: () => void;
+  /** A fetched batch left `partition` this many offsets behind its high watermark. */
+  readonly onLag?: (partition: number, offsets: number) => void;
   readonly logger: Logger;
   readonly now: () => number;
   readonly signal: AbortSignal;
@@ -109,10 +114,12 @@ export class RequestIntake {
             this.assigned(partitions);
             this.o.onAssignment(partitions);
           },
+          onLag: this.o.onLag,
         })) {
           if (signal.aborted || restart.signal.aborted) break;
           await this.queueRecords(records);
           this.failures = 0;
+          this.o.onRead?.();
         }
         if (signal.aborted) break;
         if (!restart.signal.aborted) break; // the topic ended (only after close(), in tests)
@@ -126,7 +133,7 @@ export class RequestIntake {
         if (!(error instanceof KafkaTransportError)) throw error;
         this.failures++;
         this.nextToQueue.clear();
-        this.o.onRestart();
+        this.o.onRestart(error);
         const backoffMs = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
         logger.warn(
           { err: error, failures: this.failures, backoffMs },

@@ -7,7 +7,13 @@ import { createLearner, type Learner } from '../../shared/learner/create-learner
 import { encodeEvent } from '../../shared/learner/event-encoder.js';
 import { InProcessParameterService } from '../../shared/learner/in-process-parameter-service.js';
 import type { Prediction } from '../../shared/events/prediction.js';
+import { tallyPredictions } from '../../shared/evaluation/index.js';
 import type { Logger } from '../../shared/logging/logger.js';
+import {
+  recordPredictions,
+  recordTrainStep,
+  type WorkerMetrics,
+} from '../../shared/metrics/worker-metrics.js';
 import { parameterServerOptionsFromConfig } from '../../shared/paramserver/parameter-server.js';
 import { createInProcessBus } from '../../shared/transport/in-process-bus.js';
 import { learnFromTopic, type EndOfInput, type QueuedEvent } from './learn-from-topic.js';
@@ -30,6 +36,11 @@ export interface RunEmbeddedOptions {
   readonly onProgress?: (progress: RunSummary, learner: Learner) => void;
   /** Truncates each text file (quick runs on big corpora). */
   readonly maxBytesPerFile?: number | undefined;
+  /**
+   * Prometheus families to update (`run --embedded --metrics-port`): the Kafka worker's, as the
+   * embedded run is that worker without Kafka (its transaction and restore families stay at 0).
+   */
+  readonly metrics?: WorkerMetrics | undefined;
 }
 
 const MAX_REPORTED_BAD_RECORDS = 1000;
@@ -46,8 +57,10 @@ export async function runEmbedded(
   const { config, logger, signal } = options;
   const topic = `${config.app}.events`;
   const bus = createInProcessBus<QueuedEvent>({ highWaterMark: 16_384 });
+  const metrics = options.metrics;
   const learner = createLearner({
     config,
+    ...(metrics ? { onTrainStep: (result) => recordTrainStep(metrics, result) } : {}),
     gradientSink:
       (options.training ?? true)
         ? (model) =>
@@ -104,6 +117,17 @@ export async function runEmbedded(
     }
   };
 
+  let stateBytesAtMs = -Infinity;
+  const observeState = (m: WorkerMetrics): void => {
+    m.liveKeys.set(streamLearner.store.size);
+    m.paramVersion.set(learner.model.params.version);
+    if (Date.now() - stateBytesAtMs < 5_000) return; // a walk over every key
+    stateBytesAtMs = Date.now();
+    let bytes = 0;
+    for (const sequence of streamLearner.store.values()) bytes += sequence.byteLength();
+    m.stateBytes.set(bytes);
+  };
+
   const consume = async (): Promise<EndOfInput> => {
     const progressEvery = options.progressIntervalMs ?? 0;
     let nextProgress = Date.now() + progressEvery;
@@ -129,9 +153,14 @@ export async function runEmbedded(
       },
       onPredictions: async (predictions) => {
         for (const p of predictions) summary.observe(p);
+        if (metrics) {
+          metrics.eventsProcessed.inc(predictions.length);
+          recordPredictions(metrics, tallyPredictions(predictions));
+        }
         if (output) await writeLines(output, predictions);
       },
       onBatch: () => {
+        if (metrics) observeState(metrics);
         if (progressEvery > 0 && Date.now() >= nextProgress) {
           nextProgress = Date.now() + progressEvery;
           options.onProgress?.(summary.snapshot(), learner);

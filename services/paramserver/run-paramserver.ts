@@ -3,6 +3,8 @@ import { modelSpecFromConfig } from '../../shared/config/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
   createMetricsRegistry,
+  registerBuildInfo,
+  ServiceProbes,
   startMetricsServer,
   type Registry,
 } from '../../shared/metrics/index.js';
@@ -73,6 +75,13 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
   const registry =
     options.registry ?? createMetricsRegistry({ labels: { service: 'paramserver' } });
   const metrics = createParamserverMetrics(registry);
+  registerBuildInfo(registry, { backend: 'none' }); // the update runs on host arrays
+  const probes = new ServiceProbes({
+    conditions: {
+      restore:
+        'restoring the checkpoint (--checkpoint-dir) or the newest published version and publishing it',
+    },
+  });
   const releases: Array<() => unknown> = [];
   const defer = (release: () => unknown) => void releases.push(release);
   try {
@@ -83,6 +92,7 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
             registry,
             port: options.metricsPort,
             ...(options.metricsHost === undefined ? {} : { host: options.metricsHost }),
+            probes,
           });
     if (metricsServer) defer(() => metricsServer.close());
     const client = createKafkaClient({
@@ -131,8 +141,10 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       signal: options.signal,
       metrics,
       log,
-      onStarted: () =>
-        options.onReady?.({ version: server.version, metricsUrl: metricsServer?.url }),
+      onStarted: () => {
+        probes.met('restore');
+        options.onReady?.({ version: server.version, metricsUrl: metricsServer?.url });
+      },
     });
     log.info({ version: server.version, rounds: closer.rounds }, 'paramserver stopped');
     return { version: server.version, rounds: closer.rounds, origin: start.origin };

@@ -55,6 +55,7 @@ export class ConsumeLoop {
           maxBatchSize,
           onAssignment: partitions.onAssignment,
           idleAfterMs: () => partitions.trainingDueInMs(),
+          onLag: (partition, offsets) => reporter.lag(partition, offsets),
         })) {
           if (signal.aborted) break;
           if (records.length > 0) await this.process(records);
@@ -64,7 +65,7 @@ export class ConsumeLoop {
         if (signal.aborted) break;
         if (!(error instanceof KafkaTransportError)) throw error;
         this.failures++;
-        reporter.consumerRestarted();
+        reporter.consumerRestarted(error);
         const backoffMs = restartBackoffMs(this.failures);
         logger.warn(
           { err: error, failures: this.failures, backoffMs },

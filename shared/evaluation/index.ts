@@ -3,3 +3,4 @@ export { BitsPerToken } from './bits-per-token.js';
 export { ClassificationMetrics, type ClassScores } from './classification-metrics.js';
 export { MeanSquaredError } from './mse.js';
 export { LastValueBaseline, MajorityClassBaseline, uniformBitsPerToken } from './baselines.js';
+export { tallyPredictions, type PredictionTally } from './prediction-tally.js';

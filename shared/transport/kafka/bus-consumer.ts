@@ -43,6 +43,7 @@ interface Subscription {
   readonly group: string;
   readonly onAssignment: ((partitions: readonly number[]) => void) | undefined;
   readonly idleAfterMs: (() => number | undefined) | undefined;
+  readonly onLag: ((partition: number, offsets: number) => void) | undefined;
 }
 
 /**
@@ -123,7 +124,7 @@ export async function* consumeBatches({
  */
 function groupConsumer({
   bus: { client, log, settings },
-  subscription: { topic, group, onAssignment },
+  subscription: { topic, group, onAssignment, onLag },
   handoff,
   skipped,
 }: {
@@ -166,7 +167,9 @@ function groupConsumer({
   }
   // Batches of only aborted records / transaction markers reach no eachBatch call.
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.topic !== topic || payload.batchSize !== 0 || payload.firstOffset === null) return;
+    if (payload.topic !== topic) return;
+    onLag?.(payload.partition, Math.max(0, Number(payload.offsetLag)));
+    if (payload.batchSize !== 0 || payload.firstOffset === null) return;
     skipped.set(payload.partition, {
       from: Number(payload.firstOffset),
       to: Number(payload.lastOffset) + 1,
