@@ -74,9 +74,12 @@ export function pinoLogCreator(logger: Logger): logCreator {
         entry.message.startsWith('Limiting retries for the idempotent producer')
       )
         method = 'debug';
-      // A failed send attempt (kafkajs retries it) is a warning; if all fail, the caller gets the error.
+      // A failed send attempt (kafkajs retries it) is a warning; if all fail, the caller gets the
+      // error. CONCURRENT_TRANSACTIONS right after a commit is expected and retried in ms: debug.
       if (namespace === 'Producer' && entry.message.startsWith('Failed to send messages')) {
-        method = 'warn';
+        method = entry.message.includes('another concurrent operation on the same transaction')
+          ? 'debug'
+          : 'warn';
       }
       const fields: Record<string, unknown> = { ...entry };
       delete fields.message;
