@@ -204,6 +204,28 @@ function tail(file, lines) {
   }
 }
 
+/** Ports and cluster id of the broker that ran in `runDir` (resume), or an error with the fix. */
+function resumable(runDir) {
+  const read = (file) => {
+    try {
+      return fs.readFileSync(path.join(runDir, file), 'utf8');
+    } catch {
+      throw new Error(
+        `cannot resume a broker from ${runDir}: ${file} is missing (fix: give the logDir of a broker that was started and stopped)`,
+      );
+    }
+  };
+  const properties = read('server.properties');
+  const port = Number(/^listeners=PLAINTEXT:\/\/[^:]+:(\d+)/m.exec(properties)?.[1]);
+  const controllerPort = Number(/CONTROLLER:\/\/[^:]+:(\d+)/m.exec(properties)?.[1]);
+  const cluster = /^cluster\.id=(.+)$/m.exec(read('data/meta.properties'))?.[1]?.trim();
+  if (!port || !controllerPort || !cluster)
+    throw new Error(
+      `cannot resume a broker from ${runDir}: its server.properties or meta.properties is not ours`,
+    );
+  return { port, controllerPort, cluster };
+}
+
 /**
  * A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (what `random-uuid` prints);
  * like Kafka's Uuid.randomUuid(), never one that starts with '-' (it would read as an option).
@@ -233,6 +255,8 @@ if [ "$remove" = 1 ]; then sleep 0.5; rm -rf "$dir"; fi
  * @param {number} [options.port] broker port (default $KAFKA_PORT, else a free port)
  * @param {string} [options.logDir] run directory (data in data/, broker log in broker.log); must be
  *   absent or empty, and is kept after stop. Default: a new temporary directory, removed by stop().
+ * @param {boolean} [options.resume] start again on the data of an earlier broker of `logDir` (its
+ *   port, controller port and cluster id), as a restarted broker does: nothing is formatted
  * @param {number} [options.heapMb] JVM heap (default 512)
  * @param {number} [options.readyTimeoutMs] how long to wait for the broker (default 90 000)
  * @param {number} [options.stopTimeoutMs] SIGTERM grace period before SIGKILL (default 20 000)
@@ -242,6 +266,7 @@ if [ "$remove" = 1 ]; then sleep 0.5; rm -rf "$dir"; fi
 export async function startLocalBroker({
   port,
   logDir,
+  resume = false,
   heapMb = 512,
   readyTimeoutMs = 90_000,
   stopTimeoutMs = 20_000,
@@ -259,11 +284,13 @@ export async function startLocalBroker({
 
   const ownsRunDir = logDir === undefined;
   let runDir;
+  if (resume && ownsRunDir)
+    throw new Error('resume needs the logDir of the earlier broker (fix: pass logDir)');
   if (ownsRunDir) {
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnstream-kafka-'));
   } else {
     runDir = path.resolve(logDir);
-    if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0) {
+    if (!resume && fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0) {
       throw new Error(
         `Kafka run directory ${runDir} is not empty (fix: give a new or empty directory; every run starts from a fresh log dir)`,
       );
@@ -281,7 +308,8 @@ export async function startLocalBroker({
         `KAFKA_PORT=${process.env.KAFKA_PORT} is not a port number (fix: an integer 1..65535, or unset it for a free port)`,
       );
     }
-    const requested = port ?? envPort;
+    const earlier = resume ? resumable(runDir) : undefined;
+    const requested = earlier?.port ?? port ?? envPort;
     if (requested !== undefined) {
       await freePort(requested).catch((error) => {
         throw new Error(
@@ -290,7 +318,7 @@ export async function startLocalBroker({
       });
     }
     const brokerPort = requested ?? (await freePort());
-    let controllerPort = await freePort();
+    let controllerPort = earlier?.controllerPort ?? (await freePort());
     while (controllerPort === brokerPort) controllerPort = await freePort();
 
     const dataDir = path.join(runDir, 'data');
@@ -298,11 +326,13 @@ export async function startLocalBroker({
     const log4jFile = path.join(runDir, 'log4j.properties');
     const logFile = path.join(runDir, 'broker.log');
     const outFile = path.join(runDir, 'broker.out');
-    fs.writeFileSync(
-      propertiesFile,
-      serverProperties({ port: brokerPort, controllerPort, dataDir }),
-    );
-    fs.writeFileSync(log4jFile, log4jProperties({ logFile }));
+    if (!earlier) {
+      fs.writeFileSync(
+        propertiesFile,
+        serverProperties({ port: brokerPort, controllerPort, dataDir }),
+      );
+      fs.writeFileSync(log4jFile, log4jProperties({ logFile }));
+    }
 
     const classpath = `${libsDir}${path.sep}*`;
     const jvmCommon = [
@@ -312,23 +342,25 @@ export async function startLocalBroker({
     ];
     const extra = (process.env.RNNSTREAM_KAFKA_JAVA_OPTS || '').split(/\s+/).filter(Boolean);
 
-    const cluster = clusterId();
+    const cluster = earlier?.cluster ?? clusterId();
     // 1. Format the fresh log dir (static quorum: controller.quorum.voters, so no --standalone).
-    const format = spawnSync(
-      java,
-      [
-        '-Xmx256m',
-        '-XX:TieredStopAtLevel=1',
-        ...jvmCommon,
-        '-cp',
-        classpath,
-        'kafka.tools.StorageTool',
-        'format',
-        `--cluster-id=${cluster}`,
-        `--config=${propertiesFile}`,
-      ],
-      { encoding: 'utf8', timeout: 60_000 },
-    );
+    const format = earlier
+      ? { status: 0, stdout: '', stderr: '' }
+      : spawnSync(
+          java,
+          [
+            '-Xmx256m',
+            '-XX:TieredStopAtLevel=1',
+            ...jvmCommon,
+            '-cp',
+            classpath,
+            'kafka.tools.StorageTool',
+            'format',
+            `--cluster-id=${cluster}`,
+            `--config=${propertiesFile}`,
+          ],
+          { encoding: 'utf8', timeout: 60_000 },
+        );
     if (format.status !== 0) {
       throw new Error(
         `kafka-storage format failed (exit status ${format.status}):\n${format.stdout}${format.stderr}\nBroker log: ${tail(logFile, 20)}`,
