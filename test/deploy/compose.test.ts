@@ -36,7 +36,7 @@ function composeValidator() {
   return ajv.compile(schema);
 }
 /** Bind-mount sources that later work of issue 18 fills (Prometheus and Grafana provisioning). */
-const PENDING_SOURCES = ['prometheus', 'grafana'];
+const PENDING_SOURCES = ['grafana'];
 
 const services: Record<string, Json> = compose.services;
 const rnnstream = Object.entries(services).filter(([, s]) => s.image?.startsWith('rnnstream'));

@@ -75,7 +75,7 @@ for (const name of OVERLAYS) {
         'ConfigMap/rnnstream-model',
         'ScaledObject/rnnstream-worker',
         'ServiceMonitor/rnnstream',
-        'PrometheusRule/rnnstream-alerts',
+        'PrometheusRule/rnnstream-rules',
         'PodDisruptionBudget/rnnstream-worker',
         'PodDisruptionBudget/rnnstream-decoder',
       ])
