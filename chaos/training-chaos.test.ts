@@ -168,14 +168,25 @@ test(
       return worker;
     };
     let paramserver = startParamserver();
-    await until(
+    const workers: WorkerProcess[] = [];
+    const diagnose = () =>
+      [
+        `paramserver (:${ports.paramserver}, exit ${paramserver.child.exitCode}):\n${paramserver.output().slice(-2500)}`,
+        ...workers.map(
+          (w, i) =>
+            `w${i + 1} (:${ports.workers[i]}, exit ${w.child.exitCode}):\n${w.stderr().slice(-2500)}`,
+        ),
+      ].join('\n\n');
+    await untilOr(
+      diagnose,
       'the paramserver ready',
       async () => ((await isReady(ports.paramserver)) ? true : undefined),
       120_000,
     );
-    const workers = [0, 1, 2].map(startWorker);
+    workers.push(...[0, 1, 2].map(startWorker));
     for (const port of ports.workers)
-      await until(
+      await untilOr(
+        diagnose,
         `worker on :${port} ready`,
         async () => ((await isReady(port)) ? true : undefined),
         120_000,
@@ -210,14 +221,6 @@ test(
       readyAfterBounceMs = Date.now() - back;
       say(`every service ready ${readyAfterBounceMs} ms after the broker returned`);
     };
-    const diagnose = () =>
-      [
-        `paramserver (:${ports.paramserver}, exit ${paramserver.child.exitCode}):\n${paramserver.output().slice(-2500)}`,
-        ...workers.map(
-          (w, i) =>
-            `w${i + 1} (:${ports.workers[i]}, exit ${w.child.exitCode}):\n${w.stderr().slice(-2500)}`,
-        ),
-      ].join('\n\n');
     const chaos = new Map<number, () => Promise<void>>([
       [8, () => killAndRestartWorker(0)],
       [14, killAndRestartParamserver],
