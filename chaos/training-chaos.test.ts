@@ -97,10 +97,18 @@ async function untilOr<T>(
   }
 }
 
+/** The last /readyz answer of each port (for the diagnosis of a timeout). */
+const lastReadyz = new Map<number, string>();
 const isReady = (port: number) =>
   fetch(`http://127.0.0.1:${port}/readyz`).then(
-    (r) => r.status === 200,
-    () => false,
+    async (r) => {
+      lastReadyz.set(port, `${r.status} ${await r.text()}`);
+      return r.status === 200;
+    },
+    (error: Error) => {
+      lastReadyz.set(port, `no answer: ${error.message}`);
+      return false;
+    },
   );
 
 test(
@@ -172,9 +180,10 @@ test(
     const diagnose = () =>
       [
         `paramserver (:${ports.paramserver}, exit ${paramserver.child.exitCode}):\n${paramserver.output().slice(-2500)}`,
+        `last /readyz answers: ${JSON.stringify([...lastReadyz])}`,
         ...workers.map(
           (w, i) =>
-            `w${i + 1} (:${ports.workers[i]}, exit ${w.child.exitCode}):\n${w.stderr().slice(-2500)}`,
+            `w${i + 1} (:${ports.workers[i]}, exit ${w.child.exitCode}):\n${w.stderr().slice(-6000)}`,
         ),
       ].join('\n\n');
     await untilOr(

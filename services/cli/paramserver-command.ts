@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { defaultConfig, loadConfigFile } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/index.js';
 import { DEFAULT_MODEL_ID } from '../../shared/paramserver-client/index.js';
-import { runParamserver } from '../paramserver/run-paramserver.js';
+import { runParamserverUntilStopped } from '../paramserver/run-paramserver.js';
 import { count, EXIT, port } from './options.js';
 
 interface ParamserverFlags {
@@ -64,7 +64,7 @@ export function registerParamserverCommand(program: Command): void {
         abort.abort();
       };
       process.on('SIGINT', () => stop('SIGINT')).on('SIGTERM', () => stop('SIGTERM'));
-      const summary = await runParamserver({
+      const summary = await runParamserverUntilStopped({
         config,
         brokers: flags.brokers,
         logger,

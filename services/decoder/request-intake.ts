@@ -134,7 +134,8 @@ export class RequestIntake {
         this.failures++;
         this.nextToQueue.clear();
         this.o.onRestart(error);
-        const backoffMs = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
+        // As the worker's: every 5 s at most, so the decoder is back soon after the broker.
+        const backoffMs = Math.min(5_000, 250 * 2 ** Math.min(this.failures, 5));
         logger.warn(
           { err: error, failures: this.failures, backoffMs },
           'Kafka failure: dropping the queued requests and rejoining the group (they are read again from the committed offsets)',

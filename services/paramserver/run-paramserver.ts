@@ -15,7 +15,9 @@ import {
   closeKafkaAdmin,
   createKafkaClient,
   ensureTopics,
+  KafkaTransportError,
   openKafkaAdmin,
+  TopicLayoutError,
 } from '../../shared/transport/kafka/index.js';
 import { openGradientReader } from './gradient-reader.js';
 import { mallocTuningHint } from './process-tuning.js';
@@ -150,5 +152,48 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
     return { version: server.version, rounds: closer.rounds, origin: start.origin };
   } finally {
     for (const release of releases.reverse()) await Promise.resolve(release()).catch(() => {});
+  }
+}
+
+/** Kafka failures a new start cannot cure: another instance took over, or we may not do this. */
+function cannotRestart(error: unknown): boolean {
+  if (!(error instanceof KafkaTransportError) || error instanceof TopicLayoutError) return true;
+  const type = error.kafkaErrorType ?? '';
+  return /FENCED|INVALID_PRODUCER_EPOCH|AUTHORIZATION_FAILED|SASL|AUTHENTICATION/.test(type);
+}
+
+/**
+ * runParamserver, started again after a Kafka failure (a broker outage, a lost coordinator) with
+ * a growing back-off (1 s .. 5 s), until `signal` aborts: each start restores exactly as a
+ * process restart does (checkpoint, else the newest published version), so riding out an outage
+ * in-process is the same as being restarted by a supervisor, only faster and without one.
+ * Failures a restart cannot cure (fenced by another paramserver, not authorised, topics laid
+ * out wrong, anything that is not Kafka) end it as before.
+ */
+export async function runParamserverUntilStopped(
+  options: ParamserverOptions,
+): Promise<ParamserverSummary> {
+  let failures = 0;
+  for (;;) {
+    const startedMs = Date.now();
+    try {
+      return await runParamserver(options);
+    } catch (error) {
+      if (options.signal?.aborted || cannotRestart(error)) throw error;
+      failures = Date.now() - startedMs > 60_000 ? 1 : failures + 1;
+      const backoffMs = Math.min(5_000, 1_000 * 2 ** (failures - 1));
+      options.logger.warn(
+        { err: error, failures, backoffMs },
+        'Kafka failure: starting the paramserver again after a back-off (it restores exactly as a restarted process does)',
+      );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, backoffMs);
+        options.signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (options.signal?.aborted) throw error;
+    }
   }
 }
