@@ -19,6 +19,8 @@
  *   deadLetterOf({ record, error, limits, tsMs })              a consumed record's `<app>.dead-letter` record
  *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
  *   readGroupOffsets / waitForGroupOffsets / topicEndOffsets   positions via the admin client
+ *   describeKafkaCluster, describeTopics                       brokers, their configs, topics' layouts
+ *   fetchBrokerApiVersions, kafkajsMismatches                  a broker's protocol versions vs kafkajs'
  *
  * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
  */
@@ -74,12 +76,27 @@ export {
 export {
   createTopics,
   deleteTopics,
+  describeTopics,
+  type TopicDescription,
   listTopics,
   topicPartitionCount,
   waitForTopicLeaders,
   waitUntilTopicsServe,
   type NewTopic,
 } from './topic-admin.js';
+export {
+  describeKafkaCluster,
+  type BrokerDescription,
+  type ClusterDescription,
+} from './cluster-description.js';
+export {
+  APIS_USED,
+  fetchBrokerApiVersions,
+  installedKafkajsVersion,
+  kafkajsMismatches,
+  type ApiMismatch,
+  type BrokerApiVersions,
+} from './broker-api-versions.js';
 export {
   createTransactionalProducer,
   type KafkaTransaction,
