@@ -76,12 +76,13 @@ export class PartitionLifecycle {
     this.o.reporter.assigned(partitions);
     if (added.length === 0) return;
     const all = this.open(added);
-    all.catch(() => {}); // awaited (and reported) by the batch that needs it
-    for (const partition of added)
-      this.opening.set(
-        partition,
-        all.then((opened) => opened.get(partition)!),
-      );
+    for (const partition of added) {
+      const task = all.then((opened) => opened.get(partition)!);
+      // Awaited (and reported) by the batch that needs it; a partition revoked or dropped before
+      // any batch came must not leave a rejection nobody handles (it would end the process).
+      task.catch(() => {});
+      this.opening.set(partition, task);
+    }
   };
 
   isAssigned(partition: number): boolean {
