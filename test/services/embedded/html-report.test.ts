@@ -88,6 +88,8 @@ interface PlottedPage {
     };
   };
   tables: Record<string, string[][]>;
+  /** typeof window.injected: what a script smuggled into the page would set. */
+  injected: string;
 }
 
 /** Opens the page offline in headless Chromium and reads back what the charts plot. */
@@ -116,6 +118,7 @@ async function openInChromium(report: string): Promise<PlottedPage> {
       island: JSON.parse(document.getElementById('report-data').textContent),
       tables,
       svgOrCanvas: document.querySelectorAll('#learning-curve canvas, #throughput canvas').length,
+      injected: typeof window.injected,
     };
   })()`);
   await page.close();
@@ -216,3 +219,90 @@ test(
     assert.equal(page.tables['per-horizon'], undefined, 'no per-horizon table for classify');
   },
 );
+
+/** A forecast run's summary and history as the run would hand them over (hand-made numbers). */
+function forecastRun(perHorizon?: unknown) {
+  const summary = {
+    events: 3,
+    keys: 1,
+    skipped: 0,
+    tokensPerSecond: 1.5,
+    metrics: { mse: 0.25, ...(perHorizon === undefined ? {} : { perHorizon }) },
+    recent: { mse: 0.25 },
+    baselines: { mse: 0.5 },
+    paramVersion: 2,
+    seconds: 2,
+    liveTensors: 0,
+    rssMiB: 1,
+  };
+  const history = {
+    metric: 'mse' as const,
+    learningCurve: [
+      { events: 1, seconds: 0.5, value: null, recent: null, baseline: null },
+      { events: 2, seconds: 1, value: 0.5, recent: 0.5, baseline: 1 },
+      { events: 3, seconds: 2, value: 0.25, recent: 0.25, baseline: 0.5 },
+    ],
+    throughput: [
+      { seconds: 1, events: 2 },
+      { seconds: 2, events: 3 },
+    ],
+  };
+  return { summary, history };
+}
+
+async function pageOf(html: string): Promise<PlottedPage> {
+  return openInChromium(await writeTemp(html));
+}
+
+test(
+  'forecast: a per-horizon table when the summary has one, none when it has not',
+  { skip: NO_CHROMIUM },
+  async () => {
+    const { renderHtmlReport } = await import('../../../services/embedded/html-report.js');
+    const perHorizon = {
+      1: { mse: 0.125, baselineMse: 0.25 },
+      2: { mse: 0.375, baselineMse: 0.75 },
+    };
+    const withTable = await pageOf(
+      renderHtmlReport({ title: 'forecast', ...forecastRun(perHorizon) }),
+    );
+    assert.deepEqual(withTable.errors, []);
+    assert.deepEqual(withTable.tables['per-horizon'], [
+      ['1', '0.1250', '0.2500'],
+      ['2', '0.3750', '0.7500'],
+    ]);
+    // The hand-made throughput: 2 events in the first second, 1 in the next.
+    assert.deepEqual(withTable.throughput[1], [2, 1]);
+    assert.deepEqual(withTable.learningCurve[1], [null, 0.5, 0.25]);
+
+    const without = await pageOf(renderHtmlReport({ title: 'forecast', ...forecastRun() }));
+    assert.deepEqual(without.errors, []);
+    assert.equal(without.tables['per-horizon'], undefined);
+    assert.equal(without.tables['per-class'], undefined);
+  },
+);
+
+test(
+  'labels and titles that look like HTML are shown as text, never run',
+  { skip: NO_CHROMIUM },
+  async () => {
+    const { renderHtmlReport } = await import('../../../services/embedded/html-report.js');
+    const hostile = '</script><script>window.injected = 1</script><!--';
+    const run = forecastRun({ [hostile]: { mse: 1 } });
+    const page = await pageOf(renderHtmlReport({ title: hostile, ...run }));
+    assert.deepEqual(page.errors, []);
+    assert.deepEqual(page.tables['per-horizon'], [[hostile, '1']], 'the label reads as written');
+    assert.equal(
+      (page.island as unknown as { summary: typeof run.summary }).summary.metrics.mse,
+      0.25,
+      'the JSON island survived the label',
+    );
+    assert.equal(page.injected, 'undefined', 'no injected script ran');
+  },
+);
+
+async function writeTemp(html: string): Promise<string> {
+  const file = join(await tempDir('report-page'), 'report.html');
+  await writeFile(file, html);
+  return file;
+}
