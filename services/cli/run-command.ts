@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
@@ -20,6 +21,7 @@ interface RunFlags {
   inputFormat: (typeof INPUT_FORMATS)[number];
   output?: string;
   summary?: string;
+  report?: string;
   training: boolean;
   saveParams?: string;
   progressSeconds: number;
@@ -54,6 +56,10 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--output <file>', 'write one prediction per event as JSON lines')
     .option('--summary <file>', 'also write the summary JSON to this file')
+    .option(
+      '--report <file>',
+      'write a self-contained HTML page: learning curve against the baseline, throughput over time, per-class / per-horizon tables',
+    )
     .option('--no-training', 'predict only: keep per-key state but never update parameters')
     .option(
       '--save-params <file>',
@@ -94,6 +100,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
   // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
   const { selectBackend } = await import('../../shared/engine/select-backend.js');
   const { runEmbedded } = await import('../embedded/run-embedded.js');
+  const { renderHtmlReport } = await import('../embedded/html-report.js');
   const logger = createLogger({ name: 'run' });
   const config: Config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
   const { backend } = await selectBackend({ requested: config.backend, logger });
@@ -115,7 +122,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
       : await startMetricsServer({ registry, port: flags.metricsPort, host: flags.metricsHost });
   if (metricsServer) logger.info({ url: metricsServer.url }, 'serving Prometheus metrics');
   const started = Date.now();
-  const { summary, learner } = await runEmbedded({
+  const { summary, history, learner } = await runEmbedded({
     metrics: metricsServer ? createWorkerMetrics(registry) : undefined,
     config,
     inputPaths: flags.input,
@@ -137,6 +144,12 @@ async function runCommand(flags: RunFlags): Promise<void> {
   learner.dispose();
   const json = JSON.stringify(summary);
   if (flags.summary) await writeFile(flags.summary, json + '\n');
+  if (flags.report) {
+    const inputs = flags.input.map((path) => basename(path)).join(', ');
+    const title = `rnnstream ${config.task.type} on ${inputs}`;
+    await writeFile(flags.report, renderHtmlReport({ title, summary, history }));
+    logger.info({ report: flags.report }, 'wrote the HTML report');
+  }
   logger.info({ backend }, 'run finished');
   process.stdout.write(json + '\n');
 }

@@ -18,6 +18,7 @@ import { parameterServerOptionsFromConfig } from '../../shared/paramserver/param
 import { createInProcessBus } from '../../shared/transport/in-process-bus.js';
 import { learnFromTopic, type EndOfInput, type QueuedEvent } from './learn-from-topic.js';
 import { PrequentialSummary, type RunSummary, type TrainingReport } from './prequential-summary.js';
+import { RunHistoryRecorder, type RunHistory } from './run-history.js';
 
 export type InputFormat = 'jsonl' | 'text';
 
@@ -48,12 +49,13 @@ const MAX_REPORTED_BAD_RECORDS = 1000;
 /**
  * `rnnstream run --embedded`: streams the input in order through an in-process bus into one
  * learner, writing a prediction for every event before learning from it (prequential), and
- * returns the summary of docs/design.md §7. Bad records are reported with their line and skipped;
- * they never stop the run.
+ * returns the summary of docs/design.md §7 and the history of the run (learning curve and
+ * throughput, for `--report`). Bad records are reported with their line and skipped; they never
+ * stop the run.
  */
 export async function runEmbedded(
   options: RunEmbeddedOptions,
-): Promise<{ summary: RunSummary; learner: Learner }> {
+): Promise<{ summary: RunSummary; history: RunHistory; learner: Learner }> {
   const { config, logger, signal } = options;
   const topic = `${config.app}.events`;
   const bus = createInProcessBus<QueuedEvent>({ highWaterMark: 16_384 });
@@ -77,6 +79,7 @@ export async function runEmbedded(
     task: config.task.type,
     vocabSize: config.input.vocabSize,
   });
+  const history = new RunHistoryRecorder(() => summary.snapshot());
   const output = options.outputPath ? createWriteStream(options.outputPath) : undefined;
   let reported = 0;
   const reportBad = (line: number | undefined, error: InputError): void => {
@@ -152,7 +155,10 @@ export async function runEmbedded(
         }
       },
       onPredictions: async (predictions) => {
-        for (const p of predictions) summary.observe(p);
+        for (const p of predictions) {
+          summary.observe(p);
+          history.afterPrediction();
+        }
         if (metrics) {
           metrics.eventsProcessed.inc(predictions.length);
           recordPredictions(metrics, tallyPredictions(predictions));
@@ -160,6 +166,7 @@ export async function runEmbedded(
         if (output) await writeLines(output, predictions);
       },
       onBatch: () => {
+        history.afterBatch();
         if (metrics) observeState(metrics);
         if (progressEvery > 0 && Date.now() >= nextProgress) {
           nextProgress = Date.now() + progressEvery;
@@ -178,9 +185,11 @@ export async function runEmbedded(
       await once(output, 'close');
     }
   }
+  const final = summary.snapshot();
   return {
+    history: history.finish(final),
     summary: {
-      ...summary.snapshot(),
+      ...final,
       training: learner.trainer
         ? trainingReport({
             trainSteps: learner.trainer.steps,
