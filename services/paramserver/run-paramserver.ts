@@ -99,6 +99,7 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       clientId: `${config.app}-paramserver-${modelId}`,
       brokers: options.brokers,
       logger,
+      security: config.kafka,
     });
     const admin = await openKafkaAdmin({ client });
     defer(() => closeKafkaAdmin(admin));
