@@ -99,6 +99,7 @@ async function produceItems(
     (admin) =>
       prepareProduceTopics({
         admin,
+        principal: adminClient.security.principal,
         brokers,
         topic,
         deadLetterTopic,

@@ -20,7 +20,11 @@
  *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
  *   readGroupOffsets / waitForGroupOffsets / topicEndOffsets   positions via the admin client
  *
- * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
+ * Errors are KafkaTransportError (kafkajs' `retriable` flag kept), TopicLayoutError or
+ * KafkaSecurityError (a refused login, certificate or ACL: stop, do not retry).
+ *
+ * Every client connects with the TLS and SASL settings of createKafkaClient's `security` (the
+ * `kafka` config section) and the RNNSTREAM_KAFKA_* variables (connection-security.ts).
  */
 export {
   closeKafkaAdmin,
@@ -39,6 +43,7 @@ export type { OffsetCommit } from './bus-consumer.js';
 export type { KafkaBusProducer } from './bus-producer.js';
 export { createKafkaBus, type KafkaBus, type KafkaBusConsumer } from './kafka-bus.js';
 export {
+  KafkaSecurityError,
   KafkaTransportError,
   TopicLayoutError,
   withKafkaErrors,

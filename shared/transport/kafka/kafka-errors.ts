@@ -45,6 +45,13 @@ export class KafkaTransportError extends RnnstreamError {
  */
 export class TopicLayoutError extends KafkaTransportError {}
 
+/**
+ * The brokers refused this client: a login (SASL), a certificate, or an ACL. Never retriable and
+ * never worth a restart: a person has to change credentials, certificates or ACLs, so services
+ * stop with it (an orchestrator restarts them with back-off) instead of rejoining forever.
+ */
+export class KafkaSecurityError extends KafkaTransportError {}
+
 /** What was being done when a Kafka call failed; goes into the error message. */
 export interface KafkaErrorContext {
   /** e.g. `send to topic 'demo.events'`, `create topics`. */
@@ -188,7 +195,7 @@ function aclFix(types: readonly string[], context: KafkaErrorContext): string | 
       ? ['Create', 'Describe']
       : /send|produce|transaction|commit/.test(action)
         ? ['Write', 'Describe']
-        : /consume|read|tail|offsets|restore/.test(action)
+        : /consum|read|tail|offsets|restore|follow/.test(action)
           ? ['Read', 'Describe']
           : ['Describe', 'Read', 'Write'];
     return grant(operations, `--topic '${context.topic ?? '<topic>'}'`);
@@ -233,10 +240,15 @@ export function wrapKafkaError(error: unknown, context: KafkaErrorContext): Rnns
   const detail = [...new Set(messages)].join(': ') || String(error);
   const kind = [names[0], types[0]].filter(Boolean).join(' ');
   const fix = fixFor({ names, types, messages: messages.join(' '), context });
-  return new KafkaTransportError(
-    `Kafka: ${context.action} failed (${where}): ${detail}${kind ? ` [${kind}]` : ''}${retriable ? ' (retriable)' : ''} (fix: ${fix})`,
+  const refused =
+    names.includes('KafkaJSSASLAuthenticationError') ||
+    types.some((t) => t.endsWith('_AUTHORIZATION_FAILED') || t === 'SASL_AUTHENTICATION_FAILED') ||
+    CERTIFICATE_FAILURE.test(messages.join(' '));
+  const ErrorClass = refused ? KafkaSecurityError : KafkaTransportError;
+  return new ErrorClass(
+    `Kafka: ${context.action} failed (${where}): ${detail}${kind ? ` [${kind}]` : ''}${retriable && !refused ? ' (retriable)' : ''} (fix: ${fix})`,
     {
-      retriable,
+      retriable: retriable && !refused,
       cause: error,
       brokers: context.brokers,
       ...(context.topic === undefined ? {} : { topic: context.topic }),

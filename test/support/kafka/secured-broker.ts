@@ -50,6 +50,8 @@ export interface TestUser {
 
 export type TestMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
+export type AclKind = 'topic' | 'group' | 'transactional-id';
+
 /** A SASL_SSL-only broker with the StandardAuthorizer, started for one test file. */
 export interface SecuredTestBroker {
   readonly brokers: string[];
@@ -65,8 +67,11 @@ export interface SecuredTestBroker {
   env(user: TestUser, mechanism: TestMechanism): Record<string, string>;
   /** A client connecting as the admin (a super user), for setting ACLs and reading topics. */
   adminClient(name: string): KafkaClient;
-  /** Allows `user` everything on the topics, groups and transactional ids prefixed by `prefix`. */
-  allowPrefix(user: TestUser, prefix: string): Promise<void>;
+  /**
+   * Allows `user` everything on the resources of `kinds` (default all three) whose names start
+   * with `prefix`.
+   */
+  allowPrefix(user: TestUser, prefix: string, kinds?: readonly AclKind[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -120,19 +125,20 @@ export async function startSecuredTestBroker(
     user: (name) => users.get(name) ?? assertNever(name, userNames),
     env,
     adminClient,
-    async allowPrefix(user, prefix) {
+    async allowPrefix(user, prefix, kinds = ['topic', 'group', 'transactional-id']) {
       const { AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } =
         kafkajs;
+      const resourceTypes = {
+        topic: AclResourceTypes.TOPIC,
+        group: AclResourceTypes.GROUP,
+        'transactional-id': AclResourceTypes.TRANSACTIONAL_ID,
+      };
       const admin = adminClient('acl-admin').kafka.admin();
       await admin.connect();
       try {
         await admin.createAcls({
-          acl: [
-            AclResourceTypes.TOPIC,
-            AclResourceTypes.GROUP,
-            AclResourceTypes.TRANSACTIONAL_ID,
-          ].map((resourceType) => ({
-            resourceType,
+          acl: kinds.map((kind) => ({
+            resourceType: resourceTypes[kind],
             resourceName: prefix,
             resourcePatternType: ResourcePatternTypes.PREFIXED,
             principal: `User:${user.name}`,
