@@ -109,6 +109,7 @@ export async function startServiceCommand(
     clientId: `${config.app}-${service}`,
     brokers: flags.brokers,
     logger,
+    security: config.kafka,
   });
   if (flags.createTopics) {
     await withKafkaAdmin({ client }, (admin) =>

@@ -21,6 +21,7 @@ import { asInputError } from '../../shared/errors/rnnstream-errors.js';
 import type { InputLimits } from '../../shared/events/input-limits.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
+  KafkaSecurityError,
   KafkaTransportError,
   type KafkaBus,
   type KafkaBusRecord,
@@ -130,7 +131,9 @@ export class RequestIntake {
         });
       } catch (error) {
         if (signal.aborted) break;
-        if (!(error instanceof KafkaTransportError)) throw error;
+        // A refused login, certificate or ACL stays refused: rejoining would only hide it.
+        if (!(error instanceof KafkaTransportError) || error instanceof KafkaSecurityError)
+          throw error;
         this.failures++;
         this.nextToQueue.clear();
         this.o.onRestart(error);

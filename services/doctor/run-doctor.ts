@@ -3,6 +3,7 @@
  * they share (the configuration names the app and the backend asked for). The report is the list
  * of findings; a failure anywhere makes it a failed report.
  */
+import type { KafkaConfig } from '../../shared/config/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import { createKafkaClient } from '../../shared/transport/kafka/index.js';
@@ -37,7 +38,9 @@ export async function runDoctor({
     ...checkCuda(),
   ];
   if (brokers !== undefined)
-    findings.push(...(await kafkaFindings({ brokers, app: config?.app, logger })));
+    findings.push(
+      ...(await kafkaFindings({ brokers, app: config?.app, security: config?.kafka, logger })),
+    );
   return {
     findings,
     failures: findings.filter((f) => f.status === 'fail').length,
@@ -48,10 +51,13 @@ export async function runDoctor({
 async function kafkaFindings({
   brokers,
   app,
+  security,
   logger,
 }: {
   brokers: string;
   app: string | undefined;
+  /** The config's `kafka` section (TLS, SASL); the RNNSTREAM_KAFKA_* variables apply over it. */
+  security: KafkaConfig | undefined;
   logger: Logger;
 }): Promise<Finding[]> {
   let client;
@@ -62,6 +68,7 @@ async function kafkaFindings({
       brokers,
       logger,
       retries: 1,
+      security,
     });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -15,6 +15,7 @@ import {
   closeKafkaAdmin,
   createKafkaClient,
   ensureTopics,
+  KafkaSecurityError,
   KafkaTransportError,
   openKafkaAdmin,
   TopicLayoutError,
@@ -101,6 +102,7 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       clientId: `${config.app}-paramserver-${modelId}`,
       brokers: options.brokers,
       logger,
+      security: config.kafka,
     });
     const admin = await openKafkaAdmin({ client });
     defer(() => closeKafkaAdmin(admin));
@@ -157,7 +159,12 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
 
 /** Kafka failures a new start cannot cure: another instance took over, or we may not do this. */
 function cannotRestart(error: unknown): boolean {
-  if (!(error instanceof KafkaTransportError) || error instanceof TopicLayoutError) return true;
+  if (
+    !(error instanceof KafkaTransportError) ||
+    error instanceof TopicLayoutError ||
+    error instanceof KafkaSecurityError
+  )
+    return true;
   const type = error.kafkaErrorType ?? '';
   return /FENCED|INVALID_PRODUCER_EPOCH|AUTHORIZATION_FAILED|SASL|AUTHENTICATION/.test(type);
 }

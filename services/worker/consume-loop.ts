@@ -2,6 +2,7 @@ import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
 import {
+  KafkaSecurityError,
   KafkaTransportError,
   type KafkaBus,
   type KafkaBusRecord,
@@ -34,7 +35,8 @@ export interface ConsumeLoopOptions {
  * The worker's runner: consumes `<app>.events` in the workers' group and hands each batch to its
  * partition's task, one transaction at a time. A Kafka failure drops every partition and rejoins
  * the group after a growing back-off (the group re-reads from the committed offsets, the state
- * comes back from the changelog); any other error ends the worker.
+ * comes back from the changelog); any other error, and a refused login, certificate or ACL
+ * (KafkaSecurityError), ends the worker.
  */
 export class ConsumeLoop {
   private readonly o: ConsumeLoopOptions;
@@ -63,7 +65,9 @@ export class ConsumeLoop {
         }
       } catch (error) {
         if (signal.aborted) break;
-        if (!(error instanceof KafkaTransportError)) throw error;
+        // A refused login, certificate or ACL stays refused: rejoining would only hide it.
+        if (!(error instanceof KafkaTransportError) || error instanceof KafkaSecurityError)
+          throw error;
         this.failures++;
         reporter.consumerRestarted(error);
         const backoffMs = restartBackoffMs(this.failures);

@@ -68,7 +68,12 @@ export async function* consumeBatches({
   const { topic, group } = subscription;
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1)
     throw new RangeError(`maxBatchSize = ${maxBatchSize}: must be an integer >= 1`);
-  const context = { brokers: client.brokers, topic, groupId: group };
+  const context = {
+    brokers: client.brokers,
+    principal: client.security.principal,
+    topic,
+    groupId: group,
+  };
   const handoff = createBatchHandoff<Batch>();
   const skipped = new Map<number, { from: number; to: number }>();
   const consumer = groupConsumer({ bus, subscription, handoff, skipped });
@@ -153,6 +158,7 @@ function groupConsumer({
       handoff.end(
         wrapKafkaError(payload.error, {
           brokers: client.brokers,
+          principal: client.security.principal,
           topic,
           groupId: group,
           action: 'consume',

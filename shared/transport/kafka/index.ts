@@ -22,7 +22,11 @@
  *   describeKafkaCluster, describeTopics                       brokers, their configs, topics' layouts
  *   fetchBrokerApiVersions, kafkajsMismatches                  a broker's protocol versions vs kafkajs'
  *
- * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
+ * Errors are KafkaTransportError (kafkajs' `retriable` flag kept), TopicLayoutError or
+ * KafkaSecurityError (a refused login, certificate or ACL: stop, do not retry).
+ *
+ * Every client connects with the TLS and SASL settings of createKafkaClient's `security` (the
+ * `kafka` config section) and the RNNSTREAM_KAFKA_* variables (connection-security.ts).
  */
 export {
   closeKafkaAdmin,
@@ -41,6 +45,7 @@ export type { OffsetCommit } from './bus-consumer.js';
 export type { KafkaBusProducer } from './bus-producer.js';
 export { createKafkaBus, type KafkaBus, type KafkaBusConsumer } from './kafka-bus.js';
 export {
+  KafkaSecurityError,
   KafkaTransportError,
   TopicLayoutError,
   withKafkaErrors,

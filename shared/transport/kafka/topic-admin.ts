@@ -28,12 +28,17 @@ export async function topicPartitionCount({
   admin,
   brokers,
   topic,
+  action = 'describe topic',
+  principal,
 }: {
   admin: KafkaAdmin;
   brokers: readonly string[];
   topic: string;
+  /** What the topic is described for, and who asks (error messages: the ACL to grant). */
+  action?: string;
+  principal?: string | undefined;
 }): Promise<number> {
-  const { topics } = await withKafkaErrors({ action: 'describe topic', brokers, topic }, () =>
+  const { topics } = await withKafkaErrors({ action, brokers, topic, principal }, () =>
     admin.fetchTopicMetadata({ topics: [topic] }),
   );
   return topics.find((t) => t.name === topic)?.partitions.length ?? 0;

@@ -93,7 +93,12 @@ export function createTransactionalProducer({
   transactionTimeoutMs?: number;
 }): TransactionalProducer {
   const { kafka, brokers } = client;
-  const base: KafkaErrorContext = { action: '', brokers, transactionalId };
+  const base: KafkaErrorContext = {
+    action: '',
+    brokers,
+    principal: client.security.principal,
+    transactionalId,
+  };
   let ready: Promise<Producer> | undefined;
 
   const connected = (): Promise<Producer> => {
