@@ -2,6 +2,7 @@ import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
 import {
+  KafkaSecurityError,
   KafkaTransportError,
   type KafkaBus,
   type KafkaBusRecord,
@@ -34,7 +35,8 @@ export interface ConsumeLoopOptions {
  * The worker's runner: consumes `<app>.events` in the workers' group and hands each batch to its
  * partition's task, one transaction at a time. A Kafka failure drops every partition and rejoins
  * the group after a growing back-off (the group re-reads from the committed offsets, the state
- * comes back from the changelog); any other error ends the worker.
+ * comes back from the changelog); any other error, and a refused login, certificate or ACL
+ * (KafkaSecurityError), ends the worker.
  */
 export class ConsumeLoop {
   private readonly o: ConsumeLoopOptions;
@@ -55,6 +57,7 @@ export class ConsumeLoop {
           maxBatchSize,
           onAssignment: partitions.onAssignment,
           idleAfterMs: () => partitions.trainingDueInMs(),
+          onLag: (partition, offsets) => reporter.lag(partition, offsets),
         })) {
           if (signal.aborted) break;
           if (records.length > 0) await this.process(records);
@@ -62,9 +65,11 @@ export class ConsumeLoop {
         }
       } catch (error) {
         if (signal.aborted) break;
-        if (!(error instanceof KafkaTransportError)) throw error;
+        // A refused login, certificate or ACL stays refused: rejoining would only hide it.
+        if (!(error instanceof KafkaTransportError) || error instanceof KafkaSecurityError)
+          throw error;
         this.failures++;
-        reporter.consumerRestarted();
+        reporter.consumerRestarted(error);
         const backoffMs = restartBackoffMs(this.failures);
         logger.warn(
           { err: error, failures: this.failures, backoffMs },
@@ -160,7 +165,11 @@ export class ConsumeLoop {
   }
 }
 
-/** 0.5 s after the first failure in a row, doubling up to 30 s. */
+/**
+ * 0.5 s after the first failure in a row, then 1 s, 2 s, 4 s, then every 5 s: short enough that a worker is back within seconds of the
+ * broker's return (readiness within the session timeout + 30 s, test:chaos), long enough not to
+ * hammer a broker that is away.
+ */
 function restartBackoffMs(failures: number): number {
-  return Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+  return Math.min(5_000, 250 * 2 ** Math.min(failures, 5));
 }

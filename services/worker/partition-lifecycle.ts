@@ -38,7 +38,10 @@ export interface PartitionLifecycleOptions {
   readonly persistNormalizer: boolean;
   readonly gradients: PendingGradients | undefined;
   readonly gradientDtype: TensorDType;
-  readonly reporter: Pick<WorkerMetricsReporter, 'restoreRemaining' | 'restored'>;
+  readonly reporter: Pick<
+    WorkerMetricsReporter,
+    'assigned' | 'restoreStarted' | 'restoreRemaining' | 'restored'
+  >;
   readonly logger: Logger;
   readonly now: () => number;
 }
@@ -70,14 +73,16 @@ export class PartitionLifecycle {
     const added = partitions.filter((p) => !this.tasks.has(p) && !this.opening.has(p));
     this.o.logger.info({ partitions, added }, 'partitions assigned');
     this.assigned = next;
+    this.o.reporter.assigned(partitions);
     if (added.length === 0) return;
     const all = this.open(added);
-    all.catch(() => {}); // awaited (and reported) by the batch that needs it
-    for (const partition of added)
-      this.opening.set(
-        partition,
-        all.then((opened) => opened.get(partition)!),
-      );
+    for (const partition of added) {
+      const task = all.then((opened) => opened.get(partition)!);
+      // Awaited (and reported) by the batch that needs it; a partition revoked or dropped before
+      // any batch came must not leave a rejection nobody handles (it would end the process).
+      task.catch(() => {});
+      this.opening.set(partition, task);
+    }
   };
 
   isAssigned(partition: number): boolean {
@@ -154,6 +159,10 @@ export class PartitionLifecycle {
     return [...this.tasks.values()].reduce((n, task) => n + task.keys, 0);
   }
 
+  stateBytes(): number {
+    return [...this.tasks.values()].reduce((n, task) => n + task.stateBytes(), 0);
+  }
+
   private close(partition: number): void {
     this.tasks.delete(partition);
     this.opening.delete(partition);
@@ -169,6 +178,7 @@ export class PartitionLifecycle {
   /** Fences each partition's producer, then restores the partitions from the changelog in one read. */
   private async open(partitions: readonly number[]): Promise<Map<number, PartitionTask>> {
     const { client, groupId, topics, logger, reporter } = this.o;
+    reporter.restoreStarted(partitions);
     for (const partition of partitions) {
       const producer = createTransactionalProducer({
         client,

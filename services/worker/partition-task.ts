@@ -17,6 +17,7 @@ import {
   type StepLayout,
 } from '../../shared/learner/key-state-mapping.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
+import { tallyPredictions, type PredictionTally } from '../../shared/evaluation/index.js';
 import type { Prediction } from '../../shared/events/prediction.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
@@ -46,6 +47,9 @@ export interface BatchReport {
   readonly changelogRecords: number;
   readonly tombstones: number;
   readonly gradientRecords: number;
+  readonly gradientBytes: number;
+  /** Sums over the batch's predictions (for the running-metric counters). */
+  readonly tally: PredictionTally;
   /** The gradients the transaction sent (a version that applied them lists them). */
   readonly gradients: readonly GradientId[];
   readonly nextOffset: number;
@@ -128,6 +132,13 @@ export class PartitionTask {
 
   get keys(): number {
     return this.learner.store.size;
+  }
+
+  /** Bytes of the per-key state arrays this partition holds (a walk over its keys). */
+  stateBytes(): number {
+    let bytes = 0;
+    for (const sequence of this.learner.store.values()) bytes += sequence.byteLength();
+    return bytes;
   }
 
   /**
@@ -263,7 +274,15 @@ export class PartitionTask {
     nextOffset: number;
     normalizerChanged: boolean;
   }): Promise<
-    Pick<BatchReport, 'changelogRecords' | 'tombstones' | 'gradientRecords' | 'gradients'>
+    Pick<
+      BatchReport,
+      | 'changelogRecords'
+      | 'tombstones'
+      | 'gradientRecords'
+      | 'gradientBytes'
+      | 'tally'
+      | 'gradients'
+    >
   > {
     const { partition, topics } = this.o;
     const tsMs = this.o.now();
@@ -321,6 +340,8 @@ export class PartitionTask {
       changelogRecords: changelog.length,
       tombstones: evicted.length,
       gradientRecords: gradientRecords.length,
+      gradientBytes: gradientRecords.reduce((sum, r) => sum + (r.value?.byteLength ?? 0), 0),
+      tally: tallyPredictions(predictions),
       gradients: gradientIds,
     };
   }

@@ -1,6 +1,7 @@
 export type {
   Config,
   InputConfig,
+  KafkaConfig,
   Label,
   LimitsConfig,
   DecoderConfig,

@@ -8,4 +8,5 @@ export {
   NgramBaseline,
   uniformBitsPerToken,
 } from './baselines.js';
+export { tallyPredictions, type PredictionTally } from './prediction-tally.js';
 export { type NgramContext, WittenBellNgram } from './witten-bell-ngram.js';

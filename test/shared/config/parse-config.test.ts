@@ -41,6 +41,7 @@ test('an empty object gets every default of docs/design.md §7', () => {
     },
     clip: { globalNorm: 5 },
     state: { ttlMs: 3_600_000, maxKeys: 100_000 },
+    kafka: { ssl: { enabled: false, rejectUnauthorized: true }, sasl: { mechanism: 'none' } },
     paramserver: {
       mode: 'sync',
       staleness: 2,
