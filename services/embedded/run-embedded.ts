@@ -63,6 +63,7 @@ export async function runEmbedded(
   const summary = new PrequentialSummary({
     task: config.task.type,
     vocabSize: config.input.vocabSize,
+    horizon: config.task.horizon,
   });
   const output = options.outputPath ? createWriteStream(options.outputPath) : undefined;
   let reported = 0;

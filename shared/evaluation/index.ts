@@ -2,4 +2,5 @@ export { RunningWindow } from './running-window.js';
 export { BitsPerToken } from './bits-per-token.js';
 export { ClassificationMetrics, type ClassScores } from './classification-metrics.js';
 export { MeanSquaredError } from './mse.js';
-export { LastValueBaseline, MajorityClassBaseline, uniformBitsPerToken } from './baselines.js';
+export { MajorityClassBaseline, uniformBitsPerToken } from './baselines.js';
+export { ForecastScores, type ForecastLine, type HorizonScores } from './forecast-scores.js';

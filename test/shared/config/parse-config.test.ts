@@ -20,7 +20,7 @@ function problemsOf(value: unknown): string[] {
 test('an empty object gets every default of docs/design.md §7', () => {
   assert.deepEqual(parseConfig({}, { source: 'cfg.json' }), {
     app: 'demo',
-    task: { type: 'lm', maxLabels: 64 },
+    task: { type: 'lm', maxLabels: 64, horizon: 1 },
     input: { kind: 'tokens', tokenizer: 'bytes', vocabSize: 256, featureSize: 2, normalize: true },
     model: {
       cell: 'lstm',
@@ -83,7 +83,12 @@ test('keys the user sets are kept and the rest of their section is defaulted', (
     { task: { type: 'classify', labels: ['ham', 'spam', 3] }, model: { cell: 'gru', hidden: 32 } },
     { source: 'cfg.json' },
   );
-  assert.deepEqual(config.task, { type: 'classify', labels: ['ham', 'spam', 3], maxLabels: 64 });
+  assert.deepEqual(config.task, {
+    type: 'classify',
+    labels: ['ham', 'spam', 3],
+    maxLabels: 64,
+    horizon: 1,
+  });
   assert.equal(config.model.cell, 'gru');
   assert.equal(config.model.hidden, 32);
   assert.equal(config.model.layers, 1);
