@@ -172,6 +172,30 @@ test('k2 smaller than k1 is rejected with the reason and marks the defaulted k2'
   assert.match(line ?? '', /set tbptt\.k2 to at least 64/);
 });
 
+test('task.horizon is for forecasts only, and a forecast window must reach back to the step of its furthest target', () => {
+  const [notForecast] = problemsOf({ task: { type: 'lm', horizon: 3 } });
+  assert.match(notForecast ?? '', /task\.horizon = 3 but task\.type = "lm": only a forecast/);
+  assert.match(notForecast ?? '', /remove task\.horizon, or set task\.type to "forecast"/);
+  const forecast = { task: { type: 'forecast' }, input: { kind: 'features' } };
+  const [short, ...rest] = problemsOf({
+    ...forecast,
+    task: { type: 'forecast', horizon: 4 },
+    tbptt: { k1: 8, k2: 10 },
+  });
+  assert.equal(rest.length, 0);
+  assert.match(short ?? '', /tbptt\.k2 = 10 is below tbptt\.k1 = 8 \+ task\.horizon = 4 - 1/);
+  assert.match(short ?? '', /set tbptt\.k2 to at least 11/);
+  const config = parseConfig(
+    { ...forecast, task: { type: 'forecast', horizon: 4 }, tbptt: { k1: 8, k2: 11 } },
+    { source: 'cfg.json' },
+  );
+  assert.equal(config.task.horizon, 4);
+  assert.deepEqual(
+    problemsOf({ task: { type: 'forecast', horizon: 0 }, input: { kind: 'features' } }).length,
+    1,
+  );
+});
+
 test('k1 = k2 is accepted (classic non-overlapping truncation)', () => {
   const config = parseConfig({ tbptt: { k1: 8, k2: 8 } }, { source: 'cfg.json' });
   assert.equal(config.tbptt.k1, 8);
