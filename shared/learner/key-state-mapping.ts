@@ -84,7 +84,6 @@ export function stepColumnsOf(steps: readonly StepRecord[], layout: StepLayout):
     featureSize: f,
     count,
     hasLoss,
-    horizon: targetKind === 'regression' ? horizon : 0,
   };
   if (inputKind === 'tokens')
     columns.inputTokens = Int32Array.from(steps, (s) => s.inputToken ?? 0);
@@ -93,6 +92,7 @@ export function stepColumnsOf(steps: readonly StepRecord[], layout: StepLayout):
     columns.classTargets = Int32Array.from(steps, (s) => s.classTarget ?? 0);
   else {
     const w = horizon * f;
+    columns.horizon = horizon;
     columns.regressionTargets = rows(steps, w, (s) => s.regressionTarget);
     columns.targetMask = Uint8Array.from(
       rows(steps, w, (s) =>
