@@ -133,7 +133,11 @@ function figuresTable(s: RunSummary): string {
 function tableSection(heading: string, id: string, table: unknown): string {
   if (table === null || typeof table !== 'object') return '';
   const entries: Array<[string, Record<string, unknown>]> = Array.isArray(table)
-    ? table.map((row, i) => [String(i + 1), row as Record<string, unknown>])
+    ? table.map((row: Record<string, unknown>, i) => {
+        // Rows that name themselves (perHorizon's `h`) are labelled by it, not by position.
+        const { h, ...rest } = row;
+        return h === undefined ? [String(i + 1), row] : [String(h), rest];
+      })
     : Object.entries(table as Record<string, Record<string, unknown>>);
   if (entries.length === 0) return '';
   entries.sort(([, a], [, b]) => Number(b.support ?? 0) - Number(a.support ?? 0));

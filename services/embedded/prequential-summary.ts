@@ -2,7 +2,8 @@ import {
   BitsPerToken,
   ClassificationMetrics,
   type ClassScores,
-  LastValueBaseline,
+  ForecastScores,
+  type HorizonScores,
   MajorityClassBaseline,
   MeanSquaredError,
   NgramBaseline,
@@ -22,7 +23,17 @@ export interface RunSummary {
     bitsPerToken?: number;
     accuracy?: number;
     macroF1?: number;
+    /** forecast: the MSE one step ahead (h = 1), in original units (= perHorizon[0].mse). */
     mse?: number;
+    /** forecast: MAE one step ahead (= perHorizon[0].mae). */
+    mae?: number;
+    /** forecast: MAE / the last-value MAE one step ahead (= perHorizon[0].mase). */
+    mase?: number;
+    /**
+     * forecast: MSE, MAE, MASE and relative MSE of every horizon step h = 1..task.horizon, beside
+     * the last-value and running-mean baselines' errors on the same values.
+     */
+    perHorizon?: HorizonScores[];
     /**
      * tag, classify: precision, recall, F1 and support of every label that macroF1 averages
      * over (seen as a target or predicted), keyed by the label as written in the events.
@@ -35,7 +46,11 @@ export interface RunSummary {
     bitsPerToken?: number;
     accuracy?: number;
     macroF1?: number;
+    /** forecast: the last-value forecast's MSE and MAE one step ahead. */
     mse?: number;
+    mae?: number;
+    /** forecast: the key's running mean as the forecast, one step ahead. */
+    runningMeanMse?: number;
     /** lm: the online n-gram model on the same tokens (absent when evaluation.ngramOrder is 0). */
     ngram?: NgramReport;
   };
@@ -102,9 +117,8 @@ export class PrequentialSummary {
   private readonly classes = new ClassificationMetrics();
   private readonly recentClasses = new ClassificationMetrics({ windowSize: RECENT_WINDOW });
   private readonly majority = new MajorityClassBaseline();
-  private readonly squaredError = new MeanSquaredError();
+  private readonly forecasts: ForecastScores;
   private readonly recentSquaredError = new MeanSquaredError({ windowSize: RECENT_WINDOW });
-  private readonly lastValue = new LastValueBaseline();
   private readonly ngram: NgramBaseline | undefined;
   private readonly vocabSize: number;
 
@@ -112,14 +126,18 @@ export class PrequentialSummary {
     task,
     vocabSize = 256,
     ngram,
+    horizon = 1,
   }: {
     task: TaskType;
     vocabSize?: number;
     /** lm only; absent or order 0: no n-gram baseline. */
     ngram?: NgramOptions | undefined;
+    /** forecast: task.horizon, the vectors each prediction line carries. */
+    horizon?: number;
   }) {
     this.task = task;
     this.vocabSize = vocabSize;
+    this.forecasts = new ForecastScores({ horizon });
     if (task === 'lm' && ngram !== undefined && ngram.order > 0)
       this.ngram = new NgramBaseline({ ...ngram, vocabSize, windowSize: RECENT_WINDOW });
   }
@@ -151,9 +169,19 @@ export class PrequentialSummary {
       this.majority.observe(actual);
     }
     if (p.forecast !== undefined && Array.isArray(p.actual)) {
-      this.squaredError.observe(p.forecast, p.actual as number[]);
-      this.recentSquaredError.observe(p.forecast, p.actual as number[]);
-      this.lastValue.observe(p.key, p.actual as number[], { eos: p.eos ?? false });
+      const actual = p.actual as readonly number[];
+      this.forecasts.observe({
+        key: p.key,
+        forecasts: p.forecasts ?? [p.forecast],
+        actual,
+        eos: p.eos ?? false,
+      });
+      const present = actual.flatMap((x, i) => (Number.isNaN(x) ? [] : [i]));
+      if (present.length > 0)
+        this.recentSquaredError.observe(
+          present.map((i) => p.forecast![i]!),
+          present.map((i) => actual[i]!),
+        );
     }
   }
 
@@ -178,9 +206,16 @@ export class PrequentialSummary {
       summary.baselines.bitsPerToken = uniformBitsPerToken(this.vocabSize);
       if (this.ngram !== undefined) summary.baselines.ngram = ngramReport(this.ngram);
     } else if (this.task === 'forecast') {
-      summary.metrics.mse = this.squaredError.mse;
+      const perHorizon = this.forecasts.perHorizon();
+      const next = perHorizon[0]!;
+      summary.metrics.mse = next.mse;
+      summary.metrics.mae = next.mae;
+      summary.metrics.mase = next.mase;
+      summary.metrics.perHorizon = perHorizon;
       summary.recent.mse = this.recentSquaredError.mse;
-      summary.baselines.mse = this.lastValue.mse;
+      summary.baselines.mse = next.lastValueMse;
+      summary.baselines.mae = next.lastValueMae;
+      summary.baselines.runningMeanMse = next.runningMeanMse;
     } else {
       summary.metrics.accuracy = this.classes.accuracy;
       summary.metrics.macroF1 = this.classes.macroF1;

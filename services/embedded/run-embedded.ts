@@ -83,6 +83,7 @@ export async function runEmbedded(
       maxContexts: config.evaluation.ngramMaxContexts,
       maxKeys: config.state.maxKeys,
     },
+    horizon: config.task.horizon,
   });
   const history = new RunHistoryRecorder(() => summary.snapshot());
   const output = options.outputPath ? createWriteStream(options.outputPath) : undefined;

@@ -55,6 +55,8 @@ export const TaskSchema = z.strictObject(
       )
       .optional(),
     maxLabels: positiveInt().default(64),
+    // forecast: how many future feature vectors each step predicts (docs/design.md, "Forecasting").
+    horizon: positiveInt().default(1),
   },
   expecting('an object'),
 );

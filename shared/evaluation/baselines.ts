@@ -1,12 +1,12 @@
 import { BitsPerToken } from './bits-per-token.js';
 import { ClassificationMetrics } from './classification-metrics.js';
-import { MeanSquaredError } from './mse.js';
 import { type NgramContext, WittenBellNgram } from './witten-bell-ngram.js';
 
 /**
  * Trivial predictors scored on the same stream as the model, so a summary (or a test) can say
  * whether the model learnt anything beyond them. All are prequential: each predicts before it
- * sees the value it is scored on.
+ * sees the value it is scored on. The forecast baselines (last value, running mean) are scored
+ * with the model in ./forecast-scores.ts, per horizon step.
  */
 
 /** Bits per token of the uniform distribution over a vocabulary of V tokens: log2 V. */
@@ -57,41 +57,6 @@ export class MajorityClassBaseline {
 
   get macroF1(): number {
     return this.metrics.macroF1;
-  }
-}
-
-/**
- * Forecasts that the next vector of a key equals its previous one ("persistence"). The first
- * vector of a key, and the first after its `eos`, has no previous value and is not scored, so
- * `count` may be smaller than the model's.
- */
-export class LastValueBaseline {
-  private readonly metrics: MeanSquaredError;
-  private readonly last = new Map<string, Float64Array>();
-
-  constructor({ windowSize }: { windowSize?: number } = {}) {
-    this.metrics = new MeanSquaredError({ windowSize });
-  }
-
-  observe(key: string, actual: ArrayLike<number>, { eos = false }: { eos?: boolean } = {}): void {
-    const previous = this.last.get(key);
-    if (previous !== undefined) this.metrics.observe(previous, actual);
-    // The state resets at eos, so a new sequence must not be predicted from the old one.
-    if (eos) this.last.delete(key);
-    else this.last.set(key, Float64Array.from(actual));
-  }
-
-  /** Keys with a remembered last value. */
-  get keys(): number {
-    return this.last.size;
-  }
-
-  get count(): number {
-    return this.metrics.count;
-  }
-
-  get mse(): number {
-    return this.metrics.mse;
   }
 }
 

@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors/index.js';
 import { renderValue } from '../errors/render-value.js';
 import type { ModelSpec } from '../model/model-spec.js';
-import { bosTokenId } from '../model/model-spec.js';
+import { bosTokenId, horizonOf } from '../model/model-spec.js';
 import type { StepPredictor } from '../model/step-predictor.js';
 import { KeySequence, type KeySequenceSnapshot } from '../tbptt/key-sequence.js';
 import { KeyStore, type EvictionReason } from '../tbptt/key-store.js';
@@ -13,6 +13,7 @@ import type { EncodedEvent, LabelIds, Standardizer, TokenEncoder } from './event
 import { keySnapshotProblem } from './key-snapshot-check.js';
 import type { Prediction } from '../events/prediction.js';
 import { stepLayoutOf } from './key-state-mapping.js';
+import { forecastStepRecord, observeForecastEvent, readForecasts } from './residual-forecast.js';
 
 export interface StreamLearnerOptions {
   /** The network (or a stand-in) that predicts each event from the carried state. */
@@ -70,6 +71,11 @@ export class StreamLearner {
       yieldEveryMs: options.yieldEveryMs ?? 100,
     };
     this.spec = options.model.spec;
+    const horizon = horizonOf(this.spec);
+    if (options.k2 < options.k1 + horizon - 1)
+      throw new RangeError(
+        `tbptt.k2 = ${options.k2} is below k1 + horizon - 1 = ${options.k1 + horizon - 1}: a forecast target arriving ${horizon - 1} steps after its step would fall out of every window (fix: raise tbptt.k2)`,
+      );
     this.store = new KeyStore({
       ttlMs: options.ttlMs,
       maxKeys: options.maxKeys,
@@ -254,6 +260,7 @@ export class StreamLearner {
         stateSize: this.o.model.stateSize,
         options: { k1: this.o.k1, k2: this.o.k2 },
         initialToken: bosTokenId(spec),
+        forecastHorizon: spec.task === 'forecast' ? horizonOf(spec) : undefined,
         buffer: new StepRingBuffer({
           capacity: Math.max(this.o.k1, this.o.k2),
           ...stepLayoutOf(spec),
@@ -295,10 +302,17 @@ export class StreamLearner {
     events.forEach((e, i) => {
       const sequence = sequences[i]!;
       this.changed.set(sequence.key, sequence);
-      predictions.push(this.describe(e, outputs, i * o, version));
+      predictions.push(this.describe(e, sequence, outputs, i * o, version));
       sequence.advance(records[i]!, next.subarray(i * stateSize, (i + 1) * stateSize), version);
       if (e.token !== undefined) sequence.previousToken = e.token;
       if (e.features !== undefined) sequence.previousFeatures = e.features;
+      if (spec.task === 'forecast')
+        observeForecastEvent({
+          sequence,
+          target: e.rawTarget!,
+          features: e.event.features!,
+          normalizer: this.o.normalizer,
+        });
       if (e.event.eos) sequence.closing = true;
       if (sequence.ready) {
         if (this.o.trainer) this.ready.add(sequence, this.o.now());
@@ -314,11 +328,10 @@ export class StreamLearner {
       case 'lm':
         return { inputToken: sequence.previousToken, classTarget: e.classTarget, hasLoss: true };
       case 'forecast':
-        return {
-          inputFeatures: sequence.previousFeatures ?? new Float32Array(spec.featureSize),
-          regressionTarget: e.regressionTarget,
-          hasLoss: true,
-        };
+        return forecastStepRecord(sequence, {
+          featureSize: spec.featureSize,
+          horizon: horizonOf(spec),
+        });
       default:
         return {
           inputToken: e.token,
@@ -338,10 +351,12 @@ export class StreamLearner {
 
   /**
    * The prediction for event `e` from its row of the step's outputs (`outputs[offset, offset +
-   * outputSize)`). Built as one object literal per task: this runs once per event.
+   * outputSize)`), before the event is learned from. Built as one object literal per task: this
+   * runs once per event.
    */
   private describe(
     e: EncodedEvent,
+    sequence: KeySequence,
     outputs: Float32Array,
     offset: number,
     paramVersion: number,
@@ -383,12 +398,22 @@ export class StreamLearner {
         };
       }
       case 'forecast': {
-        const forecast = Array.from(
-          this.o.normalizer.denormalize(outputs.subarray(offset, offset + o)),
-        );
+        const forecasts = readForecasts({
+          sequence,
+          outputs,
+          offset,
+          normalizer: this.o.normalizer,
+        });
+        const forecast = forecasts[0]!;
         const actual = e.rawTarget!;
+        // Over the features present: a missing one (NaN, null in JSON) is not scored.
         let se = 0;
-        for (let i = 0; i < forecast.length; i++) se += (forecast[i]! - actual[i]!) ** 2;
+        let present = 0;
+        for (let i = 0; i < forecast.length; i++) {
+          if (Number.isNaN(actual[i]!)) continue;
+          se += (forecast[i]! - actual[i]!) ** 2;
+          present++;
+        }
         return {
           index: e.index,
           key: e.event.key,
@@ -397,8 +422,9 @@ export class StreamLearner {
           paramVersion,
           eos,
           forecast,
+          forecasts: forecasts.length > 1 ? forecasts : undefined,
           actual,
-          squaredError: se / forecast.length,
+          squaredError: present > 0 ? se / present : undefined,
         };
       }
     }

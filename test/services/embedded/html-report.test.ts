@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import type { RunSummary } from '../../../services/embedded/prequential-summary.js';
 import { interleave, tempDir } from '../../support/run-helpers.js';
 
 const bin = fileURLToPath(new URL('../../../../bin/rnnstream.js', import.meta.url));
@@ -247,7 +248,8 @@ function forecastRun(perHorizon?: unknown) {
       { seconds: 2, events: 3 },
     ],
   };
-  return { summary, history };
+  // A hand-made summary: perHorizon as the caller gives it (the page must cope with any table).
+  return { summary: summary as unknown as RunSummary, history };
 }
 
 async function pageOf(html: string): Promise<PlottedPage> {
@@ -259,10 +261,11 @@ test(
   { skip: NO_CHROMIUM },
   async () => {
     const { renderHtmlReport } = await import('../../../services/embedded/html-report.js');
-    const perHorizon = {
-      1: { mse: 0.125, baselineMse: 0.25 },
-      2: { mse: 0.375, baselineMse: 0.75 },
-    };
+    // As prequential-summary writes it: one row per horizon step h.
+    const perHorizon = [
+      { h: 1, mse: 0.125, lastValueMse: 0.25 },
+      { h: 2, mse: 0.375, lastValueMse: 0.75 },
+    ];
     const withTable = await pageOf(
       renderHtmlReport({ title: 'forecast', ...forecastRun(perHorizon) }),
     );

@@ -20,7 +20,7 @@ function problemsOf(value: unknown): string[] {
 test('an empty object gets every default of docs/design.md §7', () => {
   assert.deepEqual(parseConfig({}, { source: 'cfg.json' }), {
     app: 'demo',
-    task: { type: 'lm', maxLabels: 64 },
+    task: { type: 'lm', maxLabels: 64, horizon: 1 },
     input: { kind: 'tokens', tokenizer: 'bytes', vocabSize: 256, featureSize: 2, normalize: true },
     model: {
       cell: 'lstm',
@@ -85,7 +85,12 @@ test('keys the user sets are kept and the rest of their section is defaulted', (
     { task: { type: 'classify', labels: ['ham', 'spam', 3] }, model: { cell: 'gru', hidden: 32 } },
     { source: 'cfg.json' },
   );
-  assert.deepEqual(config.task, { type: 'classify', labels: ['ham', 'spam', 3], maxLabels: 64 });
+  assert.deepEqual(config.task, {
+    type: 'classify',
+    labels: ['ham', 'spam', 3],
+    maxLabels: 64,
+    horizon: 1,
+  });
   assert.equal(config.model.cell, 'gru');
   assert.equal(config.model.hidden, 32);
   assert.equal(config.model.layers, 1);
@@ -167,6 +172,30 @@ test('k2 smaller than k1 is rejected with the reason and marks the defaulted k2'
   assert.match(line ?? '', /tbptt\.k2 = 32 \(default\) is smaller than tbptt\.k1 = 64/);
   assert.match(line ?? '', /back-propagated through a window of k2 >= k1 steps/);
   assert.match(line ?? '', /set tbptt\.k2 to at least 64/);
+});
+
+test('task.horizon is for forecasts only, and a forecast window must reach back to the step of its furthest target', () => {
+  const [notForecast] = problemsOf({ task: { type: 'lm', horizon: 3 } });
+  assert.match(notForecast ?? '', /task\.horizon = 3 but task\.type = "lm": only a forecast/);
+  assert.match(notForecast ?? '', /remove task\.horizon, or set task\.type to "forecast"/);
+  const forecast = { task: { type: 'forecast' }, input: { kind: 'features' } };
+  const [short, ...rest] = problemsOf({
+    ...forecast,
+    task: { type: 'forecast', horizon: 4 },
+    tbptt: { k1: 8, k2: 10 },
+  });
+  assert.equal(rest.length, 0);
+  assert.match(short ?? '', /tbptt\.k2 = 10 is below tbptt\.k1 = 8 \+ task\.horizon = 4 - 1/);
+  assert.match(short ?? '', /set tbptt\.k2 to at least 11/);
+  const config = parseConfig(
+    { ...forecast, task: { type: 'forecast', horizon: 4 }, tbptt: { k1: 8, k2: 11 } },
+    { source: 'cfg.json' },
+  );
+  assert.equal(config.task.horizon, 4);
+  assert.deepEqual(
+    problemsOf({ task: { type: 'forecast', horizon: 0 }, input: { kind: 'features' } }).length,
+    1,
+  );
 });
 
 test('k1 = k2 is accepted (classic non-overlapping truncation)', () => {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  LastValueBaseline,
   MajorityClassBaseline,
   NgramBaseline,
   uniformBitsPerToken,
@@ -31,28 +30,6 @@ test('on a tie the majority baseline keeps the class that reached the count firs
   assert.equal(b.predict(), 4);
   b.observe(7);
   assert.equal(b.predict(), 7);
-});
-
-test('the last-value baseline scores each vector against the previous one of the same key', () => {
-  const b = new LastValueBaseline();
-  b.observe('a', [1]);
-  b.observe('b', [10]);
-  b.observe('a', [3]); // error 2
-  b.observe('b', [10]); // error 0
-  b.observe('a', [2]); // error 1
-  assert.equal(b.count, 3);
-  assert.equal(b.mse, (4 + 0 + 1) / 3);
-  assert.equal(b.keys, 2);
-});
-
-test('the last-value baseline does not carry a value across eos', () => {
-  const b = new LastValueBaseline();
-  b.observe('a', [1, 1], { eos: true });
-  b.observe('a', [5, 5]);
-  assert.equal(b.count, 0);
-  assert.ok(Number.isNaN(b.mse));
-  b.observe('a', [6, 7]);
-  assert.equal(b.mse, (1 + 4) / 2);
 });
 
 const close = (actual: number, expected: number, what: string): void =>
