@@ -56,7 +56,8 @@ export class ConsumeLoop {
           topic,
           maxBatchSize,
           onAssignment: partitions.onAssignment,
-          idleAfterMs: () => partitions.trainingDueInMs(),
+          // At least once a second: a partition restored meanwhile may bring timed work of its own.
+          idleAfterMs: () => partitions.dueInMs() ?? 1_000,
           onLag: (partition, offsets) => reporter.lag(partition, offsets),
         })) {
           if (signal.aborted) break;
@@ -134,15 +135,16 @@ export class ConsumeLoop {
   }
 
   /**
-   * Trains, partition by partition, the ready keys whose tbptt.maxWaitMs is over though no event
-   * came for them (one transaction each), so no ready key waits for the next event of its
-   * partition — the loop wakes up for them when no batch comes (idleAfterMs).
+   * Timed work, partition by partition (one transaction each): trains the ready keys whose
+   * tbptt.maxWaitMs is over and evicts the keys idle past state.ttlMs though no event came for
+   * them, so no ready key waits and no idle key stays for the next event of its partition — the
+   * loop wakes up for them when no batch comes (idleAfterMs).
    */
   private async trainDue(): Promise<void> {
     const { partitions, model, params, reporter, logger, signal } = this.o;
     for (const task of partitions.openTasks()) {
       if (signal.aborted) return;
-      if (task.trainingDueInMs() !== 0 || !partitions.isAssigned(task.partition)) continue;
+      if (task.dueInMs() !== 0 || !partitions.isAssigned(task.partition)) continue;
       params?.applyNewest();
       const version = model.params.version;
       const started = performance.now();

@@ -77,7 +77,16 @@ export class PartitionLifecycle {
     if (added.length === 0) return;
     const all = this.open(added);
     for (const partition of added) {
-      const task = all.then((opened) => opened.get(partition)!);
+      const task: Promise<PartitionTask> = all.then((opened) => {
+        const open = opened.get(partition)!;
+        // Open as soon as restored, not only when a batch asks: its timed work (maxWaitMs
+        // training, TTL eviction of restored keys) is due even if no event ever comes.
+        if (this.opening.get(partition) === task) {
+          this.opening.delete(partition);
+          this.tasks.set(partition, open);
+        }
+        return open;
+      });
       // Awaited (and reported) by the batch that needs it; a partition revoked or dropped before
       // any batch came must not leave a rejection nobody handles (it would end the process).
       task.catch(() => {});
@@ -141,11 +150,11 @@ export class PartitionLifecycle {
     return [...this.tasks.values()];
   }
 
-  /** Ms until a ready key of some open partition has waited tbptt.maxWaitMs (undefined: none waits). */
-  trainingDueInMs(): number | undefined {
+  /** Ms until timed work of some open partition is due (PartitionTask.dueInMs; undefined: none). */
+  dueInMs(): number | undefined {
     let due: number | undefined;
     for (const task of this.tasks.values()) {
-      const ms = task.trainingDueInMs();
+      const ms = task.dueInMs();
       if (ms !== undefined && (due === undefined || ms < due)) due = ms;
     }
     return due;

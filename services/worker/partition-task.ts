@@ -223,19 +223,27 @@ export class PartitionTask {
     };
   }
 
-  /** Ms until a ready key of this partition has waited tbptt.maxWaitMs (undefined: none waits). */
-  trainingDueInMs(): number | undefined {
-    return this.learner.trainingDueInMs();
+  /**
+   * Ms until timed work of this partition is due: a ready key has waited tbptt.maxWaitMs, or a
+   * key has been idle state.ttlMs (undefined: nothing is timed).
+   */
+  dueInMs(): number | undefined {
+    const times = [this.learner.trainingDueInMs(), this.learner.evictionDueInMs()].filter(
+      (t): t is number => t !== undefined,
+    );
+    return times.length === 0 ? undefined : Math.min(...times);
   }
 
   /**
-   * Trains the keys whose wait is over although no event came for them, in a transaction of
-   * their changelog records and gradients (the consumed offsets stay where they are); undefined
-   * when none was due.
+   * Trains the keys whose wait is over and evicts the keys idle past state.ttlMs although no
+   * event came for them, in a transaction of their changelog records, tombstones and gradients
+   * (the consumed offsets stay where they are); undefined when nothing was due.
    */
   async trainDue(): Promise<BatchReport | undefined> {
     const t0 = performance.now();
-    if (!(await this.learner.trainDue())) return undefined;
+    const trained = await this.learner.trainDue();
+    const evicted = this.learner.evictDue(); // their tombstones go in this transaction
+    if (!trained && evicted === 0) return undefined;
     const t1 = performance.now();
     const nextOffset = this.nextOffsetValue;
     const committed = await this.commit({

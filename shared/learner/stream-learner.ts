@@ -148,6 +148,19 @@ export class StreamLearner {
     return Math.max(0, this.o.maxWaitMs - this.ready.oldestWaitMs(this.o.now()));
   }
 
+  /** Ms until a key is due for eviction (state.ttlMs, state.maxKeys; 0: now); undefined: no keys. */
+  evictionDueInMs(): number | undefined {
+    return this.store.evictionDueInMs(this.o.now());
+  }
+
+  /**
+   * Evicts the keys idle longer than state.ttlMs (and beyond state.maxKeys) now, although no
+   * event came: a partition that goes quiet must not keep its keys forever. Returns how many.
+   */
+  evictDue(): number {
+    return this.store.evict(this.o.now());
+  }
+
   /** Trains the ready keys whose wait is over (and full steps of ready keys); whether any step ran. */
   async trainDue(): Promise<boolean> {
     return this.trainReady({ all: false });
@@ -210,7 +223,7 @@ export class StreamLearner {
       );
     const sequence = this.sequenceFor(snapshot.key);
     sequence.restore(snapshot);
-    this.store.touch(sequence, snapshot.lastSeenMs);
+    this.store.restore(sequence, snapshot.lastSeenMs);
     if (sequence.ready && this.o.trainer) this.ready.add(sequence, this.o.now());
   }
 
