@@ -3,7 +3,8 @@
  * Offline setup of the native TensorFlow backend (@tensorflow/tfjs-node) for rnnstream.
  *
  * Run by npm as "postinstall" and by hand (`npm run setup:tensorflow`). It never fails the
- * install: every outcome exits 0 and the last line says which backend rnnstream will use.
+ * install: every outcome exits 0 (unless RNNSTREAM_TF_REQUIRED=1) and the last line says which
+ * backend rnnstream will use.
  *
  *   1. @tensorflow/tfjs-node already loads (its own install worked)     -> nothing to do.
  *   2. a build for (tfjs-node version, TF version, platform, N-API) is
@@ -19,6 +20,8 @@
  *   RNNSTREAM_CACHE_DIR                 cache directory (default $XDG_CACHE_HOME/rnnstream or ~/.cache/rnnstream)
  *   RNNSTREAM_TF_WHEEL                  pip requirement of the wheel (default tensorflow-cpu==2.21.0 on x64)
  *   RNNSTREAM_TF_REBUILD=1              ignore the build cache and rebuild from source
+ *   RNNSTREAM_TF_REQUIRED=1             exit 1 when the backend is not available (image builds:
+ *                                       an image without its native backend must not be shipped)
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -67,7 +70,7 @@ function finish(ok, detail) {
         `(@tensorflow/tfjs-backend-wasm) or, failing that, 'cpu' (pure JS, slow). [${secs()}]`,
     );
   }
-  process.exit(0);
+  process.exit(ok || process.env.RNNSTREAM_TF_REQUIRED !== '1' ? 0 : 1);
 }
 
 function run(cmd, args, { cwd, env, timeoutMs = 10 * 60_000, quiet = false } = {}) {

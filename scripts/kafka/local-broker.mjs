@@ -12,6 +12,12 @@
  * the broker if the Node process that started it goes away without calling stop() (a crashed or
  * killed test run), and removes the temporary run directory, so no broker is ever left behind.
  *
+ * With `security`, the broker is secured as a production one would be: its only client listener is
+ * SASL_SSL (TLS with the given certificates; SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the
+ * given users, SCRAM credentials written at format time), the controller listener is mutual TLS,
+ * and the StandardAuthorizer allows nothing but what ACLs grant (the admin user and the broker's
+ * own certificate are super users). See secureServerProperties.
+ *
  * Environment: KAFKA_PORT (broker port; default a free one), RNNSTREAM_CACHE_DIR (default
  * $XDG_CACHE_HOME/rnnstream or ~/.cache/rnnstream), RNNSTREAM_KAFKA_JAVA_OPTS (extra JVM options),
  * JAVA (java executable, default `java` on the PATH), MVN (maven executable, default `mvn`).
@@ -149,17 +155,21 @@ export function freePort(port = 0) {
   });
 }
 
-function serverProperties({ port, controllerPort, dataDir }) {
+function serverProperties({ port, controllerPort, dataDir, security }) {
+  const listener = security === undefined ? 'PLAINTEXT' : 'SASL_SSL';
   return [
     '# written by scripts/kafka/local-broker.mjs: single-node KRaft (broker + controller), loopback only',
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${listener}://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=${listener}://127.0.0.1:${port}`,
     'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `inter.broker.listener.name=${listener}`,
+    security === undefined
+      ? 'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT'
+      : 'listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL',
+    ...(security === undefined ? [] : secureServerProperties(security)),
     `log.dirs=${dataDir}`,
     'num.partitions=1',
     'default.replication.factor=1',
@@ -178,6 +188,82 @@ function serverProperties({ port, controllerPort, dataDir }) {
     'log.cleaner.dedupe.buffer.size=16777216',
     '',
   ].join('\n');
+}
+
+/** Names and passwords go into JAAS and --add-scram syntax unquoted: keep them to safe characters. */
+const CREDENTIAL = /^[A-Za-z0-9._-]{1,128}$/;
+
+function checkSecurity(security) {
+  const { tls, admin, users = [], clientAuth = 'none' } = security;
+  for (const key of ['caFile', 'brokerKeystoreFile', 'brokerCommonName'])
+    if (typeof tls?.[key] !== 'string')
+      throw new Error(
+        `security.tls.${key} is missing (fix: pass the result of createTestCertificates() from scripts/kafka/certificates.mjs)`,
+      );
+  for (const user of [admin, ...users])
+    if (!CREDENTIAL.test(user?.name ?? '') || !CREDENTIAL.test(user?.password ?? ''))
+      throw new Error(
+        `security user ${JSON.stringify(user?.name)}: name and password must be 1-128 letters, digits, ".", "_" or "-" (fix: e.g. randomBytes(16).toString('hex') as the password)`,
+      );
+  if (!['none', 'requested', 'required'].includes(clientAuth))
+    throw new Error(`security.clientAuth = ${clientAuth}: expected none, requested or required`);
+  return { tls, admin, users, clientAuth };
+}
+
+/**
+ * The SASL_SSL listener (PLAIN users in its JAAS line, SCRAM users formatted into the metadata),
+ * the mutual-TLS controller listener (the broker presents its own certificate to its controller,
+ * so that certificate's principal is a super user), PEM keystore and truststore, and the
+ * StandardAuthorizer: without an ACL only super users may do anything.
+ */
+function secureServerProperties({ tls, admin, users, clientAuth }) {
+  const plainUsers = [admin, ...users].map((u) => `user_${u.name}="${u.password}"`).join(' ');
+  return [
+    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    'sasl.mechanism.inter.broker.protocol=PLAIN',
+    `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${admin.name}" password="${admin.password}" ${plainUsers};`,
+    'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    `listener.name.sasl_ssl.ssl.client.auth=${clientAuth}`,
+    'listener.name.controller.ssl.client.auth=required',
+    'ssl.keystore.type=PEM',
+    `ssl.keystore.location=${tls.brokerKeystoreFile}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${tls.caFile}`,
+    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    `super.users=User:${admin.name};User:CN=${tls.brokerCommonName}`,
+    'allow.everyone.if.no.acl.found=false',
+    // A refused login is answered after this delay (Kafka's default 100 ms): keeps tests quick.
+    'connection.failed.authentication.delay.ms=100',
+  ];
+}
+
+/** `--add-scram` arguments of kafka-storage format: both SCRAM mechanisms for every user. */
+function scramFormatArguments({ admin, users }) {
+  return [admin, ...users].flatMap((u) =>
+    ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => [
+      '--add-scram',
+      `${mechanism}=[name=${u.name},password=${u.password}]`,
+    ]),
+  );
+}
+
+/** How the readiness probe (a kafkajs admin) connects: as the admin user over TLS, if secured. */
+function probeConnection(security) {
+  if (security === undefined) return {};
+  return {
+    ssl: {
+      ca: [fs.readFileSync(security.tls.caFile)],
+      ...(security.clientAuth === 'required'
+        ? {
+            cert: fs.readFileSync(security.tls.clientCertFile),
+            key: fs.readFileSync(security.tls.clientKeyFile),
+            passphrase: security.tls.clientKeyPassword,
+          }
+        : {}),
+    },
+    sasl: { mechanism: 'plain', username: security.admin.name, password: security.admin.password },
+  };
 }
 
 function log4jProperties({ logFile }) {
@@ -202,6 +288,28 @@ function tail(file, lines) {
   } catch {
     return `(no ${path.basename(file)})`;
   }
+}
+
+/** Ports and cluster id of the broker that ran in `runDir` (resume), or an error with the fix. */
+function resumable(runDir) {
+  const read = (file) => {
+    try {
+      return fs.readFileSync(path.join(runDir, file), 'utf8');
+    } catch {
+      throw new Error(
+        `cannot resume a broker from ${runDir}: ${file} is missing (fix: give the logDir of a broker that was started and stopped)`,
+      );
+    }
+  };
+  const properties = read('server.properties');
+  const port = Number(/^listeners=[A-Z_]+:\/\/[^:]+:(\d+)/m.exec(properties)?.[1]);
+  const controllerPort = Number(/CONTROLLER:\/\/[^:]+:(\d+)/m.exec(properties)?.[1]);
+  const cluster = /^cluster\.id=(.+)$/m.exec(read('data/meta.properties'))?.[1]?.trim();
+  if (!port || !controllerPort || !cluster)
+    throw new Error(
+      `cannot resume a broker from ${runDir}: its server.properties or meta.properties is not ours`,
+    );
+  return { port, controllerPort, cluster };
 }
 
 /**
@@ -233,20 +341,30 @@ if [ "$remove" = 1 ]; then sleep 0.5; rm -rf "$dir"; fi
  * @param {number} [options.port] broker port (default $KAFKA_PORT, else a free port)
  * @param {string} [options.logDir] run directory (data in data/, broker log in broker.log); must be
  *   absent or empty, and is kept after stop. Default: a new temporary directory, removed by stop().
+ * @param {boolean} [options.resume] start again on the data of an earlier broker of `logDir` (its
+ *   port, controller port and cluster id), as a restarted broker does: nothing is formatted
  * @param {number} [options.heapMb] JVM heap (default 512)
  * @param {number} [options.readyTimeoutMs] how long to wait for the broker (default 90 000)
  * @param {number} [options.stopTimeoutMs] SIGTERM grace period before SIGKILL (default 20 000)
  * @param {(message: string) => void} [options.log] progress lines (default stderr)
+ * @param {object} [options.security] a SASL_SSL-only broker with ACLs instead of PLAINTEXT:
+ *   `tls` (createTestCertificates() of certificates.mjs), `admin` ({ name, password }: a super
+ *   user, also the broker's own PLAIN login), `users` (more { name, password }: each can log in
+ *   with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and may do what ACLs grant it), `clientAuth`
+ *   ('none' | 'requested' | 'required': client certificates on the SASL_SSL listener)
  * @returns {Promise<{ brokers: string, port: number, runDir: string, pid: number, startSeconds: number, stop(): Promise<void> }>}
  */
 export async function startLocalBroker({
   port,
   logDir,
+  resume = false,
   heapMb = 512,
   readyTimeoutMs = 90_000,
   stopTimeoutMs = 20_000,
   log = defaultLog,
+  security: requestedSecurity,
 } = {}) {
+  const security = requestedSecurity === undefined ? undefined : checkSecurity(requestedSecurity);
   const java = process.env.JAVA || 'java';
   checkTool(
     java,
@@ -259,11 +377,13 @@ export async function startLocalBroker({
 
   const ownsRunDir = logDir === undefined;
   let runDir;
+  if (resume && ownsRunDir)
+    throw new Error('resume needs the logDir of the earlier broker (fix: pass logDir)');
   if (ownsRunDir) {
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnstream-kafka-'));
   } else {
     runDir = path.resolve(logDir);
-    if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0) {
+    if (!resume && fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0) {
       throw new Error(
         `Kafka run directory ${runDir} is not empty (fix: give a new or empty directory; every run starts from a fresh log dir)`,
       );
@@ -281,7 +401,8 @@ export async function startLocalBroker({
         `KAFKA_PORT=${process.env.KAFKA_PORT} is not a port number (fix: an integer 1..65535, or unset it for a free port)`,
       );
     }
-    const requested = port ?? envPort;
+    const earlier = resume ? resumable(runDir) : undefined;
+    const requested = earlier?.port ?? port ?? envPort;
     if (requested !== undefined) {
       await freePort(requested).catch((error) => {
         throw new Error(
@@ -290,7 +411,7 @@ export async function startLocalBroker({
       });
     }
     const brokerPort = requested ?? (await freePort());
-    let controllerPort = await freePort();
+    let controllerPort = earlier?.controllerPort ?? (await freePort());
     while (controllerPort === brokerPort) controllerPort = await freePort();
 
     const dataDir = path.join(runDir, 'data');
@@ -298,11 +419,13 @@ export async function startLocalBroker({
     const log4jFile = path.join(runDir, 'log4j.properties');
     const logFile = path.join(runDir, 'broker.log');
     const outFile = path.join(runDir, 'broker.out');
-    fs.writeFileSync(
-      propertiesFile,
-      serverProperties({ port: brokerPort, controllerPort, dataDir }),
-    );
-    fs.writeFileSync(log4jFile, log4jProperties({ logFile }));
+    if (!earlier) {
+      fs.writeFileSync(
+        propertiesFile,
+        serverProperties({ port: brokerPort, controllerPort, dataDir, security }),
+      );
+      fs.writeFileSync(log4jFile, log4jProperties({ logFile }));
+    }
 
     const classpath = `${libsDir}${path.sep}*`;
     const jvmCommon = [
@@ -312,24 +435,28 @@ export async function startLocalBroker({
     ];
     const extra = (process.env.RNNSTREAM_KAFKA_JAVA_OPTS || '').split(/\s+/).filter(Boolean);
 
-    const cluster = clusterId();
+    const cluster = earlier?.cluster ?? clusterId();
     // 1. Format the fresh log dir (static quorum: controller.quorum.voters, so no --standalone).
-    const format = spawnSync(
-      java,
-      [
-        '-Xmx256m',
-        '-XX:TieredStopAtLevel=1',
-        ...jvmCommon,
-        '-cp',
-        classpath,
-        'kafka.tools.StorageTool',
-        'format',
-        `--cluster-id=${cluster}`,
-        `--config=${propertiesFile}`,
-      ],
-      { encoding: 'utf8', timeout: 60_000 },
-    );
+    const format = earlier
+      ? { status: 0, stdout: '', stderr: '' }
+      : spawnSync(
+          java,
+          [
+            '-Xmx256m',
+            '-XX:TieredStopAtLevel=1',
+            ...jvmCommon,
+            '-cp',
+            classpath,
+            'kafka.tools.StorageTool',
+            'format',
+            `--cluster-id=${cluster}`,
+            `--config=${propertiesFile}`,
+            ...(security === undefined ? [] : scramFormatArguments(security)),
+          ],
+          { encoding: 'utf8', timeout: 60_000 },
+        );
     if (format.status !== 0) {
+      // The command line holds the SCRAM passwords of a secured broker: only its output is shown.
       throw new Error(
         `kafka-storage format failed (exit status ${format.status}):\n${format.stdout}${format.stderr}\nBroker log: ${tail(logFile, 20)}`,
       );
@@ -435,11 +562,12 @@ export async function startLocalBroker({
 
     const brokers = `127.0.0.1:${brokerPort}`;
     log(
-      `starting Kafka ${KAFKA_VERSION} (KRaft, pid ${child.pid}) on ${brokers}; run dir ${runDir}`,
+      `starting Kafka ${KAFKA_VERSION} (KRaft, pid ${child.pid}${security ? ', SASL_SSL + ACLs' : ''}) on ${brokers}; run dir ${runDir}`,
     );
     try {
       await waitUntilReady({
         brokers,
+        connection: probeConnection(security),
         cluster,
         readyTimeoutMs,
         isExited: () => exited,
@@ -460,11 +588,20 @@ export async function startLocalBroker({
 }
 
 /** Polls with a kafkajs admin client until listTopics() answers and the cluster id is the one formatted. */
-async function waitUntilReady({ brokers, cluster, readyTimeoutMs, isExited, logFile, outFile }) {
+async function waitUntilReady({
+  brokers,
+  connection,
+  cluster,
+  readyTimeoutMs,
+  isExited,
+  logFile,
+  outFile,
+}) {
   const { default: kafkajs } = await import('kafkajs');
   const kafka = new kafkajs.Kafka({
     clientId: 'rnnstream-local-broker-probe',
     brokers: [brokers],
+    ...connection,
     logLevel: kafkajs.logLevel.NOTHING,
     connectionTimeout: 1000,
     requestTimeout: 5000,

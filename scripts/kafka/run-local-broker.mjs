@@ -8,15 +8,23 @@
  *   node scripts/kafka/run-local-broker.mjs --log-dir DIR         keep data and broker.log in DIR (new or empty)
  *   node scripts/kafka/run-local-broker.mjs --ready-file FILE     also write KAFKA_BROKERS=... to FILE when ready
  *   node scripts/kafka/run-local-broker.mjs --prepare             only collect the jars (CI install step)
+ *   node scripts/kafka/run-local-broker.mjs --secure              SASL_SSL only, with ACLs: also prints
+ *       the RNNSTREAM_KAFKA_* lines that connect as its super user `admin` (fresh certificates
+ *       and password in a temporary directory, removed on stop)
  *
- * stdout carries only the KAFKA_BROKERS=... line; progress goes to stderr.
+ * stdout carries only the KAFKA_BROKERS=... line (and with --secure the RNNSTREAM_KAFKA_* lines);
+ * progress goes to stderr.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { createTestCertificates } from './certificates.mjs';
 import { KAFKA_VERSION, prepareKafkaJars, startLocalBroker } from './local-broker.mjs';
 
-const usage = `usage: run-local-broker.mjs [--prepare] [--port N] [--log-dir DIR] [--ready-file FILE]`;
+const usage = `usage: run-local-broker.mjs [--prepare] [--port N] [--log-dir DIR] [--ready-file FILE] [--secure]`;
 
 let values;
 try {
@@ -26,6 +34,7 @@ try {
       port: { type: 'string' },
       'log-dir': { type: 'string' },
       'ready-file': { type: 'string' },
+      secure: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }));
@@ -81,8 +90,34 @@ const shutdown = async (signal) => {
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
+/** --secure: certificates and the admin's password, and the variables that connect with them. */
+function secureSetup() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnstream-kafka-secure-'));
+  const tls = createTestCertificates({ dir: path.join(dir, 'tls') });
+  const admin = { name: 'admin', password: randomBytes(16).toString('hex') };
+  const passwordFile = path.join(dir, 'admin.password');
+  fs.writeFileSync(passwordFile, `${admin.password}\n`, { mode: 0o600 });
+  const env = {
+    RNNSTREAM_KAFKA_SSL: 'true',
+    RNNSTREAM_KAFKA_SSL_CA_FILE: tls.caFile,
+    RNNSTREAM_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    RNNSTREAM_KAFKA_SASL_USERNAME: admin.name,
+    RNNSTREAM_KAFKA_SASL_PASSWORD_FILE: passwordFile,
+  };
+  return { dir, security: { tls, admin, users: [], clientAuth: 'none' }, env };
+}
+
+const secure = values.secure ? secureSetup() : undefined;
+const removeSecureDir = () => secure && fs.rmSync(secure.dir, { recursive: true, force: true });
+process.on('exit', removeSecureDir);
+
 try {
-  broker = await startLocalBroker({ port, logDir: values['log-dir'], log });
+  broker = await startLocalBroker({
+    port,
+    logDir: values['log-dir'],
+    log,
+    ...(secure ? { security: secure.security } : {}),
+  });
 } catch (error) {
   log(error.message);
   process.exit(1);
@@ -91,12 +126,20 @@ if (signals > 0) {
   await broker.stop();
   process.exit(0);
 }
-process.stdout.write(`KAFKA_BROKERS=${broker.brokers}\n`);
+const lines = [
+  `KAFKA_BROKERS=${broker.brokers}`,
+  ...Object.entries(secure?.env ?? {}).map(([name, value]) => `${name}=${value}`),
+];
+process.stdout.write(`${lines.join('\n')}\n`);
 if (values['ready-file']) {
   const file = values['ready-file'];
-  fs.writeFileSync(`${file}.tmp`, `KAFKA_BROKERS=${broker.brokers}\n`);
+  fs.writeFileSync(`${file}.tmp`, `${lines.join('\n')}\n`);
   fs.renameSync(`${file}.tmp`, file);
 }
+if (secure)
+  log(
+    'SASL_SSL only, StandardAuthorizer: the admin user above is a super user; other principals need ACLs (kafka-acls.sh, or kafkajs admin.createAcls)',
+  );
 log(`broker log: ${broker.runDir}/broker.log — Ctrl-C to stop`);
 // Stay in the foreground; the signal handlers end the process.
 setInterval(() => {}, 1 << 30);

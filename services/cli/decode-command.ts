@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { DecodeAsk } from '../../shared/codec/decode-codec.js';
 import { readJsonlEvents } from '../../shared/events/index.js';
 import type { StreamEvent } from '../../shared/events/stream-event.js';
-import { appOf, printResult, withDecoderClient } from './decoder-client-cli.js';
+import { printResult, targetOf, withDecoderClient } from './decoder-client-cli.js';
 import { count, milliseconds, usageError } from './options.js';
 
 interface DecodeFlags {
@@ -57,20 +57,23 @@ export function registerDecodeCommand(program: Command): void {
         usageError(command, 'choose exactly one of --tag, --classify and --forecast N');
       if (flags.events === undefined && flags.key === undefined)
         usageError(command, 'give --events FILE, --key KEY, or both');
-      const app = await appOf(flags, command);
+      const { app, kafka } = await targetOf(flags, command);
       const events = flags.events === undefined ? [] : await eventsOf(flags.events);
       const ask: DecodeAsk = flags.tag
         ? { kind: 'tag', events, lastSteps: flags.lastSteps ?? 0 }
         : flags.classify
           ? { kind: 'classify', events }
           : { kind: 'forecast', steps: flags.forecast!, events };
-      await withDecoderClient({ brokers: flags.brokers, app, name: 'decode' }, async (client) => {
-        const result = await client.request(
-          { key: flags.key, ask, deadlineMs: Date.now() + flags.timeoutMs },
-          { timeoutInMs: flags.timeoutMs + 5_000 },
-        );
-        printResult(result);
-      });
+      await withDecoderClient(
+        { brokers: flags.brokers, app, kafka, name: 'decode' },
+        async (client) => {
+          const result = await client.request(
+            { key: flags.key, ask, deadlineMs: Date.now() + flags.timeoutMs },
+            { timeoutInMs: flags.timeoutMs + 5_000 },
+          );
+          printResult(result);
+        },
+      );
     });
 }
 

@@ -66,10 +66,11 @@ export function registerDecoderCommand(program: Command): void {
 
 async function decoderCommand(flags: DecoderFlags): Promise<void> {
   const { startDecoder } = await import('../decoder/run-decoder.js');
-  const { config, logger, client, registry, metricsServer, progressIntervalMs } =
+  const { config, logger, client, registry, probes, metricsServer, progressIntervalMs } =
     await startServiceCommand('decoder', flags);
   const decoder = await startDecoder({
     metrics: createDecoderMetrics(registry),
+    probes,
     config,
     client,
     logger,

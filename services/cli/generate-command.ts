@@ -7,7 +7,7 @@ import { loadParameterFile } from '../../shared/model/parameter-file.js';
 import { BACKENDS } from '../../shared/config/config-schema.js';
 import type { DecodeAsk } from '../../shared/codec/decode-codec.js';
 import { count, decimal, fraction, milliseconds, oneOf, usageError } from './options.js';
-import { appOf, printResult, withDecoderClient } from './decoder-client-cli.js';
+import { printResult, targetOf, withDecoderClient } from './decoder-client-cli.js';
 
 interface GenerateFlags {
   prompt: string;
@@ -128,7 +128,7 @@ async function generateWithService(
   command: Command,
   sampling: boolean,
 ): Promise<void> {
-  const app = await appOf(flags, command);
+  const { app, kafka } = await targetOf(flags, command);
   const ask: DecodeAsk =
     flags.beam !== undefined
       ? { kind: 'beam', width: flags.beam, lengthPenalty: flags.lengthPenalty }
@@ -141,32 +141,35 @@ async function generateWithService(
             seed: flags.seed,
           }
         : { kind: 'greedy' };
-  await withDecoderClient({ brokers: flags.brokers!, app, name: 'generate' }, async (client) => {
-    let streamed = false;
-    const result = await client.request(
-      {
-        key: flags.key,
-        promptText: flags.prompt,
-        maxTokens: flags.maxTokens,
-        stopTokens: flags.stopToken,
-        ask,
-        stream: flags.stream ?? false,
-        deadlineMs: Date.now() + flags.timeoutMs,
-      },
-      {
-        timeoutInMs: flags.timeoutMs + 5_000,
-        onPartial: (partial) => {
-          if (flags.json) return;
-          if (!streamed) process.stdout.write(flags.prompt);
-          streamed = true;
-          process.stdout.write(partial.text ?? '');
+  await withDecoderClient(
+    { brokers: flags.brokers!, app, kafka, name: 'generate' },
+    async (client) => {
+      let streamed = false;
+      const result = await client.request(
+        {
+          key: flags.key,
+          promptText: flags.prompt,
+          maxTokens: flags.maxTokens,
+          stopTokens: flags.stopToken,
+          ask,
+          stream: flags.stream ?? false,
+          deadlineMs: Date.now() + flags.timeoutMs,
         },
-      },
-    );
-    if (flags.json) printResult(result);
-    else if (result.error) printResult(result);
-    else process.stdout.write(streamed ? '\n' : `${flags.prompt}${result.text ?? ''}\n`);
-  });
+        {
+          timeoutInMs: flags.timeoutMs + 5_000,
+          onPartial: (partial) => {
+            if (flags.json) return;
+            if (!streamed) process.stdout.write(flags.prompt);
+            streamed = true;
+            process.stdout.write(partial.text ?? '');
+          },
+        },
+      );
+      if (flags.json) printResult(result);
+      else if (result.error) printResult(result);
+      else process.stdout.write(streamed ? '\n' : `${flags.prompt}${result.text ?? ''}\n`);
+    },
+  );
 }
 
 async function generateOffline(flags: GenerateFlags, sampling: boolean): Promise<void> {

@@ -10,6 +10,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 export const EXIT = {
   /** Unknown or missing option, ill-formed value, options that exclude each other. */
   invalidCommandLine: 1,
+  /** `doctor`: at least one check failed (its report says which and the fix). */
+  problemFound: 1,
   /** A configuration, input, backend or Kafka problem (an RnnstreamError): the message says the fix. */
   failed: 2,
   /** A second SIGINT/SIGTERM: stopped without finishing. */

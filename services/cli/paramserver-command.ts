@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { defaultConfig, loadConfigFile } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/index.js';
 import { DEFAULT_MODEL_ID } from '../../shared/paramserver-client/index.js';
-import { runParamserver } from '../paramserver/run-paramserver.js';
+import { runParamserverUntilStopped } from '../paramserver/run-paramserver.js';
 import { count, EXIT, port } from './options.js';
 
 interface ParamserverFlags {
@@ -12,6 +12,7 @@ interface ParamserverFlags {
   checkpointDir?: string;
   init?: string;
   metricsPort?: number;
+  metricsHost: string;
   modelId: string;
   partitions: number;
   replicationFactor: number;
@@ -32,8 +33,13 @@ export function registerParamserverCommand(program: Command): void {
     .option('--init <file>', 'initial parameters (a parameter file) at the very first start')
     .option(
       '--metrics-port <n>',
-      'serve Prometheus /metrics and /healthz on this port; 0 picks a free port',
+      'serve Prometheus /metrics and the /healthz and /readyz probes on this port; 0 picks a free port',
       port('--metrics-port'),
+    )
+    .option(
+      '--metrics-host <address>',
+      'address the metrics server listens on (with --metrics-port)',
+      '0.0.0.0',
     )
     .option('--model-id <id>', 'model id on the params topic', DEFAULT_MODEL_ID)
     .option(
@@ -58,13 +64,14 @@ export function registerParamserverCommand(program: Command): void {
         abort.abort();
       };
       process.on('SIGINT', () => stop('SIGINT')).on('SIGTERM', () => stop('SIGTERM'));
-      const summary = await runParamserver({
+      const summary = await runParamserverUntilStopped({
         config,
         brokers: flags.brokers,
         logger,
         checkpointDir: flags.checkpointDir,
         initPath: flags.init,
         metricsPort: flags.metricsPort,
+        metricsHost: flags.metricsHost,
         modelId: flags.modelId,
         partitions: flags.partitions,
         replicationFactor: flags.replicationFactor,

@@ -162,6 +162,7 @@ async function produceCommand(flags: ProduceFlags): Promise<void> {
 
   const summary = await produceInput({
     brokers: flags.brokers,
+    kafka: config.kafka,
     connectionTimeoutMs: flags.connectionTimeoutMs,
     topic,
     deadLetterTopic: flags.deadLetter ? names.deadLetter : undefined,

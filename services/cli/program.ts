@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { registerBenchCommand } from './bench-command.js';
 import { registerDecodeCommand } from './decode-command.js';
 import { registerDecoderCommand } from './decoder-command.js';
+import { registerDoctorCommand } from './doctor-command.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerParamserverCommand } from './paramserver-command.js';
 import { registerProduceCommand } from './produce-command.js';
@@ -31,5 +32,6 @@ export function buildProgram(): Command {
   registerProduceCommand(program);
   registerDecoderCommand(program);
   registerDecodeCommand(program);
+  registerDoctorCommand(program);
   return program;
 }

@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { saveParameterFile } from '../../shared/model/parameter-file.js';
 import { formatProgress } from '../embedded/progress-line.js';
-import { bytes, EXIT, INPUT_FORMATS, oneOf, seconds } from './options.js';
+import {
+  createMetricsRegistry,
+  createWorkerMetrics,
+  registerBuildInfo,
+  startMetricsServer,
+} from '../../shared/metrics/index.js';
+import { bytes, EXIT, INPUT_FORMATS, oneOf, port, seconds } from './options.js';
 
 interface RunFlags {
   embedded?: boolean;
@@ -14,10 +21,13 @@ interface RunFlags {
   inputFormat: (typeof INPUT_FORMATS)[number];
   output?: string;
   summary?: string;
+  report?: string;
   training: boolean;
   saveParams?: string;
   progressSeconds: number;
   maxBytesPerFile?: number;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -46,6 +56,10 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--output <file>', 'write one prediction per event as JSON lines')
     .option('--summary <file>', 'also write the summary JSON to this file')
+    .option(
+      '--report <file>',
+      'write a self-contained HTML page: learning curve against the baseline, throughput over time, per-class / per-horizon tables',
+    )
     .option('--no-training', 'predict only: keep per-key state but never update parameters')
     .option(
       '--save-params <file>',
@@ -62,6 +76,16 @@ export function registerRunCommand(program: Command): void {
       'text input: read at most this many bytes of each file',
       bytes('--max-bytes-per-file', { example: 1_000_000 }),
     )
+    .option(
+      '--metrics-port <port>',
+      'while running, serve Prometheus metrics (the worker\'s families, service="embedded") on http://<metrics-host>:<port>/metrics, and /healthz and /readyz; 0 picks a free port',
+      port('--metrics-port'),
+    )
+    .option(
+      '--metrics-host <address>',
+      'address the metrics server listens on (with --metrics-port)',
+      '0.0.0.0',
+    )
     .action(async (flags: RunFlags) => {
       if (!flags.embedded) {
         throw new ConfigError(
@@ -76,6 +100,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
   // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
   const { selectBackend } = await import('../../shared/engine/select-backend.js');
   const { runEmbedded } = await import('../embedded/run-embedded.js');
+  const { renderHtmlReport } = await import('../embedded/html-report.js');
   const logger = createLogger({ name: 'run' });
   const config: Config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
   const { backend } = await selectBackend({ requested: config.backend, logger });
@@ -89,8 +114,16 @@ async function runCommand(flags: RunFlags): Promise<void> {
     abort.abort();
   };
   process.on('SIGINT', () => stop('SIGINT')).on('SIGTERM', () => stop('SIGTERM'));
+  const registry = createMetricsRegistry({ labels: { service: 'embedded' } });
+  registerBuildInfo(registry, { backend });
+  const metricsServer =
+    flags.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer({ registry, port: flags.metricsPort, host: flags.metricsHost });
+  if (metricsServer) logger.info({ url: metricsServer.url }, 'serving Prometheus metrics');
   const started = Date.now();
-  const { summary, learner } = await runEmbedded({
+  const { summary, history, learner } = await runEmbedded({
+    metrics: metricsServer ? createWorkerMetrics(registry) : undefined,
     config,
     inputPaths: flags.input,
     inputFormat: flags.inputFormat,
@@ -101,7 +134,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
     maxBytesPerFile: flags.maxBytesPerFile,
     progressIntervalMs: flags.progressSeconds * 1000,
     onProgress: (progress) => logger.info(progress, formatProgress(progress, started)),
-  });
+  }).finally(() => metricsServer?.close());
   if (flags.saveParams)
     await saveParameterFile(flags.saveParams, {
       spec: learner.spec,
@@ -111,6 +144,12 @@ async function runCommand(flags: RunFlags): Promise<void> {
   learner.dispose();
   const json = JSON.stringify(summary);
   if (flags.summary) await writeFile(flags.summary, json + '\n');
+  if (flags.report) {
+    const inputs = flags.input.map((path) => basename(path)).join(', ');
+    const title = `rnnstream ${config.task.type} on ${inputs}`;
+    await writeFile(flags.report, renderHtmlReport({ title, summary, history }));
+    logger.info({ report: flags.report }, 'wrote the HTML report');
+  }
   logger.info({ backend }, 'run finished');
   process.stdout.write(json + '\n');
 }

@@ -10,6 +10,8 @@ import type { Logger } from '../../shared/logging/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import {
   createMetricsRegistry,
+  registerBuildInfo,
+  ServiceProbes,
   startMetricsServer,
   type MetricsServer,
   type Registry,
@@ -30,9 +32,24 @@ export interface ServiceFlags {
   replicationFactor: number;
   progressSeconds: number;
   metricsPort?: number;
+  metricsHost: string;
 }
 
-/** --create-topics, --partitions, --replication-factor, --progress-seconds, --metrics-port. */
+/** What each service's /readyz waits for until its parts say it is done (docs/design.md). */
+const READINESS: Record<'worker' | 'decoder', Record<string, string>> = {
+  worker: {
+    parameters: 'waiting for a parameter version on <app>.params',
+    group: 'joining the consumer group of <app>.events',
+    restore: 'restoring the assigned partitions from <app>.state-changelog',
+  },
+  decoder: {
+    parameters: 'waiting for a parameter version on <app>.params',
+    group: 'joining the consumer group of <app>.decode-requests',
+    restore: 'reading the state changelog partitions of the assigned request partitions',
+  },
+};
+
+/** --create-topics, --partitions, --replication-factor, --progress-seconds, --metrics-port, --metrics-host. */
 export function addServiceOptions(command: Command): Command {
   return command
     .option('--create-topics', "create the app's topics first if they do not exist")
@@ -56,8 +73,13 @@ export function addServiceOptions(command: Command): Command {
     )
     .option(
       '--metrics-port <port>',
-      'serve Prometheus metrics on http://0.0.0.0:<port>/metrics (and /healthz); 0 picks a free port',
+      'serve Prometheus metrics on http://<metrics-host>:<port>/metrics, and the /healthz and /readyz probes; 0 picks a free port',
       port('--metrics-port'),
+    )
+    .option(
+      '--metrics-host <address>',
+      'address the metrics server listens on (with --metrics-port)',
+      '0.0.0.0',
     );
 }
 
@@ -66,6 +88,8 @@ export interface StartedService {
   readonly logger: Logger;
   readonly client: KafkaClient;
   readonly registry: Registry;
+  /** /healthz and /readyz: the service's parts report to it (startWorker / startDecoder `probes`). */
+  readonly probes: ServiceProbes;
   readonly metricsServer: MetricsServer | undefined;
   /** --progress-seconds in ms; Infinity for 0 (no progress lines). */
   readonly progressIntervalMs: number;
@@ -80,11 +104,12 @@ export async function startServiceCommand(
   const { selectBackend } = await import('../../shared/engine/select-backend.js');
   const logger = createLogger({ name: service });
   const config: Config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
-  await selectBackend({ requested: config.backend, logger });
+  const { backend } = await selectBackend({ requested: config.backend, logger });
   const client = createKafkaClient({
     clientId: `${config.app}-${service}`,
     brokers: flags.brokers,
     logger,
+    security: config.kafka,
   });
   if (flags.createTopics) {
     await withKafkaAdmin({ client }, (admin) =>
@@ -99,14 +124,21 @@ export async function startServiceCommand(
     );
   }
   const registry = createMetricsRegistry({ labels: { service } });
+  registerBuildInfo(registry, { backend });
+  const probes = new ServiceProbes({ conditions: READINESS[service] });
   const metricsServer =
     flags.metricsPort === undefined
       ? undefined
-      : await startMetricsServer({ registry, port: flags.metricsPort });
+      : await startMetricsServer({
+          registry,
+          port: flags.metricsPort,
+          host: flags.metricsHost,
+          probes,
+        });
   if (metricsServer) logger.info({ url: metricsServer.url }, 'serving Prometheus metrics');
   // 0 = none, as in produce and run: a service logs at most once per interval.
   const progressIntervalMs = flags.progressSeconds === 0 ? Infinity : flags.progressSeconds * 1000;
-  return { config, logger, client, registry, metricsServer, progressIntervalMs };
+  return { config, logger, client, registry, probes, metricsServer, progressIntervalMs };
 }
 
 /**

@@ -83,10 +83,11 @@ export function registerWorkerCommand(program: Command): void {
 
 async function workerCommand(flags: WorkerFlags): Promise<void> {
   const { startWorker } = await import('../worker/run-worker.js');
-  const { config, logger, client, registry, metricsServer, progressIntervalMs } =
+  const { config, logger, client, registry, probes, metricsServer, progressIntervalMs } =
     await startServiceCommand('worker', flags);
   const worker = await startWorker({
     metrics: createWorkerMetrics(registry),
+    probes,
     config,
     client,
     logger,

@@ -15,6 +15,7 @@ import {
 } from '../../shared/codec/decode-codec.js';
 import {
   forecastBatch,
+  type ForecastJob,
   generateBatchYielding,
   labelBatch,
   replayLastSteps,
@@ -26,7 +27,7 @@ import { decodeBytes, FeatureNormalizer, type LabelRegistry } from '../../shared
 import type { StreamEvent } from '../../shared/events/stream-event.js';
 import type { Tokenizer } from '../../shared/events/tokenizer.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { ModelSpec } from '../../shared/model/model-spec.js';
+import { horizonOf, type ModelSpec } from '../../shared/model/model-spec.js';
 import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
 import type { DecodeWork } from './decode-jobs.js';
 import type { DecodeItem } from './request-intake.js';
@@ -266,44 +267,49 @@ export class DecodeEngine {
     const { model, spec, now } = this.o;
     const f = spec.featureSize;
     const out = new Map<Prepared, DecodeResult | JobError>();
-    const runnable: Array<{
-      p: Prepared;
-      normalizer: FeatureNormalizer;
-      feed: Float32Array;
-      next: Float32Array;
-      steps: number;
-      state: Float32Array | undefined;
-    }> = [];
+    const runnable: Array<{ p: Prepared; job: ForecastJob }> = [];
     for (const p of prepared) {
       const work = p.job.work as Extract<DecodeWork, { task: 'forecast' }>;
       try {
         const normalizer = this.normalizerOf(p.job.item.partition);
-        // Inputs are the previous step's features: the key's last event first (zeros at a start).
         const snapshot = p.found && !p.found.snapshot.closing ? p.found.snapshot : undefined;
-        const previous = snapshot?.previousFeatures ?? new Float32Array(f);
-        const given = work.events.map((e) => normalizer.normalize(this.featuresOf(e)));
-        const inputs = [previous, ...given];
+        // As the learner steps a key (shared/learner/residual-forecast.ts): inputs are the
+        // previous step's standardised features (zeros at a start, a missing one carried
+        // forward), the head's changes are measured from the last observed values.
+        let previous = snapshot?.previousFeatures ?? new Float32Array(f);
+        const last = snapshot?.forecast?.lastTarget.slice() ?? new Float64Array(f).fill(NaN);
+        const inputs = [previous];
+        work.events.forEach((e, i) => {
+          const features = this.featuresOf(e, i, { missingAllowed: true });
+          const input = normalizer.normalize(features);
+          for (let j = 0; j < f; j++) if (Number.isNaN(input[j]!)) input[j] = previous[j]!;
+          inputs.push((previous = input));
+          const target = Array.isArray(e.label) ? e.label : features;
+          for (let j = 0; j < f; j++) if (!Number.isNaN(target[j]!)) last[j] = target[j]!;
+        });
         const next = inputs.pop()!;
         const feed = new Float32Array(inputs.length * f);
         inputs.forEach((row, i) => feed.set(row, i * f));
-        runnable.push({ p, normalizer, feed, next, steps: work.steps, state: snapshot?.state });
+        const base = last.map((v, j) => (Number.isNaN(v) ? normalizer.meanOf(j) : v));
+        runnable.push({
+          p,
+          job: { state: snapshot?.state, feed, next, steps: work.steps, base, units: normalizer },
+        });
       } catch (error) {
         out.set(p, new JobError('invalid_request', (error as Error).message));
       }
     }
     if (runnable.length === 0) return out;
-    const outcomes = forecastBatch({
-      model,
-      jobs: runnable.map((r) => ({ state: r.state, feed: r.feed, next: r.next, steps: r.steps })),
-    });
+    const outcomes = forecastBatch({ model, jobs: runnable.map((r) => r.job) });
     runnable.forEach((r, i) => {
       const { request } = r.p.job;
+      const forecasts = outcomes[i]!.forecasts;
       out.set(r.p, {
         requestId: request.requestId,
         key: request.key,
         task: 'forecast',
-        forecasts: rowsOf(outcomes[i]!.forecasts, f).map((z) =>
-          Array.from(r.normalizer.denormalize(z)),
+        forecasts: Array.from({ length: forecasts.length / f }, (_, row) =>
+          Array.from(forecasts.subarray(row * f, (row + 1) * f)),
         ),
         paramVersion: version,
         tsMs: now(),
@@ -367,11 +373,20 @@ export class DecodeEngine {
     return { features, steps: events.length };
   }
 
-  private featuresOf(event: StreamEvent, index = 0): number[] {
+  private featuresOf(
+    event: StreamEvent,
+    index = 0,
+    { missingAllowed = false }: { missingAllowed?: boolean } = {},
+  ): number[] {
     const f = this.o.spec.featureSize;
     if (event.features === undefined || event.features.length !== f)
       throw new RangeError(
         `events[${index}] has ${event.features?.length ?? 'no'} features but input.featureSize is ${f} (fix: send ${f} numbers as "features")`,
+      );
+    const missing = event.features.findIndex((x) => Number.isNaN(x));
+    if (!missingAllowed && missing >= 0)
+      throw new RangeError(
+        `events[${index}] has feature ${missing} missing (null), but only a forecast model fills in missing features (fix: send a number for every feature)`,
       );
     return event.features;
   }
@@ -380,8 +395,12 @@ export class DecodeEngine {
   private normalizerOf(partition: number): FeatureNormalizer {
     const json = this.o.stateView.normalizer(partition);
     return json
-      ? FeatureNormalizer.fromJSON(json)
-      : new FeatureNormalizer({ featureSize: this.o.spec.featureSize, enabled: false });
+      ? FeatureNormalizer.fromJSON(json, { horizon: horizonOf(this.o.spec) })
+      : new FeatureNormalizer({
+          featureSize: this.o.spec.featureSize,
+          enabled: false,
+          horizon: horizonOf(this.o.spec),
+        });
   }
 
   private textOf(tokens: readonly number[]): string {

@@ -21,6 +21,7 @@ import { asInputError } from '../../shared/errors/rnnstream-errors.js';
 import type { InputLimits } from '../../shared/events/input-limits.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
+  KafkaSecurityError,
   KafkaTransportError,
   type KafkaBus,
   type KafkaBusRecord,
@@ -62,7 +63,12 @@ export interface RequestIntakeOptions {
   readonly onAssignment: (partitions: readonly number[]) => void;
   /** Resolves once a newly owned partition can be answered (producer fenced, state restored). */
   readonly whenReady: (partition: number) => Promise<void>;
-  readonly onRestart: () => void;
+  /** A Kafka failure: the queued requests are dropped and the intake rejoins after a back-off. */
+  readonly onRestart: (error: Error) => void;
+  /** Records were read and queued (the consumer works, e.g. again after a failure). */
+  readonly onRead?: () => void;
+  /** A fetched batch left `partition` this many offsets behind its high watermark. */
+  readonly onLag?: (partition: number, offsets: number) => void;
   readonly logger: Logger;
   readonly now: () => number;
   readonly signal: AbortSignal;
@@ -109,10 +115,12 @@ export class RequestIntake {
             this.assigned(partitions);
             this.o.onAssignment(partitions);
           },
+          onLag: this.o.onLag,
         })) {
           if (signal.aborted || restart.signal.aborted) break;
           await this.queueRecords(records);
           this.failures = 0;
+          this.o.onRead?.();
         }
         if (signal.aborted) break;
         if (!restart.signal.aborted) break; // the topic ended (only after close(), in tests)
@@ -123,11 +131,14 @@ export class RequestIntake {
         });
       } catch (error) {
         if (signal.aborted) break;
-        if (!(error instanceof KafkaTransportError)) throw error;
+        // A refused login, certificate or ACL stays refused: rejoining would only hide it.
+        if (!(error instanceof KafkaTransportError) || error instanceof KafkaSecurityError)
+          throw error;
         this.failures++;
         this.nextToQueue.clear();
-        this.o.onRestart();
-        const backoffMs = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
+        this.o.onRestart(error);
+        // As the worker's: every 5 s at most, so the decoder is back soon after the broker.
+        const backoffMs = Math.min(5_000, 250 * 2 ** Math.min(this.failures, 5));
         logger.warn(
           { err: error, failures: this.failures, backoffMs },
           'Kafka failure: dropping the queued requests and rejoining the group (they are read again from the committed offsets)',

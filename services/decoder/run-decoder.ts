@@ -4,6 +4,7 @@ import type { Config } from '../../shared/config/index.js';
 import { createLearner } from '../../shared/learner/create-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { DecoderMetrics } from '../../shared/metrics/decoder-metrics.js';
+import type { ServiceProbes } from '../../shared/metrics/probes.js';
 import { PublishedParams } from '../../shared/paramserver-client/index.js';
 import { windowScheduleFor } from '../../shared/tbptt/window-schedule.js';
 import {
@@ -38,6 +39,8 @@ export interface DecoderOptions {
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
   readonly metrics?: DecoderMetrics;
+  /** Readiness conditions `parameters`, `group`, `restore` and health of the `kafka` part. */
+  readonly probes?: ServiceProbes;
   readonly progressIntervalMs?: number;
   readonly now?: () => number;
 }
@@ -91,6 +94,8 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
     logger,
     waitMs: options.paramsWaitMs ?? 30_000,
   });
+  const probes = options.probes;
+  probes?.met('parameters');
 
   const stopping = new AbortController();
   const stateView = new StateView({
@@ -122,6 +127,8 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
   });
   const partials = bus.producer();
   const owned = new Map<number, Promise<void>>();
+  /** Partitions being opened (fence + state view restore): /readyz waits for none. */
+  const opening = new Set<Promise<void>>();
   /**
    * Fences the partition's previous owner, then reads the group's offset: whatever the previous
    * owner committed before the fence is answered, so the intake skips below it (the consumer may
@@ -146,7 +153,10 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
       const next = new Set(partitions);
       const revoked = [...owned.keys()].filter((p) => !next.has(p));
       const added = partitions.filter((p) => !owned.has(p));
-      for (const p of revoked) owned.delete(p);
+      for (const p of revoked) {
+        owned.delete(p);
+        metrics?.consumerLag.remove({ partition: String(p) });
+      }
       queue.dropPartitions(new Set(revoked));
       stateView.release(revoked);
       void outbox.close(revoked);
@@ -154,15 +164,30 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
         const ready = Promise.all([openAnswers(p), stateView.assign([p])]).then(() => {});
         ready.catch(() => {}); // awaited (and reported) by the first batch of the partition
         owned.set(p, ready);
+        opening.add(ready);
+        void ready
+          .catch(() => {})
+          .finally(() => {
+            opening.delete(ready);
+            if (opening.size === 0) probes?.met('restore');
+          });
       }
+      probes?.met('group');
+      if (opening.size > 0)
+        probes?.unmet('restore', `reading the state of partitions ${added.join(', ')}`);
       metrics?.ownedPartitions.set(next.size);
       logger.info({ partitions, added, revoked }, 'partitions assigned');
     },
     whenReady: (partition) => owned.get(partition) ?? Promise.resolve(),
-    onRestart: () => {
+    onRestart: (error) => {
       queue.dropPartitions(new Set(owned.keys()));
       metrics?.consumerRestarts.inc();
+      probes?.failed('kafka', error.message);
+      probes?.unmet('group', 'rejoining the consumer group after a Kafka failure');
     },
+    onRead: () => probes?.recovered('kafka'),
+    onLag: (partition, offsets) =>
+      metrics?.consumerLag.set({ partition: String(partition) }, offsets),
     logger,
     now,
     signal: stopping.signal,

@@ -18,8 +18,14 @@ export interface LearnFromTopicOptions {
   readonly learner: StreamLearner;
   /** The learner's input for a record, or undefined when the record is bad (the caller reports it). */
   readonly encode: (record: QueuedEvent) => EncodedEvent | undefined;
-  /** Every batch's predictions, in input order, before the next batch is taken. */
-  readonly onPredictions: (predictions: readonly Prediction[]) => Promise<void>;
+  /**
+   * Every batch's predictions, in input order, before the next batch is taken, with the events
+   * they were made for (index for index).
+   */
+  readonly onPredictions: (
+    predictions: readonly Prediction[],
+    events: readonly EncodedEvent[],
+  ) => Promise<void>;
   /** After every batch (progress reports). */
   readonly onBatch?: (() => void) | undefined;
 }
@@ -51,7 +57,13 @@ export async function learnFromTopic(o: LearnFromTopicOptions): Promise<EndOfInp
       const event = o.encode(value);
       if (event) encoded.push(event);
     }
-    await o.onPredictions(await learner.process(encoded));
+    const predictions = await learner.process(encoded);
+    if (predictions.length !== encoded.length) {
+      throw new Error(
+        `internal: ${predictions.length} predictions for ${encoded.length} events: process() must predict every event`,
+      );
+    }
+    await o.onPredictions(predictions, encoded);
     // Training is synchronous compute: let timers, I/O and signal handlers (Ctrl-C) run between batches.
     await new Promise<void>((resolve) => setImmediate(resolve));
     o.onBatch?.();

@@ -2,9 +2,11 @@ import {
   BitsPerToken,
   ClassificationMetrics,
   type ClassScores,
-  LastValueBaseline,
+  ForecastScores,
+  type HorizonScores,
   MajorityClassBaseline,
   MeanSquaredError,
+  NgramBaseline,
   uniformBitsPerToken,
 } from '../../shared/evaluation/index.js';
 import { tf } from '../../shared/engine/tf.js';
@@ -21,7 +23,17 @@ export interface RunSummary {
     bitsPerToken?: number;
     accuracy?: number;
     macroF1?: number;
+    /** forecast: the MSE one step ahead (h = 1), in original units (= perHorizon[0].mse). */
     mse?: number;
+    /** forecast: MAE one step ahead (= perHorizon[0].mae). */
+    mae?: number;
+    /** forecast: MAE / the last-value MAE one step ahead (= perHorizon[0].mase). */
+    mase?: number;
+    /**
+     * forecast: MSE, MAE, MASE and relative MSE of every horizon step h = 1..task.horizon, beside
+     * the last-value and running-mean baselines' errors on the same values.
+     */
+    perHorizon?: HorizonScores[];
     /**
      * tag, classify: precision, recall, F1 and support of every label that macroF1 averages
      * over (seen as a target or predicted), keyed by the label as written in the events.
@@ -30,7 +42,18 @@ export interface RunSummary {
   };
   /** Same metrics over the most recent events (progress lines). */
   recent: { bitsPerToken?: number; accuracy?: number; mse?: number };
-  baselines: { bitsPerToken?: number; accuracy?: number; macroF1?: number; mse?: number };
+  baselines: {
+    bitsPerToken?: number;
+    accuracy?: number;
+    macroF1?: number;
+    /** forecast: the last-value forecast's MSE and MAE one step ahead. */
+    mse?: number;
+    mae?: number;
+    /** forecast: the key's running mean as the forecast, one step ahead. */
+    runningMeanMse?: number;
+    /** lm: the online n-gram model on the same tokens (absent when evaluation.ngramOrder is 0). */
+    ngram?: NgramReport;
+  };
   paramVersion: number;
   seconds: number;
   /** Live TensorFlow.js tensors and resident memory: flat after warm-up, or something leaks. */
@@ -54,6 +77,28 @@ export interface StorageReport {
   stateFloats: number;
   /** Bytes of the key's arrays at most: ring buffer plus states. */
   maxBytesPerKey: number;
+}
+
+/** The n-gram baseline's scores and the size of its count table. */
+export interface NgramReport {
+  order: number;
+  bitsPerToken: number;
+  /** Over the same most recent tokens as `recent.bitsPerToken`. */
+  recentBitsPerToken: number;
+  /** Stored contexts (strings of 1..order tokens with their counts) and the bound on them. */
+  contexts: number;
+  maxContexts: number;
+  /** New contexts not stored (and so not counted) because `maxContexts` had been reached. */
+  contextsDropped: number;
+}
+
+/** What the n-gram baseline of an lm summary is built with (docs: evaluation.ngramOrder). */
+export interface NgramOptions {
+  /** 0: no n-gram baseline. */
+  readonly order: number;
+  readonly maxContexts: number;
+  /** Keys that keep an n-gram context (state.maxKeys, as for the network). */
+  readonly maxKeys: number;
 }
 
 /** Every processed step is trained once, or counted here with the reason it was not. */
@@ -95,21 +140,40 @@ export class PrequentialSummary {
   private readonly classes = new ClassificationMetrics();
   private readonly recentClasses = new ClassificationMetrics({ windowSize: RECENT_WINDOW });
   private readonly majority = new MajorityClassBaseline();
-  private readonly squaredError = new MeanSquaredError();
+  private readonly forecasts: ForecastScores;
   private readonly recentSquaredError = new MeanSquaredError({ windowSize: RECENT_WINDOW });
-  private readonly lastValue = new LastValueBaseline();
+  private readonly ngram: NgramBaseline | undefined;
   private readonly vocabSize: number;
 
-  constructor({ task, vocabSize = 256 }: { task: TaskType; vocabSize?: number }) {
+  constructor({
+    task,
+    vocabSize = 256,
+    ngram,
+    horizon = 1,
+  }: {
+    task: TaskType;
+    vocabSize?: number;
+    /** lm only; absent or order 0: no n-gram baseline. */
+    ngram?: NgramOptions | undefined;
+    /** forecast: task.horizon, the vectors each prediction line carries. */
+    horizon?: number;
+  }) {
     this.task = task;
     this.vocabSize = vocabSize;
+    this.forecasts = new ForecastScores({ horizon });
+    if (task === 'lm' && ngram !== undefined && ngram.order > 0)
+      this.ngram = new NgramBaseline({ ...ngram, vocabSize, windowSize: RECENT_WINDOW });
   }
 
   skip(): void {
     this.skipped++;
   }
 
-  observe(p: Prediction): void {
+  /**
+   * Scores one prediction. `token` is the id of the event's token (lm: the token predicted), which
+   * the n-gram baseline predicts and then counts.
+   */
+  observe(p: Prediction, token?: number): void {
     this.events++;
     this.keys.add(p.key);
     this.paramVersion = p.paramVersion;
@@ -118,6 +182,8 @@ export class PrequentialSummary {
       this.bits.observe(nats);
       this.recentBits.observe(nats);
     }
+    if (this.ngram !== undefined && token !== undefined)
+      this.ngram.observe(p.key, token, { eos: p.eos ?? false });
     if ((this.task === 'tag' || this.task === 'classify') && p.actual !== undefined) {
       const actual = this.idOf(p.actual as string | number);
       const predicted = p.label === undefined ? undefined : this.idOf(p.label);
@@ -126,9 +192,19 @@ export class PrequentialSummary {
       this.majority.observe(actual);
     }
     if (p.forecast !== undefined && Array.isArray(p.actual)) {
-      this.squaredError.observe(p.forecast, p.actual as number[]);
-      this.recentSquaredError.observe(p.forecast, p.actual as number[]);
-      this.lastValue.observe(p.key, p.actual as number[], { eos: p.eos ?? false });
+      const actual = p.actual as readonly number[];
+      this.forecasts.observe({
+        key: p.key,
+        forecasts: p.forecasts ?? [p.forecast],
+        actual,
+        eos: p.eos ?? false,
+      });
+      const present = actual.flatMap((x, i) => (Number.isNaN(x) ? [] : [i]));
+      if (present.length > 0)
+        this.recentSquaredError.observe(
+          present.map((i) => p.forecast![i]!),
+          present.map((i) => actual[i]!),
+        );
     }
   }
 
@@ -151,10 +227,18 @@ export class PrequentialSummary {
       summary.metrics.bitsPerToken = this.bits.bitsPerToken;
       summary.recent.bitsPerToken = this.recentBits.bitsPerToken;
       summary.baselines.bitsPerToken = uniformBitsPerToken(this.vocabSize);
+      if (this.ngram !== undefined) summary.baselines.ngram = ngramReport(this.ngram);
     } else if (this.task === 'forecast') {
-      summary.metrics.mse = this.squaredError.mse;
+      const perHorizon = this.forecasts.perHorizon();
+      const next = perHorizon[0]!;
+      summary.metrics.mse = next.mse;
+      summary.metrics.mae = next.mae;
+      summary.metrics.mase = next.mase;
+      summary.metrics.perHorizon = perHorizon;
       summary.recent.mse = this.recentSquaredError.mse;
-      summary.baselines.mse = this.lastValue.mse;
+      summary.baselines.mse = next.lastValueMse;
+      summary.baselines.mae = next.lastValueMae;
+      summary.baselines.runningMeanMse = next.runningMeanMse;
     } else {
       summary.metrics.accuracy = this.classes.accuracy;
       summary.metrics.macroF1 = this.classes.macroF1;
@@ -191,4 +275,15 @@ export class PrequentialSummary {
     }
     return table;
   }
+}
+
+function ngramReport(ngram: NgramBaseline): NgramReport {
+  return {
+    order: ngram.order,
+    bitsPerToken: ngram.bitsPerToken,
+    recentBitsPerToken: ngram.recentBitsPerToken,
+    contexts: ngram.contexts,
+    maxContexts: ngram.maxContexts,
+    contextsDropped: ngram.contextsDropped,
+  };
 }

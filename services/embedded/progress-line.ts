@@ -11,6 +11,10 @@ export function formatProgress(s: RunSummary, startedMs: number): string {
   ];
   if (s.recent.bitsPerToken !== undefined)
     parts.push(`running ${s.recent.bitsPerToken.toFixed(3)} bits/token`);
+  // The classical model over the same recent tokens: is the network ahead of it yet?
+  const ngram = s.baselines.ngram;
+  if (ngram !== undefined)
+    parts.push(`${ngram.order}-gram ${ngram.recentBitsPerToken.toFixed(3)} bits/token`);
   if (s.recent.accuracy !== undefined)
     parts.push(`running accuracy ${(100 * s.recent.accuracy).toFixed(1)}%`);
   if (s.recent.mse !== undefined) parts.push(`running MSE ${s.recent.mse.toPrecision(4)}`);

@@ -8,11 +8,18 @@ import { encodeEvent } from '../../shared/learner/event-encoder.js';
 import { InProcessParameterService } from '../../shared/learner/in-process-parameter-service.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
 import type { Prediction } from '../../shared/events/prediction.js';
+import { tallyPredictions } from '../../shared/evaluation/index.js';
 import type { Logger } from '../../shared/logging/logger.js';
+import {
+  recordPredictions,
+  recordTrainStep,
+  type WorkerMetrics,
+} from '../../shared/metrics/worker-metrics.js';
 import { parameterServerOptionsFromConfig } from '../../shared/paramserver/parameter-server.js';
 import { createInProcessBus } from '../../shared/transport/in-process-bus.js';
 import { learnFromTopic, type EndOfInput, type QueuedEvent } from './learn-from-topic.js';
 import { PrequentialSummary, type RunSummary, type TrainingReport } from './prequential-summary.js';
+import { RunHistoryRecorder, type RunHistory } from './run-history.js';
 
 export type InputFormat = 'jsonl' | 'text';
 
@@ -31,6 +38,11 @@ export interface RunEmbeddedOptions {
   readonly onProgress?: (progress: RunSummary, learner: Learner) => void;
   /** Truncates each text file (quick runs on big corpora). */
   readonly maxBytesPerFile?: number | undefined;
+  /**
+   * Prometheus families to update (`run --embedded --metrics-port`): the Kafka worker's, as the
+   * embedded run is that worker without Kafka (its transaction and restore families stay at 0).
+   */
+  readonly metrics?: WorkerMetrics | undefined;
 }
 
 const MAX_REPORTED_BAD_RECORDS = 1000;
@@ -38,17 +50,20 @@ const MAX_REPORTED_BAD_RECORDS = 1000;
 /**
  * `rnnstream run --embedded`: streams the input in order through an in-process bus into one
  * learner, writing a prediction for every event before learning from it (prequential), and
- * returns the summary of docs/design.md §7. Bad records are reported with their line and skipped;
- * they never stop the run.
+ * returns the summary of docs/design.md §7 and the history of the run (learning curve and
+ * throughput, for `--report`). Bad records are reported with their line and skipped; they never
+ * stop the run.
  */
 export async function runEmbedded(
   options: RunEmbeddedOptions,
-): Promise<{ summary: RunSummary; learner: Learner }> {
+): Promise<{ summary: RunSummary; history: RunHistory; learner: Learner }> {
   const { config, logger, signal } = options;
   const topic = `${config.app}.events`;
   const bus = createInProcessBus<QueuedEvent>({ highWaterMark: 16_384 });
+  const metrics = options.metrics;
   const learner = createLearner({
     config,
+    ...(metrics ? { onTrainStep: (result) => recordTrainStep(metrics, result) } : {}),
     gradientSink:
       (options.training ?? true)
         ? (model) =>
@@ -64,7 +79,14 @@ export async function runEmbedded(
   const summary = new PrequentialSummary({
     task: config.task.type,
     vocabSize: config.input.vocabSize,
+    ngram: {
+      order: config.evaluation.ngramOrder,
+      maxContexts: config.evaluation.ngramMaxContexts,
+      maxKeys: config.state.maxKeys,
+    },
+    horizon: config.task.horizon,
   });
+  const history = new RunHistoryRecorder(() => summary.snapshot());
   const output = options.outputPath ? createWriteStream(options.outputPath) : undefined;
   let reported = 0;
   const reportBad = (line: number | undefined, error: InputError): void => {
@@ -105,6 +127,17 @@ export async function runEmbedded(
     }
   };
 
+  let stateBytesAtMs = -Infinity;
+  const observeState = (m: WorkerMetrics): void => {
+    m.liveKeys.set(streamLearner.store.size);
+    m.paramVersion.set(learner.model.params.version);
+    if (Date.now() - stateBytesAtMs < 5_000) return; // a walk over every key
+    stateBytesAtMs = Date.now();
+    let bytes = 0;
+    for (const sequence of streamLearner.store.values()) bytes += sequence.byteLength();
+    m.stateBytes.set(bytes);
+  };
+
   const consume = async (): Promise<EndOfInput> => {
     const progressEvery = options.progressIntervalMs ?? 0;
     let nextProgress = Date.now() + progressEvery;
@@ -128,11 +161,20 @@ export async function runEmbedded(
           return undefined;
         }
       },
-      onPredictions: async (predictions) => {
-        for (const p of predictions) summary.observe(p);
+      onPredictions: async (predictions, events) => {
+        predictions.forEach((p, i) => {
+          summary.observe(p, events[i]!.token);
+          history.afterPrediction();
+        });
+        if (metrics) {
+          metrics.eventsProcessed.inc(predictions.length);
+          recordPredictions(metrics, tallyPredictions(predictions));
+        }
         if (output) await writeLines(output, predictions);
       },
       onBatch: () => {
+        history.afterBatch();
+        if (metrics) observeState(metrics);
         if (progressEvery > 0 && Date.now() >= nextProgress) {
           nextProgress = Date.now() + progressEvery;
           options.onProgress?.(summary.snapshot(), learner);
@@ -150,9 +192,11 @@ export async function runEmbedded(
       await once(output, 'close');
     }
   }
+  const final = summary.snapshot();
   return {
+    history: history.finish(final),
     summary: {
-      ...summary.snapshot(),
+      ...final,
       training: learner.trainer
         ? trainingReport({ trainSteps: learner.trainer.steps, endOfInput, streamLearner })
         : undefined,

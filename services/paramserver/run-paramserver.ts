@@ -3,6 +3,8 @@ import { modelSpecFromConfig } from '../../shared/config/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
   createMetricsRegistry,
+  registerBuildInfo,
+  ServiceProbes,
   startMetricsServer,
   type Registry,
 } from '../../shared/metrics/index.js';
@@ -13,7 +15,10 @@ import {
   closeKafkaAdmin,
   createKafkaClient,
   ensureTopics,
+  KafkaSecurityError,
+  KafkaTransportError,
   openKafkaAdmin,
+  TopicLayoutError,
 } from '../../shared/transport/kafka/index.js';
 import { openGradientReader } from './gradient-reader.js';
 import { mallocTuningHint } from './process-tuning.js';
@@ -73,6 +78,13 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
   const registry =
     options.registry ?? createMetricsRegistry({ labels: { service: 'paramserver' } });
   const metrics = createParamserverMetrics(registry);
+  registerBuildInfo(registry, { backend: 'none' }); // the update runs on host arrays
+  const probes = new ServiceProbes({
+    conditions: {
+      restore:
+        'restoring the checkpoint (--checkpoint-dir) or the newest published version and publishing it',
+    },
+  });
   const releases: Array<() => unknown> = [];
   const defer = (release: () => unknown) => void releases.push(release);
   try {
@@ -83,12 +95,14 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
             registry,
             port: options.metricsPort,
             ...(options.metricsHost === undefined ? {} : { host: options.metricsHost }),
+            probes,
           });
     if (metricsServer) defer(() => metricsServer.close());
     const client = createKafkaClient({
       clientId: `${config.app}-paramserver-${modelId}`,
       brokers: options.brokers,
       logger,
+      security: config.kafka,
     });
     const admin = await openKafkaAdmin({ client });
     defer(() => closeKafkaAdmin(admin));
@@ -131,12 +145,62 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       signal: options.signal,
       metrics,
       log,
-      onStarted: () =>
-        options.onReady?.({ version: server.version, metricsUrl: metricsServer?.url }),
+      onStarted: () => {
+        probes.met('restore');
+        options.onReady?.({ version: server.version, metricsUrl: metricsServer?.url });
+      },
     });
     log.info({ version: server.version, rounds: closer.rounds }, 'paramserver stopped');
     return { version: server.version, rounds: closer.rounds, origin: start.origin };
   } finally {
     for (const release of releases.reverse()) await Promise.resolve(release()).catch(() => {});
+  }
+}
+
+/** Kafka failures a new start cannot cure: another instance took over, or we may not do this. */
+function cannotRestart(error: unknown): boolean {
+  if (
+    !(error instanceof KafkaTransportError) ||
+    error instanceof TopicLayoutError ||
+    error instanceof KafkaSecurityError
+  )
+    return true;
+  const type = error.kafkaErrorType ?? '';
+  return /FENCED|INVALID_PRODUCER_EPOCH|AUTHORIZATION_FAILED|SASL|AUTHENTICATION/.test(type);
+}
+
+/**
+ * runParamserver, started again after a Kafka failure (a broker outage, a lost coordinator) with
+ * a growing back-off (1 s .. 5 s), until `signal` aborts: each start restores exactly as a
+ * process restart does (checkpoint, else the newest published version), so riding out an outage
+ * in-process is the same as being restarted by a supervisor, only faster and without one.
+ * Failures a restart cannot cure (fenced by another paramserver, not authorised, topics laid
+ * out wrong, anything that is not Kafka) end it as before.
+ */
+export async function runParamserverUntilStopped(
+  options: ParamserverOptions,
+): Promise<ParamserverSummary> {
+  let failures = 0;
+  for (;;) {
+    const startedMs = Date.now();
+    try {
+      return await runParamserver(options);
+    } catch (error) {
+      if (options.signal?.aborted || cannotRestart(error)) throw error;
+      failures = Date.now() - startedMs > 60_000 ? 1 : failures + 1;
+      const backoffMs = Math.min(5_000, 1_000 * 2 ** (failures - 1));
+      options.logger.warn(
+        { err: error, failures, backoffMs },
+        'Kafka failure: starting the paramserver again after a back-off (it restores exactly as a restarted process does)',
+      );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, backoffMs);
+        options.signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (options.signal?.aborted) throw error;
+    }
   }
 }

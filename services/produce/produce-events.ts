@@ -1,3 +1,4 @@
+import type { KafkaConfig } from '../../shared/config/index.js';
 import type { StreamEvent } from '../../shared/events/index.js';
 import type { InputLimits } from '../../shared/events/input-limits.js';
 import { createLogger, type Logger } from '../../shared/logging/index.js';
@@ -24,6 +25,8 @@ export interface ProduceOptions {
    */
   readonly client?: KafkaClient | undefined;
   readonly brokers?: string | readonly string[] | undefined;
+  /** With `brokers`: TLS and SASL (the `kafka` config section; RNNSTREAM_KAFKA_* override it). */
+  readonly kafka?: KafkaConfig | undefined;
   /** With `brokers`: connection timeout per attempt (default 3000 ms). */
   readonly connectionTimeoutMs?: number | undefined;
   /** The events topic, e.g. topicNames(app).events. */
@@ -96,6 +99,7 @@ async function produceItems(
     (admin) =>
       prepareProduceTopics({
         admin,
+        principal: adminClient.security.principal,
         brokers,
         topic,
         deadLetterTopic,
@@ -138,6 +142,7 @@ function clientsFor(options: ProduceOptions): { client: KafkaClient; adminClient
     clientId: 'rnnstream-produce',
     brokers: options.brokers,
     logger,
+    security: options.kafka,
     connectionTimeoutMs: options.connectionTimeoutMs ?? 3_000,
   };
   // kafkajs logs each failed connection attempt at error level; the thrown error says it all

@@ -2,6 +2,7 @@ import type { Logger } from '../../shared/logging/index.js';
 import {
   createTopics,
   ensureTopics,
+  KafkaSecurityError,
   KafkaTransportError,
   listTopics,
   policyConfigs,
@@ -33,9 +34,12 @@ export async function prepareProduceTopics({
   deadLetterTopic,
   create,
   logger,
+  principal,
 }: {
   admin: KafkaAdmin;
   brokers: readonly string[];
+  /** The SASL user of the client: with ACLs, a topic it may not describe is not listed either. */
+  principal?: string | undefined;
   topic: string;
   deadLetterTopic?: string | undefined;
   create?: CreateTopicsOptions | undefined;
@@ -61,6 +65,18 @@ export async function prepareProduceTopics({
     [deadLetterTopic, 'dead-letter topic'],
   ] as const) {
     if (name === undefined || existing.has(name)) continue;
+    // Brokers with ACLs list only the topics the principal may describe: ask for this one, so an
+    // ACL the principal lacks is reported as that (KafkaSecurityError) and not as a missing topic.
+    if (principal !== undefined)
+      await topicPartitionCount({
+        admin,
+        brokers,
+        topic: name,
+        principal,
+        action: `produce to topic '${name}'`,
+      }).catch((error: unknown) => {
+        if (error instanceof KafkaSecurityError) throw error;
+      });
     throw new KafkaTransportError(
       `Kafka: the ${role} '${name}' does not exist on brokers ${brokers.join(',')} (automatic topic creation is off) ` +
         `(fix: run rnnstream produce with --create-topics [--partitions N] to create the app's topics, ` +

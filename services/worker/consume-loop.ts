@@ -2,6 +2,7 @@ import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
 import {
+  KafkaSecurityError,
   KafkaTransportError,
   type KafkaBus,
   type KafkaBusRecord,
@@ -34,7 +35,8 @@ export interface ConsumeLoopOptions {
  * The worker's runner: consumes `<app>.events` in the workers' group and hands each batch to its
  * partition's task, one transaction at a time. A Kafka failure drops every partition and rejoins
  * the group after a growing back-off (the group re-reads from the committed offsets, the state
- * comes back from the changelog); any other error ends the worker.
+ * comes back from the changelog); any other error, and a refused login, certificate or ACL
+ * (KafkaSecurityError), ends the worker.
  */
 export class ConsumeLoop {
   private readonly o: ConsumeLoopOptions;
@@ -54,7 +56,9 @@ export class ConsumeLoop {
           topic,
           maxBatchSize,
           onAssignment: partitions.onAssignment,
-          idleAfterMs: () => partitions.trainingDueInMs(),
+          // At least once a second: a partition restored meanwhile may bring timed work of its own.
+          idleAfterMs: () => partitions.dueInMs() ?? 1_000,
+          onLag: (partition, offsets) => reporter.lag(partition, offsets),
         })) {
           if (signal.aborted) break;
           if (records.length > 0) await this.process(records);
@@ -62,9 +66,11 @@ export class ConsumeLoop {
         }
       } catch (error) {
         if (signal.aborted) break;
-        if (!(error instanceof KafkaTransportError)) throw error;
+        // A refused login, certificate or ACL stays refused: rejoining would only hide it.
+        if (!(error instanceof KafkaTransportError) || error instanceof KafkaSecurityError)
+          throw error;
         this.failures++;
-        reporter.consumerRestarted();
+        reporter.consumerRestarted(error);
         const backoffMs = restartBackoffMs(this.failures);
         logger.warn(
           { err: error, failures: this.failures, backoffMs },
@@ -129,15 +135,16 @@ export class ConsumeLoop {
   }
 
   /**
-   * Trains, partition by partition, the ready keys whose tbptt.maxWaitMs is over though no event
-   * came for them (one transaction each), so no ready key waits for the next event of its
-   * partition — the loop wakes up for them when no batch comes (idleAfterMs).
+   * Timed work, partition by partition (one transaction each): trains the ready keys whose
+   * tbptt.maxWaitMs is over and evicts the keys idle past state.ttlMs though no event came for
+   * them, so no ready key waits and no idle key stays for the next event of its partition — the
+   * loop wakes up for them when no batch comes (idleAfterMs).
    */
   private async trainDue(): Promise<void> {
     const { partitions, model, params, reporter, logger, signal } = this.o;
     for (const task of partitions.openTasks()) {
       if (signal.aborted) return;
-      if (task.trainingDueInMs() !== 0 || !partitions.isAssigned(task.partition)) continue;
+      if (task.dueInMs() !== 0 || !partitions.isAssigned(task.partition)) continue;
       params?.applyNewest();
       const version = model.params.version;
       const started = performance.now();
@@ -160,7 +167,11 @@ export class ConsumeLoop {
   }
 }
 
-/** 0.5 s after the first failure in a row, doubling up to 30 s. */
+/**
+ * 0.5 s after the first failure in a row, then 1 s, 2 s, 4 s, then every 5 s: short enough that a worker is back within seconds of the
+ * broker's return (readiness within the session timeout + 30 s, test:chaos), long enough not to
+ * hammer a broker that is away.
+ */
 function restartBackoffMs(failures: number): number {
-  return Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+  return Math.min(5_000, 250 * 2 ** Math.min(failures, 5));
 }

@@ -38,7 +38,10 @@ export interface PartitionLifecycleOptions {
   readonly persistNormalizer: boolean;
   readonly gradients: PendingGradients | undefined;
   readonly gradientDtype: TensorDType;
-  readonly reporter: Pick<WorkerMetricsReporter, 'restoreRemaining' | 'restored'>;
+  readonly reporter: Pick<
+    WorkerMetricsReporter,
+    'assigned' | 'restoreStarted' | 'restoreRemaining' | 'restored'
+  >;
   readonly logger: Logger;
   readonly now: () => number;
 }
@@ -70,14 +73,25 @@ export class PartitionLifecycle {
     const added = partitions.filter((p) => !this.tasks.has(p) && !this.opening.has(p));
     this.o.logger.info({ partitions, added }, 'partitions assigned');
     this.assigned = next;
+    this.o.reporter.assigned(partitions);
     if (added.length === 0) return;
     const all = this.open(added);
-    all.catch(() => {}); // awaited (and reported) by the batch that needs it
-    for (const partition of added)
-      this.opening.set(
-        partition,
-        all.then((opened) => opened.get(partition)!),
-      );
+    for (const partition of added) {
+      const task: Promise<PartitionTask> = all.then((opened) => {
+        const open = opened.get(partition)!;
+        // Open as soon as restored, not only when a batch asks: its timed work (maxWaitMs
+        // training, TTL eviction of restored keys) is due even if no event ever comes.
+        if (this.opening.get(partition) === task) {
+          this.opening.delete(partition);
+          this.tasks.set(partition, open);
+        }
+        return open;
+      });
+      // Awaited (and reported) by the batch that needs it; a partition revoked or dropped before
+      // any batch came must not leave a rejection nobody handles (it would end the process).
+      task.catch(() => {});
+      this.opening.set(partition, task);
+    }
   };
 
   isAssigned(partition: number): boolean {
@@ -136,11 +150,11 @@ export class PartitionLifecycle {
     return [...this.tasks.values()];
   }
 
-  /** Ms until a ready key of some open partition has waited tbptt.maxWaitMs (undefined: none waits). */
-  trainingDueInMs(): number | undefined {
+  /** Ms until timed work of some open partition is due (PartitionTask.dueInMs; undefined: none). */
+  dueInMs(): number | undefined {
     let due: number | undefined;
     for (const task of this.tasks.values()) {
-      const ms = task.trainingDueInMs();
+      const ms = task.dueInMs();
       if (ms !== undefined && (due === undefined || ms < due)) due = ms;
     }
     return due;
@@ -152,6 +166,10 @@ export class PartitionLifecycle {
 
   keys(): number {
     return [...this.tasks.values()].reduce((n, task) => n + task.keys, 0);
+  }
+
+  stateBytes(): number {
+    return [...this.tasks.values()].reduce((n, task) => n + task.stateBytes(), 0);
   }
 
   private close(partition: number): void {
@@ -169,6 +187,7 @@ export class PartitionLifecycle {
   /** Fences each partition's producer, then restores the partitions from the changelog in one read. */
   private async open(partitions: readonly number[]): Promise<Map<number, PartitionTask>> {
     const { client, groupId, topics, logger, reporter } = this.o;
+    reporter.restoreStarted(partitions);
     for (const partition of partitions) {
       const producer = createTransactionalProducer({
         client,

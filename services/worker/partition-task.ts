@@ -17,6 +17,7 @@ import {
   type StepLayout,
 } from '../../shared/learner/key-state-mapping.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
+import { tallyPredictions, type PredictionTally } from '../../shared/evaluation/index.js';
 import type { Prediction } from '../../shared/events/prediction.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
@@ -46,6 +47,9 @@ export interface BatchReport {
   readonly changelogRecords: number;
   readonly tombstones: number;
   readonly gradientRecords: number;
+  readonly gradientBytes: number;
+  /** Sums over the batch's predictions (for the running-metric counters). */
+  readonly tally: PredictionTally;
   /** The gradients the transaction sent (a version that applied them lists them). */
   readonly gradients: readonly GradientId[];
   readonly nextOffset: number;
@@ -130,6 +134,13 @@ export class PartitionTask {
     return this.learner.store.size;
   }
 
+  /** Bytes of the per-key state arrays this partition holds (a walk over its keys). */
+  stateBytes(): number {
+    let bytes = 0;
+    for (const sequence of this.learner.store.values()) bytes += sequence.byteLength();
+    return bytes;
+  }
+
   /**
    * Predicts and learns from a batch of this partition's records, in one transaction. With
    * `stopAfterTrainStep` the transaction ends right after the first training step (its gradient
@@ -212,19 +223,27 @@ export class PartitionTask {
     };
   }
 
-  /** Ms until a ready key of this partition has waited tbptt.maxWaitMs (undefined: none waits). */
-  trainingDueInMs(): number | undefined {
-    return this.learner.trainingDueInMs();
+  /**
+   * Ms until timed work of this partition is due: a ready key has waited tbptt.maxWaitMs, or a
+   * key has been idle state.ttlMs (undefined: nothing is timed).
+   */
+  dueInMs(): number | undefined {
+    const times = [this.learner.trainingDueInMs(), this.learner.evictionDueInMs()].filter(
+      (t): t is number => t !== undefined,
+    );
+    return times.length === 0 ? undefined : Math.min(...times);
   }
 
   /**
-   * Trains the keys whose wait is over although no event came for them, in a transaction of
-   * their changelog records and gradients (the consumed offsets stay where they are); undefined
-   * when none was due.
+   * Trains the keys whose wait is over and evicts the keys idle past state.ttlMs although no
+   * event came for them, in a transaction of their changelog records, tombstones and gradients
+   * (the consumed offsets stay where they are); undefined when nothing was due.
    */
   async trainDue(): Promise<BatchReport | undefined> {
     const t0 = performance.now();
-    if (!(await this.learner.trainDue())) return undefined;
+    const trained = await this.learner.trainDue();
+    const evicted = this.learner.evictDue(); // their tombstones go in this transaction
+    if (!trained && evicted === 0) return undefined;
     const t1 = performance.now();
     const nextOffset = this.nextOffsetValue;
     const committed = await this.commit({
@@ -263,7 +282,15 @@ export class PartitionTask {
     nextOffset: number;
     normalizerChanged: boolean;
   }): Promise<
-    Pick<BatchReport, 'changelogRecords' | 'tombstones' | 'gradientRecords' | 'gradients'>
+    Pick<
+      BatchReport,
+      | 'changelogRecords'
+      | 'tombstones'
+      | 'gradientRecords'
+      | 'gradientBytes'
+      | 'tally'
+      | 'gradients'
+    >
   > {
     const { partition, topics } = this.o;
     const tsMs = this.o.now();
@@ -321,6 +348,8 @@ export class PartitionTask {
       changelogRecords: changelog.length,
       tombstones: evicted.length,
       gradientRecords: gradientRecords.length,
+      gradientBytes: gradientRecords.reduce((sum, r) => sum + (r.value?.byteLength ?? 0), 0),
+      tally: tallyPredictions(predictions),
       gradients: gradientIds,
     };
   }

@@ -6,6 +6,7 @@ import { modelSpecFromConfig, type Config } from '../../shared/config/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { createLearner } from '../../shared/learner/create-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
+import type { ServiceProbes } from '../../shared/metrics/probes.js';
 import type { WorkerMetrics } from '../../shared/metrics/worker-metrics.js';
 import {
   createKafkaBus,
@@ -69,6 +70,8 @@ export interface WorkerOptions {
   readonly progressIntervalMs?: number;
   /** Prometheus families to update (createWorkerMetrics); absent: none. */
   readonly metrics?: WorkerMetrics;
+  /** Readiness conditions `parameters`, `group`, `restore` and health of the `kafka` part. */
+  readonly probes?: ServiceProbes;
 }
 
 export interface WorkerHandle {
@@ -124,6 +127,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     progressIntervalMs: options.progressIntervalMs ?? 10_000,
     onBatch: options.onBatch,
     onRestore: options.onRestore,
+    probes: options.probes,
   });
   const gradients = training ? new PendingGradients() : undefined;
   // The paramserver deduplicates by (gradient source, step): a restarted worker keeps its id but
@@ -159,6 +163,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         onVersion: (decoded) => gate?.observe(decoded),
       })
     : undefined;
+  options.probes?.met('parameters'); // loaded, or (not training) not needed
   const partitions = new PartitionLifecycle({
     client,
     groupId,
@@ -195,6 +200,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   reporter.start({
     partitions: () => partitions.partitions(),
     keys: () => partitions.keys(),
+    stateBytes: () => partitions.stateBytes(),
     paramVersion: () => model.params.version,
     trainSteps: () => learner.trainer?.steps ?? 0,
   });

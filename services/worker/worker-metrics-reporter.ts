@@ -1,5 +1,10 @@
 import type { Logger } from '../../shared/logging/index.js';
-import type { WorkerMetrics } from '../../shared/metrics/worker-metrics.js';
+import type { ServiceProbes } from '../../shared/metrics/probes.js';
+import {
+  recordPredictions,
+  recordTrainStep,
+  type WorkerMetrics,
+} from '../../shared/metrics/worker-metrics.js';
 import type { TrainStepResult } from '../../shared/tbptt/tbptt-trainer.js';
 import type { BatchReport } from './partition-task.js';
 import type { RestoreReport } from './partition-lifecycle.js';
@@ -23,6 +28,8 @@ export interface WorkerSummary {
 export interface WorkerView {
   partitions(): number[];
   keys(): number;
+  /** Bytes of per-key state arrays held across the owned partitions. */
+  stateBytes(): number;
   paramVersion(): number;
   trainSteps(): number;
 }
@@ -36,6 +43,8 @@ export interface WorkerMetricsReporterOptions {
   readonly progressIntervalMs: number;
   readonly onBatch: ((report: BatchReport) => void) | undefined;
   readonly onRestore: ((report: RestoreReport) => void) | undefined;
+  /** /healthz and /readyz conditions `group`, `restore` and the `kafka` part; absent: none. */
+  readonly probes?: ServiceProbes | undefined;
 }
 
 /**
@@ -49,6 +58,7 @@ export class WorkerMetricsReporter {
   private view: WorkerView = {
     partitions: () => [],
     keys: () => 0,
+    stateBytes: () => 0,
     paramVersion: () => 0,
     trainSteps: () => 0,
   };
@@ -64,6 +74,12 @@ export class WorkerMetricsReporter {
   };
   private lastProgressMs: number;
   private eventsAtProgress = 0;
+  /** Restores begun and not yet reported (readiness waits for 0). */
+  private restoresInFlight = 0;
+  /** Partitions with a consumer-lag series. */
+  private readonly lagPartitions = new Set<number>();
+  /** When rnnstream_worker_state_bytes was last summed (a walk over every key). */
+  private stateBytesAtMs = -Infinity;
 
   constructor(options: WorkerMetricsReporterOptions) {
     this.o = options;
@@ -79,9 +95,7 @@ export class WorkerMetricsReporter {
   }
 
   trainStepped(result: TrainStepResult): void {
-    this.o.metrics?.trainSteps.inc();
-    this.o.metrics?.trainedTokens.inc(result.tokens);
-    if (result.tokens > 0) this.o.metrics?.trainLoss.set(result.lossSum / result.tokens);
+    if (this.o.metrics) recordTrainStep(this.o.metrics, result);
   }
 
   /** A batch's transaction committed, `seconds` after the batch started. */
@@ -96,7 +110,14 @@ export class WorkerMetricsReporter {
       m.transactionDuration.observe(report.timingsMs.transaction / 1000);
       m.changelogRecords.inc(report.changelogRecords);
       m.evictedKeys.inc(report.tombstones);
+      m.gradientBytesSent.inc(report.gradientBytes);
+      recordPredictions(m, report.tally);
       m.liveKeys.set(this.view.keys());
+      const t = this.o.now();
+      if (t - this.stateBytesAtMs >= 5_000) {
+        m.stateBytes.set(this.view.stateBytes());
+        this.stateBytesAtMs = t;
+      }
       m.ownedPartitions.set(this.view.partitions().length);
       m.paramVersion.set(this.view.paramVersion());
     }
@@ -104,6 +125,7 @@ export class WorkerMetricsReporter {
     this.totals.deadLetters += report.deadLetters;
     this.totals.alreadyProcessed += report.alreadyProcessed;
     this.totals.batches++;
+    this.o.probes?.recovered('kafka');
     this.o.onBatch?.(report);
     this.progress();
   }
@@ -112,9 +134,38 @@ export class WorkerMetricsReporter {
     this.o.metrics?.transactionFailures.inc();
   }
 
-  consumerRestarted(): void {
+  /** A Kafka failure: the worker dropped its partitions and rejoins the group after a back-off. */
+  consumerRestarted(error: Error): void {
     this.totals.consumerRestarts++;
     this.o.metrics?.consumerRestarts.inc();
+    this.restoresInFlight = 0;
+    this.o.probes?.failed('kafka', error.message);
+    this.o.probes?.unmet('group', 'rejoining the consumer group after a Kafka failure');
+  }
+
+  /** The group (re)assigned this worker its partitions; lag series of the others go. */
+  assigned(partitions: readonly number[]): void {
+    this.o.probes?.met('group');
+    for (const partition of this.lagPartitions)
+      if (!partitions.includes(partition)) {
+        this.o.metrics?.consumerLag.remove({ partition: String(partition) });
+        this.lagPartitions.delete(partition);
+      }
+  }
+
+  /** The consumer fetched up to `offsets` behind the high watermark of `partition`. */
+  lag(partition: number, offsets: number): void {
+    this.lagPartitions.add(partition);
+    this.o.metrics?.consumerLag.set({ partition: String(partition) }, offsets);
+  }
+
+  /** Newly assigned partitions start restoring from the changelog. */
+  restoreStarted(partitions: readonly number[]): void {
+    this.restoresInFlight++;
+    this.o.probes?.unmet(
+      'restore',
+      `restoring partitions ${partitions.join(', ')} from the state changelog`,
+    );
   }
 
   /** Changelog offsets still to read before the partitions being opened are restored. */
@@ -123,6 +174,8 @@ export class WorkerMetricsReporter {
   }
 
   restored(report: RestoreReport): void {
+    this.restoresInFlight = Math.max(0, this.restoresInFlight - 1);
+    if (this.restoresInFlight === 0) this.o.probes?.met('restore');
     this.totals.restoredKeys += report.keys;
     this.totals.restoreMs += report.durationMs;
     this.o.metrics?.restoreDuration.observe(report.durationMs / 1000);

@@ -3,6 +3,7 @@ import { CodecError } from './codec-error.js';
 import { rnnstream } from './generated/rnnstream.js';
 import { checkInt64, int64ToNumber } from './int64.js';
 import { decodeTensor, encodeTensor } from './tensor-codec.js';
+import type { ForecastMemorySnapshot } from '../tbptt/forecast-memory.js';
 
 const { InputKind, TargetKind } = rnnstream.v1.StepBuffer;
 
@@ -10,7 +11,9 @@ const { InputKind, TargetKind } = rnnstream.v1.StepBuffer;
  * The ring buffer of a key's last steps (shared/tbptt/step-ring-buffer.ts), oldest first, as
  * columns of `count` rows. Exactly the arrays of the two kinds are present:
  * inputKind 'tokens' → inputTokens (count); 'features' → inputFeatures (count · featureSize);
- * targetKind 'class' → classTargets (count); 'regression' → regressionTargets (count · featureSize).
+ * targetKind 'class' → classTargets (count); 'regression' → regressionTargets and targetMask
+ * (count · horizon · featureSize; horizon 0, a record written before forecast horizons: count ·
+ * featureSize targets and no mask).
  */
 export interface StepColumns {
   readonly inputKind: 'tokens' | 'features';
@@ -21,6 +24,10 @@ export interface StepColumns {
   readonly inputFeatures?: Float32Array | undefined;
   readonly classTargets?: Int32Array | undefined;
   readonly regressionTargets?: Float32Array | undefined;
+  /** Regression targets: vectors per step (forecast horizon); 0 in records older than horizons. */
+  readonly horizon?: number | undefined;
+  /** With horizon ≥ 1: 1 where a target value has arrived. */
+  readonly targetMask?: Uint8Array | undefined;
   /** count entries: 1 where the step has a loss, else 0. */
   readonly hasLoss: Uint8Array;
 }
@@ -60,6 +67,8 @@ export interface KeyStateRecord {
   readonly tsMs: number;
   /** When the key last saw an event, ms since the epoch. */
   readonly lastSeenMs: number;
+  /** Forecast keys: the residual head's bases (absent for other tasks and in older records). */
+  readonly forecast?: ForecastMemorySnapshot | undefined;
 }
 
 /** KeyState protobuf bytes for a key's state (float32 tensors: lossless). Throws on inconsistent columns. */
@@ -83,6 +92,8 @@ export function encodeKeyState(record: KeyStateRecord): Uint8Array {
       classTargets: steps.classTargets ? Array.from(steps.classTargets) : [],
       regressionTargets: steps.regressionTargets ? Array.from(steps.regressionTargets) : [],
       hasLoss: steps.hasLoss,
+      horizon: steps.horizon ?? 0,
+      targetMask: steps.targetMask ?? new Uint8Array(0),
     },
     position: checkInt64(record.position, 'position', { unsigned: true }),
     pending: checkInt64(record.pending, 'pending', { unsigned: true }),
@@ -95,6 +106,11 @@ export function encodeKeyState(record: KeyStateRecord): Uint8Array {
   };
   if (record.previousFeatures)
     message.previousFeatures = { values: Array.from(record.previousFeatures) };
+  if (record.forecast)
+    message.forecast = {
+      lastTarget: Array.from(record.forecast.lastTarget),
+      bases: Array.from(record.forecast.bases),
+    };
   return rnnstream.v1.KeyState.encode(message).finish();
 }
 
@@ -129,7 +145,11 @@ export function decodeKeyState(bytes: Uint8Array): KeyStateRecord {
         : { inputFeatures: Float32Array.from(s.inputFeatures ?? []) }),
       ...(targetKind === 'class'
         ? { classTargets: Int32Array.from(s.classTargets ?? []) }
-        : { regressionTargets: Float32Array.from(s.regressionTargets ?? []) }),
+        : {
+            regressionTargets: Float32Array.from(s.regressionTargets ?? []),
+            horizon: s.horizon ?? 0,
+            ...(s.horizon ? { targetMask: Uint8Array.from(s.targetMask ?? []) } : {}),
+          }),
       hasLoss: Uint8Array.from(s.hasLoss ?? []),
     };
     checkColumns(steps, (message) => new Error(message));
@@ -158,9 +178,19 @@ export function decodeKeyState(bytes: Uint8Array): KeyStateRecord {
           `the snapshot at position ${snapshot.position} has ${snapshot.state.length} state values, the key's state ${record.state.length}`,
         );
     }
-    return m.previousFeatures
-      ? { ...record, previousFeatures: Float32Array.from(m.previousFeatures.values ?? []) }
-      : record;
+    const forecast = m.forecast
+      ? {
+          lastTarget: Float64Array.from(m.forecast.lastTarget ?? []),
+          bases: Float64Array.from(m.forecast.bases ?? []),
+        }
+      : undefined;
+    return {
+      ...record,
+      ...(m.previousFeatures
+        ? { previousFeatures: Float32Array.from(m.previousFeatures.values ?? []) }
+        : {}),
+      ...(forecast ? { forecast } : {}),
+    };
   } catch (error) {
     throw new CodecError(
       `KeyState of key '${abbreviate(m.key)}' is inconsistent: ${(error as Error).message}`,
@@ -188,7 +218,14 @@ function checkColumns(steps: StepColumns, error: (message: string) => Error): vo
   if (steps.inputKind === 'tokens') expect('inputTokens', steps.inputTokens, count);
   else expect('inputFeatures', steps.inputFeatures, count * featureSize);
   if (steps.targetKind === 'class') expect('classTargets', steps.classTargets, count);
-  else expect('regressionTargets', steps.regressionTargets, count * featureSize);
+  else {
+    const horizon = steps.horizon ?? 0;
+    if (!Number.isInteger(horizon) || horizon < 0)
+      throw error(`steps.horizon is ${horizon}, not an integer >= 0`);
+    const width = Math.max(1, horizon) * featureSize;
+    expect('regressionTargets', steps.regressionTargets, count * width);
+    if (horizon > 0) expect('targetMask', steps.targetMask, count * width);
+  }
   expect('hasLoss', steps.hasLoss, count);
 }
 

@@ -77,6 +77,7 @@ const FIELD = {
   forecast: 16,
   squaredError: 17,
   partition: 18,
+  forecasts: 19,
 } as const;
 
 /** Field 1 of LabelVector: `repeated double values` (packed). */
@@ -118,6 +119,8 @@ function predictionSize(p: Prediction, partition: number | undefined): number {
     n += lengthDelimitedSize(FIELD.forecast, labelVectorBytes(p.forecast));
   if (p.squaredError !== undefined) n += fixed64FieldSize(FIELD.squaredError);
   if (partition !== undefined) n += varintFieldSize(FIELD.partition, partition >>> 0);
+  for (const vector of p.forecasts ?? [])
+    n += lengthDelimitedSize(FIELD.forecasts, labelVectorBytes(vector));
   return n;
 }
 
@@ -150,6 +153,8 @@ function writePrediction(
   if (p.squaredError !== undefined)
     at = writeDoubleField(out, at, FIELD.squaredError, p.squaredError);
   if (partition !== undefined) at = writeVarintField(out, at, FIELD.partition, partition >>> 0);
+  for (const vector of p.forecasts ?? [])
+    at = writeLabelVectorField(out, at, FIELD.forecasts, vector);
   return at;
 }
 
@@ -227,6 +232,7 @@ export function decodePrediction(bytes: Uint8Array): Prediction {
     if (m.forecast) p.forecast = m.forecast.values ?? [];
     if (has('squaredError')) p.squaredError = m.squaredError!;
     if (has('partition')) p.partition = m.partition!;
+    if (m.forecasts.length > 0) p.forecasts = m.forecasts.map((v) => v.values ?? []);
     return p;
   } catch (error) {
     throw new CodecError(

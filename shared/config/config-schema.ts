@@ -59,6 +59,8 @@ export const TaskSchema = z.strictObject(
     // classify: the class loss at eos back-propagates through up to this many last steps of the
     // sequence, all of which each key stores (shared/tbptt/window-schedule.ts).
     maxSequenceSteps: positiveInt().default(DEFAULT_MAX_SEQUENCE_STEPS),
+    // forecast: how many future feature vectors each step predicts (docs/design.md, "Forecasting").
+    horizon: positiveInt().default(1),
   },
   expecting('an object'),
 );
@@ -218,6 +220,75 @@ export const DecoderSchema = z.strictObject(
   expecting('an object'),
 );
 
+// What `run --embedded` scores beside the model (services/embedded/prequential-summary.ts).
+// ngramMaxContexts is at most 16,000,000: the n-gram's trie is a JavaScript Map, which holds at
+// most 2^24 entries.
+const ngramContexts = 'an integer number of contexts, 2 <= n <= 16000000';
+export const EvaluationSchema = z.strictObject(
+  {
+    // lm: order of the online n-gram baseline (contexts of up to order - 1 tokens); 0 disables it.
+    // At most 16: it costs a lookup per order and event, and longer contexts hardly ever recur.
+    ngramOrder: nonNegativeInt('an integer >= 0 (0 disables the n-gram baseline)')
+      .max(16, expecting('an integer from 0 to 16 (0 disables the n-gram baseline)'))
+      .default(5),
+    ngramMaxContexts: z
+      .number(expecting(ngramContexts))
+      .int(expecting(ngramContexts))
+      .min(2, expecting(ngramContexts))
+      .max(16_000_000, expecting(ngramContexts))
+      .default(1_000_000),
+  },
+  expecting('an object'),
+);
+
+// How every Kafka connection of the process is secured (shared/transport/kafka/
+// connection-security.ts). Only file paths and switches: a secret is never written into the JSON
+// file, it is read from the file named here or from the environment (shared/config/kafka-env.ts,
+// whose variables override these keys).
+export const SASL_MECHANISMS = ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const;
+const filePath = () => {
+  const text = 'the path of a file (a non-empty string)';
+  return z.string(expecting(text)).min(1, expecting(text));
+};
+export const KafkaSslSchema = z.strictObject(
+  {
+    enabled: bool().default(false),
+    // PEM. Without caFile the system's trusted CAs verify the brokers.
+    caFile: filePath().optional(),
+    // Client certificate and its private key (mutual TLS), PEM; the key may be encrypted.
+    certFile: filePath().optional(),
+    keyFile: filePath().optional(),
+    keyPasswordFile: filePath().optional(),
+    // false accepts any broker certificate: for a first test only, it defeats TLS.
+    rejectUnauthorized: bool().default(true),
+    // The name every broker certificate must carry (and SNI), when brokers are reached by an
+    // address their certificates do not name; default: the broker's host name.
+    serverName: z
+      .string(expecting('a host name (a non-empty string)'))
+      .min(1, expecting('a host name (a non-empty string)'))
+      .optional(),
+  },
+  expecting('an object'),
+);
+export const KafkaSaslSchema = z.strictObject(
+  {
+    mechanism: oneOf(SASL_MECHANISMS).default('none'),
+    username: z
+      .string(expecting('a user name (a non-empty string)'))
+      .min(1, expecting('a user name (a non-empty string)'))
+      .optional(),
+    passwordFile: filePath().optional(),
+  },
+  expecting('an object'),
+);
+export const KafkaSchema = z.strictObject(
+  {
+    ssl: KafkaSslSchema.prefault({}),
+    sasl: KafkaSaslSchema.prefault({}),
+  },
+  expecting('an object'),
+);
+
 // Topic names are `<app>.<name>`, so the app id must be a legal Kafka topic fragment.
 const APP_ID = /^[A-Za-z0-9._-]{1,200}$/;
 const appText = 'a non-empty string of letters, digits, ".", "_" or "-" (it prefixes topic names)';
@@ -236,6 +307,8 @@ export const ConfigSchema = z.strictObject(
     paramserver: ParamserverSchema.prefault({}),
     limits: LimitsSchema.prefault({}),
     decoder: DecoderSchema.prefault({}),
+    evaluation: EvaluationSchema.prefault({}),
+    kafka: KafkaSchema.prefault({}),
     backend: oneOf(BACKENDS).default('auto'),
     seed: z.number(expecting('an integer')).int(expecting('an integer')).default(1),
   },
@@ -256,7 +329,17 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   paramserver: Object.keys(ParamserverSchema.shape),
   limits: Object.keys(LimitsSchema.shape),
   decoder: Object.keys(DecoderSchema.shape),
+  evaluation: Object.keys(EvaluationSchema.shape),
+  kafka: Object.keys(KafkaSchema.shape),
+  'kafka.ssl': Object.keys(KafkaSslSchema.shape),
+  'kafka.sasl': Object.keys(KafkaSaslSchema.shape),
 };
+
+/**
+ * Sections whose unknown keys are likely secrets written inline (`kafka.sasl.password`,
+ * `kafka.ssl.key`): an error about such a key must not repeat its value.
+ */
+export const SECRET_SECTIONS: readonly string[] = ['kafka', 'kafka.ssl', 'kafka.sasl'];
 
 type DeepReadonly<T> = T extends (infer E)[]
   ? readonly DeepReadonly<E>[]
@@ -274,4 +357,6 @@ export type OptimizerConfig = Config['optimizer'];
 export type ParamserverConfig = Config['paramserver'];
 export type LimitsConfig = Config['limits'];
 export type DecoderConfig = Config['decoder'];
+export type EvaluationConfig = Config['evaluation'];
+export type KafkaConfig = Config['kafka'];
 export type Label = string | number;

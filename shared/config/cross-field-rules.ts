@@ -72,6 +72,32 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
     );
   }
 
+  const { horizon } = config.task;
+  if (horizon !== 1 && type !== 'forecast') {
+    add(
+      [
+        ['task', 'horizon'],
+        ['task', 'type'],
+      ],
+      `${show(['task', 'horizon'], horizon)} but ${show(['task', 'type'], type)}: only a forecast ` +
+        `predicts several steps ahead (fix: remove task.horizon, or set task.type to "forecast")`,
+    );
+  }
+  if (type === 'forecast' && k2 >= k1 && k2 < k1 + horizon - 1) {
+    // The target of (step t, horizon h) arrives h - 1 steps after t; the training step that sees
+    // it arrive must still reach back to t, or that target would never be trained.
+    add(
+      [
+        ['tbptt', 'k2'],
+        ['tbptt', 'k1'],
+        ['task', 'horizon'],
+      ],
+      `${show(['tbptt', 'k2'], k2)} is below ${show(['tbptt', 'k1'], k1)} + ${show(['task', 'horizon'], horizon)} - 1: ` +
+        `a step's horizon-${horizon} target arrives ${horizon - 1} steps after it, so the window that trains it must reach that far back ` +
+        `(fix: set tbptt.k2 to at least ${k1 + horizon - 1}, or lower task.horizon or tbptt.k1)`,
+    );
+  }
+
   const { labels, maxLabels } = config.task;
   if (labels !== undefined) {
     // 3 and "3" are different labels, so the type is part of the identity.

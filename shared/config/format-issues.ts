@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { closestName } from '../errors/closest-name.js';
 import { renderValue } from '../errors/render-value.js';
 import { type ConfigPath, formatPath, valueAt } from './config-path.js';
-import { ConfigSchema, KNOWN_KEYS } from './config-schema.js';
+import { ConfigSchema, KNOWN_KEYS, SECRET_SECTIONS } from './config-schema.js';
 
 /** One thing wrong with a configuration: where, and a full sentence with value, reason and fix. */
 export interface ConfigProblem {
@@ -44,9 +44,16 @@ function unknownKey(path: ConfigPath, raw: unknown): ConfigProblem {
         ? 'remove it'
         : `"${key}" belongs in ${formatPath([...elsewhere[0].split('.').filter(Boolean), key])}; move it there`;
   }
+  // An unknown key of the kafka section is most likely a password or a private key written
+  // inline: its value stays out of the message (which is printed and logged).
+  const secret = SECRET_SECTIONS.includes(section);
+  if (secret && near === undefined)
+    fix =
+      'secrets are not read from the configuration file: put the password or key into a file and name it with kafka.sasl.passwordFile / kafka.ssl.keyFile / kafka.ssl.keyPasswordFile, or set RNNSTREAM_KAFKA_SASL_PASSWORD; remove this key';
+  const shown = secret ? '(value not shown)' : renderValue(valueAt(raw, path));
   return {
     path,
-    message: `${formatPath(path)} = ${renderValue(valueAt(raw, path))}: unknown key (fix: ${fix}; known keys ${where}: ${known.join(', ')})`,
+    message: `${formatPath(path)} = ${shown}: unknown key (fix: ${fix}; known keys ${where}: ${known.join(', ')})`,
   };
 }
 

@@ -1,9 +1,11 @@
 export type {
   Config,
   InputConfig,
+  KafkaConfig,
   Label,
   LimitsConfig,
   DecoderConfig,
+  EvaluationConfig,
   ModelConfig,
   OptimizerConfig,
   ParamserverConfig,

@@ -3,8 +3,8 @@ import type { Config } from './config-schema.js';
 
 /**
  * The shapes and mathematics the configuration asks for (docs/model-math.md). The head's size is
- * V for lm, K for tag/classify (declared labels, else room for maxLabels discovered ones), F for
- * forecast.
+ * V for lm, K for tag/classify (declared labels, else room for maxLabels discovered ones), H·F for
+ * forecast (F features for each of the H horizon steps).
  */
 export function modelSpecFromConfig(config: Config): ModelSpec {
   const { task, input, model } = config;
@@ -12,13 +12,14 @@ export function modelSpecFromConfig(config: Config): ModelSpec {
     task.type === 'lm'
       ? input.vocabSize
       : task.type === 'forecast'
-        ? input.featureSize
+        ? task.horizon * input.featureSize
         : (task.labels?.length ?? task.maxLabels);
   return {
     task: task.type,
     inputKind: input.kind,
     vocabSize: input.vocabSize,
     featureSize: input.featureSize,
+    horizon: task.type === 'forecast' ? task.horizon : 1,
     outputSize,
     cell: model.cell,
     layers: model.layers,

@@ -4,7 +4,8 @@
  * per time step (batched-steps.ts). What a step's output means follows the task
  * (shared/learner/stream-learner.ts): for tag/classify the input is the event's own token or
  * features and the output its label distribution; for lm/forecast the input is the previous
- * event's token/features and the output predicts the current event.
+ * event's token/features and the output predicts the current event (for forecast: as changes
+ * from the last value, shared/learner/residual-forecast.ts).
  */
 import type { InputKind, TaskType } from '../model/model-spec.js';
 import {
@@ -25,6 +26,8 @@ export interface LabellingModel {
     readonly vocabSize: number;
     readonly featureSize: number;
     readonly outputSize: number;
+    /** Forecast horizon H (absent: 1): a forecast head has H·F outputs. */
+    readonly horizon?: number;
   };
   readonly stateSize: number;
   predictStep(input: {
@@ -82,18 +85,34 @@ export interface ForecastJob {
   readonly next: Float32Array;
   /** Number of future vectors to predict (≥ 1); each prediction is the input of the next step. */
   readonly steps: number;
+  /**
+   * [F] the last observed value of each feature in original units: what the head's first
+   * predicted change is added to. Each forecast is then the base of the next.
+   */
+  readonly base: Float64Array;
+  /** The key space's statistics: the unit of the head's changes, the standardisation of inputs. */
+  readonly units: ForecastUnits;
+}
+
+/** The statistics a residual forecast is read and fed back with (a FeatureNormalizer fits). */
+export interface ForecastUnits {
+  /** Standardised input of a vector in original units. */
+  normalize(values: ArrayLike<number>): Float32Array;
+  readonly changes: { scale(h: number, f: number): number };
 }
 
 export interface ForecastOutcome {
-  /** [steps × F] the predicted standardised vectors, in order. */
-  readonly forecasts: Float32Array;
+  /** [steps × F] the predicted vectors in original units, in order. */
+  readonly forecasts: Float64Array;
   /** The state after the last step (it has consumed every input but the last forecast) [S]. */
   readonly state: Float32Array;
 }
 
 /**
  * Autoregressive forecasts for a forecast model: feed `feed`, then `next`, then each prediction
- * back in, all jobs together one step per predictStep.
+ * back in, all jobs together one step per predictStep. A prediction is the base plus the head's
+ * one-step change (its h = 1 outputs) in the unit of the change statistics; it becomes the base
+ * and, standardised, the input of the next step.
  */
 export function forecastBatch({
   model,
@@ -102,10 +121,10 @@ export function forecastBatch({
   model: LabellingModel;
   jobs: readonly ForecastJob[];
 }): ForecastOutcome[] {
-  const { task, inputKind, featureSize, outputSize } = model.spec;
-  if (task !== 'forecast' || inputKind !== 'features' || outputSize !== featureSize) {
+  const { task, inputKind, featureSize, outputSize, horizon = 1 } = model.spec;
+  if (task !== 'forecast' || inputKind !== 'features' || outputSize !== featureSize * horizon) {
     throw new RangeError(
-      `model task = '${task}', input.kind = '${inputKind}', output size ${outputSize} for ${featureSize} features: forecasting feeds each prediction back as the next input (fix: forecast with a 'forecast' model on 'features' input; tag/classify/lm models are answered by labelBatch or generation)`,
+      `model task = '${task}', input.kind = '${inputKind}', output size ${outputSize} for ${featureSize} features × horizon ${horizon}: forecasting feeds each prediction back as the next input (fix: forecast with a 'forecast' model on 'features' input; tag/classify/lm models are answered by labelBatch or generation)`,
     );
   }
   const runs = jobs.map((job, i) => withJobIndex(i, () => new ForecastRun(model, job)));
@@ -171,11 +190,13 @@ class LabelRun implements SteppedRun {
 
 class ForecastRun implements SteppedRun {
   private readonly feed: Float32Array;
-  private readonly next: Float32Array;
   private readonly steps: number;
   private readonly featureSize: number;
   private readonly feedRows: number;
-  private readonly forecasts: Float32Array;
+  private readonly forecasts: Float64Array;
+  private readonly base: Float64Array;
+  private readonly units: ForecastUnits;
+  private input: Float32Array;
   private current: Float32Array;
   private t = 0;
 
@@ -194,31 +215,41 @@ class ForecastRun implements SteppedRun {
         `next has ${next?.length} values: must be ${F} finite standardised features (fix: pass the last event's standardised features, e.g. the key's previousFeatures)`,
       );
     }
+    const base = job.base;
+    if (!(base instanceof Float64Array) || base.length !== F || !base.every(Number.isFinite)) {
+      throw new RangeError(
+        `base has ${base?.length} values: must be ${F} finite values in original units (fix: pass the key's last observed values, the running mean where it has none)`,
+      );
+    }
     this.feed = feed;
-    this.next = next;
+    this.input = next;
     this.steps = job.steps;
     this.featureSize = F;
     this.feedRows = feed.length / F;
-    this.forecasts = new Float32Array(job.steps * F);
+    this.forecasts = new Float64Array(job.steps * F);
+    this.base = base.slice();
+    this.units = job.units;
     this.current = startState(model, job.state);
   }
 
   nextRows(): readonly StepRow[] {
     const { t, feedRows, featureSize: F } = this;
     if (t === feedRows + this.steps) return [];
-    const features =
-      t < feedRows
-        ? this.feed.subarray(t * F, (t + 1) * F)
-        : t === feedRows
-          ? this.next
-          : this.forecasts.subarray((t - feedRows - 1) * F, (t - feedRows) * F);
+    const features = t < feedRows ? this.feed.subarray(t * F, (t + 1) * F) : this.input;
     return [{ features, state: this.current }];
   }
 
   accept([row]: readonly RowResult[]): void {
     this.current = row!.state;
-    if (this.t >= this.feedRows)
-      this.forecasts.set(row!.outputs, (this.t - this.feedRows) * this.featureSize);
+    if (this.t >= this.feedRows) {
+      const F = this.featureSize;
+      const at = (this.t - this.feedRows) * F;
+      for (let f = 0; f < F; f++) {
+        this.base[f]! += row!.outputs[f]! * this.units.changes.scale(1, f);
+        this.forecasts[at + f] = this.base[f]!;
+      }
+      this.input = this.units.normalize(this.base);
+    }
     this.t++;
   }
 

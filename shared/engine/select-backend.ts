@@ -15,11 +15,10 @@
  * which is slow and must not be relied on: select (or switch with `withBackend`) first, then create
  * the tensors (parameters included).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { BackendError } from '../errors/index.js';
+import { realHost } from './cuda/host-view.js';
+import { cudaDriverVisible } from './cuda/nvidia-driver.js';
 import { FLAGS, getFlag } from './flags.js';
 import { tf } from './tf.js';
 import { installWasmKernelFixes } from './wasm-kernels.js';
@@ -41,6 +40,8 @@ export interface BackendAttempt {
 export interface BackendSelection {
   /** The backend now active (tf.getBackend()). */
   backend: string;
+  /** The npm package that provides it ('@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', ...). */
+  package?: string;
   /** Every backend tried, in order, the selected one last. */
   tried: BackendAttempt[];
 }
@@ -53,7 +54,8 @@ const SETUP_FIX =
   'run `npm run setup:tensorflow` (or `node scripts/setup-tensorflow.mjs`) to build @tensorflow/tfjs-node offline ' +
   '(see DEVELOPERS.md, "TensorFlow backend offline"), or choose another backend with RNNSTREAM_BACKEND=wasm or cpu';
 
-const FIXES: Record<BackendName, string> = {
+/** What to do when a backend cannot run (`rnnstream doctor` prints it beside the reason). */
+export const BACKEND_FIXES: Readonly<Record<BackendName, string>> = {
   tensorflow: SETUP_FIX,
   wasm: 'reinstall @tensorflow/tfjs-backend-wasm (`npm install`; its dist/*.wasm files must exist), or use RNNSTREAM_BACKEND=cpu',
   cpu: 'reinstall @tensorflow/tfjs (`npm install`)',
@@ -85,26 +87,6 @@ function isInstalled(pkg: string): boolean {
   }
 }
 
-/** A CUDA driver this process could use: libcuda present (or nvidia-smi works) and not masked. */
-function cudaVisible(): boolean {
-  const masked = process.env['CUDA_VISIBLE_DEVICES'];
-  if (masked !== undefined && (masked.trim() === '' || masked.trim() === '-1')) return false;
-  if (process.platform !== 'linux' && process.platform !== 'win32') return false;
-  const dirs = [
-    ...(process.env['LD_LIBRARY_PATH'] ?? '').split(path.delimiter).filter(Boolean),
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu',
-    '/usr/lib64',
-    '/usr/lib',
-    '/usr/local/cuda/lib64',
-    '/usr/local/nvidia/lib64',
-    '/usr/lib/wsl/lib',
-  ];
-  if (dirs.some((d) => existsSync(path.join(d, 'libcuda.so.1')))) return true;
-  const smi = spawnSync('nvidia-smi', ['-L'], { timeout: 5_000, stdio: 'ignore' });
-  return smi.status === 0;
-}
-
 /** A tiny op on the active backend, read back: proves the backend does run kernels. */
 function smokeTest(): void {
   const value = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.scalar(3)).dataSync());
@@ -127,7 +109,7 @@ async function loadTensorflow(): Promise<Availability> {
   const errors: string[] = [];
   const candidates: string[] = [];
   if (isInstalled('@tensorflow/tfjs-node-gpu')) {
-    if (cudaVisible()) candidates.push('@tensorflow/tfjs-node-gpu');
+    if (cudaDriverVisible(realHost())) candidates.push('@tensorflow/tfjs-node-gpu');
     else
       errors.push(
         '@tensorflow/tfjs-node-gpu is installed but no CUDA driver is visible (libcuda.so.1 / nvidia-smi)',
@@ -244,24 +226,28 @@ export async function selectBackend({
         { backend: name, package: result.source, request, source, tried },
         `TensorFlow.js backend '${name}' in use${name === 'cpu' ? ' (pure JavaScript: slow)' : ''}`,
       );
-      return { backend: tf.getBackend(), tried };
+      return {
+        backend: tf.getBackend(),
+        ...(result.source === undefined ? {} : { package: result.source }),
+        tried,
+      };
     }
     const error = result.error ?? 'unavailable';
     tried.push({ backend: name, error });
     if (request === 'auto') {
       logger.warn(
-        { backend: name, error, fix: FIXES[name] },
+        { backend: name, error, fix: BACKEND_FIXES[name] },
         `backend '${name}' is not available, trying the next one`,
       );
     } else {
       throw new BackendError(
-        `backend "${name}" (${source}) is not available: ${error}. Fix: ${FIXES[name]}`,
+        `backend "${name}" (${source}) is not available: ${error}. Fix: ${BACKEND_FIXES[name]}`,
       );
     }
   }
   // Unreachable in practice: cpu is part of tfjs itself.
   throw new BackendError(
-    `no TensorFlow.js backend could be initialised (${tried.map((t) => `${t.backend}: ${t.error}`).join('; ')}). Fix: ${FIXES.cpu}`,
+    `no TensorFlow.js backend could be initialised (${tried.map((t) => `${t.backend}: ${t.error}`).join('; ')}). Fix: ${BACKEND_FIXES.cpu}`,
   );
 }
 
@@ -292,7 +278,7 @@ export async function withBackend<T>(name: BackendName, fn: () => T | Promise<T>
   if (!result.ok) {
     if (previous && previous !== tf.engine().backendName) await tf.setBackend(previous);
     throw new BackendError(
-      `backend "${name}" is not available: ${result.error}. Fix: ${FIXES[name]}`,
+      `backend "${name}" is not available: ${result.error}. Fix: ${BACKEND_FIXES[name]}`,
     );
   }
   try {

@@ -1,10 +1,12 @@
+import { BitsPerToken } from './bits-per-token.js';
 import { ClassificationMetrics } from './classification-metrics.js';
-import { MeanSquaredError } from './mse.js';
+import { type NgramContext, WittenBellNgram } from './witten-bell-ngram.js';
 
 /**
  * Trivial predictors scored on the same stream as the model, so a summary (or a test) can say
  * whether the model learnt anything beyond them. All are prequential: each predicts before it
- * sees the value it is scored on.
+ * sees the value it is scored on. The forecast baselines (last value, running mean) are scored
+ * with the model in ./forecast-scores.ts, per horizon step.
  */
 
 /** Bits per token of the uniform distribution over a vocabulary of V tokens: log2 V. */
@@ -59,36 +61,95 @@ export class MajorityClassBaseline {
 }
 
 /**
- * Forecasts that the next vector of a key equals its previous one ("persistence"). The first
- * vector of a key, and the first after its `eos`, has no previous value and is not scored, so
- * `count` may be smaller than the model's.
+ * An online n-gram language model (interpolated Witten–Bell, see witten-bell-ngram.ts) scored on
+ * the token stream: each token is predicted from its key's last n - 1 tokens, then counted. Counts
+ * are shared by all keys, as the network's parameters are; each key has its own context, back to
+ * the sequence start (BOS) after its `eos`. At most `maxKeys` keys keep a context (the least
+ * recently seen is dropped beyond it, and starts again from BOS, as an evicted key of the network
+ * starts again from its initial state), so memory is bounded by keys and by `maxContexts`.
  */
-export class LastValueBaseline {
-  private readonly metrics: MeanSquaredError;
-  private readonly last = new Map<string, Float64Array>();
+export class NgramBaseline {
+  private readonly model: WittenBellNgram;
+  private readonly maxKeys: number;
+  /** Key -> its context; in least recently seen first order. Absent: at the sequence start. */
+  private readonly keyContexts = new Map<string, NgramContext>();
+  private readonly bits = new BitsPerToken();
+  private readonly recentBits: BitsPerToken;
 
-  constructor({ windowSize }: { windowSize?: number } = {}) {
-    this.metrics = new MeanSquaredError({ windowSize });
+  constructor({
+    order,
+    vocabSize,
+    maxContexts,
+    maxKeys,
+    windowSize,
+  }: {
+    order: number;
+    vocabSize: number;
+    maxContexts: number;
+    maxKeys: number;
+    /** Tokens in the `recentBitsPerToken` window. */
+    windowSize?: number;
+  }) {
+    if (!(Number.isSafeInteger(maxKeys) && maxKeys >= 1)) {
+      throw new RangeError(`maxKeys = ${maxKeys}: must be a positive integer`);
+    }
+    this.model = new WittenBellNgram({ order, vocabSize, maxContexts });
+    this.maxKeys = maxKeys;
+    this.recentBits = new BitsPerToken({ windowSize });
   }
 
-  observe(key: string, actual: ArrayLike<number>, { eos = false }: { eos?: boolean } = {}): void {
-    const previous = this.last.get(key);
-    if (previous !== undefined) this.metrics.observe(previous, actual);
-    // The state resets at eos, so a new sequence must not be predicted from the old one.
-    if (eos) this.last.delete(key);
-    else this.last.set(key, Float64Array.from(actual));
+  /** Scores P(token | the key's context), counts the token and returns that probability. */
+  observe(key: string, token: number, { eos = false }: { eos?: boolean } = {}): number {
+    let context = this.keyContexts.get(key);
+    if (context === undefined) context = this.model.startContext();
+    else this.keyContexts.delete(key); // re-inserted below: the Map's order is recency
+    const p = this.model.observe(context, token);
+    const nats = -Math.log(p);
+    this.bits.observe(nats);
+    this.recentBits.observe(nats);
+    if (!eos) {
+      this.keyContexts.set(key, context);
+      if (this.keyContexts.size > this.maxKeys) {
+        this.keyContexts.delete(this.keyContexts.keys().next().value as string);
+      }
+    }
+    return p;
   }
 
-  /** Keys with a remembered last value. */
-  get keys(): number {
-    return this.last.size;
+  get order(): number {
+    return this.model.order;
   }
 
+  /** Tokens scored. */
   get count(): number {
-    return this.metrics.count;
+    return this.bits.count;
   }
 
-  get mse(): number {
-    return this.metrics.mse;
+  get bitsPerToken(): number {
+    return this.bits.bitsPerToken;
+  }
+
+  /** Over the last `windowSize` tokens. */
+  get recentBitsPerToken(): number {
+    return this.recentBits.bitsPerToken;
+  }
+
+  /** Stored contexts (n-gram trie nodes) and the bound on them. */
+  get contexts(): number {
+    return this.model.contexts;
+  }
+
+  get maxContexts(): number {
+    return this.model.maxContexts;
+  }
+
+  /** Contexts not stored because `maxContexts` was reached. */
+  get contextsDropped(): number {
+    return this.model.contextsDropped;
+  }
+
+  /** Keys with a context (not at a sequence start). */
+  get keys(): number {
+    return this.keyContexts.size;
   }
 }

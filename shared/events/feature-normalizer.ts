@@ -1,4 +1,5 @@
 import { InputError } from '../errors/index.js';
+import { ChangeScale, type ChangeScaleJson } from './change-scale.js';
 
 /** Checkpoint form of a FeatureNormalizer. */
 export interface FeatureNormalizerJson {
@@ -8,6 +9,10 @@ export interface FeatureNormalizerJson {
   readonly count: number;
   readonly mean: number[];
   readonly m2: number[];
+  /** Values observed per feature (a missing feature is not counted); absent: `count` for each. */
+  readonly featureCounts?: number[] | undefined;
+  /** A forecast head's change statistics; absent in records written before residual heads. */
+  readonly changes?: ChangeScaleJson | undefined;
 }
 
 /**
@@ -19,15 +24,22 @@ export interface FeatureNormalizerJson {
  * `denormalize` uses the current statistics, so call it with the same statistics the standardised
  * value was made with (i.e. before `observe` of the event being predicted).
  *
- * Until two vectors have been observed the scale is 1 (a variance of one sample is meaningless);
- * after that the variance is floored at `varianceFloor` so a constant feature does not divide by 0.
+ * Until two values of a feature have been observed its scale is 1 (a variance of one sample is
+ * meaningless); after that the variance is floored at `varianceFloor` so a constant feature does
+ * not divide by 0. A missing feature (NaN) stays NaN in both directions and is not observed.
  * With `enabled: false` both directions are the identity.
+ *
+ * `changes` holds the unit of a residual forecast head (./change-scale.ts): statistics of the same
+ * stream, saved and restored with these.
  */
 export class FeatureNormalizer {
   readonly featureSize: number;
   readonly enabled: boolean;
   readonly varianceFloor: number;
+  readonly changes: ChangeScale;
   private countSeen = 0;
+  /** Values observed per feature. */
+  private readonly counts: Float64Array;
   private readonly mean: Float64Array;
   /** Sum of squared deviations from the mean (Welford's M2). */
   private readonly m2: Float64Array;
@@ -36,10 +48,16 @@ export class FeatureNormalizer {
     featureSize,
     enabled = true,
     varianceFloor = 1e-6,
+    horizon = 1,
+    changes,
   }: {
     featureSize: number;
     enabled?: boolean;
     varianceFloor?: number;
+    /** Horizon steps of the forecast head the change statistics are kept for. */
+    horizon?: number;
+    /** Change statistics to continue (restore); default: fresh ones for `horizon` steps. */
+    changes?: ChangeScale | undefined;
   }) {
     if (!Number.isSafeInteger(featureSize) || featureSize < 1) {
       throw new RangeError(`featureSize = ${featureSize}: must be a positive integer`);
@@ -52,6 +70,8 @@ export class FeatureNormalizer {
     this.varianceFloor = varianceFloor;
     this.mean = new Float64Array(featureSize);
     this.m2 = new Float64Array(featureSize);
+    this.counts = new Float64Array(featureSize);
+    this.changes = changes ?? new ChangeScale({ horizon, featureSize, enabled });
   }
 
   /** Number of vectors observed. */
@@ -86,10 +106,17 @@ export class FeatureNormalizer {
     this.countSeen++;
     for (let i = 0; i < this.featureSize; i++) {
       const x = features[i];
+      if (Number.isNaN(x)) continue; // missing: nothing to learn about this feature
+      const n = ++this.counts[i];
       const delta = x - this.mean[i];
-      this.mean[i] = this.mean[i] + delta / this.countSeen;
+      this.mean[i] = this.mean[i] + delta / n;
       this.m2[i] = this.m2[i] + delta * (x - this.mean[i]);
     }
+  }
+
+  /** The running mean of feature i (0 before its first value): the best guess for it unseen. */
+  meanOf(i: number): number {
+    return this.enabled ? this.mean[i] : 0;
   }
 
   /** Current mean and standard deviation per feature, as used by normalize. */
@@ -107,11 +134,25 @@ export class FeatureNormalizer {
       count: this.countSeen,
       mean: Array.from(this.mean),
       m2: Array.from(this.m2),
+      featureCounts: Array.from(this.counts),
+      changes: this.changes.toJSON(),
     };
   }
 
-  static fromJSON(json: FeatureNormalizerJson): FeatureNormalizer {
-    const normalizer = new FeatureNormalizer(json);
+  /** Statistics saved by toJSON; `horizon` sizes the change statistics of an older record. */
+  static fromJSON(json: FeatureNormalizerJson, { horizon = 1 }: { horizon?: number } = {}) {
+    if (
+      json.changes !== undefined &&
+      (json.changes.horizon !== horizon || json.changes.featureSize !== json.featureSize)
+    )
+      throw new RangeError(
+        `normalizer checkpoint has change statistics for horizon ${json.changes.horizon} × ${json.changes.featureSize} features, the model forecasts ${horizon} × ${json.featureSize}`,
+      );
+    const changes =
+      json.changes === undefined
+        ? undefined
+        : ChangeScale.fromJSON(json.changes, { enabled: json.enabled });
+    const normalizer = new FeatureNormalizer({ ...json, horizon, changes });
     if (
       json.mean.length !== json.featureSize ||
       json.m2.length !== json.featureSize ||
@@ -122,16 +163,25 @@ export class FeatureNormalizer {
         `normalizer checkpoint is inconsistent: featureSize ${json.featureSize}, ${json.mean.length} means, ${json.m2.length} M2 values, count ${json.count}`,
       );
     }
+    const counts = json.featureCounts ?? json.mean.map(() => json.count);
+    if (
+      counts.length !== json.featureSize ||
+      counts.some((c) => !Number.isSafeInteger(c) || c < 0 || c > json.count)
+    )
+      throw new RangeError(
+        `normalizer checkpoint is inconsistent: featureCounts ${JSON.stringify(counts).slice(0, 80)} for featureSize ${json.featureSize} and count ${json.count}`,
+      );
     normalizer.countSeen = json.count;
+    normalizer.counts.set(counts);
     normalizer.mean.set(json.mean);
     normalizer.m2.set(json.m2);
     return normalizer;
   }
 
   private std(i: number): number {
-    if (this.countSeen < 2) return 1;
+    if (this.counts[i] < 2) return 1;
     // Population variance: the statistic of the stream seen, not an estimate of a wider one.
-    return Math.sqrt(Math.max(this.m2[i] / this.countSeen, this.varianceFloor));
+    return Math.sqrt(Math.max(this.m2[i] / this.counts[i], this.varianceFloor));
   }
 
   private checkLength(features: ArrayLike<number>, line: number | undefined): void {

@@ -28,6 +28,9 @@ const EXAMPLE = '{"key": "sensor-7", "token": "a", "eos": false}';
  *   written as UTF-8 would turn into another key on the way through Kafka.
  * - Numbers in `features` and a vector `label` must be finite float32s (|x| <= 3.4e38): the
  *   network computes in float32, where a larger one is Infinity and poisons every gradient.
+ * - A feature may be `null` (NaN in the Event protobuf): a missing reading, which becomes NaN in
+ *   the StreamEvent. Only forecast models fill missing features in (shared/learner/event-encoder.ts
+ *   refuses them for the other tasks). An event whose every reading is missing is still a step.
  * - Sizes are checked against `limits` (config `limits`) before anything is copied.
  */
 export function parseEventObject(
@@ -62,6 +65,7 @@ export function parseEventObject(
     field: string,
     list: readonly unknown[],
     limit: 'maxFeatures' | 'maxLabelValues',
+    { missingAllowed = false }: { missingAllowed?: boolean } = {},
   ): void => {
     if (list.length > limits[limit])
       throw limitError({
@@ -74,10 +78,13 @@ export function parseEventObject(
       });
     for (let i = 0; i < list.length; i++) {
       const x = list[i];
+      if (missingAllowed && (x === null || Number.isNaN(x))) continue;
       if (typeof x !== 'number' || !Number.isFinite(x))
         fail(
           `"${field}"[${i}] is ${renderValue(x)}, not a finite number`,
-          `send only numbers in "${field}" (use 0 or drop the event for a missing reading)`,
+          missingAllowed
+            ? `send a number, or null for a missing reading, in "${field}"`
+            : `send only numbers in "${field}"`,
         );
       if (Math.abs(x as number) > FLOAT32_MAX)
         fail(
@@ -158,8 +165,8 @@ export function parseEventObject(
         'send e.g. "features": [0.1, 2.3]',
       );
     }
-    checkNumbers('features', features as unknown[], 'maxFeatures');
-    event.features = features as number[];
+    checkNumbers('features', features as unknown[], 'maxFeatures', { missingAllowed: true });
+    event.features = (features as Array<number | null>).map((x) => x ?? NaN);
   } else {
     fail(
       'neither "token" nor "features" is set',

@@ -27,7 +27,15 @@ export interface Prediction {
   readonly label?: string | number | undefined;
   readonly confidence?: number | undefined;
   readonly actual?: string | number | readonly number[] | undefined;
-  /** forecast: the predicted next feature vector in original units and its squared error. */
+  /**
+   * forecast: the predicted next feature vector in original units and its mean squared error over
+   * the features present in `actual` (a missing one is NaN there, null in JSON).
+   */
   readonly forecast?: readonly number[] | undefined;
   readonly squaredError?: number | undefined;
+  /**
+   * forecast with task.horizon H > 1: the predictions of this and the next H - 1 events of the key,
+   * `forecasts[h - 1]` for h steps ahead (`forecasts[0]` is `forecast`).
+   */
+  readonly forecasts?: ReadonlyArray<readonly number[]> | undefined;
 }

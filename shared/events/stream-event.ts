@@ -6,6 +6,7 @@ export interface StreamEvent {
   /** Sequence key (user id, sensor id, document id); number keys arrive here as strings. */
   key: string;
   token?: string | number;
+  /** NaN for a missing reading (JSON null): forecast models only. */
   features?: number[];
   label?: string | number | number[];
   /** Closes the sequence: classification happens here and the key's state resets after it. */

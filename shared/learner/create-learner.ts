@@ -8,7 +8,7 @@ import {
   type Tokenizer,
 } from '../events/index.js';
 import { ConstantPredictor } from '../model/constant-predictor.js';
-import type { ModelSpec } from '../model/model-spec.js';
+import { horizonOf, type ModelSpec } from '../model/model-spec.js';
 import { createRng } from '../model/random.js';
 import { RecurrentModel } from '../model/recurrent-model.js';
 import type { GradientSink } from '../tbptt/gradient-sink.js';
@@ -95,11 +95,13 @@ export function createLearner({
     labels,
     trainer,
     openKeySpace({ savedNormalizer, onEvict } = {}) {
+      const horizon = horizonOf(spec);
       const normalizer = savedNormalizer
-        ? FeatureNormalizer.fromJSON(savedNormalizer)
+        ? FeatureNormalizer.fromJSON(savedNormalizer, { horizon })
         : new FeatureNormalizer({
             featureSize: config.input.featureSize,
             enabled: config.input.normalize,
+            horizon,
           });
       const learner = new StreamLearner({
         model: predictor,

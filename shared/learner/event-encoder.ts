@@ -12,10 +12,20 @@ export interface LabelIds {
   labelOf(id: number): string | number | undefined;
   readonly size: number;
 }
+/** The online statistics of a key space's features (shared/events/feature-normalizer.ts). */
 export interface Standardizer {
+  /** Standardised with the statistics so far; a missing (NaN) value stays NaN. */
   normalize(features: ArrayLike<number>): Float32Array;
+  /** Adds a vector to the statistics; missing (NaN) values are skipped. */
   observe(features: ArrayLike<number>): void;
   denormalize(z: ArrayLike<number>): Float64Array;
+  /** Running mean of feature i. */
+  meanOf(i: number): number;
+  /** The unit of a residual forecast head's changes (shared/events/change-scale.ts). */
+  readonly changes: {
+    scale(h: number, f: number): number;
+    observe(h: number, f: number, change: number): void;
+  };
 }
 
 /** An event checked against the model and turned into ids and standardised vectors. */
@@ -24,11 +34,10 @@ export interface EncodedEvent {
   readonly line?: number | undefined;
   readonly index: number;
   readonly token?: number;
-  /** Standardised features of this event. */
+  /** Standardised features of this event (not for forecast: the learner standardises those in order). */
   readonly features?: Float32Array;
   readonly classTarget?: number;
-  /** Standardised regression target and the same in original units. */
-  readonly regressionTarget?: Float32Array;
+  /** Forecast: the target vector in original units (the label, else the features; NaN = missing). */
   readonly rawTarget?: readonly number[];
   readonly hasLoss: boolean;
 }
@@ -37,6 +46,10 @@ export interface EncodedEvent {
  * Validates an event against the task and input kind and encodes it. Every check runs before
  * anything is learned from the event (label discovery and the normaliser's statistics come
  * last), so a rejected event changes nothing.
+ *
+ * A forecast event's features are not standardised here: its prediction is read out in original
+ * units with the statistics of the events before it, so the learner standardises and observes
+ * them when it steps the event (a batch is encoded before its first event is predicted).
  */
 export function encodeEvent({
   event,
@@ -75,6 +88,14 @@ export function encodeEvent({
       line,
       reason: `event of key '${event.key}' has ${event.features.length} features but input.featureSize is ${spec.featureSize}`,
       fix: `send ${spec.featureSize} numbers, or set input.featureSize`,
+    });
+  }
+  const missing = event.features?.findIndex((x) => Number.isNaN(x)) ?? -1;
+  if (missing >= 0 && spec.task !== 'forecast') {
+    throw new InputError({
+      line,
+      reason: `feature ${missing} of key '${event.key}' is missing (null), but only a forecast model fills in missing features (task.type "${spec.task}")`,
+      fix: 'send a number for every feature (e.g. the last reading), or leave the event out',
     });
   }
   const token = event.token === undefined ? undefined : tokens.encode(event.token, where);
@@ -118,12 +139,9 @@ export function encodeEvent({
       break;
   }
   let features: Float32Array | undefined;
-  let regressionTarget: Float32Array | undefined;
-  if (event.features !== undefined) {
+  if (event.features !== undefined && spec.task !== 'forecast') {
     features = normalizer.normalize(event.features); // statistics before this event: prequential
-    if (spec.task === 'forecast')
-      regressionTarget = label === undefined ? features : normalizer.normalize(rawTarget!);
     normalizer.observe(event.features);
   }
-  return { event, line, index, token, features, classTarget, regressionTarget, rawTarget, hasLoss };
+  return { event, line, index, token, features, classTarget, rawTarget, hasLoss };
 }

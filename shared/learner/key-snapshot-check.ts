@@ -1,5 +1,5 @@
 import type { ModelSpec } from '../model/model-spec.js';
-import { bosTokenId, isClassificationTask } from '../model/model-spec.js';
+import { bosTokenId, horizonOf, isClassificationTask } from '../model/model-spec.js';
 import type { KeySequenceSnapshot } from '../tbptt/key-sequence.js';
 import type { WindowSchedule } from '../tbptt/window-schedule.js';
 
@@ -30,8 +30,36 @@ export function keySnapshotProblem(
     windowStartsProblem(snapshot, stateSize) ??
     nextWindowProblem(snapshot, schedule) ??
     inputProblem(snapshot, spec) ??
+    forecastProblem(snapshot, spec) ??
     stepsProblem(snapshot, spec);
   return problem;
+}
+
+/**
+ * A forecast key needs the bases its residual head measures targets from. A record without them
+ * was written before residual heads, when targets were standardised values, not changes: it
+ * cannot be resumed (the key starts afresh).
+ */
+function forecastProblem(snapshot: KeySequenceSnapshot, spec: ModelSpec): string | undefined {
+  if (spec.task !== 'forecast') return undefined;
+  const memory = snapshot.forecast;
+  if (!memory)
+    return 'no forecast bases: the record was written before residual forecast heads (its targets are not changes)';
+  const H = horizonOf(spec);
+  const F = spec.featureSize;
+  if (memory.lastTarget.length !== F || memory.bases.length !== H * F)
+    return `forecast bases of ${memory.lastTarget.length} last values and ${memory.bases.length} step bases, not ${F} and ${H * F} (horizon ${H})`;
+  for (const [name, values] of [
+    ['last value', memory.lastTarget],
+    ['step base', memory.bases],
+  ] as const)
+    for (let i = 0; i < values.length; i++)
+      if (values[i] === Infinity || values[i] === -Infinity)
+        return `forecast ${name} ${i} is ${values[i]}, not finite (NaN: not observed)`;
+  for (const [i, step] of snapshot.steps.entries())
+    if (step.targetMask?.length !== H * F)
+      return `step ${i}'s target mask has ${step.targetMask?.length ?? 0} values, not ${H * F} (horizon ${H} × ${F} features)`;
+  return undefined;
 }
 
 function vectorProblem(name: string, values: ArrayLike<number>, size: number): string | undefined {
@@ -116,7 +144,7 @@ function stepsProblem(snapshot: KeySequenceSnapshot, spec: ModelSpec): string | 
       const target = vectorProblem(
         `step ${i}'s regression target`,
         step.regressionTarget ?? [],
-        spec.featureSize,
+        horizonOf(spec) * spec.featureSize,
       );
       if (target) return target;
     }

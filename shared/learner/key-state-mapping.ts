@@ -1,5 +1,5 @@
 import type { KeyStateRecord, StepColumns } from '../codec/key-state-codec.js';
-import { isClassificationTask, type ModelSpec } from '../model/model-spec.js';
+import { horizonOf, isClassificationTask, type ModelSpec } from '../model/model-spec.js';
 import type { KeySequenceSnapshot } from '../tbptt/key-sequence.js';
 import type { StepRecord } from '../tbptt/step-record.js';
 
@@ -8,6 +8,8 @@ export interface StepLayout {
   readonly inputKind: 'tokens' | 'features';
   readonly targetKind: 'class' | 'regression';
   readonly featureSize: number;
+  /** Regression targets per step: this many vectors of featureSize (forecast horizon H). */
+  readonly horizon: number;
 }
 
 /** The layout of a model's steps (the same for every key of the model). */
@@ -16,6 +18,7 @@ export function stepLayoutOf(spec: ModelSpec): StepLayout {
     inputKind: spec.inputKind,
     targetKind: isClassificationTask(spec.task) ? 'class' : 'regression',
     featureSize: spec.featureSize,
+    horizon: horizonOf(spec),
   };
 }
 
@@ -48,6 +51,7 @@ export function keyStateRecordOf({
     inputOffset,
     tsMs,
     lastSeenMs: snapshot.lastSeenMs,
+    forecast: snapshot.forecast,
   };
 }
 
@@ -65,12 +69,13 @@ export function snapshotOfKeyState(record: KeyStateRecord): KeySequenceSnapshot 
     lastSeenMs: record.lastSeenMs,
     windowStarts: record.snapshots.map(({ position, state }) => ({ position, state })),
     steps: stepRecordsOf(record.steps),
+    forecast: record.forecast,
   };
 }
 
 /** Steps (oldest first) as columns. A step without a target stores 0 there (its hasLoss is 0). */
 export function stepColumnsOf(steps: readonly StepRecord[], layout: StepLayout): StepColumns {
-  const { inputKind, targetKind, featureSize: f } = layout;
+  const { inputKind, targetKind, featureSize: f, horizon } = layout;
   const count = steps.length;
   const hasLoss = Uint8Array.from(steps, (s) => (s.hasLoss ? 1 : 0));
   const columns: { -readonly [K in keyof StepColumns]: StepColumns[K] } = {
@@ -85,20 +90,36 @@ export function stepColumnsOf(steps: readonly StepRecord[], layout: StepLayout):
   else columns.inputFeatures = rows(steps, f, (s) => s.inputFeatures);
   if (targetKind === 'class')
     columns.classTargets = Int32Array.from(steps, (s) => s.classTarget ?? 0);
-  else columns.regressionTargets = rows(steps, f, (s) => s.regressionTarget);
+  else {
+    const w = horizon * f;
+    columns.horizon = horizon;
+    columns.regressionTargets = rows(steps, w, (s) => s.regressionTarget);
+    columns.targetMask = Uint8Array.from(
+      rows(steps, w, (s) =>
+        s.targetMask
+          ? Float32Array.from(s.targetMask)
+          : new Float32Array(w).fill(s.hasLoss ? 1 : 0),
+      ),
+    );
+  }
   return columns;
 }
 
-/** Columns back to steps, oldest first. */
+/**
+ * Columns back to steps, oldest first. Regression targets of a record written before horizons
+ * (horizon 0) are one vector per step, all counting where the step has a loss.
+ */
 export function stepRecordsOf(columns: StepColumns): StepRecord[] {
   const f = columns.featureSize;
+  const w = Math.max(1, columns.horizon ?? 0) * f;
   const out: StepRecord[] = [];
   for (let i = 0; i < columns.count; i++) {
     out.push({
       inputToken: columns.inputTokens?.[i],
       inputFeatures: columns.inputFeatures?.slice(i * f, i * f + f),
       classTarget: columns.classTargets?.[i],
-      regressionTarget: columns.regressionTargets?.slice(i * f, i * f + f),
+      regressionTarget: columns.regressionTargets?.slice(i * w, i * w + w),
+      targetMask: columns.targetMask?.slice(i * w, i * w + w),
       hasLoss: columns.hasLoss[i] === 1,
     });
   }

@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors/index.js';
 import { renderValue } from '../errors/render-value.js';
 import type { ModelSpec } from '../model/model-spec.js';
-import { bosTokenId } from '../model/model-spec.js';
+import { bosTokenId, horizonOf } from '../model/model-spec.js';
 import type { StepPredictor } from '../model/step-predictor.js';
 import { KeySequence, type KeySequenceSnapshot } from '../tbptt/key-sequence.js';
 import { KeyStore, type EvictionReason } from '../tbptt/key-store.js';
@@ -18,6 +18,7 @@ import type { EncodedEvent, LabelIds, Standardizer, TokenEncoder } from './event
 import { keySnapshotProblem } from './key-snapshot-check.js';
 import type { Prediction } from '../events/prediction.js';
 import { stepLayoutOf } from './key-state-mapping.js';
+import { forecastStepRecord, observeForecastEvent, readForecasts } from './residual-forecast.js';
 
 export interface StreamLearnerOptions {
   /** The network (or a stand-in) that predicts each event from the carried state. */
@@ -90,6 +91,11 @@ export class StreamLearner {
       maxSequenceSteps: options.maxSequenceSteps ?? DEFAULT_MAX_SEQUENCE_STEPS,
     };
     this.spec = options.model.spec;
+    const horizon = horizonOf(this.spec);
+    if (options.k2 < options.k1 + horizon - 1)
+      throw new RangeError(
+        `tbptt.k2 = ${options.k2} is below k1 + horizon - 1 = ${options.k1 + horizon - 1}: a forecast target arriving ${horizon - 1} steps after its step would fall out of every window (fix: raise tbptt.k2)`,
+      );
     this.schedule = windowScheduleFor(this.spec.task, this.o);
     this.store = new KeyStore({
       ttlMs: options.ttlMs,
@@ -161,6 +167,19 @@ export class StreamLearner {
   trainingDueInMs(): number | undefined {
     if (!this.o.trainer || this.ready.size === 0) return undefined;
     return Math.max(0, this.o.maxWaitMs - this.ready.oldestWaitMs(this.o.now()));
+  }
+
+  /** Ms until a key is due for eviction (state.ttlMs, state.maxKeys; 0: now); undefined: no keys. */
+  evictionDueInMs(): number | undefined {
+    return this.store.evictionDueInMs(this.o.now());
+  }
+
+  /**
+   * Evicts the keys idle longer than state.ttlMs (and beyond state.maxKeys) now, although no
+   * event came: a partition that goes quiet must not keep its keys forever. Returns how many.
+   */
+  evictDue(): number {
+    return this.store.evict(this.o.now());
   }
 
   /** Trains the ready keys whose wait is over (and full steps of ready keys); whether any step ran. */
@@ -251,7 +270,7 @@ export class StreamLearner {
       );
     const sequence = this.sequenceFor(snapshot.key);
     sequence.restore(snapshot);
-    this.store.touch(sequence, snapshot.lastSeenMs);
+    this.store.restore(sequence, snapshot.lastSeenMs);
     if (sequence.ready && this.o.trainer) this.ready.add(sequence, this.o.now());
   }
 
@@ -305,6 +324,7 @@ export class StreamLearner {
         stateSize: this.o.model.stateSize,
         schedule: this.schedule,
         initialToken: bosTokenId(spec),
+        forecastHorizon: spec.task === 'forecast' ? horizonOf(spec) : undefined,
         buffer: new StepRingBuffer({
           capacity: this.schedule.bufferSteps,
           ...stepLayoutOf(spec),
@@ -346,10 +366,17 @@ export class StreamLearner {
     events.forEach((e, i) => {
       const sequence = sequences[i]!;
       this.changed.set(sequence.key, sequence);
-      predictions.push(this.describe(e, outputs, i * o, version));
+      predictions.push(this.describe(e, sequence, outputs, i * o, version));
       sequence.advance(records[i]!, next.subarray(i * stateSize, (i + 1) * stateSize), version);
       if (e.token !== undefined) sequence.previousToken = e.token;
       if (e.features !== undefined) sequence.previousFeatures = e.features;
+      if (spec.task === 'forecast')
+        observeForecastEvent({
+          sequence,
+          target: e.rawTarget!,
+          features: e.event.features!,
+          normalizer: this.o.normalizer,
+        });
       if (e.event.eos) sequence.closing = true;
       if (sequence.ready) {
         if (this.o.trainer) this.ready.add(sequence, this.o.now());
@@ -365,11 +392,10 @@ export class StreamLearner {
       case 'lm':
         return { inputToken: sequence.previousToken, classTarget: e.classTarget, hasLoss: true };
       case 'forecast':
-        return {
-          inputFeatures: sequence.previousFeatures ?? new Float32Array(spec.featureSize),
-          regressionTarget: e.regressionTarget,
-          hasLoss: true,
-        };
+        return forecastStepRecord(sequence, {
+          featureSize: spec.featureSize,
+          horizon: horizonOf(spec),
+        });
       default:
         return {
           inputToken: e.token,
@@ -389,10 +415,12 @@ export class StreamLearner {
 
   /**
    * The prediction for event `e` from its row of the step's outputs (`outputs[offset, offset +
-   * outputSize)`). Built as one object literal per task: this runs once per event.
+   * outputSize)`), before the event is learned from. Built as one object literal per task: this
+   * runs once per event.
    */
   private describe(
     e: EncodedEvent,
+    sequence: KeySequence,
     outputs: Float32Array,
     offset: number,
     paramVersion: number,
@@ -434,12 +462,22 @@ export class StreamLearner {
         };
       }
       case 'forecast': {
-        const forecast = Array.from(
-          this.o.normalizer.denormalize(outputs.subarray(offset, offset + o)),
-        );
+        const forecasts = readForecasts({
+          sequence,
+          outputs,
+          offset,
+          normalizer: this.o.normalizer,
+        });
+        const forecast = forecasts[0]!;
         const actual = e.rawTarget!;
+        // Over the features present: a missing one (NaN, null in JSON) is not scored.
         let se = 0;
-        for (let i = 0; i < forecast.length; i++) se += (forecast[i]! - actual[i]!) ** 2;
+        let present = 0;
+        for (let i = 0; i < forecast.length; i++) {
+          if (Number.isNaN(actual[i]!)) continue;
+          se += (forecast[i]! - actual[i]!) ** 2;
+          present++;
+        }
         return {
           index: e.index,
           key: e.event.key,
@@ -448,8 +486,9 @@ export class StreamLearner {
           paramVersion,
           eos,
           forecast,
+          forecasts: forecasts.length > 1 ? forecasts : undefined,
           actual,
-          squaredError: se / forecast.length,
+          squaredError: present > 0 ? se / present : undefined,
         };
       }
     }

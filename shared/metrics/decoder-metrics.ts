@@ -78,6 +78,12 @@ export const DECODER_FAMILIES = {
     name: 'rnnstream_decoder_state_view_lag_offsets',
     help: "Changelog offsets the decoder's state view has not read yet, summed over its partitions.",
   }),
+  consumerLag: gauge({
+    name: 'rnnstream_decoder_consumer_lag_offsets',
+    unit: 'offsets',
+    help: 'Offsets of an owned requests partition not yet read: its high watermark after the last fetched batch (transaction markers count).',
+    labels: { name: 'partition', values: [] },
+  }),
   ownedPartitions: gauge({
     name: 'rnnstream_decoder_owned_partitions',
     help: 'Partitions of the requests topic this decoder owns (and whose state it views).',

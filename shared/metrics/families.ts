@@ -11,7 +11,7 @@ export interface Family<Type extends 'counter' | 'gauge' | 'histogram', Label ex
   readonly type: Type;
   readonly name: string;
   /** The unit the name carries, when it has one. */
-  readonly unit?: 'seconds' | 'bytes' | 'versions' | 'ratio';
+  readonly unit?: 'seconds' | 'bytes' | 'versions' | 'ratio' | 'offsets' | 'bits' | 'nats';
   readonly help: string;
   readonly labels?: { readonly name: Label; readonly values: readonly string[] };
   /** Histograms: upper bounds of the buckets. */
@@ -26,7 +26,13 @@ export function counter<Label extends string = string>(
   return { type: 'counter', ...row };
 }
 
-export function gauge(row: Fields): Family<'gauge', string> {
+/**
+ * A gauge; with `labels` of no listed values (e.g. `partition`) the series appear as they are set
+ * and are removed when they stop applying (a revoked partition), never per key.
+ */
+export function gauge<Label extends string = string>(
+  row: Fields & { labels?: { name: Label; values: readonly string[] } },
+): Family<'gauge', Label> {
   return { type: 'gauge', ...row };
 }
 
@@ -66,7 +72,9 @@ export function registerFamilies<T extends Record<string, AnyFamily>>(
       for (const value of row.labels?.values ?? []) metric.inc({ [row.labels!.name]: value }, 0);
       built[field] = metric;
     } else if (row.type === 'gauge') {
-      built[field] = new Gauge(common);
+      const metric = new Gauge(common);
+      for (const value of row.labels?.values ?? []) metric.set({ [row.labels!.name]: value }, 0);
+      built[field] = metric;
     } else {
       const metric = new Histogram({ ...common, buckets: [...(row.buckets ?? [])] });
       // Each labelled series exists (with zero counts) from the start, as the counters' do.

@@ -5,6 +5,8 @@
  */
 export { createMetricsRegistry, type Registry } from './registry.js';
 export { startMetricsServer, type MetricsServer } from './metrics-server.js';
+export { registerBuildInfo } from './build-info.js';
+export { ServiceProbes, type ProbeAnswer, type Probes } from './probes.js';
 export { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js';
 export {
   createDecoderMetrics,

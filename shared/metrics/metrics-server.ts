@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { ConfigError } from '../errors/index.js';
+import type { ProbeAnswer, Probes } from './probes.js';
 import type { Registry } from './registry.js';
 
 export interface MetricsServer {
@@ -12,19 +13,29 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** Liveness and readiness of a process that declares no conditions: up as soon as it answers. */
+const ALWAYS_UP: Probes = {
+  health: () => ({ ok: true, reasons: [] }),
+  readiness: () => ({ ok: true, reasons: [] }),
+};
+
 /**
- * Serves `GET /metrics` (the registry in Prometheus text format) and `GET /healthz` ("ok") over
- * plain HTTP. Anything else is 404. Port 0 picks a free port. close() stops accepting and ends
- * open keep-alive connections, so a service can exit promptly on SIGTERM.
+ * Serves over plain HTTP: `GET /metrics` (the registry in Prometheus text format), `GET /healthz`
+ * (200 "ok", or 503 with what failed: the liveness probe) and `GET /readyz` (200 "ready", or 503
+ * with one line per condition not met yet: the readiness probe). Anything else is 404. Port 0
+ * picks a free port. close() stops accepting and ends open keep-alive connections, so a service
+ * can exit promptly on SIGTERM.
  */
 export async function startMetricsServer({
   registry,
   port,
   host = '0.0.0.0',
+  probes = ALWAYS_UP,
 }: {
   registry: Registry;
   port: number;
   host?: string;
+  probes?: Probes;
 }): Promise<MetricsServer> {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new ConfigError(
@@ -42,16 +53,20 @@ export async function startMetricsServer({
           response.writeHead(500, { 'content-type': 'text/plain' }).end(String(error)),
       );
     } else if (path === '/healthz') {
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      answer(response, probes.health(), 'ok');
+    } else if (path === '/readyz') {
+      answer(response, probes.readiness(), 'ready');
     } else {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+      response
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('not found: try /metrics, /healthz or /readyz\n');
     }
   });
   await new Promise<void>((resolve, reject) => {
     const fail = (error: NodeJS.ErrnoException) =>
       reject(
         new ConfigError(
-          `metrics port = ${port} on ${host}: ${error.code ?? error.message} (fix: choose another --metrics-port, or 0 for a free one)`,
+          `metrics port = ${port} on ${host}: ${error.code ?? error.message} (fix: choose another --metrics-port, or 0 for a free one; --metrics-host must be an address of this machine)`,
           { cause: error },
         ),
       );
@@ -72,4 +87,14 @@ export async function startMetricsServer({
         server.closeAllConnections();
       }),
   };
+}
+
+function answer(
+  response: import('node:http').ServerResponse,
+  { ok, reasons }: ProbeAnswer,
+  okText: string,
+): void {
+  response
+    .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
+    .end(ok ? `${okText}\n` : reasons.map((r) => `${r}\n`).join(''));
 }

@@ -82,6 +82,49 @@ export const WORKER_FAMILIES = {
     name: 'rnnstream_worker_train_loss',
     help: 'Mean loss per token of the latest training step (nats).',
   }),
+  consumerLag: gauge({
+    name: 'rnnstream_worker_consumer_lag_offsets',
+    unit: 'offsets',
+    help: 'Offsets of an owned events partition not yet consumed: its high watermark after the last fetched batch (transaction markers count).',
+    labels: { name: 'partition', values: [] },
+  }),
+  scoredPredictions: counter({
+    name: 'rnnstream_worker_scored_predictions_total',
+    help: 'Prequential predictions whose target was known (lm: every token; tag: labelled steps; classify: labelled eos; forecast: known next vector).',
+  }),
+  predictionBits: counter({
+    name: 'rnnstream_worker_prediction_bits_total',
+    unit: 'bits',
+    help: 'lm: bits spent on the actual tokens before learning from them; / scored_predictions_total = bits per token.',
+  }),
+  correctPredictions: counter({
+    name: 'rnnstream_worker_correct_predictions_total',
+    help: 'tag / classify: predictions whose most likely label was the actual one; / scored_predictions_total = accuracy.',
+  }),
+  predictionSquaredError: counter({
+    name: 'rnnstream_worker_prediction_squared_error_total',
+    help: "forecast: sum of each prediction's mean squared error in the features' units; / scored_predictions_total = MSE.",
+  }),
+  trainLossNats: counter({
+    name: 'rnnstream_worker_train_loss_nats_total',
+    unit: 'nats',
+    help: 'Training loss summed over the steps that entered gradients (nats); / trained_tokens_total = running training loss.',
+  }),
+  trainStepTokens: histogram({
+    name: 'rnnstream_worker_train_step_tokens',
+    help: 'Steps whose loss entered one training step (the batch of ready keys times their pending steps).',
+    buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536],
+  }),
+  stateBytes: gauge({
+    name: 'rnnstream_worker_state_bytes',
+    unit: 'bytes',
+    help: 'Bytes of per-key state arrays held (recurrent states, window-start states, pending steps), updated at most every 5 s.',
+  }),
+  gradientBytesSent: counter({
+    name: 'rnnstream_worker_gradient_bytes_sent_total',
+    unit: 'bytes',
+    help: 'Bytes of gradient records sent to <app>.gradients.',
+  }),
   paramVersion: gauge({
     name: 'rnnstream_worker_param_version',
     help: 'Parameter version the worker predicts and trains with.',
@@ -98,3 +141,31 @@ export function createWorkerMetrics(registry: Registry) {
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
+
+/** One training step (the Kafka worker's and the embedded run's). */
+export function recordTrainStep(
+  m: WorkerMetrics,
+  { tokens, lossSum }: { readonly tokens: number; readonly lossSum: number },
+): void {
+  m.trainSteps.inc();
+  m.trainedTokens.inc(tokens);
+  m.trainLossNats.inc(lossSum);
+  m.trainStepTokens.observe(tokens);
+  if (tokens > 0) m.trainLoss.set(lossSum / tokens);
+}
+
+/** A batch's prequential predictions, summed (shared/evaluation tallyPredictions). */
+export function recordPredictions(
+  m: WorkerMetrics,
+  tally: {
+    readonly scored: number;
+    readonly bits: number;
+    readonly correct: number;
+    readonly squaredError: number;
+  },
+): void {
+  m.scoredPredictions.inc(tally.scored);
+  m.predictionBits.inc(tally.bits);
+  m.correctPredictions.inc(tally.correct);
+  m.predictionSquaredError.inc(tally.squaredError);
+}

@@ -105,6 +105,9 @@ export function padTrainingBatch(
     regressionTargets:
       batch.regressionTargets &&
       padRows(stepsOf(batch.regressionTargets, outputSize), t * outputSize, paddedRows),
+    targetMask:
+      batch.targetMask &&
+      padRows(stepsOf(batch.targetMask, outputSize), t * outputSize, paddedRows),
     lossMask: padRows(stepsOf(batch.lossMask), t, paddedRows),
     validMask,
     initialState: padRows(batch.initialState, stateSize, paddedRows),

@@ -53,7 +53,12 @@ export function initialParameters(
   out.push({
     name: 'head/W',
     shape: [spec.hidden, spec.outputSize],
-    values: glorotUniform({ rows: spec.hidden, cols: spec.outputSize, rng }),
+    // A forecast head predicts the change from the last observed value: starting at zero, the
+    // untrained model forecasts exactly "the last value" (docs/model-math.md, "Forecast head").
+    values:
+      spec.task === 'forecast'
+        ? new Float32Array(spec.hidden * spec.outputSize)
+        : glorotUniform({ rows: spec.hidden, cols: spec.outputSize, rng }),
   });
   out.push({ name: 'head/b', shape: [spec.outputSize], values: new Float32Array(spec.outputSize) });
   return out;

@@ -10,8 +10,16 @@ export interface ModelSpec {
   readonly vocabSize: number;
   /** Number of numeric features (F) for `features` input and `forecast` targets. */
   readonly featureSize: number;
-  /** Size of the head's output: V for lm, K labels for tag/classify, F for forecast. */
+  /**
+   * Size of the head's output: V for lm, K labels for tag/classify, H·F for forecast (horizon
+   * step h's F values at [(h-1)·F, h·F)).
+   */
   readonly outputSize: number;
+  /**
+   * Forecast: the future feature vectors each step predicts (H ≥ 1); 1 for the other tasks.
+   * Absent in specs written before horizons existed: 1.
+   */
+  readonly horizon?: number;
   readonly cell: CellType;
   readonly layers: number;
   readonly hidden: number;
@@ -40,4 +48,9 @@ export function bosTokenId(spec: Pick<ModelSpec, 'vocabSize'>): number {
 /** True when the head is a softmax over classes (targets are class ids), false for regression. */
 export function isClassificationTask(task: TaskType): boolean {
   return task !== 'forecast';
+}
+
+/** The forecast horizon H of a spec (1 when absent or not a forecast). */
+export function horizonOf(spec: Pick<ModelSpec, 'task' | 'horizon'>): number {
+  return spec.task === 'forecast' ? (spec.horizon ?? 1) : 1;
 }

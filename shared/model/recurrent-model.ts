@@ -337,7 +337,14 @@ export class RecurrentModel {
       if (!batch.regressionTargets)
         throw new ShapeError(`task 'forecast' needs regressionTargets in the training batch`);
       const targets = tf.tensor2d(batch.regressionTargets, [n, this.spec.outputSize]);
-      perStep = tf.mean(tf.square(tf.sub(outputs, targets)), 1) as Tensor1D;
+      const squares = tf.square(tf.sub(outputs, targets));
+      if (batch.targetMask) {
+        // Each target value that counts weighs 1/F: a horizon step with all F values is one
+        // "token" of `count` (lossMask holds the horizon steps per step), a missing value adds 0.
+        const weights = tf.tensor2d(batch.targetMask, [n, this.spec.outputSize]);
+        return tf.div(tf.sum(tf.mul(squares, weights)), this.spec.featureSize) as Scalar;
+      }
+      perStep = tf.mean(squares, 1) as Tensor1D;
     }
     return tf.sum(tf.mul(perStep, mask));
   }

@@ -37,6 +37,7 @@ export function stepChunk(
     features: batch.features && columns(batch.features, featureSize),
     classTargets: batch.classTargets && columns(batch.classTargets),
     regressionTargets: batch.regressionTargets && columns(batch.regressionTargets, outputSize),
+    targetMask: batch.targetMask && columns(batch.targetMask, outputSize),
     lossMask: columns(batch.lossMask),
     validMask: columns(batch.validMask),
     initialState: batch.initialState,

@@ -13,9 +13,16 @@ export interface TrainingBatch {
   readonly features?: Float32Array;
   /** [B*T] target class ids (lm, tag, classify) — 0 where lossMask is 0. */
   readonly classTargets?: Int32Array;
-  /** [B*T*F] standardised regression targets (forecast). */
+  /** [B*T*O] forecast targets: scaled changes from the step's base, O = H·F (h = 1 first). */
   readonly regressionTargets?: Float32Array;
-  /** [B*T] 1 where the step's loss counts. */
+  /**
+   * [B*T*O] forecast: 1 where that target value counts (it has arrived, in this training step).
+   * With it, a step's loss is Σ_(h,f) mask·(y - target)² / F and `lossMask` holds the number of
+   * horizon steps h that count at the step. Absent: every value of a step with loss counts and the
+   * step's loss is the mean squared error over its O values.
+   */
+  readonly targetMask?: Float32Array;
+  /** [B*T] 1 where the step's loss counts (forecast with targetMask: how many of its H targets). */
   readonly lossMask: Float32Array;
   /** [B*T] 0 at left padding, 1 at real steps. */
   readonly validMask: Float32Array;

@@ -1,4 +1,5 @@
 import { ShapeError } from '../errors/index.js';
+import { ForecastMemory, type ForecastMemorySnapshot } from './forecast-memory.js';
 import type { StepRecord } from './step-record.js';
 import { StepRingBuffer } from './step-ring-buffer.js';
 import type { WindowSchedule } from './window-schedule.js';
@@ -17,6 +18,8 @@ export interface KeySequenceSnapshot {
   readonly windowStarts: ReadonlyArray<{ readonly position: number; readonly state: Float32Array }>;
   /** The ring buffer's steps, oldest first. */
   readonly steps: readonly StepRecord[];
+  /** Forecast keys: the residual head's bases. */
+  readonly forecast?: ForecastMemorySnapshot | undefined;
 }
 
 /**
@@ -44,6 +47,8 @@ export class KeySequence {
   previousFeatures: Float32Array | undefined;
   lastSeenMs = 0;
   readonly buffer: StepRingBuffer;
+  /** Forecast keys: the last observed values the residual head's targets are measured from. */
+  readonly forecast: ForecastMemory | undefined;
   private readonly snapshots = new Map<number, Float32Array>();
   /**
    * `state` is held elsewhere too — as a stored window start, by a snapshot this key handed out, or
@@ -59,12 +64,15 @@ export class KeySequence {
     schedule,
     buffer,
     initialToken,
+    forecastHorizon,
   }: {
     key: string;
     stateSize: number;
     schedule: WindowSchedule;
     buffer: StepRingBuffer;
     initialToken: number;
+    /** Set for a forecast model: keep a ForecastMemory for this many horizon steps. */
+    forecastHorizon?: number | undefined;
   }) {
     if (buffer.capacity < schedule.bufferSteps)
       throw new RangeError(
@@ -76,6 +84,10 @@ export class KeySequence {
     this.buffer = buffer;
     this.initialToken = initialToken;
     this.previousToken = initialToken;
+    this.forecast =
+      forecastHorizon === undefined
+        ? undefined
+        : new ForecastMemory({ horizon: forecastHorizon, featureSize: buffer.featureSize });
   }
 
   /** Ready for a training step (truncated: k1 new steps; whole sequence: only at eos). */
@@ -157,6 +169,7 @@ export class KeySequence {
     this.stateShared = false;
     this.previousToken = this.initialToken;
     this.previousFeatures = undefined;
+    this.forecast?.reset();
     this.snapshots.clear();
     this.buffer.clear();
   }
@@ -176,6 +189,7 @@ export class KeySequence {
       lastSeenMs: this.lastSeenMs,
       windowStarts: [...this.snapshots].map(([position, state]) => ({ position, state })),
       steps: this.buffer.exportSteps(),
+      forecast: this.forecast?.toSnapshot(),
     };
   }
 
@@ -197,6 +211,7 @@ export class KeySequence {
     this.previousToken = snapshot.previousToken;
     this.previousFeatures = snapshot.previousFeatures;
     this.lastSeenMs = snapshot.lastSeenMs;
+    if (this.forecast && snapshot.forecast) this.forecast.restore(snapshot.forecast);
     for (const { position, state } of [...snapshot.windowStarts].sort(
       (a, b) => a.position - b.position,
     ))
@@ -209,7 +224,8 @@ export class KeySequence {
 
   /** Approximate bytes held for this key (arrays only). */
   byteLength(): number {
-    let bytes = this.state.byteLength + this.buffer.byteLength();
+    let bytes =
+      this.state.byteLength + this.buffer.byteLength() + (this.forecast?.byteLength() ?? 0);
     for (const s of this.snapshots.values()) if (s !== this.state) bytes += s.byteLength;
     return bytes;
   }

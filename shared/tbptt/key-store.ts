@@ -12,6 +12,9 @@ export class KeyStore {
   private readonly ttlMs: number;
   private readonly maxKeys: number;
   private readonly onEvict: (key: KeySequence, reason: EvictionReason) => void;
+  /** lastSeenMs of the young end; a key restored older than it puts the order out of date. */
+  private youngestMs = -Infinity;
+  private ordered = true;
 
   constructor({
     ttlMs,
@@ -40,6 +43,25 @@ export class KeyStore {
     sequence.lastSeenMs = nowMs;
     this.keys.delete(sequence.key);
     this.keys.set(sequence.key, sequence);
+    if (nowMs < this.youngestMs) this.ordered = false;
+    else this.youngestMs = nowMs;
+  }
+
+  /**
+   * Puts a key restored from the changelog back with the last-seen time it had, so it is evicted
+   * when that time plus ttlMs has passed — not kept as if it had just been seen.
+   */
+  restore(sequence: KeySequence, lastSeenMs: number): void {
+    this.touch(sequence, lastSeenMs);
+  }
+
+  /** Ms until the next eviction is due (0: now); undefined with no keys. */
+  evictionDueInMs(nowMs: number): number | undefined {
+    if (this.keys.size === 0) return undefined;
+    if (this.keys.size > this.maxKeys) return 0;
+    this.order();
+    const oldest = this.keys.values().next().value as KeySequence;
+    return Math.max(0, oldest.lastSeenMs + this.ttlMs - nowMs);
   }
 
   delete(key: string): boolean {
@@ -48,6 +70,7 @@ export class KeyStore {
 
   /** Evicts keys idle longer than ttlMs, then the least recently seen beyond maxKeys. */
   evict(nowMs: number): number {
+    this.order();
     let evicted = 0;
     for (const sequence of this.keys.values()) {
       const overCapacity = this.keys.size > this.maxKeys;
@@ -58,6 +81,15 @@ export class KeyStore {
       evicted++;
     }
     return evicted;
+  }
+
+  /** Least recently seen first again, after keys were restored out of order. */
+  private order(): void {
+    if (this.ordered) return;
+    const sorted = [...this.keys.values()].sort((a, b) => a.lastSeenMs - b.lastSeenMs);
+    this.keys.clear();
+    for (const sequence of sorted) this.keys.set(sequence.key, sequence);
+    this.ordered = true;
   }
 
   values(): IterableIterator<KeySequence> {

@@ -6,7 +6,13 @@ export interface StepRecord {
   readonly inputToken?: number;
   readonly inputFeatures?: Float32Array;
   readonly classTarget?: number;
+  /** Forecast: [H·F] the scaled changes the head must predict, horizon step h = 1 first. */
   readonly regressionTarget?: Float32Array;
+  /**
+   * Forecast: [H·F] 1 where that target value has arrived (a target h steps ahead arrives h - 1
+   * steps later; a missing feature never does). Absent: every value counts when `hasLoss`.
+   */
+  readonly targetMask?: Uint8Array;
   /** False when the step has no target (an unlabelled tag step, a non-eos classify step). */
   readonly hasLoss: boolean;
 }

@@ -1,5 +1,5 @@
 import type { ModelSpec } from '../model/model-spec.js';
-import { isClassificationTask } from '../model/model-spec.js';
+import { horizonOf, isClassificationTask } from '../model/model-spec.js';
 import type { DropoutMasks, TrainingBatch } from '../model/training-batch.js';
 import type { KeySequence } from './key-sequence.js';
 
@@ -16,6 +16,11 @@ import type { KeySequence } from './key-sequence.js';
  * nothing that is differentiated, and the batch needs no validMask path: the fused kernels,
  * which refuse masked windows, run it. `steps` (≥ the longest window) lets the caller pick a
  * bucketed length.
+ *
+ * Forecast targets arrive late: the target h steps ahead of step t arrives with the event h - 1
+ * steps after it. A target value counts in the training step whose pending steps include its
+ * arrival — so each is trained exactly once, in the first step after it is known — provided the
+ * window still reaches back to its step (tbptt.k2 ≥ k1 + H - 1, a config rule).
  */
 export function buildWindowBatch({
   spec,
@@ -44,7 +49,11 @@ export function buildWindowBatch({
   const tokens = spec.inputKind === 'tokens' ? new Int32Array(n) : undefined;
   const features = spec.inputKind === 'features' ? new Float32Array(n * f) : undefined;
   const classTargets = isClassificationTask(spec.task) ? new Int32Array(n) : undefined;
-  const regressionTargets = isClassificationTask(spec.task) ? undefined : new Float32Array(n * f);
+  const regression = !isClassificationTask(spec.task);
+  const horizon = horizonOf(spec);
+  const width = horizon * f;
+  const regressionTargets = regression ? new Float32Array(n * width) : undefined;
+  const targetMask = regression ? new Float32Array(n * width) : undefined;
   const lossMask = new Float32Array(n);
   const validMask = new Float32Array(n);
   if (align === 'start') validMask.fill(1);
@@ -59,7 +68,23 @@ export function buildWindowBatch({
       const at = b * steps + (newest - back);
       const hasLoss = key.buffer.copyStepInto(back, at, into);
       validMask[at] = 1;
-      if (back < lossSteps && hasLoss) lossMask[at] = 1;
+      if (!hasLoss) continue;
+      if (!targetMask) {
+        if (back < lossSteps) lossMask[at] = 1;
+        continue;
+      }
+      // Horizon step h of this step arrived h - 1 steps later, i.e. `back - (h - 1)` steps back.
+      const arrived = key.buffer.targetMaskOf(back);
+      for (let h = 1; h <= horizon && back - (h - 1) >= 0; h++) {
+        if (back - (h - 1) >= lossSteps) continue;
+        let counts = false;
+        for (let j = (h - 1) * f; j < h * f; j++)
+          if (arrived[j] === 1) {
+            targetMask[at * width + j] = 1;
+            counts = true;
+          }
+        if (counts) lossMask[at]! += 1;
+      }
     }
   });
   return {
@@ -69,6 +94,7 @@ export function buildWindowBatch({
     features,
     classTargets,
     regressionTargets,
+    targetMask,
     lossMask,
     validMask,
     initialState,

@@ -777,6 +777,9 @@ export namespace rnnstream {
             /** KeyState lastSeenMs. */
             lastSeenMs: (number|Long);
 
+            /** KeyState forecast. */
+            forecast?: (rnnstream.v1.ForecastMemory.$Properties|null);
+
             /**
              * Creates a new KeyState instance using the specified properties.
              * @param [properties] Properties to set
@@ -900,12 +903,138 @@ export namespace rnnstream {
                 /** KeyState lastSeenMs */
                 lastSeenMs?: (number|Long|null);
 
+                /** KeyState forecast */
+                forecast?: (rnnstream.v1.ForecastMemory.$Properties|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a KeyState. */
             type $Shape = rnnstream.v1.KeyState.$Properties;
+        }
+
+        /**
+         * Properties of a ForecastMemory.
+         * @deprecated Use rnnstream.v1.ForecastMemory.$Properties instead.
+         */
+        interface IForecastMemory extends rnnstream.v1.ForecastMemory.$Properties {
+        }
+
+        /** Represents a ForecastMemory. */
+        class ForecastMemory {
+
+            /**
+             * Constructs a new ForecastMemory.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rnnstream.v1.ForecastMemory.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ForecastMemory lastTarget. */
+            lastTarget: number[];
+
+            /** ForecastMemory bases. */
+            bases: number[];
+
+            /**
+             * Creates a new ForecastMemory instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ForecastMemory instance
+             */
+            static create(properties: rnnstream.v1.ForecastMemory.$Shape): rnnstream.v1.ForecastMemory & rnnstream.v1.ForecastMemory.$Shape;
+            static create(properties?: rnnstream.v1.ForecastMemory.$Properties): rnnstream.v1.ForecastMemory;
+
+            /**
+             * Encodes the specified ForecastMemory message. Does not implicitly {@link rnnstream.v1.ForecastMemory.verify|verify} messages.
+             * @param message ForecastMemory message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rnnstream.v1.ForecastMemory.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified ForecastMemory message, length delimited. Does not implicitly {@link rnnstream.v1.ForecastMemory.verify|verify} messages.
+             * @param message ForecastMemory message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rnnstream.v1.ForecastMemory.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ForecastMemory message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rnnstream.v1.ForecastMemory & rnnstream.v1.ForecastMemory.$Shape} ForecastMemory
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.ForecastMemory & rnnstream.v1.ForecastMemory.$Shape;
+
+            /**
+             * Decodes a ForecastMemory message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.ForecastMemory & rnnstream.v1.ForecastMemory.$Shape} ForecastMemory
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.ForecastMemory & rnnstream.v1.ForecastMemory.$Shape;
+
+            /**
+             * Verifies a ForecastMemory message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a ForecastMemory message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns ForecastMemory
+             */
+            static fromObject(object: { [k: string]: any }): rnnstream.v1.ForecastMemory;
+
+            /**
+             * Creates a plain object from a ForecastMemory message. Also converts values to other types if specified.
+             * @param message ForecastMemory
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rnnstream.v1.ForecastMemory, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this ForecastMemory to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for ForecastMemory
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ForecastMemory {
+
+            /** Properties of a ForecastMemory. */
+            interface $Properties {
+
+                /** ForecastMemory lastTarget */
+                lastTarget?: (number[]|null);
+
+                /** ForecastMemory bases */
+                bases?: (number[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ForecastMemory. */
+            type $Shape = rnnstream.v1.ForecastMemory.$Properties;
         }
 
         /**
@@ -1194,6 +1323,12 @@ export namespace rnnstream {
             /** StepBuffer hasLoss. */
             hasLoss: Uint8Array;
 
+            /** StepBuffer horizon. */
+            horizon: number;
+
+            /** StepBuffer targetMask. */
+            targetMask: Uint8Array;
+
             /**
              * Creates a new StepBuffer instance using the specified properties.
              * @param [properties] Properties to set
@@ -1304,6 +1439,12 @@ export namespace rnnstream {
 
                 /** StepBuffer hasLoss */
                 hasLoss?: (Uint8Array|null);
+
+                /** StepBuffer horizon */
+                horizon?: (number|null);
+
+                /** StepBuffer targetMask */
+                targetMask?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -3545,6 +3686,9 @@ export namespace rnnstream {
             /** Prediction partition. */
             partition?: (number|null);
 
+            /** Prediction forecasts. */
+            forecasts: rnnstream.v1.LabelVector.$Properties[];
+
             /** Prediction label. */
             label?: ("labelText"|"labelId");
 
@@ -3689,6 +3833,9 @@ export namespace rnnstream {
                 /** Prediction partition */
                 partition?: (number|null);
 
+                /** Prediction forecasts */
+                forecasts?: (rnnstream.v1.LabelVector.$Properties[]|null);
+
                 /** Prediction label */
                 label?: ("labelText"|"labelId");
 
@@ -3719,6 +3866,7 @@ export namespace rnnstream {
               forecast?: rnnstream.v1.LabelVector.$Shape|null;
               squaredError?: number|null;
               partition?: number|null;
+              forecasts?: rnnstream.v1.LabelVector.$Shape[]|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ label?: undefined; labelText?: null; labelId?: null }|{ label?: "labelText"; labelText: string; labelId?: null }|{ label?: "labelId"; labelText?: null; labelId: number|Long })

@@ -2016,6 +2016,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {number|Long|null} [inputOffset] KeyState inputOffset
              * @property {number|Long|null} [tsMs] KeyState tsMs
              * @property {number|Long|null} [lastSeenMs] KeyState lastSeenMs
+             * @property {rnnstream.v1.ForecastMemory.$Properties|null} [forecast] KeyState forecast
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2153,6 +2154,14 @@ export const rnnstream = $root.rnnstream = (() => {
             KeyState.prototype.lastSeenMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
             /**
+             * KeyState forecast.
+             * @member {rnnstream.v1.ForecastMemory.$Properties|null|undefined} forecast
+             * @memberof rnnstream.v1.KeyState
+             * @instance
+             */
+            KeyState.prototype.forecast = null;
+
+            /**
              * Creates a new KeyState instance using the specified properties.
              * @function create
              * @memberof rnnstream.v1.KeyState
@@ -2211,6 +2220,8 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 12, wireType 0 =*/96).int64(message.tsMs);
                 if (message.lastSeenMs != null && $Object.hasOwnProperty.call(message, "lastSeenMs") && (typeof message.lastSeenMs === "object" ? message.lastSeenMs.low || message.lastSeenMs.high : message.lastSeenMs !== 0))
                     writer.uint32(/* id 13, wireType 0 =*/104).int64(message.lastSeenMs);
+                if (message.forecast != null && $Object.hasOwnProperty.call(message, "forecast"))
+                    $root.rnnstream.v1.ForecastMemory.encode(message.forecast, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2375,6 +2386,12 @@ export const rnnstream = $root.rnnstream = (() => {
                                 delete message.lastSeenMs;
                             continue;
                         }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            message.forecast = $root.rnnstream.v1.ForecastMemory.decode(reader, reader.size(), $undefined, _depth + 1, message.forecast);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -2474,6 +2491,11 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (message.lastSeenMs != null && $Object.hasOwnProperty.call(message, "lastSeenMs"))
                     if (!$util.isInteger(message.lastSeenMs) && !(message.lastSeenMs && $util.isInteger(message.lastSeenMs.low) && $util.isInteger(message.lastSeenMs.high)))
                         return "lastSeenMs: integer|Long expected";
+                if (message.forecast != null && $Object.hasOwnProperty.call(message, "forecast")) {
+                    let error = $root.rnnstream.v1.ForecastMemory.verify(message.forecast, _depth + 1);
+                    if (error)
+                        return "forecast." + error;
+                }
                 return null;
             };
 
@@ -2596,6 +2618,11 @@ export const rnnstream = $root.rnnstream = (() => {
                             message.lastSeenMs = object.lastSeenMs;
                         else if (typeof object.lastSeenMs === "object")
                             message.lastSeenMs = new $util.LongBits(object.lastSeenMs.low >>> 0, object.lastSeenMs.high >>> 0).toNumber();
+                if (object.forecast != null) {
+                    if (!$util.isObject(object.forecast))
+                        throw $TypeError(".rnnstream.v1.KeyState.forecast: object expected");
+                    message.forecast = $root.rnnstream.v1.ForecastMemory.fromObject(object.forecast, _depth + 1);
+                }
                 return message;
             };
 
@@ -2659,6 +2686,7 @@ export const rnnstream = $root.rnnstream = (() => {
                         object.lastSeenMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.lastSeenMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.forecast = null;
                 }
                 if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
                     object.key = message.key;
@@ -2724,6 +2752,8 @@ export const rnnstream = $root.rnnstream = (() => {
                         object.lastSeenMs = options.longs === $String ? $String(message.lastSeenMs) : message.lastSeenMs;
                     else
                         object.lastSeenMs = options.longs === $String ? $util.Long.prototype.toString.call(message.lastSeenMs) : options.longs === $Number ? new $util.LongBits(message.lastSeenMs.low >>> 0, message.lastSeenMs.high >>> 0).toNumber() : message.lastSeenMs;
+                if (message.forecast != null && $Object.hasOwnProperty.call(message, "forecast"))
+                    object.forecast = $root.rnnstream.v1.ForecastMemory.toObject(message.forecast, options, _depth + 1);
                 return object;
             };
 
@@ -2753,6 +2783,345 @@ export const rnnstream = $root.rnnstream = (() => {
             };
 
             return KeyState;
+        })();
+
+        v1.ForecastMemory = (function() {
+
+            /**
+             * Properties of a ForecastMemory.
+             * @typedef {Object} rnnstream.v1.ForecastMemory.$Properties
+             * @property {Array.<number>|null} [lastTarget] ForecastMemory lastTarget
+             * @property {Array.<number>|null} [bases] ForecastMemory bases
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ForecastMemory.
+             * @memberof rnnstream.v1
+             * @interface IForecastMemory
+             * @augments rnnstream.v1.ForecastMemory.$Properties
+             * @deprecated Use rnnstream.v1.ForecastMemory.$Properties instead.
+             */
+
+            /**
+             * Shape of a ForecastMemory.
+             * @typedef {rnnstream.v1.ForecastMemory.$Properties} rnnstream.v1.ForecastMemory.$Shape
+             */
+
+            /**
+             * Constructs a new ForecastMemory.
+             * @memberof rnnstream.v1
+             * @classdesc Represents a ForecastMemory.
+             * @constructor
+             * @param {rnnstream.v1.ForecastMemory.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ForecastMemory = function (properties) {
+                this.lastTarget = [];
+                this.bases = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ForecastMemory lastTarget.
+             * @member {Array.<number>} lastTarget
+             * @memberof rnnstream.v1.ForecastMemory
+             * @instance
+             */
+            ForecastMemory.prototype.lastTarget = $util.emptyArray;
+
+            /**
+             * ForecastMemory bases.
+             * @member {Array.<number>} bases
+             * @memberof rnnstream.v1.ForecastMemory
+             * @instance
+             */
+            ForecastMemory.prototype.bases = $util.emptyArray;
+
+            /**
+             * Creates a new ForecastMemory instance using the specified properties.
+             * @function create
+             * @memberof rnnstream.v1.ForecastMemory
+             * @static
+             * @param {rnnstream.v1.ForecastMemory.$Properties=} [properties] Properties to set
+             * @returns {rnnstream.v1.ForecastMemory} ForecastMemory instance
+             * @type {{
+             *   (properties: rnnstream.v1.ForecastMemory.$Shape): rnnstream.v1.ForecastMemory & rnnstream.v1.ForecastMemory.$Shape;
+             *   (properties?: rnnstream.v1.ForecastMemory.$Properties): rnnstream.v1.ForecastMemory;
+             * }}
+             */
+            ForecastMemory.create = function(properties) {
+                return new ForecastMemory(properties);
+            };
+
+            /**
+             * Encodes the specified ForecastMemory message. Does not implicitly {@link rnnstream.v1.ForecastMemory.verify|verify} messages.
+             * @function encode
+             * @memberof rnnstream.v1.ForecastMemory
+             * @static
+             * @param {rnnstream.v1.ForecastMemory.$Properties} message ForecastMemory message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ForecastMemory.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.lastTarget != null && message.lastTarget.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).doubles(message.lastTarget);
+                if (message.bases != null && message.bases.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).doubles(message.bases);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified ForecastMemory message, length delimited. Does not implicitly {@link rnnstream.v1.ForecastMemory.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rnnstream.v1.ForecastMemory
+             * @static
+             * @param {rnnstream.v1.ForecastMemory.$Properties} message ForecastMemory message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ForecastMemory.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a ForecastMemory message from the specified reader or buffer.
+             * @function decode
+             * @memberof rnnstream.v1.ForecastMemory
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rnnstream.v1.ForecastMemory & rnnstream.v1.ForecastMemory.$Shape} ForecastMemory
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ForecastMemory.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rnnstream.v1.ForecastMemory();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType === 2) {
+                                if (!(message.lastTarget && message.lastTarget.length))
+                                    message.lastTarget = [];
+                                reader.doubles(message.lastTarget);
+                                continue;
+                            }
+                            if (wireType !== 1)
+                                break;
+                            if (!(message.lastTarget && message.lastTarget.length))
+                                message.lastTarget = [];
+                            message.lastTarget.push(reader.double());
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType === 2) {
+                                if (!(message.bases && message.bases.length))
+                                    message.bases = [];
+                                reader.doubles(message.bases);
+                                continue;
+                            }
+                            if (wireType !== 1)
+                                break;
+                            if (!(message.bases && message.bases.length))
+                                message.bases = [];
+                            message.bases.push(reader.double());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a ForecastMemory message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rnnstream.v1.ForecastMemory
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.ForecastMemory & rnnstream.v1.ForecastMemory.$Shape} ForecastMemory
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ForecastMemory.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a ForecastMemory message.
+             * @function verify
+             * @memberof rnnstream.v1.ForecastMemory
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            ForecastMemory.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.lastTarget != null && $Object.hasOwnProperty.call(message, "lastTarget")) {
+                    if (!$Array.isArray(message.lastTarget))
+                        return "lastTarget: array expected";
+                    for (let i = 0; i < message.lastTarget.length; ++i)
+                        if (typeof message.lastTarget[i] !== "number")
+                            return "lastTarget: number[] expected";
+                }
+                if (message.bases != null && $Object.hasOwnProperty.call(message, "bases")) {
+                    if (!$Array.isArray(message.bases))
+                        return "bases: array expected";
+                    for (let i = 0; i < message.bases.length; ++i)
+                        if (typeof message.bases[i] !== "number")
+                            return "bases: number[] expected";
+                }
+                return null;
+            };
+
+            /**
+             * Creates a ForecastMemory message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rnnstream.v1.ForecastMemory
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rnnstream.v1.ForecastMemory} ForecastMemory
+             */
+            ForecastMemory.fromObject = function (object, _depth) {
+                if (object instanceof $root.rnnstream.v1.ForecastMemory)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rnnstream.v1.ForecastMemory: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rnnstream.v1.ForecastMemory();
+                if (object.lastTarget) {
+                    if (!$Array.isArray(object.lastTarget))
+                        throw $TypeError(".rnnstream.v1.ForecastMemory.lastTarget: array expected");
+                    message.lastTarget = $Array(object.lastTarget.length);
+                    for (let i = 0; i < object.lastTarget.length; ++i)
+                        message.lastTarget[i] = $Number(object.lastTarget[i]);
+                }
+                if (object.bases) {
+                    if (!$Array.isArray(object.bases))
+                        throw $TypeError(".rnnstream.v1.ForecastMemory.bases: array expected");
+                    message.bases = $Array(object.bases.length);
+                    for (let i = 0; i < object.bases.length; ++i)
+                        message.bases[i] = $Number(object.bases[i]);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ForecastMemory message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rnnstream.v1.ForecastMemory
+             * @static
+             * @param {rnnstream.v1.ForecastMemory} message ForecastMemory
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ForecastMemory.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults) {
+                    object.lastTarget = [];
+                    object.bases = [];
+                }
+                if (message.lastTarget && message.lastTarget.length) {
+                    object.lastTarget = $Array(message.lastTarget.length);
+                    for (let j = 0; j < message.lastTarget.length; ++j)
+                        object.lastTarget[j] = options.json && !$isFinite(message.lastTarget[j]) ? $String(message.lastTarget[j]) : message.lastTarget[j];
+                }
+                if (message.bases && message.bases.length) {
+                    object.bases = $Array(message.bases.length);
+                    for (let j = 0; j < message.bases.length; ++j)
+                        object.bases[j] = options.json && !$isFinite(message.bases[j]) ? $String(message.bases[j]) : message.bases[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this ForecastMemory to JSON.
+             * @function toJSON
+             * @memberof rnnstream.v1.ForecastMemory
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ForecastMemory.prototype.toJSON = function() {
+                return ForecastMemory.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ForecastMemory
+             * @function getTypeUrl
+             * @memberof rnnstream.v1.ForecastMemory
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ForecastMemory.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rnnstream.v1.ForecastMemory";
+            };
+
+            return ForecastMemory;
         })();
 
         v1.StateSnapshot = (function() {
@@ -3383,6 +3752,8 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {Array.<number>|null} [classTargets] StepBuffer classTargets
              * @property {Array.<number>|null} [regressionTargets] StepBuffer regressionTargets
              * @property {Uint8Array|null} [hasLoss] StepBuffer hasLoss
+             * @property {number|null} [horizon] StepBuffer horizon
+             * @property {Uint8Array|null} [targetMask] StepBuffer targetMask
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3491,6 +3862,22 @@ export const rnnstream = $root.rnnstream = (() => {
             StepBuffer.prototype.hasLoss = $util.newBuffer([]);
 
             /**
+             * StepBuffer horizon.
+             * @member {number} horizon
+             * @memberof rnnstream.v1.StepBuffer
+             * @instance
+             */
+            StepBuffer.prototype.horizon = 0;
+
+            /**
+             * StepBuffer targetMask.
+             * @member {Uint8Array} targetMask
+             * @memberof rnnstream.v1.StepBuffer
+             * @instance
+             */
+            StepBuffer.prototype.targetMask = $util.newBuffer([]);
+
+            /**
              * Creates a new StepBuffer instance using the specified properties.
              * @function create
              * @memberof rnnstream.v1.StepBuffer
@@ -3540,6 +3927,10 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 8, wireType 2 =*/66).floats(message.regressionTargets);
                 if (message.hasLoss != null && $Object.hasOwnProperty.call(message, "hasLoss") && message.hasLoss.length)
                     writer.uint32(/* id 9, wireType 2 =*/74).bytes(message.hasLoss);
+                if (message.horizon != null && $Object.hasOwnProperty.call(message, "horizon") && message.horizon !== 0)
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint32(message.horizon);
+                if (message.targetMask != null && $Object.hasOwnProperty.call(message, "targetMask") && message.targetMask.length)
+                    writer.uint32(/* id 11, wireType 2 =*/90).bytes(message.targetMask);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3698,6 +4089,24 @@ export const rnnstream = $root.rnnstream = (() => {
                                 delete message.hasLoss;
                             continue;
                         }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.horizon = value;
+                            else
+                                delete message.horizon;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.targetMask = value;
+                            else
+                                delete message.targetMask;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3789,6 +4198,12 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (message.hasLoss != null && $Object.hasOwnProperty.call(message, "hasLoss"))
                     if (!(message.hasLoss && typeof message.hasLoss.length === "number" || $util.isString(message.hasLoss)))
                         return "hasLoss: buffer expected";
+                if (message.horizon != null && $Object.hasOwnProperty.call(message, "horizon"))
+                    if (!$util.isInteger(message.horizon))
+                        return "horizon: integer expected";
+                if (message.targetMask != null && $Object.hasOwnProperty.call(message, "targetMask"))
+                    if (!(message.targetMask && typeof message.targetMask.length === "number" || $util.isString(message.targetMask)))
+                        return "targetMask: buffer expected";
                 return null;
             };
 
@@ -3878,6 +4293,15 @@ export const rnnstream = $root.rnnstream = (() => {
                             $util.base64.decode(object.hasLoss, message.hasLoss = $util.newBuffer($util.base64.length(object.hasLoss)), 0);
                         else if (object.hasLoss.length >= 0)
                             message.hasLoss = object.hasLoss;
+                if (object.horizon != null)
+                    if ($Number(object.horizon) !== 0)
+                        message.horizon = object.horizon >>> 0;
+                if (object.targetMask != null)
+                    if (object.targetMask.length)
+                        if (typeof object.targetMask === "string")
+                            $util.base64.decode(object.targetMask, message.targetMask = $util.newBuffer($util.base64.length(object.targetMask)), 0);
+                        else if (object.targetMask.length >= 0)
+                            message.targetMask = object.targetMask;
                 return message;
             };
 
@@ -3916,6 +4340,14 @@ export const rnnstream = $root.rnnstream = (() => {
                         if (options.bytes !== $Array)
                             object.hasLoss = $util.newBuffer(object.hasLoss);
                     }
+                    object.horizon = 0;
+                    if (options.bytes === $String)
+                        object.targetMask = "";
+                    else {
+                        object.targetMask = [];
+                        if (options.bytes !== $Array)
+                            object.targetMask = $util.newBuffer(object.targetMask);
+                    }
                 }
                 if (message.inputKind != null && $Object.hasOwnProperty.call(message, "inputKind"))
                     object.inputKind = options.enums === $String ? $root.rnnstream.v1.StepBuffer.InputKind[message.inputKind] === $undefined ? message.inputKind : $root.rnnstream.v1.StepBuffer.InputKind[message.inputKind] : message.inputKind;
@@ -3947,6 +4379,10 @@ export const rnnstream = $root.rnnstream = (() => {
                 }
                 if (message.hasLoss != null && $Object.hasOwnProperty.call(message, "hasLoss"))
                     object.hasLoss = options.bytes === $String ? $util.base64.encode(message.hasLoss, 0, message.hasLoss.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.hasLoss) : message.hasLoss;
+                if (message.horizon != null && $Object.hasOwnProperty.call(message, "horizon"))
+                    object.horizon = message.horizon;
+                if (message.targetMask != null && $Object.hasOwnProperty.call(message, "targetMask"))
+                    object.targetMask = options.bytes === $String ? $util.base64.encode(message.targetMask, 0, message.targetMask.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.targetMask) : message.targetMask;
                 return object;
             };
 
@@ -10577,6 +11013,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {rnnstream.v1.LabelVector.$Properties|null} [forecast] Prediction forecast
              * @property {number|null} [squaredError] Prediction squaredError
              * @property {number|null} [partition] Prediction partition
+             * @property {Array.<rnnstream.v1.LabelVector.$Properties>|null} [forecasts] Prediction forecasts
              * @property {"labelText"|"labelId"} [label] Prediction label
              * @property {"actualText"|"actualId"|"actualVector"} [actual] Prediction actual
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
@@ -10611,6 +11048,7 @@ export const rnnstream = $root.rnnstream = (() => {
              *   forecast?: rnnstream.v1.LabelVector.$Shape|null;
              *   squaredError?: number|null;
              *   partition?: number|null;
+             *   forecasts?: Array.<rnnstream.v1.LabelVector.$Shape>|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ label?: undefined; labelText?: null; labelId?: null }|{ label?: "labelText"; labelText: string; labelId?: null }|{ label?: "labelId"; labelText?: null; labelId: number|Long })
@@ -10628,6 +11066,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Prediction = function (properties) {
+                this.forecasts = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -10778,6 +11217,14 @@ export const rnnstream = $root.rnnstream = (() => {
              */
             Prediction.prototype.partition = null;
 
+            /**
+             * Prediction forecasts.
+             * @member {Array.<rnnstream.v1.LabelVector.$Properties>} forecasts
+             * @memberof rnnstream.v1.Prediction
+             * @instance
+             */
+            Prediction.prototype.forecasts = $util.emptyArray;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -10919,6 +11366,9 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 17, wireType 1 =*/137).double(message.squaredError);
                 if (message.partition != null && $Object.hasOwnProperty.call(message, "partition"))
                     writer.uint32(/* id 18, wireType 0 =*/144).uint32(message.partition);
+                if (message.forecasts != null && message.forecasts.length)
+                    for (let i = 0; i < message.forecasts.length; ++i)
+                        $root.rnnstream.v1.LabelVector.encode(message.forecasts[i], writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -11109,6 +11559,14 @@ export const rnnstream = $root.rnnstream = (() => {
                             message._partition = "partition";
                             continue;
                         }
+                    case 19: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.forecasts && message.forecasts.length))
+                                message.forecasts = [];
+                            message.forecasts.push($root.rnnstream.v1.LabelVector.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -11249,6 +11707,15 @@ export const rnnstream = $root.rnnstream = (() => {
                     if (!$util.isInteger(message.partition))
                         return "partition: integer expected";
                 }
+                if (message.forecasts != null && $Object.hasOwnProperty.call(message, "forecasts")) {
+                    if (!$Array.isArray(message.forecasts))
+                        return "forecasts: array expected";
+                    for (let i = 0; i < message.forecasts.length; ++i) {
+                        let error = $root.rnnstream.v1.LabelVector.verify(message.forecasts[i], _depth + 1);
+                        if (error)
+                            return "forecasts." + error;
+                    }
+                }
                 return null;
             };
 
@@ -11374,6 +11841,16 @@ export const rnnstream = $root.rnnstream = (() => {
                     message.squaredError = $Number(object.squaredError);
                 if (object.partition != null)
                     message.partition = object.partition >>> 0;
+                if (object.forecasts) {
+                    if (!$Array.isArray(object.forecasts))
+                        throw $TypeError(".rnnstream.v1.Prediction.forecasts: array expected");
+                    message.forecasts = $Array(object.forecasts.length);
+                    for (let i = 0; i < object.forecasts.length; ++i) {
+                        if (!$util.isObject(object.forecasts[i]))
+                            throw $TypeError(".rnnstream.v1.Prediction.forecasts: object expected");
+                        message.forecasts[i] = $root.rnnstream.v1.LabelVector.fromObject(object.forecasts[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -11394,6 +11871,8 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.forecasts = [];
                 if (options.defaults) {
                     if ($util.Long) {
                         let long = new $util.Long(0, 0, true);
@@ -11485,6 +11964,11 @@ export const rnnstream = $root.rnnstream = (() => {
                     object.squaredError = options.json && !$isFinite(message.squaredError) ? $String(message.squaredError) : message.squaredError;
                 if (message.partition != null && $Object.hasOwnProperty.call(message, "partition"))
                     object.partition = message.partition;
+                if (message.forecasts && message.forecasts.length) {
+                    object.forecasts = $Array(message.forecasts.length);
+                    for (let j = 0; j < message.forecasts.length; ++j)
+                        object.forecasts[j] = $root.rnnstream.v1.LabelVector.toObject(message.forecasts[j], options, _depth + 1);
+                }
                 return object;
             };
 

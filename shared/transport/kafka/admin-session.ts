@@ -25,7 +25,12 @@ export async function openKafkaAdmin({
 }): Promise<KafkaAdmin> {
   const admin = client.kafka.admin();
   await withKafkaErrors(
-    { action, brokers: client.brokers, ...(topic === undefined ? {} : { topic }) },
+    {
+      action,
+      brokers: client.brokers,
+      principal: client.security.principal,
+      ...(topic === undefined ? {} : { topic }),
+    },
     () => admin.connect(),
   );
   return admin;

@@ -43,6 +43,7 @@ interface Subscription {
   readonly group: string;
   readonly onAssignment: ((partitions: readonly number[]) => void) | undefined;
   readonly idleAfterMs: (() => number | undefined) | undefined;
+  readonly onLag: ((partition: number, offsets: number) => void) | undefined;
 }
 
 /**
@@ -67,7 +68,12 @@ export async function* consumeBatches({
   const { topic, group } = subscription;
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1)
     throw new RangeError(`maxBatchSize = ${maxBatchSize}: must be an integer >= 1`);
-  const context = { brokers: client.brokers, topic, groupId: group };
+  const context = {
+    brokers: client.brokers,
+    principal: client.security.principal,
+    topic,
+    groupId: group,
+  };
   const handoff = createBatchHandoff<Batch>();
   const skipped = new Map<number, { from: number; to: number }>();
   const consumer = groupConsumer({ bus, subscription, handoff, skipped });
@@ -123,7 +129,7 @@ export async function* consumeBatches({
  */
 function groupConsumer({
   bus: { client, log, settings },
-  subscription: { topic, group, onAssignment },
+  subscription: { topic, group, onAssignment, onLag },
   handoff,
   skipped,
 }: {
@@ -152,6 +158,7 @@ function groupConsumer({
       handoff.end(
         wrapKafkaError(payload.error, {
           brokers: client.brokers,
+          principal: client.security.principal,
           topic,
           groupId: group,
           action: 'consume',
@@ -166,7 +173,9 @@ function groupConsumer({
   }
   // Batches of only aborted records / transaction markers reach no eachBatch call.
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.topic !== topic || payload.batchSize !== 0 || payload.firstOffset === null) return;
+    if (payload.topic !== topic) return;
+    onLag?.(payload.partition, Math.max(0, Number(payload.offsetLag)));
+    if (payload.batchSize !== 0 || payload.firstOffset === null) return;
     skipped.set(payload.partition, {
       from: Number(payload.firstOffset),
       to: Number(payload.lastOffset) + 1,

@@ -25,8 +25,9 @@ export function createBusProducerSide({ client }: { client: KafkaClient }): {
   disconnect(): Promise<void>;
 } {
   const { kafka, brokers } = client;
+  const { principal } = client.security;
   const connection = lazyConnection<Producer>(() =>
-    withKafkaErrors({ action: 'connect the producer', brokers }, async () => {
+    withKafkaErrors({ action: 'connect the producer', brokers, principal }, async () => {
       const producer = kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
@@ -42,7 +43,7 @@ export function createBusProducerSide({ client }: { client: KafkaClient }): {
     if (messages.length === 0) return;
     const producer = await connection.get();
     await withKafkaErrors(
-      { action: `send ${messages.length} records`, brokers, topic },
+      { action: `send ${messages.length} records`, brokers, principal, topic },
       async () => {
         for (const [request] of splitIntoRequests([{ topic, messages }]))
           await producer.send({ topic, acks: -1, messages: toKafkaMessages(request!.messages) });

@@ -1,8 +1,11 @@
 import type { ISocketFactory, Kafka, LogEntry, logCreator } from 'kafkajs';
 
-import kafkajs, { kafkajsOverrides, responseAssembly } from './kafkajs.js';
+import kafkajs, { certificateFailFast, kafkajsOverrides, responseAssembly } from './kafkajs.js';
+import { loadKafkaSecurity } from './connection-security.js';
 import { createSocketFactory } from './response-assembler.js';
 
+import { KafkaSchema, type KafkaConfig } from '../../config/config-schema.js';
+import { kafkaConnectionSettings } from '../../config/kafka-env.js';
 import { ConfigError } from '../../errors/index.js';
 import type { Logger } from '../../logging/index.js';
 
@@ -20,7 +23,14 @@ export interface KafkaClient {
   readonly logger: Logger;
   /** kafkajs retries of a failed request (idempotent producers use at least 1). */
   readonly retries: number;
+  /**
+   * How the connections are secured, for logs and error messages (never a secret): e.g.
+   * `SASL_SSL, SCRAM-SHA-512 as 'alice'`; `principal` is the SASL user, if any.
+   */
+  readonly security: { readonly description: string; readonly principal: string | undefined };
 }
+
+const NO_KAFKA_SETTINGS: KafkaConfig = KafkaSchema.parse({});
 
 type PinoMethod = 'error' | 'warn' | 'info' | 'debug';
 
@@ -74,9 +84,12 @@ export function pinoLogCreator(logger: Logger): logCreator {
         entry.message.startsWith('Limiting retries for the idempotent producer')
       )
         method = 'debug';
-      // A failed send attempt (kafkajs retries it) is a warning; if all fail, the caller gets the error.
+      // A failed send attempt (kafkajs retries it) is a warning; if all fail, the caller gets the
+      // error. CONCURRENT_TRANSACTIONS right after a commit is expected and retried in ms: debug.
       if (namespace === 'Producer' && entry.message.startsWith('Failed to send messages')) {
-        method = 'warn';
+        method = entry.message.includes('another concurrent operation on the same transaction')
+          ? 'debug'
+          : 'warn';
       }
       const fields: Record<string, unknown> = { ...entry };
       delete fields.message;
@@ -110,11 +123,18 @@ export function parseBrokers(brokers: string | readonly string[]): string[] {
 /**
  * Creates the kafkajs client, its logs bridged into `logger` (kafkajs' level follows the logger's).
  * No connection is opened here: producers, consumers and admins connect when first used.
+ *
+ * TLS and SASL come from `security` (the `kafka` config section) overridden by the
+ * RNNSTREAM_KAFKA_* variables of `env` (shared/config/kafka-env.ts), so every client of a process
+ * connects the same way; certificates, keys and secrets are read here, and a setting that cannot
+ * work (a missing file, a wrong key passphrase) is a ConfigError before anything connects.
  */
 export function createKafkaClient({
   clientId,
   brokers,
   logger,
+  security = NO_KAFKA_SETTINGS,
+  env = process.env,
   connectionTimeoutMs = 3_000,
   requestTimeoutMs = 30_000,
   retries = 5,
@@ -122,15 +142,23 @@ export function createKafkaClient({
   clientId: string;
   brokers: string | readonly string[];
   logger: Logger;
+  /** The `kafka` config section (default: all defaults, i.e. only the environment decides). */
+  security?: KafkaConfig | undefined;
+  /** Where the RNNSTREAM_KAFKA_* variables are read (tests). */
+  env?: NodeJS.ProcessEnv;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   /** kafkajs retries of a failed request (exponential back-off from 300 ms). */
   retries?: number;
 }): KafkaClient {
   const list = parseBrokers(brokers);
+  const secured = loadKafkaSecurity(kafkaConnectionSettings(security, env), env);
+  for (const warning of secured.warnings) logger.warn({ clientId }, warning);
   const kafka = new KafkaClass({
     clientId,
     brokers: list,
+    ...(secured.ssl === undefined ? {} : { ssl: secured.ssl }),
+    ...(secured.sasl === undefined ? {} : { sasl: secured.sasl }),
     connectionTimeout: connectionTimeoutMs,
     requestTimeout: requestTimeoutMs,
     retry: { retries },
@@ -143,14 +171,19 @@ export function createKafkaClient({
   });
   if (!toldAboutOverrides) {
     toldAboutOverrides = true;
-    for (const [name, result] of Object.entries({ ...kafkajsOverrides, responseAssembly }))
+    for (const [name, result] of Object.entries({
+      ...kafkajsOverrides,
+      responseAssembly,
+      certificateFailFast,
+    }))
       if (result.implementation === 'kafkajs')
         logger.info(
           { reason: result.reason },
-          `kafkajs uses its own ${name} (slower for large sends; see shared/transport/kafka/kafkajs.ts)`,
+          `kafkajs uses its own ${name} (see shared/transport/kafka/kafkajs.ts)`,
         );
   }
-  return { clientId, brokers: list, kafka, logger, retries };
+  const { description, principal } = secured;
+  return { clientId, brokers: list, kafka, logger, retries, security: { description, principal } };
 }
 
 let toldAboutOverrides = false;

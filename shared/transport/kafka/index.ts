@@ -19,8 +19,14 @@
  *   deadLetterOf({ record, error, limits, tsMs })              a consumed record's `<app>.dead-letter` record
  *   keyPartitioner(partitions)                                 key -> partition, as the producers place it
  *   readGroupOffsets / waitForGroupOffsets / topicEndOffsets   positions via the admin client
+ *   describeKafkaCluster, describeTopics                       brokers, their configs, topics' layouts
+ *   fetchBrokerApiVersions, kafkajsMismatches                  a broker's protocol versions vs kafkajs'
  *
- * Errors are KafkaTransportError (kafkajs' `retriable` flag kept) or TopicLayoutError.
+ * Errors are KafkaTransportError (kafkajs' `retriable` flag kept), TopicLayoutError or
+ * KafkaSecurityError (a refused login, certificate or ACL: stop, do not retry).
+ *
+ * Every client connects with the TLS and SASL settings of createKafkaClient's `security` (the
+ * `kafka` config section) and the RNNSTREAM_KAFKA_* variables (connection-security.ts).
  */
 export {
   closeKafkaAdmin,
@@ -39,6 +45,7 @@ export type { OffsetCommit } from './bus-consumer.js';
 export type { KafkaBusProducer } from './bus-producer.js';
 export { createKafkaBus, type KafkaBus, type KafkaBusConsumer } from './kafka-bus.js';
 export {
+  KafkaSecurityError,
   KafkaTransportError,
   TopicLayoutError,
   withKafkaErrors,
@@ -74,12 +81,27 @@ export {
 export {
   createTopics,
   deleteTopics,
+  describeTopics,
+  type TopicDescription,
   listTopics,
   topicPartitionCount,
   waitForTopicLeaders,
   waitUntilTopicsServe,
   type NewTopic,
 } from './topic-admin.js';
+export {
+  describeKafkaCluster,
+  type BrokerDescription,
+  type ClusterDescription,
+} from './cluster-description.js';
+export {
+  APIS_USED,
+  fetchBrokerApiVersions,
+  installedKafkajsVersion,
+  kafkajsMismatches,
+  type ApiMismatch,
+  type BrokerApiVersions,
+} from './broker-api-versions.js';
 export {
   createTransactionalProducer,
   type KafkaTransaction,

@@ -25,6 +25,7 @@ export interface KafkaBusConsumer extends BusConsumer<Uint8Array> {
     maxBatchSize,
     onAssignment,
     idleAfterMs,
+    onLag,
   }: BatchOptions & {
     /**
      * Called after every group (re)join with this member's partitions of `topic`, before batches
@@ -33,6 +34,12 @@ export interface KafkaBusConsumer extends BusConsumer<Uint8Array> {
      * reads; owners reconcile through the offsets they restore.
      */
     onAssignment?: (partitions: readonly number[]) => void;
+    /**
+     * Called after each fetched batch of `topic` with its partition's lag: offsets between the
+     * batch's last record and the high watermark the fetch saw (consumer lag, as Kafka's tools
+     * report it; transaction markers count). A fetch with no records reports nothing.
+     */
+    onLag?: (partition: number, offsets: number) => void;
   }): AsyncIterable<ReadonlyArray<KafkaBusRecord>>;
 }
 
@@ -112,10 +119,10 @@ export function createKafkaBus({
   return {
     producer: producerSide.producer,
     consumer: ({ groupId: group = groupId, commit = 'auto' } = {}) => ({
-      batches: ({ topic, maxBatchSize, onAssignment, idleAfterMs }) =>
+      batches: ({ topic, maxBatchSize, onAssignment, idleAfterMs, onLag }) =>
         consumeBatches({
           bus: consumers,
-          subscription: { topic, group, onAssignment, idleAfterMs },
+          subscription: { topic, group, onAssignment, idleAfterMs, onLag },
           maxBatchSize,
           commit,
         }),

@@ -270,3 +270,90 @@ function installResponseAssembler(): KafkajsOverride {
 }
 
 export const responseAssembly = installResponseAssembler();
+
+/** The SASL mechanisms whose kafkajs authenticators rnnstream wraps (sasl-login.ts). */
+export type KafkajsSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+/** kafkajs' authenticator factory: credentials -> the `authenticationProvider` of its docs. */
+export type KafkajsSaslAuthenticator = (credentials: {
+  username: string;
+  password: string;
+}) => (args: KafkaJS.AuthenticationProviderArgs) => KafkaJS.Authenticator;
+
+const SASL_AUTHENTICATOR_FILES: Readonly<Record<KafkajsSaslMechanism, string>> = {
+  plain: 'broker/saslAuthenticator/plain.js',
+  'scram-sha-256': 'broker/saslAuthenticator/scram256.js',
+  'scram-sha-512': 'broker/saslAuthenticator/scram512.js',
+};
+
+/**
+ * kafkajs' own authenticator for `mechanism`, so that a wrapper can name the user in a refused
+ * login; undefined where kafkajs keeps it elsewhere (the caller then passes the credentials to
+ * kafkajs as they are). What it returns is kafkajs' documented custom-mechanism interface
+ * (`sasl: { mechanism, authenticationProvider }`), so its code is not pinned like the rest.
+ */
+export function kafkajsSaslAuthenticator(
+  mechanism: KafkajsSaslMechanism,
+): KafkajsSaslAuthenticator | undefined {
+  try {
+    const loaded: unknown = require(kafkajsFile(SASL_AUTHENTICATOR_FILES[mechanism]));
+    return typeof loaded === 'function' ? (loaded as KafkajsSaslAuthenticator) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Node's codes for a certificate that verification rejected (untrusted CA, expired, wrong host
+ * name) or that the broker rejected (client certificate missing or unknown to it).
+ */
+export function isCertificateFailure(code: unknown): boolean {
+  return (
+    typeof code === 'string' &&
+    /CERT|ALTNAME|UNKNOWN_CA|HOSTNAME_MISMATCH|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)
+  );
+}
+
+interface KafkajsBroker {
+  connect(this: unknown): Promise<unknown>;
+}
+
+/** The error or one of its causes failed on a certificate. */
+function failedOnCertificate(error: unknown): boolean {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; depth++) {
+    if (isCertificateFailure((e as { code?: unknown }).code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * A broker connection that fails on a certificate is not retriable: kafkajs treats it as any
+ * connection error and retries with back-off (about 10 s with 5 retries, again for each client
+ * that connects), although no retry makes an untrusted certificate trusted. Wrapped at the
+ * broker's connect, which covers the TLS handshake and the first requests (with TLS 1.3 a broker
+ * refuses a client certificate only once the client has sent something).
+ */
+function installCertificateFailFast(): KafkajsOverride {
+  if (mismatchReason !== undefined) return { implementation: 'kafkajs', reason: mismatchReason };
+  let Broker: { prototype: KafkajsBroker };
+  try {
+    Broker = require(kafkajsFile('broker/index.js')) as typeof Broker;
+  } catch (error) {
+    return { implementation: 'kafkajs', reason: (error as Error).message };
+  }
+  const original = Broker.prototype.connect;
+  if (typeof original !== 'function')
+    return { implementation: 'kafkajs', reason: 'kafkajs brokers have no connect' };
+  Broker.prototype.connect = async function connect(this: unknown) {
+    try {
+      return await original.call(this);
+    } catch (error) {
+      if (failedOnCertificate(error)) (error as { retriable?: boolean }).retriable = false;
+      throw error;
+    }
+  };
+  return { implementation: 'replaced' };
+}
+
+export const certificateFailFast = installCertificateFailFast();

@@ -80,7 +80,7 @@ export function openPartitionOffsetsReader({
   client: KafkaClient;
   topic: string;
 }): PartitionOffsetsReader {
-  const context = { brokers: client.brokers, topic };
+  const context = { brokers: client.brokers, principal: client.security.principal, topic };
   let clusters: Promise<{ committed: KafkajsCluster; written: KafkajsCluster }> | undefined;
   const connect = async (isolationLevel: number) => {
     const cluster = createCluster(client.kafka, isolationLevel);

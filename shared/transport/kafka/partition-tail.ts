@@ -101,7 +101,7 @@ export function createPartitionTail({
   /** The tail stopped for good (the consumer crashed, or onRecords threw); waits reject with it. */
   onFailure?: (error: Error) => void;
 }): PartitionTail {
-  const context = { brokers: client.brokers, topic };
+  const context = { brokers: client.brokers, principal: client.security.principal, topic };
   const offsets: PartitionOffsetsReader = openPartitionOffsetsReader({ client, topic });
   const followed = new Map<number, Followed>();
   /**

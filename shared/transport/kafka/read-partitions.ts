@@ -52,7 +52,7 @@ export async function readPartitionsToEnd({
 }): Promise<ReadPartitionsResult> {
   const started = Date.now();
   const { kafka, brokers } = client;
-  const context = { brokers, topic };
+  const context = { brokers, principal: client.security.principal, topic };
   const wanted = new Set(partitions);
   const offsets = await withKafkaAdmin({ client, topic }, (admin) =>
     topicEndOffsets({ admin, topic, brokers }),

@@ -1,3 +1,5 @@
+import kafkajs from './kafkajs.js';
+
 import type { KafkaAdmin } from './admin-session.js';
 import { withKafkaErrors, wrapKafkaError } from './kafka-errors.js';
 
@@ -26,15 +28,66 @@ export async function topicPartitionCount({
   admin,
   brokers,
   topic,
+  action = 'describe topic',
+  principal,
 }: {
   admin: KafkaAdmin;
   brokers: readonly string[];
   topic: string;
+  /** What the topic is described for, and who asks (error messages: the ACL to grant). */
+  action?: string;
+  principal?: string | undefined;
 }): Promise<number> {
-  const { topics } = await withKafkaErrors({ action: 'describe topic', brokers, topic }, () =>
+  const { topics } = await withKafkaErrors({ action, brokers, topic, principal }, () =>
     admin.fetchTopicMetadata({ topics: [topic] }),
   );
   return topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+}
+
+export interface TopicDescription {
+  readonly name: string;
+  readonly partitions: number;
+  /** Replicas of its partitions (the fewest, if they differ). */
+  readonly replicationFactor: number;
+  /** Every topic config with its effective value (broker defaults included). */
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+/** Partitions, replication and configs of those of `topics` that exist (the others are left out). */
+export async function describeTopics({
+  admin,
+  brokers,
+  topics,
+}: {
+  admin: KafkaAdmin;
+  brokers: readonly string[];
+  topics: readonly string[];
+}): Promise<TopicDescription[]> {
+  const existing = new Set(await listTopics({ admin, brokers }));
+  const present = topics.filter((t) => existing.has(t));
+  if (present.length === 0) return [];
+  const metadata = await withKafkaErrors({ action: 'describe topics', brokers }, () =>
+    admin.fetchTopicMetadata({ topics: present }),
+  );
+  const described = await withKafkaErrors({ action: 'describe topic configs', brokers }, () =>
+    admin.describeConfigs({
+      includeSynonyms: false,
+      resources: present.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name })),
+    }),
+  );
+  return present.map((name) => {
+    const partitions = metadata.topics.find((t) => t.name === name)?.partitions ?? [];
+    const configs: Record<string, string> = {};
+    for (const entry of described.resources.find((r) => r.resourceName === name)?.configEntries ??
+      [])
+      if (entry.configValue !== null) configs[entry.configName] = entry.configValue;
+    return {
+      name,
+      partitions: partitions.length,
+      replicationFactor: Math.min(...partitions.map((p) => p.replicas.length)),
+      configs,
+    };
+  });
 }
 
 /**

@@ -40,6 +40,13 @@ interface TopicPolicy {
   /** 'keyed': the `partitions` option; a number: always that many. */
   readonly partitions: 'keyed' | number;
   readonly configs: Readonly<Record<string, string>>;
+  /**
+   * Whether partition p must hold the keys of `<app>.events`' partition p (the same partition
+   * count): 'relied-on' — code reads them together (a worker's restore, the decoder's state view);
+   * 'promised' — docs/design.md §4 promises it to readers, rnnstream itself works without;
+   * 'free' — keyed by something else (worker id, request id) or a single partition.
+   */
+  readonly coPartitioned: 'relied-on' | 'promised' | 'free';
 }
 
 /**
@@ -51,6 +58,7 @@ export const TOPIC_POLICIES: Readonly<Record<TopicRole, TopicPolicy>> = {
   events: {
     cleanupPolicy: 'delete',
     partitions: 'keyed',
+    coPartitioned: 'relied-on',
     configs: { 'retention.ms': String(7 * DAY_MS) },
   },
   // Compacted per-key state; tombstones (null values) on eviction stay readable for a day. A worker
@@ -59,6 +67,7 @@ export const TOPIC_POLICIES: Readonly<Record<TopicRole, TopicPolicy>> = {
   stateChangelog: {
     cleanupPolicy: 'compact',
     partitions: 'keyed',
+    coPartitioned: 'relied-on',
     configs: {
       'segment.ms': String(HOUR_MS),
       'segment.bytes': String(64 * 2 ** 20),
@@ -70,6 +79,7 @@ export const TOPIC_POLICIES: Readonly<Record<TopicRole, TopicPolicy>> = {
   gradients: {
     cleanupPolicy: 'delete',
     partitions: 'keyed',
+    coPartitioned: 'free',
     configs: { 'retention.ms': String(HOUR_MS), 'segment.ms': String(10 * 60_000) },
   },
   // One ordered stream of parameter versions, compacted. Chunks need distinct keys
@@ -77,21 +87,25 @@ export const TOPIC_POLICIES: Readonly<Record<TopicRole, TopicPolicy>> = {
   params: {
     cleanupPolicy: 'compact',
     partitions: 1,
+    coPartitioned: 'free',
     configs: { 'segment.ms': String(HOUR_MS), 'delete.retention.ms': String(DAY_MS) },
   },
   decodeRequests: {
     cleanupPolicy: 'delete',
     partitions: 'keyed',
+    coPartitioned: 'relied-on',
     configs: { 'retention.ms': String(DAY_MS) },
   },
   predictions: {
     cleanupPolicy: 'delete',
     partitions: 'keyed',
+    coPartitioned: 'promised',
     configs: { 'retention.ms': String(7 * DAY_MS) },
   },
   decodeResults: {
     cleanupPolicy: 'delete',
     partitions: 'keyed',
+    coPartitioned: 'free',
     configs: { 'retention.ms': String(DAY_MS) },
   },
   // A dead letter wraps a whole events message (up to the broker's 1 MB default) with its error,
@@ -99,6 +113,7 @@ export const TOPIC_POLICIES: Readonly<Record<TopicRole, TopicPolicy>> = {
   deadLetter: {
     cleanupPolicy: 'delete',
     partitions: 'keyed',
+    coPartitioned: 'promised',
     configs: { 'retention.ms': String(30 * DAY_MS), 'max.message.bytes': String(2 * 1024 * 1024) },
   },
 };

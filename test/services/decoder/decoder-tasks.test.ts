@@ -188,10 +188,9 @@ test("forecast: a key's next vector is the worker's forecast for its next event,
   }));
   const { decoderClient, send, predictions } = await served(
     'decoder-forecast',
-    // normalize off: the worker reports a forecast in units of statistics that already include
-    // the events of its batch (the decoder uses those before the next event), so only raw units
-    // compare exactly.
-    { task: { type: 'forecast' }, input: { kind: 'features', featureSize: 2, normalize: false } },
+    // Standardised inputs and changes: the worker forecasts each event with the statistics of the
+    // events before it, which are the ones it saves for the decoder.
+    { task: { type: 'forecast' }, input: { kind: 'features', featureSize: 2 } },
     events,
   );
   const result = await decoderClient.request({

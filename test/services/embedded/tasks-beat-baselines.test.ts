@@ -127,3 +127,87 @@ test('forecast: next-vector forecasts beat the last-value baseline, in original 
     `MSE ${summary.metrics.mse} vs last-value ${summary.baselines.mse}`,
   );
 });
+
+/**
+ * MSE of each horizon step h, of the model and of last-value, recomputed from the prediction lines
+ * alone: the line at a key's event i forecasts its event i + h - 1; last-value forecasts the value
+ * of event i - 1 (scored where that exists).
+ */
+function horizonMsesFromLines(
+  lines: ReadonlyArray<Record<string, unknown>>,
+  horizon: number,
+): Array<{ model: number; lastValue: number }> {
+  const byKey = new Map<string, Array<{ forecasts: number[][]; actual: number[] }>>();
+  for (const line of lines) {
+    const list = byKey.get(line.key as string) ?? [];
+    list.push({
+      forecasts: (line.forecasts as number[][] | undefined) ?? [line.forecast as number[]],
+      actual: line.actual as number[],
+    });
+    byKey.set(line.key as string, list);
+  }
+  return Array.from({ length: horizon }, (_, i) => {
+    const h = i + 1;
+    let model = 0;
+    let lastValue = 0;
+    let n = 0;
+    for (const list of byKey.values())
+      for (let t = 1; t + h - 1 < list.length; t++) {
+        const actual = list[t + h - 1]!.actual;
+        actual.forEach((y, f) => {
+          model += (list[t]!.forecasts[i]![f]! - y) ** 2;
+          lastValue += (list[t - 1]!.actual[f]! - y) ** 2;
+          n++;
+        });
+      }
+    return { model: model / n, lastValue: lastValue / n };
+  });
+}
+
+test('forecast: on random walks with a per-key drift the residual head beats last-value clearly one and three steps ahead', async () => {
+  const rng = createRng(11);
+  // Each key: a random walk whose steps have a mean of its own (the drift, ±0.3..±1.0, what the
+  // network must learn from the key's history) and noise 0.5. Last-value misses the drift (its
+  // error grows as h²·drift²), the best forecast only the noise (h·0.25).
+  const perKey = Array.from({ length: 8 }, (_, k) => {
+    let level = 20 * rng.normal();
+    const drift = (k % 2 === 0 ? 1 : -1) * (0.3 + 0.1 * k);
+    return Array.from({ length: 400 }, () => {
+      level += drift + 0.5 * rng.normal();
+      return { key: `walk-${k}`, features: [level, 0.5 * level + 1 + 0.2 * rng.normal()] };
+    });
+  });
+  const horizon = 3;
+  const { summary, predictions } = await runOnEvents({
+    name: 'forecast-drift',
+    config: {
+      task: { type: 'forecast', horizon },
+      input: { kind: 'features', featureSize: 2 },
+      model: { cell: 'lstm', ...small },
+      tbptt: { k1: 8, k2: 16, maxKeys: 8 },
+      optimizer: { learningRate: 0.01 },
+    },
+    events: interleave(perKey),
+  });
+  const rows = summary.metrics.perHorizon!;
+  assert.deepEqual(
+    rows.map((r) => r.h),
+    [1, 2, 3],
+  );
+  assert.equal((predictions[0]!.forecasts as number[][]).length, horizon, 'H vectors per line');
+  const independent = horizonMsesFromLines(predictions, horizon);
+  rows.forEach((row, i) => {
+    const close = (a: number, b: number, what: string) =>
+      assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, b), `h=${row.h} ${what}: ${a} vs ${b}`);
+    close(row.mse, independent[i]!.model, 'model MSE');
+    close(row.lastValueMse, independent[i]!.lastValue, 'last-value MSE');
+    close(row.relativeMse, row.mse / row.lastValueMse, 'relative MSE');
+    close(row.mase, row.mae / row.lastValueMae, 'MASE');
+  });
+  assert.equal(summary.metrics.mse, rows[0]!.mse, 'metrics.mse is the one-step MSE');
+  for (const h of [1, 3]) {
+    const row = rows[h - 1]!;
+    assert.ok(row.relativeMse < 0.8, `h=${h}: MSE ${row.mse} vs last-value ${row.lastValueMse}`);
+    assert.ok(row.mase < 1, `h=${h}: MASE ${row.mase}`);
+  }
+});

@@ -122,3 +122,101 @@ test(
     }
   },
 );
+
+test(
+  'idle keys are evicted on a timer: a quiet partition drops its keys, and a restored key whose TTL has passed goes right after the restore',
+  { timeout: 120_000 },
+  async () => {
+    const app = uniqueTopicPrefix('worker idle eviction');
+    const topics = topicNames(app);
+    await createAppTopics({ admin, app, partitions: 1 });
+    const ttlMs = 2_000;
+    const config = parseConfig(
+      {
+        app,
+        backend: 'cpu',
+        model: { cell: 'rnn', hidden: 4, embedding: 2 },
+        tbptt: { k1: 2, k2: 2 },
+        state: { ttlMs },
+      },
+      { source: 'worker-eviction-test' },
+    );
+    const tombstoneOf =
+      (key: string) => (records: readonly { key: string; tombstone: boolean }[]) =>
+        records.some((r) => r.key === key && r.tombstone);
+    const start = () =>
+      startWorker({ config, client, logger, training: false, sessionTimeoutMs: 6_000 });
+
+    // 1. A key of a partition that then goes quiet: no later event makes the worker look at it.
+    const first = await start();
+    let kept: { stoppedAtMs: number };
+    try {
+      const producedAtMs = Date.now(); // the worker sees the event after this
+      await produceRecords({ client, topic: topics.events, records: [event('quiet', 'a')] });
+      await readTopicUntil({
+        client,
+        admin,
+        topic: topics.predictions,
+        done: (r) => r.length >= 1,
+        what: 'quiet’s prediction',
+      });
+      await readTopicUntil({
+        client,
+        admin,
+        topic: topics.stateChangelog,
+        done: tombstoneOf('quiet'),
+        timeoutMs: 20_000,
+        what: 'quiet’s tombstone',
+      });
+      assert.ok(Date.now() - producedAtMs >= ttlMs, 'not before its TTL');
+
+      // 2. A key whose worker stops before its TTL is over.
+      await produceRecords({ client, topic: topics.events, records: [event('kept', 'b')] });
+      await readTopicUntil({
+        client,
+        admin,
+        topic: topics.predictions,
+        done: (r) => r.length >= 2,
+        what: 'kept’s prediction',
+      });
+    } finally {
+      await first.stop();
+      kept = { stoppedAtMs: Date.now() };
+    }
+    assert.ok(
+      !tombstoneOf('kept')(await readTopic({ client, admin, topic: topics.stateChangelog })),
+    );
+    await new Promise((resolve) =>
+      setTimeout(resolve, ttlMs + 500 - (Date.now() - kept.stoppedAtMs)),
+    );
+
+    // 3. A new worker restores 'kept' with its last-seen time, so its TTL has passed: it is
+    //    evicted without any new event (before, a restored key counted as just seen).
+    let restoredKeys = -1;
+    const second = await startWorker({
+      config,
+      client,
+      logger,
+      training: false,
+      sessionTimeoutMs: 6_000,
+      onRestore: (report) => (restoredKeys = report.keys),
+    });
+    try {
+      await readTopicUntil({
+        client,
+        admin,
+        topic: topics.stateChangelog,
+        done: tombstoneOf('kept'),
+        timeoutMs: 20_000,
+        what: 'kept’s tombstone after the restore',
+      });
+      assert.equal(restoredKeys, 1, 'kept was restored, then evicted');
+      assert.deepEqual(
+        [...foldChangelog(await readTopic({ client, admin, topic: topics.stateChangelog })).keys()],
+        [],
+      );
+    } finally {
+      await second.stop();
+    }
+  },
+);

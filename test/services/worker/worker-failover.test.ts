@@ -112,6 +112,7 @@ async function referenceStates(config: Config, events: readonly KafkaBusRecord[]
           ? ('class' as const)
           : ('regression' as const),
         featureSize: learner.spec.featureSize,
+        horizon: 1,
       };
       const out = new Map<string, KeyStateRecord>();
       for (const sequence of streamLearner.store.values())

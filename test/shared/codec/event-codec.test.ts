@@ -95,7 +95,7 @@ test('Event messages that break the §5 rules throw InputError naming the rule',
   );
   assert.throws(() => decodeEvent(encode({ key: 'k', tokenText: '' })), rejects(/"token" is ""/));
   assert.throws(
-    () => decodeEvent(encode({ key: 'k', features: [NaN] })),
+    () => decodeEvent(encode({ key: 'k', features: [Infinity] })),
     rejects(/"features"\[0\] is .*not a finite number/),
   );
   assert.throws(

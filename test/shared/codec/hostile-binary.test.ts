@@ -575,7 +575,8 @@ const keyStateArb: fc.Arbitrary<KeyStateRecord> = fc
             : { inputFeatures: v.input as Float32Array }),
           ...(r.classTargets
             ? { classTargets: v.target as Int32Array }
-            : { regressionTargets: v.target as Float32Array }),
+            : // horizon 0: the form of records written before forecast horizons
+              { regressionTargets: v.target as Float32Array, horizon: 0 }),
           hasLoss: v.hasLoss,
         },
         position: r.position,
@@ -603,7 +604,7 @@ test('hostile KeyState bytes fail with a CodecError within a second', () => {
   fc.assert(
     fc.property(
       keyStateArb.chain((record) =>
-        hostileAround(encodeKeyState(record), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
+        hostileAround(encodeKeyState(record), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]),
       ),
       (bytes) => void typedOutcome(() => decodeKeyState(bytes), [CodecError]),
     ),

@@ -64,8 +64,42 @@ test("a token key's TBPTT state round-trips exactly through KeyState bytes", () 
   assert.ok(Object.is(decoded.state[3], -0));
 });
 
-test("a feature key's TBPTT state round-trips exactly, previous features included", () => {
-  assert.deepStrictEqual(decodeKeyState(encodeKeyState(featureKey)), featureKey);
+test("a feature key's TBPTT state written before forecast horizons decodes with horizon 0 (one target per step)", () => {
+  assert.deepStrictEqual(decodeKeyState(encodeKeyState(featureKey)), {
+    ...featureKey,
+    steps: { ...featureKey.steps, horizon: 0 },
+  });
+});
+
+test("a forecast key's state round-trips exactly: H target vectors per step, their arrived-mask and the residual bases", () => {
+  const horizonKey: KeyStateRecord = {
+    ...featureKey,
+    steps: {
+      ...featureKey.steps,
+      count: 2,
+      inputFeatures: Float32Array.of(0.1, 0.2, 0.3, 0.4),
+      horizon: 2,
+      // step 0: both horizons arrived, feature 1 of h = 2 missing; step 1: only h = 1 so far.
+      regressionTargets: Float32Array.of(0.5, -0.5, 1.5, 0, 0.25, 0.75, 0, 0),
+      targetMask: Uint8Array.of(1, 1, 1, 0, 1, 1, 0, 0),
+      hasLoss: Uint8Array.of(1, 1),
+    },
+    position: 2,
+    pending: 2,
+    forecast: {
+      lastTarget: Float64Array.of(21.25, NaN),
+      bases: Float64Array.of(20, NaN, 21.25, NaN),
+    },
+  };
+  assert.deepStrictEqual(decodeKeyState(encodeKeyState(horizonKey)), horizonKey);
+  assert.throws(
+    () =>
+      encodeKeyState({
+        ...horizonKey,
+        steps: { ...horizonKey.steps, targetMask: Uint8Array.of(1, 1) },
+      }),
+    /steps.targetMask has 2 entries, expected 8/,
+  );
 });
 
 test('a fresh key with empty buffers round-trips', () => {

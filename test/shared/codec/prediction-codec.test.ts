@@ -57,6 +57,20 @@ const predictions: Prediction[] = [
     squaredError: 3.125,
   },
   { index: 10, key: 'sensor', task: 'forecast', paramVersion: 1, forecast: [] },
+  {
+    index: 11,
+    key: 'sensor',
+    task: 'forecast',
+    paramVersion: 3,
+    forecast: [0.5, -1.25],
+    forecasts: [
+      [0.5, -1.25],
+      [0.75, -1.5],
+      [1, -2],
+    ],
+    actual: [0.25, NaN],
+    squaredError: 0.0625,
+  },
 ];
 
 /** The same prediction encoded by protobufjs' generated code: the reference for the bytes. */
@@ -85,6 +99,7 @@ function protobufjsBytes(p: Prediction): Uint8Array {
   if (p.forecast !== undefined) m.forecast = { values: [...p.forecast] };
   if (p.squaredError !== undefined) m.squaredError = p.squaredError;
   if (p.partition !== undefined) m.partition = p.partition;
+  if (p.forecasts !== undefined) m.forecasts = p.forecasts.map((v) => ({ values: [...v] }));
   return rnnstream.v1.Prediction.encode(m).finish();
 }
 

@@ -12,6 +12,7 @@ test('an lm head has one output per token of the vocabulary', () => {
     inputKind: 'tokens',
     vocabSize: 256,
     featureSize: 2,
+    horizon: 1,
     outputSize: 256,
     cell: 'gru',
     layers: 2,
@@ -33,4 +34,14 @@ test('a forecast head has one output per feature', () => {
   const s = spec({ task: { type: 'forecast' }, input: { kind: 'features', featureSize: 5 } });
   assert.equal(s.outputSize, 5);
   assert.equal(s.inputKind, 'features');
+});
+
+test('a forecast head with task.horizon H has one output per feature for each of the H steps', () => {
+  const s = spec({
+    task: { type: 'forecast', horizon: 3 },
+    input: { kind: 'features', featureSize: 5 },
+    tbptt: { k1: 8, k2: 16 },
+  });
+  assert.equal(s.outputSize, 15);
+  assert.equal(s.horizon, 3);
 });

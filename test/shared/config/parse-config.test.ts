@@ -20,7 +20,7 @@ function problemsOf(value: unknown): string[] {
 test('an empty object gets every default of docs/design.md §7', () => {
   assert.deepEqual(parseConfig({}, { source: 'cfg.json' }), {
     app: 'demo',
-    task: { type: 'lm', maxLabels: 64, maxSequenceSteps: 4096 },
+    task: { type: 'lm', maxLabels: 64, maxSequenceSteps: 4096, horizon: 1 },
     input: { kind: 'tokens', tokenizer: 'bytes', vocabSize: 256, featureSize: 2, normalize: true },
     model: {
       cell: 'lstm',
@@ -41,6 +41,7 @@ test('an empty object gets every default of docs/design.md §7', () => {
     },
     clip: { globalNorm: 5 },
     state: { ttlMs: 3_600_000, maxKeys: 100_000 },
+    kafka: { ssl: { enabled: false, rejectUnauthorized: true }, sasl: { mechanism: 'none' } },
     paramserver: {
       mode: 'sync',
       staleness: 2,
@@ -72,6 +73,7 @@ test('an empty object gets every default of docs/design.md §7', () => {
       maxForecastSteps: 1024,
       stateWaitMs: 2_000,
     },
+    evaluation: { ngramOrder: 5, ngramMaxContexts: 1_000_000 },
     backend: 'auto',
     seed: 1,
   });
@@ -88,6 +90,7 @@ test('keys the user sets are kept and the rest of their section is defaulted', (
     labels: ['ham', 'spam', 3],
     maxLabels: 64,
     maxSequenceSteps: 4096,
+    horizon: 1,
   });
   assert.equal(config.model.cell, 'gru');
   assert.equal(config.model.hidden, 32);
@@ -170,6 +173,30 @@ test('k2 smaller than k1 is rejected with the reason and marks the defaulted k2'
   assert.match(line ?? '', /tbptt\.k2 = 32 \(default\) is smaller than tbptt\.k1 = 64/);
   assert.match(line ?? '', /back-propagated through a window of k2 >= k1 steps/);
   assert.match(line ?? '', /set tbptt\.k2 to at least 64/);
+});
+
+test('task.horizon is for forecasts only, and a forecast window must reach back to the step of its furthest target', () => {
+  const [notForecast] = problemsOf({ task: { type: 'lm', horizon: 3 } });
+  assert.match(notForecast ?? '', /task\.horizon = 3 but task\.type = "lm": only a forecast/);
+  assert.match(notForecast ?? '', /remove task\.horizon, or set task\.type to "forecast"/);
+  const forecast = { task: { type: 'forecast' }, input: { kind: 'features' } };
+  const [short, ...rest] = problemsOf({
+    ...forecast,
+    task: { type: 'forecast', horizon: 4 },
+    tbptt: { k1: 8, k2: 10 },
+  });
+  assert.equal(rest.length, 0);
+  assert.match(short ?? '', /tbptt\.k2 = 10 is below tbptt\.k1 = 8 \+ task\.horizon = 4 - 1/);
+  assert.match(short ?? '', /set tbptt\.k2 to at least 11/);
+  const config = parseConfig(
+    { ...forecast, task: { type: 'forecast', horizon: 4 }, tbptt: { k1: 8, k2: 11 } },
+    { source: 'cfg.json' },
+  );
+  assert.equal(config.task.horizon, 4);
+  assert.deepEqual(
+    problemsOf({ task: { type: 'forecast', horizon: 0 }, input: { kind: 'features' } }).length,
+    1,
+  );
 });
 
 test('k1 = k2 is accepted (classic non-overlapping truncation)', () => {
@@ -275,5 +302,31 @@ test('a decay floor above the learning rate is an error naming both keys', () =>
   assert.match(
     line ?? '',
     /optimizer\.schedule\.minLearningRate = 0\.01 is above optimizer\.learningRate = 0\.001.*fix: set optimizer\.schedule\.minLearningRate to at most 0\.001/,
+  );
+});
+
+test('evaluation keys are checked like every other section, with their ranges', () => {
+  const lines = problemsOf({
+    evaluation: { ngramOrder: -1, ngramMaxContexts: 20_000_000, ngramOrdr: 3 },
+  });
+  assert.equal(lines.length, 3, lines.join('\n'));
+  assert.ok(
+    lines.some((l) =>
+      /evaluation\.ngramOrder = -1: expected an integer >= 0 \(0 disables the n-gram baseline\)/.test(
+        l,
+      ),
+    ),
+  );
+  assert.ok(
+    lines.some((l) =>
+      /evaluation\.ngramMaxContexts = 20000000: expected an integer number of contexts, 2 <= n <= 16000000/.test(
+        l,
+      ),
+    ),
+  );
+  assert.ok(lines.some((l) => /evaluation\.ngramOrdr = 3: unknown key .*ngramOrder\?/.test(l)));
+  assert.equal(
+    parseConfig({ evaluation: { ngramOrder: 0 } }, { source: 'x' }).evaluation.ngramOrder,
+    0,
   );
 });

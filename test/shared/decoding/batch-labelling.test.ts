@@ -109,7 +109,7 @@ test('tagging jobs of token or feature inputs stepped together give each job the
   }
 });
 
-test('forecasts feed the given rows, then the next input, then each prediction back in', () => {
+test('forecasts feed the given rows, then the next input, then each prediction back in as base + change × scale', () => {
   const rng = createRng(4);
   const model = RecurrentModel.create({
     spec: makeSpec({ task: 'forecast', cell: 'gru', layers: 2 }),
@@ -117,10 +117,26 @@ test('forecasts feed the given rows, then the next input, then each prediction b
   });
   try {
     const F = model.spec.featureSize;
+    // The forecast head starts at zero (it would predict "no change"): give it values.
+    model.params.assignArrays(
+      new Map([['head/W', randomArray(rng, model.params.get('head/W').size, 0.5)]]),
+    );
+    // Independent units: z = (x - 2) / 2; the unit of feature f's one-step change is 0.5 + f.
+    const units = {
+      normalize: (x: ArrayLike<number>) => Float32Array.from(x, (v) => (v - 2) / 2),
+      changes: { scale: (h: number, f: number) => (h === 1 ? 0.5 + f : NaN) },
+    };
+    const base = () => Float64Array.from({ length: F }, () => 10 * rng.normal());
     const jobs = [
-      { feed: randomArray(rng, 3 * F), next: randomArray(rng, F), steps: 4 },
-      { state: randomArray(rng, model.stateSize, 0.5), next: randomArray(rng, F), steps: 2 },
-      { feed: randomArray(rng, F), next: randomArray(rng, F), steps: 1 },
+      { feed: randomArray(rng, 3 * F), next: randomArray(rng, F), steps: 4, base: base(), units },
+      {
+        state: randomArray(rng, model.stateSize, 0.5),
+        next: randomArray(rng, F),
+        steps: 2,
+        base: base(),
+        units,
+      },
+      { feed: randomArray(rng, F), next: randomArray(rng, F), steps: 1, base: base(), units },
     ];
     const batched = counted(model);
     const outcomes = forecastBatch({ model: batched, jobs });
@@ -135,14 +151,16 @@ test('forecasts feed the given rows, then the next input, then each prediction b
           state,
         ).state.slice();
       let input = job.next;
+      const level = Array.from(job.base);
       const expected = new Float32Array(job.steps * F);
       for (let s = 0; s < job.steps; s++) {
         const out = stepAlone(model, { features: input }, state);
-        expected.set(out.outputs, s * F);
-        input = out.outputs.slice();
+        for (let f = 0; f < F; f++) level[f] = level[f]! + out.outputs[f]! * (0.5 + f);
+        expected.set(level, s * F);
+        input = Float32Array.from(level, (v) => (v - 2) / 2);
         state = out.state.slice();
       }
-      assertClose(outcomes[j]!.forecasts, expected, `job ${j} forecasts`);
+      assertClose(Float32Array.from(outcomes[j]!.forecasts), expected, `job ${j} forecasts`);
       assertClose(outcomes[j]!.state, state, `job ${j} state`);
     });
     assert.throws(
@@ -150,11 +168,21 @@ test('forecasts feed the given rows, then the next input, then each prediction b
         forecastBatch({
           model,
           jobs: [
-            { next: new Float32Array(F), steps: 1 },
-            { next: new Float32Array(2), steps: 1 },
+            { next: new Float32Array(F), steps: 1, base: base(), units },
+            { next: new Float32Array(2), steps: 1, base: base(), units },
           ],
         }),
       /^RangeError: jobs\[1\]: next has 2 values: must be 3 finite standardised features \(fix: /,
+    );
+    assert.throws(
+      () =>
+        forecastBatch({
+          model,
+          jobs: [
+            { next: new Float32Array(F), steps: 1, base: new Float64Array(F).fill(NaN), units },
+          ],
+        }),
+      /base has 3 values: must be 3 finite values in original units/,
     );
   } finally {
     model.dispose();

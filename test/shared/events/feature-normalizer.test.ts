@@ -99,3 +99,40 @@ test('the statistics survive a checkpoint round trip', () => {
   close(copy.normalize([2, 2]), Array.from(n.normalize([2, 2])));
   assert.throws(() => FeatureNormalizer.fromJSON({ ...n.toJSON(), mean: [1] }), RangeError);
 });
+
+test("a missing value (NaN) stays missing and is left out of its feature's statistics only", () => {
+  const n = new FeatureNormalizer({ featureSize: 2 });
+  n.observe([1, 10]);
+  n.observe([3, NaN]);
+  n.observe([5, 30]);
+  assert.equal(n.meanOf(0), 3);
+  assert.equal(n.meanOf(1), 20, 'mean of 10 and 30');
+  const z = n.normalize([3, NaN]);
+  assert.equal(z[0], 0);
+  assert.ok(Number.isNaN(z[1]));
+  // Feature 1: population std of {10, 30} is 10.
+  assert.ok(Math.abs(n.normalize([0, 40])[1]! - 2) < 1e-6);
+});
+
+test('the change statistics are the RMS of the changes per horizon step and feature, and survive a checkpoint', () => {
+  const n = new FeatureNormalizer({ featureSize: 2, horizon: 2 });
+  assert.equal(n.changes.scale(2, 1), 1, 'no change seen yet: unit 1');
+  n.changes.observe(2, 1, 3);
+  n.changes.observe(2, 1, -4);
+  assert.ok(Math.abs(n.changes.scale(2, 1) - Math.sqrt((9 + 16) / 2)) < 1e-12);
+  assert.equal(n.changes.scale(1, 1), 1, 'other horizon steps keep their own');
+  const copy = FeatureNormalizer.fromJSON(JSON.parse(JSON.stringify(n)), { horizon: 2 });
+  assert.equal(copy.changes.scale(2, 1), n.changes.scale(2, 1));
+  assert.throws(
+    () => FeatureNormalizer.fromJSON(n.toJSON(), { horizon: 3 }),
+    /change statistics for horizon 2 × 2 features, the model forecasts 3 × 2/,
+  );
+  // A record written before change statistics and per-feature counts: every feature counts every
+  // vector, and the change statistics start afresh.
+  n.observe([1, 2]);
+  n.observe([3, 6]);
+  const old = { ...n.toJSON(), changes: undefined, featureCounts: undefined };
+  const restored = FeatureNormalizer.fromJSON(old, { horizon: 2 });
+  assert.equal(restored.changes.scale(2, 1), 1);
+  assert.deepEqual(restored.normalize([2, 4]), n.normalize([2, 4]));
+});

@@ -104,7 +104,7 @@ test('a negative or fractional token is rejected', () => {
   rejects('{"key": "k", "token": ""}', 1, /"token" is ""/);
 });
 
-test('features must be a non-empty array of finite numbers', () => {
+test('features must be a non-empty array of finite numbers or nulls', () => {
   rejects(
     '{"key": "k", "features": []}',
     1,
@@ -112,8 +112,23 @@ test('features must be a non-empty array of finite numbers', () => {
   );
   rejects('{"key": "k", "features": [1, "2"]}', 1, /"features"\[1\] is "2", not a finite number/);
   assert.throws(
-    () => parseEventObject({ key: 'k', features: [1, Number.NaN] }, { line: 9 }),
-    /line 9: "features"\[1\] is NaN, not a finite number/,
+    () => parseEventObject({ key: 'k', features: [1, Number.POSITIVE_INFINITY] }, { line: 9 }),
+    /line 9: "features"\[1\] is Infinity, not a finite number/,
+  );
+});
+
+test('a null feature is a missing reading: NaN in the event (the Event protobuf carries NaN the same way)', () => {
+  const event = parseEventObject({ key: 'k', features: [21.3, null] });
+  assert.equal(event.features![0], 21.3);
+  assert.ok(Number.isNaN(event.features![1]));
+  const fromProtobuf = parseEventObject({ key: 'k', features: [Number.NaN, 4] });
+  assert.ok(Number.isNaN(fromProtobuf.features![0]));
+  // Every reading missing is still a step of the sequence.
+  assert.equal(parseEventObject({ key: 'k', features: [null, null] }).features!.length, 2);
+  // A vector label (a forecast target) has no missing values.
+  assert.throws(
+    () => parseEventObject({ key: 'k', features: [1], label: [null] }),
+    /"label" is \[null\]/,
   );
 });
 

@@ -46,3 +46,27 @@ test('beyond maxKeys the least recently seen keys are evicted for capacity', () 
   assert.deepEqual(evicted, ['a:capacity', 'b:capacity']);
   assert.equal(store.size, 2);
 });
+
+test('a key restored with an old last-seen time is evicted when its TTL is over, wherever it was restored', () => {
+  const evicted: string[] = [];
+  const store = new KeyStore({ ttlMs: 100, maxKeys: 10, onEvict: (k) => evicted.push(k.key) });
+  store.touch(make('live'), 1_000);
+  store.restore(make('restored-old'), 500); // restored after a younger key, but seen long ago
+  store.restore(make('restored-recent'), 990);
+  assert.equal(store.evictionDueInMs(1_000), 0, 'restored-old is already due');
+  assert.equal(store.evict(1_000), 1);
+  assert.deepEqual(evicted, ['restored-old']);
+  assert.equal(store.evictionDueInMs(1_000), 90, 'next: restored-recent at 990 + 100');
+  assert.equal(store.evict(1_095), 1);
+  assert.deepEqual(evicted, ['restored-old', 'restored-recent']);
+  assert.equal(store.evictionDueInMs(1_095), 5);
+});
+
+test('eviction is due at once beyond maxKeys, and never with no keys', () => {
+  const store = new KeyStore({ ttlMs: 1e9, maxKeys: 1 });
+  assert.equal(store.evictionDueInMs(0), undefined);
+  store.touch(make('a'), 0);
+  assert.equal(store.evictionDueInMs(0), 1e9);
+  store.touch(make('b'), 1);
+  assert.equal(store.evictionDueInMs(1), 0);
+});

@@ -117,12 +117,17 @@ interface LocalBrokerModule {
 
 /** scripts/kafka/local-broker.mjs, found by walking up from this file (it runs from dist/). */
 function localBrokerModuleUrl(): string {
+  return kafkaScriptUrl('local-broker.mjs');
+}
+
+/** A module of scripts/kafka (plain ESM, not compiled), found by walking up from this file. */
+export function kafkaScriptUrl(file: string): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const candidate = join(dir, 'scripts', 'kafka', 'local-broker.mjs');
+    const candidate = join(dir, 'scripts', 'kafka', file);
     if (existsSync(candidate)) return pathToFileURL(candidate).href;
     if (dirname(dir) === dir)
       throw new Error(
-        'scripts/kafka/local-broker.mjs not found above the test files (fix: run the tests from the project checkout)',
+        `scripts/kafka/${file} not found above the test files (fix: run the tests from the project checkout)`,
       );
   }
 }

@@ -149,18 +149,25 @@ export function spawnService({
   configPath,
   brokers,
   args = [],
+  env = {},
 }: {
-  command: 'worker' | 'decoder';
+  command: 'worker' | 'decoder' | 'paramserver';
   configPath: string;
   brokers: readonly string[];
   args?: readonly string[];
+  /** Added to this process' environment (e.g. RNNSTREAM_KAFKA_* settings). */
+  env?: Readonly<Record<string, string>>;
 }): WorkerProcess {
   const child = spawn(
     process.execPath,
     [CLI, command, '--config', configPath, '--brokers', brokers.join(','), ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RNNSTREAM_LOG_LEVEL: process.env.RNNSTREAM_TEST_LOG_LEVEL ?? 'info' },
+      env: {
+        ...process.env,
+        RNNSTREAM_LOG_LEVEL: process.env.RNNSTREAM_TEST_LOG_LEVEL ?? 'info',
+        ...env,
+      },
     },
   );
   let out = '';
@@ -182,7 +189,7 @@ export function spawnService({
       else
         reject(
           new Error(
-            `worker exited with ${signal ?? `code ${code}`}; stderr tail:\n${err.slice(-3000)}`,
+            `${command} exited with ${signal ?? `code ${code}`}; stderr tail:\n${err.slice(-3000)}`,
           ),
         );
     });
