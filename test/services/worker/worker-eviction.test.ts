@@ -144,8 +144,8 @@ test(
     const tombstoneOf =
       (key: string) => (records: readonly { key: string; tombstone: boolean }[]) =>
         records.some((r) => r.key === key && r.tombstone);
-    const start = () =>
-      startWorker({ config, client, logger, training: false, sessionTimeoutMs: 6_000 });
+    const start = (options: { onRestore?: (report: { keys: number }) => void } = {}) =>
+      startWorker({ config, client, logger, training: false, sessionTimeoutMs: 6_000, ...options });
 
     // 1. A key of a partition that then goes quiet: no later event makes the worker look at it.
     const first = await start();
@@ -193,14 +193,7 @@ test(
     // 3. A new worker restores 'kept' with its last-seen time, so its TTL has passed: it is
     //    evicted without any new event (before, a restored key counted as just seen).
     let restoredKeys = -1;
-    const second = await startWorker({
-      config,
-      client,
-      logger,
-      training: false,
-      sessionTimeoutMs: 6_000,
-      onRestore: (report) => (restoredKeys = report.keys),
-    });
+    const second = await start({ onRestore: (report) => (restoredKeys = report.keys) });
     try {
       await readTopicUntil({
         client,
