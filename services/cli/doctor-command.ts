@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 
 import { createLogger } from '../../shared/logging/logger.js';
 import { renderJson, renderText } from '../doctor/render-report.js';
-import { runDoctor } from '../doctor/run-doctor.js';
 import { EXIT } from './options.js';
 
 interface DoctorFlags {
@@ -35,6 +34,8 @@ export function registerDoctorCommand(program: Command): void {
         name: 'doctor',
         level: process.env['RNNSTREAM_LOG_LEVEL'] || 'error',
       });
+      // Loaded here, not at the top: TensorFlow.js stays out of commands that do not need it.
+      const { runDoctor } = await import('../doctor/run-doctor.js');
       const report = await runDoctor({
         configPath: flags.config,
         brokers: flags.brokers,
