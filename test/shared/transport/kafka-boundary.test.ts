@@ -30,9 +30,10 @@ test('services and benches never call kafkajs clients: no client.kafka, no admin
     sourceText(file)
       .split('\n')
       .map((line, i) => ({ line, where: `${file}:${i + 1}` }))
-      // `config.kafka` / `options.kafka` are the connection settings (a config section), not a client.
+      // `config.kafka` / `config?.kafka` / `options.kafka` are the connection settings (a config
+      // section), not a client.
       .filter(({ line }) =>
-        /(?<!\b(?:config|options))\.kafka\b(?!\/)|\badmin\s*\.\s*\w+\s*\(/.test(line),
+        /(?<!\b(?:config|options)\??)\.kafka\b(?!\/)|\badmin\s*\.\s*\w+\s*\(/.test(line),
       )
       .map(({ line, where }) => `${where}: ${line.trim()}`),
   );
