@@ -40,6 +40,7 @@ import {
   writeConfig,
   type WorkerProcess,
 } from '../test/support/kafka/worker-harness.js';
+import { until } from '../test/support/until.js';
 import {
   readWholeTopic,
   spawnParamserver,
@@ -71,31 +72,6 @@ const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
-/** until(), with `diagnose()` (the services' log tails) in the error when it times out. */
-async function untilOr<T>(
-  diagnose: () => string,
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T> {
-  try {
-    return await until(what, probe, timeoutMs);
-  } catch (error) {
-    throw new Error(`${(error as Error).message}\n${diagnose()}`);
-  }
-}
 
 /** The last /readyz answer of each port (for the diagnosis of a timeout). */
 const lastReadyz = new Map<number, string>();
@@ -186,20 +162,16 @@ test(
             `w${i + 1} (:${ports.workers[i]}, exit ${w.child.exitCode}):\n${w.stderr().slice(-6000)}`,
         ),
       ].join('\n\n');
-    await untilOr(
-      diagnose,
-      'the paramserver ready',
-      async () => ((await isReady(ports.paramserver)) ? true : undefined),
-      120_000,
-    );
-    workers.push(...[0, 1, 2].map(startWorker));
-    for (const port of ports.workers)
-      await untilOr(
+    /** Until the service on `port` answers /readyz 200 (the services' log tails if it does not). */
+    const untilReady = (port: number, what: string, timeoutMs: number) =>
+      until(what, async () => ((await isReady(port)) ? true : undefined), {
+        timeoutMs,
+        ignoreErrors: true,
         diagnose,
-        `worker on :${port} ready`,
-        async () => ((await isReady(port)) ? true : undefined),
-        120_000,
-      );
+      });
+    await untilReady(ports.paramserver, 'the paramserver ready', 120_000);
+    workers.push(...[0, 1, 2].map(startWorker));
+    for (const port of ports.workers) await untilReady(port, `worker on :${port} ready`, 120_000);
 
     const killAndRestartWorker = async (i: number) => {
       say(`SIGKILL worker w${i + 1}`);
@@ -221,10 +193,9 @@ test(
       broker = await brokerModule.startLocalBroker({ logDir, resume: true, log: say });
       const back = Date.now();
       for (const port of [ports.paramserver, ...ports.workers])
-        await untilOr(
-          diagnose,
+        await untilReady(
+          port,
           `:${port} ready after the broker returned`,
-          async () => ((await isReady(port)) ? true : undefined),
           SESSION_TIMEOUT_MS + 30_000,
         );
       readyAfterBounceMs = Date.now() - back;
@@ -263,14 +234,13 @@ test(
 
     const admin = await openKafkaAdmin({ client });
     cleanups.push(() => closeKafkaAdmin(admin));
-    const predictions = await untilOr(
-      diagnose,
+    const predictions = await until(
       'a committed prediction for every event',
       async () => {
         const records = await readTopic({ client, admin, topic: topics.predictions });
         return records.length >= events.length ? predictionsOf(records) : undefined;
       },
-      300_000,
+      { timeoutMs: 300_000, ignoreErrors: true, diagnose },
     );
     const seen = new Map<string, number>();
     for (const p of predictions) {

@@ -11,6 +11,7 @@ import type { Prediction } from '../../shared/events/prediction.js';
 import { tallyPredictions } from '../../shared/evaluation/index.js';
 import type { Logger } from '../../shared/logging/logger.js';
 import {
+  KeyStateGauges,
   recordPredictions,
   recordTrainStep,
   type WorkerMetrics,
@@ -127,16 +128,7 @@ export async function runEmbedded(
     }
   };
 
-  let stateBytesAtMs = -Infinity;
-  const observeState = (m: WorkerMetrics): void => {
-    m.liveKeys.set(streamLearner.store.size);
-    m.paramVersion.set(learner.model.params.version);
-    if (Date.now() - stateBytesAtMs < 5_000) return; // a walk over every key
-    stateBytesAtMs = Date.now();
-    let bytes = 0;
-    for (const sequence of streamLearner.store.values()) bytes += sequence.byteLength();
-    m.stateBytes.set(bytes);
-  };
+  const keyStateGauges = metrics && new KeyStateGauges(metrics, Date.now);
 
   const consume = async (): Promise<EndOfInput> => {
     const progressEvery = options.progressIntervalMs ?? 0;
@@ -174,7 +166,11 @@ export async function runEmbedded(
       },
       onBatch: () => {
         history.afterBatch();
-        if (metrics) observeState(metrics);
+        keyStateGauges?.observe({
+          keys: streamLearner.store.size,
+          paramVersion: learner.model.params.version,
+          stateBytes: () => streamLearner.store.byteLength(),
+        });
         if (progressEvery > 0 && Date.now() >= nextProgress) {
           nextProgress = Date.now() + progressEvery;
           options.onProgress?.(summary.snapshot(), learner);

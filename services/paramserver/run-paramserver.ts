@@ -165,8 +165,8 @@ function cannotRestart(error: unknown): boolean {
     error instanceof KafkaSecurityError
   )
     return true;
-  const type = error.kafkaErrorType ?? '';
-  return /FENCED|INVALID_PRODUCER_EPOCH|AUTHORIZATION_FAILED|SASL|AUTHENTICATION/.test(type);
+  // Refused logins and ACLs are KafkaSecurityErrors already (wrapKafkaError): left is fencing.
+  return /FENCED|INVALID_PRODUCER_EPOCH/.test(error.kafkaErrorType ?? '');
 }
 
 /**

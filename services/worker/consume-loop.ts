@@ -9,6 +9,7 @@ import {
 } from '../../shared/transport/kafka/index.js';
 import type { LockstepGate } from './lockstep-gate.js';
 import type { PartitionLifecycle } from './partition-lifecycle.js';
+import type { BatchReport } from './partition-task.js';
 import type { PendingGradients } from './pending-gradients.js';
 import type { PublishedParams } from '../../shared/paramserver-client/index.js';
 import type { WorkerMetricsReporter } from './worker-metrics-reporter.js';
@@ -62,7 +63,7 @@ export class ConsumeLoop {
         })) {
           if (signal.aborted) break;
           if (records.length > 0) await this.process(records);
-          await this.trainDue();
+          await this.dueWork();
         }
       } catch (error) {
         if (signal.aborted) break;
@@ -89,39 +90,71 @@ export class ConsumeLoop {
    * that step's gradient helps make (as in a single-process learner).
    */
   private async process(records: readonly KafkaBusRecord[]): Promise<void> {
-    const { partitions, model, params, gate, reporter, logger, signal } = this.o;
+    const { partitions, gate, signal } = this.o;
     const partition = records[0]!.partition;
     if (!partitions.isAssigned(partition)) return; // a batch of a revoked partition: not ours
     const task = await partitions.taskFor(partition);
     let rest = records;
     while (rest.length > 0 && !signal.aborted && partitions.isAssigned(partition)) {
-      params?.applyNewest();
-      const version = model.params.version;
-      const started = performance.now();
-      const report = await partitions.whileBusy(partition, () =>
-        task.process(rest, { stopAfterTrainStep: gate !== undefined }).catch((error: unknown) => {
-          reporter.transactionFailed();
-          throw error;
-        }),
+      const batch = rest;
+      const report = await this.transaction(partition, () =>
+        task.process(batch, { stopAfterTrainStep: gate !== undefined }),
       );
-      this.failures = 0;
-      rest = rest.slice(report.records);
-      reporter.batchCommitted(report, (performance.now() - started) / 1000);
-      logger.debug(
-        {
-          partition,
-          records: report.records,
-          events: report.events,
-          nextOffset: report.nextOffset,
-          gradientRecords: report.gradientRecords,
-          version,
-          left: rest.length,
-        },
-        'transaction committed',
-      );
-      await this.awaitLockstep(report.gradients, version);
+      rest = rest.slice(report!.records);
     }
     partitions.closeIfRevoked(partition);
+  }
+
+  /**
+   * Timed work, partition by partition (one transaction each): trains the ready keys whose
+   * tbptt.maxWaitMs is over and evicts the keys idle past state.ttlMs though no event came for
+   * them, so no ready key waits and no idle key stays for the next event of its partition — the
+   * loop wakes up for them when no batch comes (idleAfterMs).
+   */
+  private async dueWork(): Promise<void> {
+    const { partitions, signal } = this.o;
+    for (const task of partitions.openTasks()) {
+      if (signal.aborted) return;
+      if (task.dueInMs() !== 0 || !partitions.isAssigned(task.partition)) continue;
+      await this.transaction(task.partition, () => task.dueWork());
+      partitions.closeIfRevoked(task.partition);
+    }
+  }
+
+  /**
+   * One transaction of `partition` run by `work` with the newest parameters (undefined: it had
+   * nothing to do). A committed one is reported, then lockstep waits for its gradients.
+   */
+  private async transaction(
+    partition: number,
+    work: () => Promise<BatchReport | undefined>,
+  ): Promise<BatchReport | undefined> {
+    const { partitions, model, params, reporter, logger } = this.o;
+    params?.applyNewest();
+    const version = model.params.version;
+    const started = performance.now();
+    const report = await partitions.whileBusy(partition, () =>
+      work().catch((error: unknown) => {
+        reporter.transactionFailed();
+        throw error;
+      }),
+    );
+    if (!report) return undefined;
+    this.failures = 0;
+    reporter.batchCommitted(report, (performance.now() - started) / 1000);
+    logger.debug(
+      {
+        partition,
+        records: report.records,
+        events: report.events,
+        nextOffset: report.nextOffset,
+        gradientRecords: report.gradientRecords,
+        version,
+      },
+      'transaction committed',
+    );
+    await this.awaitLockstep(report.gradients, version);
+    return report;
   }
 
   /** Lockstep training: waits until a published version has applied the gradients just sent. */
@@ -133,44 +166,12 @@ export class ConsumeLoop {
         'lockstep: no published version applied our gradient within --params-lockstep-ms; going on with the newest version at hand',
       );
   }
-
-  /**
-   * Timed work, partition by partition (one transaction each): trains the ready keys whose
-   * tbptt.maxWaitMs is over and evicts the keys idle past state.ttlMs though no event came for
-   * them, so no ready key waits and no idle key stays for the next event of its partition — the
-   * loop wakes up for them when no batch comes (idleAfterMs).
-   */
-  private async trainDue(): Promise<void> {
-    const { partitions, model, params, reporter, logger, signal } = this.o;
-    for (const task of partitions.openTasks()) {
-      if (signal.aborted) return;
-      if (task.dueInMs() !== 0 || !partitions.isAssigned(task.partition)) continue;
-      params?.applyNewest();
-      const version = model.params.version;
-      const started = performance.now();
-      const report = await partitions.whileBusy(task.partition, () =>
-        task.trainDue().catch((error: unknown) => {
-          reporter.transactionFailed();
-          throw error;
-        }),
-      );
-      partitions.closeIfRevoked(task.partition);
-      if (!report) continue;
-      this.failures = 0;
-      reporter.batchCommitted(report, (performance.now() - started) / 1000);
-      logger.debug(
-        { partition: task.partition, gradientRecords: report.gradientRecords, version },
-        'keys whose maxWaitMs was over trained without a new event',
-      );
-      await this.awaitLockstep(report.gradients, version);
-    }
-  }
 }
 
 /**
- * 0.5 s after the first failure in a row, then 1 s, 2 s, 4 s, then every 5 s: short enough that a worker is back within seconds of the
- * broker's return (readiness within the session timeout + 30 s, test:chaos), long enough not to
- * hammer a broker that is away.
+ * 0.5 s after the first failure in a row, then 1 s, 2 s, 4 s, then every 5 s: short enough that
+ * a worker is back within seconds of the broker's return (readiness within the session timeout
+ * + 30 s, test:chaos), long enough not to hammer a broker that is away.
  */
 function restartBackoffMs(failures: number): number {
   return Math.min(5_000, 250 * 2 ** Math.min(failures, 5));

@@ -136,9 +136,7 @@ export class PartitionTask {
 
   /** Bytes of the per-key state arrays this partition holds (a walk over its keys). */
   stateBytes(): number {
-    let bytes = 0;
-    for (const sequence of this.learner.store.values()) bytes += sequence.byteLength();
-    return bytes;
+    return this.learner.store.byteLength();
   }
 
   /**
@@ -239,7 +237,7 @@ export class PartitionTask {
    * event came for them, in a transaction of their changelog records, tombstones and gradients
    * (the consumed offsets stay where they are); undefined when nothing was due.
    */
-  async trainDue(): Promise<BatchReport | undefined> {
+  async dueWork(): Promise<BatchReport | undefined> {
     const t0 = performance.now();
     const trained = await this.learner.trainDue();
     const evicted = this.learner.evictDue(); // their tombstones go in this transaction

@@ -1,6 +1,7 @@
 import type { Logger } from '../../shared/logging/index.js';
 import type { ServiceProbes } from '../../shared/metrics/probes.js';
 import {
+  KeyStateGauges,
   recordPredictions,
   recordTrainStep,
   type WorkerMetrics,
@@ -78,11 +79,11 @@ export class WorkerMetricsReporter {
   private restoresInFlight = 0;
   /** Partitions with a consumer-lag series. */
   private readonly lagPartitions = new Set<number>();
-  /** When rnnstream_worker_state_bytes was last summed (a walk over every key). */
-  private stateBytesAtMs = -Infinity;
+  private readonly keyStateGauges: KeyStateGauges | undefined;
 
   constructor(options: WorkerMetricsReporterOptions) {
     this.o = options;
+    this.keyStateGauges = options.metrics && new KeyStateGauges(options.metrics, options.now);
     this.startedMs = options.now();
     this.lastProgressMs = this.startedMs;
   }
@@ -112,14 +113,12 @@ export class WorkerMetricsReporter {
       m.evictedKeys.inc(report.tombstones);
       m.gradientBytesSent.inc(report.gradientBytes);
       recordPredictions(m, report.tally);
-      m.liveKeys.set(this.view.keys());
-      const t = this.o.now();
-      if (t - this.stateBytesAtMs >= 5_000) {
-        m.stateBytes.set(this.view.stateBytes());
-        this.stateBytesAtMs = t;
-      }
+      this.keyStateGauges?.observe({
+        keys: this.view.keys(),
+        paramVersion: this.view.paramVersion(),
+        stateBytes: () => this.view.stateBytes(),
+      });
       m.ownedPartitions.set(this.view.partitions().length);
-      m.paramVersion.set(this.view.paramVersion());
     }
     this.totals.events += report.events;
     this.totals.deadLetters += report.deadLetters;

@@ -169,3 +169,33 @@ export function recordPredictions(
   m.correctPredictions.inc(tally.correct);
   m.predictionSquaredError.inc(tally.squaredError);
 }
+
+/**
+ * Live keys and the parameter version at every call; state bytes at most every 5 s, because
+ * summing them walks every key. The Kafka worker's and the embedded run's view of their keys.
+ */
+export class KeyStateGauges {
+  private stateBytesAtMs = -Infinity;
+
+  constructor(
+    private readonly m: WorkerMetrics,
+    private readonly now: () => number,
+  ) {}
+
+  observe({
+    keys,
+    paramVersion,
+    stateBytes,
+  }: {
+    keys: number;
+    paramVersion: number;
+    stateBytes: () => number;
+  }): void {
+    this.m.liveKeys.set(keys);
+    this.m.paramVersion.set(paramVersion);
+    const t = this.now();
+    if (t - this.stateBytesAtMs < 5_000) return;
+    this.m.stateBytes.set(stateBytes());
+    this.stateBytesAtMs = t;
+  }
+}

@@ -83,6 +83,13 @@ export class KeyStore {
     return evicted;
   }
 
+  /** Bytes of the per-key arrays held (KeySequence.byteLength summed: a walk over every key). */
+  byteLength(): number {
+    let bytes = 0;
+    for (const sequence of this.keys.values()) bytes += sequence.byteLength();
+    return bytes;
+  }
+
   /** Least recently seen first again, after keys were restored out of order. */
   private order(): void {
     if (this.ordered) return;

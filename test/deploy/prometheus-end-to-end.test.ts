@@ -39,6 +39,7 @@ import {
   startPrometheus,
   type PrometheusServer,
 } from '../support/prometheus/prometheus.js';
+import { until } from '../support/until.js';
 
 const missing = prometheusMissing();
 const bin = fileURLToPath(new URL('../../../bin/rnnstream.js', import.meta.url));
@@ -54,22 +55,16 @@ before(
 );
 after(() => (missing ? undefined : releaseTestAdmin({ broker, admin })));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 /** host:port of the metrics server a service logged (`"url"` or `"metrics"`). */
 function metricsTarget(log: () => string): Promise<string> {
-  return until('the metrics url in the log', async () => {
-    const match = /"(?:url|metrics)":"http:\/\/([^/"]+)\/metrics"/.exec(log());
-    return match?.[1];
-  });
+  return until(
+    'the metrics url in the log',
+    async () => {
+      const match = /"(?:url|metrics)":"http:\/\/([^/"]+)\/metrics"/.exec(log());
+      return match?.[1];
+    },
+    { timeoutMs: 90_000 },
+  );
 }
 
 test(
@@ -147,14 +142,18 @@ test(
       assert.equal(generated, 0, 'the decode request is answered');
 
       const server = prometheus;
-      await until('every job scraped and the worker trained', async () => {
-        const up = await server.query('up == 1');
-        const trained = await server.query('rnnstream_worker_train_steps_total > 0');
-        const lag = await server.query('rnnstream_decoder_consumer_lag_offsets');
-        return up.result.length === 3 && trained.result.length > 0 && lag.result.length > 0
-          ? true
-          : undefined;
-      });
+      await until(
+        'every job scraped and the worker trained',
+        async () => {
+          const up = await server.query('up == 1');
+          const trained = await server.query('rnnstream_worker_train_steps_total > 0');
+          const lag = await server.query('rnnstream_decoder_consumer_lag_offsets');
+          return up.result.length === 3 && trained.result.length > 0 && lag.result.length > 0
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 90_000 },
+      );
       // Rates need two samples after the counters moved; recording rules an evaluation after.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
 

@@ -23,6 +23,7 @@ import {
   spawnWorker,
   writeConfig,
 } from '../../support/kafka/worker-harness.js';
+import { until } from '../../support/until.js';
 
 let broker: TestBroker;
 let client: KafkaClient;
@@ -36,16 +37,6 @@ after(() => releaseTestAdmin({ broker, admin }));
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(series + ' '));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 test('the worker is ready only after its restore, and its /metrics carries prediction, lag, state and gradient figures', async () => {
@@ -68,8 +59,10 @@ test('the worker is ready only after its restore, and its /metrics carries predi
     const url = /"url":"(http:[^"]+)\/metrics"/.exec(worker.stderr())![1]!;
     const readyz = await fetch(`${url}/readyz`);
     if (readyz.status === 503) assert.match(await readyz.text(), /^(parameters|group|restore): /m);
-    await until('/readyz 200', async () =>
-      (await fetch(`${url}/readyz`)).status === 200 ? true : undefined,
+    await until(
+      '/readyz 200',
+      async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined),
+      { intervalMs: 100 },
     );
     assert.match(worker.stderr(), /partitions restored/, 'ready only after the restore');
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
@@ -79,14 +72,18 @@ test('the worker is ready only after its restore, and its /metrics carries predi
       ['a', 'b'].map((key) => ({ key, value: encodeEvent({ key, token, eos: false }), i })),
     );
     await produceRecords({ client, topic: topicNames(app).events, records: events });
-    const metrics = await until('every event processed', async () => {
-      const body = await (await fetch(`${url}/metrics`)).text();
-      // A fetched batch's lag is reported once the worker has taken the next batch.
-      return sample(body, 'rnnstream_worker_events_total{service="worker"}') === events.length &&
-        body.includes('rnnstream_worker_consumer_lag_offsets{')
-        ? body
-        : undefined;
-    });
+    const metrics = await until(
+      'every event processed',
+      async () => {
+        const body = await (await fetch(`${url}/metrics`)).text();
+        // A fetched batch's lag is reported once the worker has taken the next batch.
+        return sample(body, 'rnnstream_worker_events_total{service="worker"}') === events.length &&
+          body.includes('rnnstream_worker_consumer_lag_offsets{')
+          ? body
+          : undefined;
+      },
+      { intervalMs: 100 },
+    );
     // lm: every event's token is predicted before it is learned from.
     assert.equal(
       sample(metrics, 'rnnstream_worker_scored_predictions_total{service="worker"}'),
