@@ -15,9 +15,9 @@ export async function benchBrokers(
   const { startLocalBroker } = (await import(
     path.join(ROOT, 'scripts', 'kafka', 'local-broker.mjs')
   )) as {
-    startLocalBroker(o: object): Promise<{ brokers: string[]; stop(): Promise<void> }>;
+    startLocalBroker(o: object): Promise<{ brokers: string; stop(): Promise<void> }>;
   };
   say('KAFKA_BROKERS not set: starting a local broker');
   const broker = await startLocalBroker({ log: (line: string) => say(line) });
-  return { list: broker.brokers, stop: () => broker.stop() };
+  return { list: broker.brokers.split(','), stop: () => broker.stop() };
 }
