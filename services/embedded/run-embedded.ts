@@ -155,7 +155,7 @@ export async function runEmbedded(
       },
       onPredictions: async (predictions, events) => {
         predictions.forEach((p, i) => {
-          summary.observe(p, events[i]!.token);
+          summary.observe(p, events[i]?.token);
           history.afterPrediction();
         });
         if (metrics) {
@@ -164,6 +164,7 @@ export async function runEmbedded(
         }
         if (output) await writeLines(output, predictions);
       },
+      onRejected: ({ line, error }) => reportBad(line, error),
       onBatch: () => {
         history.afterBatch();
         keyStateGauges?.observe({
