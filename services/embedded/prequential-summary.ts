@@ -120,8 +120,16 @@ export interface TrainingReport {
      * its start: no gradient reaches them.
      */
     beyondMaxSequenceSteps: number;
-    /** classify: steps of sequences whose eos, and with it the label, had not come at the end. */
+    /**
+     * classify, and bidirectional segments: steps of sequences whose eos had not come at the end
+     * (a bidirectional model predicts none of them either).
+     */
     withoutEos: number;
+    /**
+     * model.bidirectional only: buffered steps dropped with a segment that grew beyond
+     * task.maxSequenceSteps (its later events were refused as bad records).
+     */
+    segmentOverflow?: number;
   };
 }
 

@@ -235,10 +235,12 @@ function trainingReport({
     beyondMaxSequenceSteps: streamLearner.untrainedStepsBeyondWindow,
     withoutEos: streamLearner.untrainedStepsWithoutEos,
   };
+  const segmentOverflow = streamLearner.untrainedStepsSegmentOverflow;
   return {
     trainSteps,
     endOfInputSteps: endOfInput.steps,
-    untrainedSteps: untrained.evicted + untrained.beyondMaxSequenceSteps + untrained.withoutEos,
-    untrained,
+    untrainedSteps:
+      untrained.evicted + untrained.beyondMaxSequenceSteps + untrained.withoutEos + segmentOverflow,
+    untrained: streamLearner.predictsAtSegmentEnd ? { ...untrained, segmentOverflow } : untrained,
   };
 }

@@ -62,3 +62,75 @@ test('tag with the segment’s last token: a bidirectional tagger learns it onli
   assert.ok(b.metrics.accuracy! > 0.9, `bidirectional prequential accuracy ${b.metrics.accuracy}`);
   assert.ok(u.metrics.accuracy! < 0.5, `unidirectional prequential accuracy ${u.metrics.accuracy}`);
 });
+
+test('a segment longer than task.maxSequenceSteps: its steps beyond the bound are skipped with the reason, its buffered steps dropped and counted, and the key’s next segment is predicted whole', async () => {
+  const key = (token: number, eos = false) => ({ key: 'long', token, label: 'a', eos });
+  const events = [
+    ...[0, 1, 2, 3, 0, 1].map((t) => key(t)),
+    key(2, true), // steps 5, 6 and this eos are over the bound of 4
+    key(3),
+    key(0, true),
+    { key: 'short', token: 1, label: 'b', eos: true },
+  ];
+  const { summary, predictions, logLines } = await runOnEvents({
+    name: 'bidirectional-bound',
+    config: {
+      task: { type: 'tag', labels: LABELS, maxSequenceSteps: 4 },
+      input: { tokenizer: 'ids', vocabSize: 4 },
+      model: { cell: 'rnn', hidden: 4, embedding: 2, bidirectional: true },
+    },
+    events,
+  });
+  assert.equal(summary.skipped, 3);
+  assert.equal(summary.training?.untrained.segmentOverflow, 4);
+  const reasons = logLines.filter((l) => l['msg'] === 'skipped bad input record');
+  assert.deepEqual(
+    reasons.map((l) => l['line']),
+    [5, 6, 7],
+  );
+  for (const l of reasons)
+    assert.match(
+      String(l['reason']),
+      /segment of key "long" already has task\.maxSequenceSteps = 4 steps/,
+    );
+  assert.deepEqual(
+    predictions.map((p) => [p['key'], p['index'], p['eos'] ?? false]),
+    [
+      ['long', 7, false],
+      ['long', 8, true],
+      ['short', 9, true],
+    ],
+  );
+});
+
+test('bidirectional classify: every step of a segment gets the segment’s class at its eos, the actual label only on the eos step', async () => {
+  const events = lastTokenStream(5, { keys: 3, segments: 4 }).map((e) => {
+    const { label, ...rest } = e as { label: string; eos: boolean };
+    return rest.eos ? { ...rest, label } : rest;
+  });
+  const { summary, predictions } = await runOnEvents({
+    name: 'bidirectional-classify',
+    config: {
+      task: { type: 'classify', labels: LABELS },
+      input: { tokenizer: 'ids', vocabSize: 4 },
+      model: { cell: 'lstm', layers: 2, hidden: 4, embedding: 2, bidirectional: true },
+    },
+    events,
+  });
+  assert.equal(predictions.length, events.length);
+  const segments = new Map<string, Array<Record<string, unknown>>>();
+  for (const p of predictions) {
+    const open = segments.get(String(p['key'])) ?? [];
+    open.push(p);
+    if (p['eos']) {
+      assert.ok(
+        open.every((q) => q['label'] === p['label'] && q['confidence'] === p['confidence']),
+      );
+      assert.ok(open.slice(0, -1).every((q) => q['actual'] === undefined));
+      assert.ok(LABELS.includes(String(p['actual'])));
+      segments.set(String(p['key']), []);
+    } else segments.set(String(p['key']), open);
+  }
+  assert.equal(summary.storage?.schedule, 'segment');
+  assert.equal(summary.storage?.stateFloats, 0);
+});
