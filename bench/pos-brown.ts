@@ -102,7 +102,7 @@ function corpusFolder(): string {
 /**
  * A Brown tag's universal tag, by its prefix, after the en-brown mapping of Petrov et al.: the
  * title/headline/cited suffixes (-tl, -hl, -nc) and the negation star go, a contraction counts
- * as its first part (`pps+bez` → pps), foreign words (fw-…) are X.
+ * as its first part (`pps+bez` → pps), foreign words (fw-…) are X, the negator `*` is ADV.
  */
 function universalTag(brown: string): (typeof UNIVERSAL)[number] {
   const tag = brown
@@ -111,6 +111,9 @@ function universalTag(brown: string): (typeof UNIVERSAL)[number] {
     .replace(/-(tl|hl|nc)/g, '')
     .replace(/\*$/, '');
   if (tag.startsWith('fw-') || tag === 'nil' || tag === 'uh') return 'X';
+  if (tag === '') return 'ADV'; // `*`, the negator (not, n't)
+  if (tag === 'pn') return 'PRON'; // nominal pronouns: everybody, nothing
+  if (tag === 'abl') return 'ADV'; // pre-qualifiers: quite, rather
   if (/^[^a-z]+$/.test(tag)) return '.'; // punctuation: . , : ( ) `` '' --
   if (/^(nn|np|nr)/.test(tag)) return 'NOUN';
   if (/^(vb|be|do|hv|md)/.test(tag)) return 'VERB';

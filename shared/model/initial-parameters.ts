@@ -44,19 +44,19 @@ export function initialParameters(
     });
   }
   const createParams = CELL_PARAMS[spec.cell];
+  // A bidirectional model's layers have a forward and a backward direction each, named apart.
   if (spec.bidirectional)
     out.push(...bidirectionalLayerParams(bidirectionalLayerOptions(spec), createParams, rng));
-  else
-    for (let layer = 0; layer < spec.layers; layer++) {
-      const options = {
-        inputSize: layer === 0 ? spec.embedding : spec.hidden,
-        hidden: spec.hidden,
-        peepholes: spec.peepholes,
-        coupledGates: spec.coupledGates,
-      };
-      for (const p of createParams(options, rng))
-        out.push({ name: `layer${layer}/${p.name}`, shape: [...p.shape], values: p.values });
-    }
+  for (let layer = 0; layer < spec.layers && !spec.bidirectional; layer++) {
+    const options = {
+      inputSize: layer === 0 ? spec.embedding : spec.hidden,
+      hidden: spec.hidden,
+      peepholes: spec.peepholes,
+      coupledGates: spec.coupledGates,
+    };
+    for (const p of createParams(options, rng))
+      out.push({ name: `layer${layer}/${p.name}`, shape: [...p.shape], values: p.values });
+  }
   // A bidirectional head reads [h→, h←]: 2H values.
   const headInputs = spec.bidirectional ? 2 * spec.hidden : spec.hidden;
   out.push({

@@ -38,7 +38,7 @@ function configWith(bidirectional: boolean): object {
   };
 }
 
-const events = lastTokenStream(3, { keys: 16, segments: 120 });
+const events = lastTokenStream(3, { keys: 16, segments: 160 });
 
 test('tag with the segment’s last token: a bidirectional tagger learns it online (> 90 % prequential accuracy), a unidirectional one stays near chance', async () => {
   const bidirectional = await runOnEvents({
@@ -53,14 +53,12 @@ test('tag with the segment’s last token: a bidirectional tagger learns it onli
   });
   const b = bidirectional.summary;
   const u = unidirectional.summary;
-  console.log(
-    JSON.stringify({ b: [b.metrics, b.recent, b.events], u: [u.metrics, u.recent, u.events] }),
-  );
   assert.equal(b.events, events.length, 'every event gets its prediction once its segment closes');
   assert.equal(bidirectional.predictions.length, events.length);
-  assert.ok(b.recent.accuracy! > 0.9, `bidirectional recent accuracy ${b.recent.accuracy}`);
   assert.ok(b.metrics.accuracy! > 0.9, `bidirectional prequential accuracy ${b.metrics.accuracy}`);
+  // Chance is 25 %; the last step of a segment (1 in 5.5 on average) is known to it as well.
   assert.ok(u.metrics.accuracy! < 0.5, `unidirectional prequential accuracy ${u.metrics.accuracy}`);
+  assert.ok(b.metrics.macroF1! > 0.9, `bidirectional macro-F1 ${b.metrics.macroF1}`);
 });
 
 test('a segment longer than task.maxSequenceSteps: its steps beyond the bound are skipped with the reason, its buffered steps dropped and counted, and the key’s next segment is predicted whole', async () => {
