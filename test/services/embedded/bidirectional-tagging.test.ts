@@ -101,7 +101,7 @@ test('a segment longer than task.maxSequenceSteps: its steps beyond the bound ar
   );
 });
 
-test('bidirectional classify: every step of a segment gets the segment’s class at its eos, the actual label only on the eos step', async () => {
+test('bidirectional classify (with dropout): every step of a segment gets the segment’s class at its eos, the actual label only on the eos step', async () => {
   const events = lastTokenStream(5, { keys: 3, segments: 4 }).map((e) => {
     const { label, ...rest } = e as { label: string; eos: boolean };
     return rest.eos ? { ...rest, label } : rest;
@@ -111,7 +111,16 @@ test('bidirectional classify: every step of a segment gets the segment’s class
     config: {
       task: { type: 'classify', labels: LABELS },
       input: { tokenizer: 'ids', vocabSize: 4 },
-      model: { cell: 'lstm', layers: 2, hidden: 4, embedding: 2, bidirectional: true },
+      // Variational dropout on both layers (the upper one reads 2H = 8 values) and both directions.
+      model: {
+        cell: 'lstm',
+        layers: 2,
+        hidden: 4,
+        embedding: 2,
+        bidirectional: true,
+        dropout: 0.2,
+        recurrentDropout: 0.2,
+      },
     },
     events,
   });
@@ -129,6 +138,7 @@ test('bidirectional classify: every step of a segment gets the segment’s class
       segments.set(String(p['key']), []);
     } else segments.set(String(p['key']), open);
   }
+  assert.ok(summary.training!.trainSteps > 0, 'the segments trained, dropout masks and all');
   assert.equal(summary.storage?.schedule, 'segment');
   assert.equal(summary.storage?.stateFloats, 0);
 });
