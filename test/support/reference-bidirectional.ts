@@ -9,6 +9,7 @@
  * direction runs t = s..e-1 and the backward one t = e-1..s, each from h = c = 0. The head reads
  * [h→_t, h←_t] of the top layer at every real step (tag) or [h→_(e-1), h←_s] at every step
  * (classify); padded steps of a tag row read zeros. Loss: mean softmax cross-entropy over lossMask.
+ * Dropout masks of the batch, when present, are applied as docs/model-math.md says (variational).
  */
 import type { ModelSpec } from '../../shared/model/model-spec.js';
 import type { TrainingBatch } from '../../shared/model/training-batch.js';
@@ -71,30 +72,34 @@ function affine(
   return out;
 }
 
-/** One cell step in float64: returns [h', c'] (c' empty for rnn/gru). */
+/**
+ * One cell step in float64: returns [h', c'] (c' empty for rnn/gru). `hIn` is h_{t-1} where it
+ * enters the recurrent products (times the recurrent dropout mask), `h` the carried one.
+ */
 function cellStep(
   cell: ModelSpec['cell'],
   P: (name: string) => Float64Array,
   x: ArrayLike<number>,
   h: Float64Array,
+  hIn: Float64Array,
   c: Float64Array,
   H: number,
 ): [Float64Array, Float64Array] {
   if (cell === 'rnn') {
     const a = affine(x, P('W'), H, P('b'), 0, H);
-    const r = affine(h, P('U'), H, undefined, 0, H);
+    const r = affine(hIn, P('U'), H, undefined, 0, H);
     return [a.map((v, j) => Math.tanh(v + r[j]!)), c];
   }
   if (cell === 'gru') {
     const xru = affine(x, P('Wru'), 2 * H, P('bru'), 0, 2 * H);
-    const hru = affine(h, P('Uru'), 2 * H, undefined, 0, 2 * H);
+    const hru = affine(hIn, P('Uru'), 2 * H, undefined, 0, 2 * H);
     const r = new Float64Array(H);
     const u = new Float64Array(H);
     for (let j = 0; j < H; j++) {
       r[j] = sigmoid(xru[j]! + hru[j]!);
       u[j] = sigmoid(xru[H + j]! + hru[H + j]!);
     }
-    const rh = h.map((v, j) => v * r[j]!);
+    const rh = hIn.map((v, j) => v * r[j]!);
     const xc = affine(x, P('Wc'), H, P('bc'), 0, H);
     const hc = affine(rh, P('Uc'), H, undefined, 0, H);
     const next = new Float64Array(H);
@@ -106,7 +111,7 @@ function cellStep(
   }
   // LSTM, gate blocks i, c̃, f, o.
   const z = affine(x, P('W'), 4 * H, P('b'), 0, 4 * H);
-  const zh = affine(h, P('U'), 4 * H, undefined, 0, 4 * H);
+  const zh = affine(hIn, P('U'), 4 * H, undefined, 0, 4 * H);
   const hNext = new Float64Array(H);
   const cNext = new Float64Array(H);
   for (let j = 0; j < H; j++) {
@@ -169,6 +174,14 @@ export function referenceBidirectional(
     let forwardLast: Float64Array = new Float64Array(H);
     let backwardFirst: Float64Array = new Float64Array(H);
     for (let l = 0; l < spec.layers; l++) {
+      // Variational dropout: one mask per row and layer, the same at every step and in both
+      // directions; the recurrent one on h_{t-1} where it enters the recurrent products.
+      const inputMask = batch.dropoutMasks?.input[l];
+      const recurrentMask = batch.dropoutMasks?.recurrent[l];
+      if (inputMask) {
+        const d = xs[0]?.length ?? 0;
+        xs = xs.map((x) => x.map((v, j) => v * inputMask[b * d + j]!));
+      }
       const run = (dir: 'forward' | 'backward'): Float64Array[] => {
         const P = (n: string): Float64Array => get(`layer${l}/${dir}/${n}`);
         const hs: Float64Array[] = new Array<Float64Array>(xs.length);
@@ -176,7 +189,8 @@ export function referenceBidirectional(
         let c: Float64Array = new Float64Array(H);
         const order = xs.map((_, i) => (dir === 'forward' ? i : xs.length - 1 - i));
         for (const i of order) {
-          [h, c] = cellStep(spec.cell, P, xs[i]!, h, c, H);
+          const hIn = recurrentMask ? h.map((v, j) => v * recurrentMask[b * H + j]!) : h;
+          [h, c] = cellStep(spec.cell, P, xs[i]!, h, hIn, c, H);
           hs[i] = h;
         }
         return hs;

@@ -55,7 +55,12 @@ function bidirectionalSpec(cell: CellType, task: TaskType, layers: number): Mode
  * Rows of different lengths, right-padded after the segment (as the learner lays segments out);
  * tag: a loss at most real steps, classify: at each row's last real step only.
  */
-function segmentBatch(spec: ModelSpec, lengths: number[], seed: number): TrainingBatch {
+function segmentBatch(
+  spec: ModelSpec,
+  lengths: number[],
+  seed: number,
+  { dropout = false }: { dropout?: boolean } = {},
+): TrainingBatch {
   const rng = createTestRng(seed);
   const steps = Math.max(...lengths);
   const n = lengths.length * steps;
@@ -67,7 +72,19 @@ function segmentBatch(spec: ModelSpec, lengths: number[], seed: number): Trainin
     if (spec.task === 'classify') lossMask[b * steps + length - 1] = 1;
     else for (let t = 0; t < length; t++) lossMask[b * steps + t] = t === 1 && b === 0 ? 0 : 1;
   });
+  // Variational masks (0 or 1/(1 - 0.3)): layer 0 reads E values, the layers above 2H.
+  const B = lengths.length;
+  const mask = (n: number) =>
+    Float32Array.from({ length: n }, () => (rng.next() < 0.3 ? 0 : 1 / 0.7));
+  const layers = Array.from({ length: spec.layers }, (_, l) => l);
+  const dropoutMasks = dropout
+    ? {
+        input: layers.map((l) => mask(B * (l === 0 ? spec.embedding : 2 * spec.hidden))),
+        recurrent: layers.map(() => mask(B * spec.hidden)),
+      }
+    : undefined;
   return {
+    ...(dropoutMasks ? { dropoutMasks } : {}),
     batchSize: lengths.length,
     steps,
     tokens,
@@ -103,16 +120,24 @@ function entriesToProbe(shapes: Map<string, number[]>, seed: number): Map<string
   return entries;
 }
 
-const cases: Array<{ cell: CellType; task: TaskType; layers: number; lengths: number[] }> = [
+const cases: Array<{
+  cell: CellType;
+  task: TaskType;
+  layers: number;
+  lengths: number[];
+  dropout?: boolean;
+}> = [
   { cell: 'rnn', task: 'tag', layers: 2, lengths: [5, 3, 1] },
   { cell: 'gru', task: 'tag', layers: 2, lengths: [4, 2] },
   { cell: 'lstm', task: 'tag', layers: 1, lengths: [3, 5] },
   { cell: 'lstm', task: 'classify', layers: 2, lengths: [4, 2, 3] },
   { cell: 'gru', task: 'classify', layers: 1, lengths: [2, 5] },
+  { cell: 'gru', task: 'tag', layers: 2, lengths: [5, 3], dropout: true },
+  { cell: 'lstm', task: 'classify', layers: 2, lengths: [3, 4], dropout: true },
 ];
 
 for (const [index, c] of cases.entries()) {
-  test(`bidirectional ${c.cell} ${c.task} (${c.layers} layers, lengths ${c.lengths.join('/')}): loss and gradients agree with float64 central differences`, async () => {
+  test(`bidirectional ${c.cell} ${c.task} (${c.layers} layers, lengths ${c.lengths.join('/')}${c.dropout ? ', dropout' : ''}): loss and gradients agree with float64 central differences`, async () => {
     await tf.setBackend('cpu');
     const spec = bidirectionalSpec(c.cell, c.task, c.layers);
     const model = RecurrentModel.create({ spec, seed: 7 + index, kernels: GENERIC_KERNELS });
@@ -127,7 +152,7 @@ for (const [index, c] of cases.entries()) {
       const arrays = perturbed(model, 100 + index);
       model.params.assignArrays(arrays);
       const params = new Map([...arrays].map(([n, v]) => [n, Float64Array.from(v)]));
-      const batch = segmentBatch(spec, c.lengths, 200 + index);
+      const batch = segmentBatch(spec, c.lengths, 200 + index, { dropout: c.dropout });
 
       const reference = referenceBidirectional(spec, params, batch);
       const { loss, gradients } = model.lossAndGradients(batch);
