@@ -135,6 +135,9 @@ function stepsProblem(snapshot: KeySequenceSnapshot, spec: ModelSpec): string | 
         ? tokenProblem(`step ${i}'s input token`, step.inputToken, spec)
         : vectorProblem(`step ${i}'s input features`, step.inputFeatures ?? [], spec.featureSize);
     if (problem) return problem;
+    // A bidirectional key's buffered steps are predicted at eos: each must name its event.
+    if (spec.bidirectional && !Number.isSafeInteger(step.eventIndex))
+      return `step ${i} of a bidirectional segment has no event index (its prediction could not name its event)`;
     if (!step.hasLoss) continue;
     if (classes) {
       const c = step.classTarget;
