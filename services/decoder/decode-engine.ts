@@ -18,7 +18,9 @@ import {
   type ForecastJob,
   generateBatchYielding,
   labelBatch,
+  labelSegments,
   replayLastSteps,
+  type SegmentJob,
   type GenerationJob,
   type LabelJob,
 } from '../../shared/decoding/index.js';
@@ -225,6 +227,7 @@ export class DecodeEngine {
     version: number,
     task: 'tag' | 'classify',
   ): Promise<Map<Prepared, DecodeResult | JobError>> {
+    if (this.o.spec.bidirectional) return this.labelSegments(prepared, version, task);
     const { model, spec } = this.o;
     const out = new Map<Prepared, DecodeResult | JobError>();
     const runnable: Array<{ p: Prepared; job: LabelJob }> = [];
@@ -258,6 +261,80 @@ export class DecodeEngine {
       out.set(r.p, this.labelResult(r.p, outcomes[i]!.outputs, 0, version, task)),
     );
     return out;
+  }
+
+  /**
+   * A bidirectional model labels whole segments (docs/design.md, "Bidirectional encoders on
+   * segments"). Given events end the key's open segment (or are a segment of their own): the
+   * encoder reads the buffered steps and the events, and the events' labels come back. A key
+   * alone is answered only when its segment is complete (its eos seen, not yet learned from):
+   * an open segment's labels depend on steps that have not come, so the request is refused.
+   */
+  private async labelSegments(
+    prepared: readonly Prepared[],
+    version: number,
+    task: 'tag' | 'classify',
+  ): Promise<Map<Prepared, DecodeResult | JobError>> {
+    const { model } = this.o;
+    const out = new Map<Prepared, DecodeResult | JobError>();
+    const runnable: Array<{ p: Prepared; job: SegmentJob; keepLast: number }> = [];
+    for (const p of prepared) {
+      const work = p.job.work as Extract<DecodeWork, { task: 'tag' | 'classify' }>;
+      const snapshot = p.found?.snapshot;
+      try {
+        if (work.events.length > 0) {
+          const given = this.inputsOf(work.events, p.job.item.partition);
+          const open = snapshot && !snapshot.closing ? snapshot.steps : [];
+          runnable.push({ p, job: this.segmentOf(open, given), keepLast: given.steps });
+          continue;
+        }
+        if (!snapshot!.closing) {
+          out.set(
+            p,
+            new JobError(
+              'invalid_request',
+              `key ${renderValue(p.job.request.key)} has an unfinished segment (${snapshot!.position} steps, no eos yet): with model.bidirectional every label reads the whole segment, so none is known before it ends (fix: send the segment's remaining events, the last with "eos": true, in the request's events; or read the labels the workers write to the predictions topic at its eos)`,
+            ),
+          );
+          continue;
+        }
+        const whole = this.segmentOf(snapshot!.steps, { steps: 0 });
+        const keepLast = work.task === 'tag' ? Math.min(work.lastSteps, whole.steps) : 1;
+        runnable.push({ p, job: whole, keepLast });
+      } catch (error) {
+        out.set(p, new JobError('invalid_request', (error as Error).message));
+      }
+    }
+    if (runnable.length === 0) return out;
+    const outcomes = labelSegments({ model, jobs: runnable.map((r) => r.job) });
+    const O = this.o.spec.outputSize;
+    runnable.forEach((r, i) => {
+      const rows = outcomes[i]!;
+      const kept = task === 'classify' ? rows : rows.subarray(rows.length - r.keepLast * O);
+      out.set(r.p, this.labelResult(r.p, kept, 0, version, task));
+    });
+    return out;
+  }
+
+  /** A segment of a key's buffered steps followed by given inputs. */
+  private segmentOf(
+    buffered: ReadonlyArray<{ inputToken?: number; inputFeatures?: Float32Array }>,
+    given: { tokens?: Int32Array; features?: Float32Array; steps: number },
+  ): SegmentJob {
+    const steps = buffered.length + given.steps;
+    if (this.o.spec.inputKind === 'tokens')
+      return {
+        tokens: Int32Array.from([
+          ...buffered.map((s) => s.inputToken ?? 0),
+          ...(given.tokens ?? []),
+        ]),
+        steps,
+      };
+    const f = this.o.spec.featureSize;
+    const features = new Float32Array(steps * f);
+    buffered.forEach((s, i) => features.set(s.inputFeatures ?? new Float32Array(f), i * f));
+    if (given.features) features.set(given.features, buffered.length * f);
+    return { features, steps };
   }
 
   private async forecast(

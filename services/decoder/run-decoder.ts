@@ -108,6 +108,7 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
         k1: config.tbptt.k1,
         k2: config.tbptt.k2,
         maxSequenceSteps: config.task.maxSequenceSteps,
+        bidirectional: spec.bidirectional,
       }),
     },
     logger,

@@ -67,8 +67,11 @@ export interface RunSummary {
 
 /** The bound on what one key holds (shared/tbptt/window-schedule.ts, docs/design.md §3). */
 export interface StorageReport {
-  /** 'truncated' (tbptt.k1/k2) or 'whole-sequence' (classify, task.maxSequenceSteps). */
-  schedule: 'truncated' | 'whole-sequence';
+  /**
+   * 'truncated' (tbptt.k1/k2), 'whole-sequence' (classify, task.maxSequenceSteps) or 'segment'
+   * (model.bidirectional: whole segments of at most task.maxSequenceSteps steps).
+   */
+  schedule: 'truncated' | 'whole-sequence' | 'segment';
   /** Steps (inputs and targets) of the ring buffer: max(k1, k2), or task.maxSequenceSteps. */
   stepsPerKey: number;
   /** Most window-start states held at once, besides the carried state. */
@@ -117,8 +120,16 @@ export interface TrainingReport {
      * its start: no gradient reaches them.
      */
     beyondMaxSequenceSteps: number;
-    /** classify: steps of sequences whose eos, and with it the label, had not come at the end. */
+    /**
+     * classify, and bidirectional segments: steps of sequences whose eos had not come at the end
+     * (a bidirectional model predicts none of them either).
+     */
     withoutEos: number;
+    /**
+     * model.bidirectional only: buffered steps dropped with a segment that grew beyond
+     * task.maxSequenceSteps (its later events were refused as bad records).
+     */
+    segmentOverflow?: number;
   };
 }
 

@@ -155,7 +155,7 @@ export async function runEmbedded(
       },
       onPredictions: async (predictions, events) => {
         predictions.forEach((p, i) => {
-          summary.observe(p, events[i]!.token);
+          summary.observe(p, events[i]?.token);
           history.afterPrediction();
         });
         if (metrics) {
@@ -164,6 +164,7 @@ export async function runEmbedded(
         }
         if (output) await writeLines(output, predictions);
       },
+      onRejected: ({ line, error }) => reportBad(line, error),
       onBatch: () => {
         history.afterBatch();
         keyStateGauges?.observe({
@@ -234,10 +235,12 @@ function trainingReport({
     beyondMaxSequenceSteps: streamLearner.untrainedStepsBeyondWindow,
     withoutEos: streamLearner.untrainedStepsWithoutEos,
   };
+  const segmentOverflow = streamLearner.untrainedStepsSegmentOverflow;
   return {
     trainSteps,
     endOfInputSteps: endOfInput.steps,
-    untrainedSteps: untrained.evicted + untrained.beyondMaxSequenceSteps + untrained.withoutEos,
-    untrained,
+    untrainedSteps:
+      untrained.evicted + untrained.beyondMaxSequenceSteps + untrained.withoutEos + segmentOverflow,
+    untrained: streamLearner.predictsAtSegmentEnd ? { ...untrained, segmentOverflow } : untrained,
   };
 }

@@ -115,6 +115,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     schedule: windowScheduleFor(spec.task, {
       ...config.tbptt,
       maxSequenceSteps: config.task.maxSequenceSteps,
+      bidirectional: spec.bidirectional,
     }),
   });
 

@@ -45,3 +45,4 @@ export {
   type ReplayableKey,
   type KeyReplay,
 } from './key-replay.js';
+export { labelSegments, type SegmentJob, type SegmentLabellingModel } from './segment-labelling.js';

@@ -24,7 +24,7 @@ export function keySnapshotProblem(
     (pending > position ? `pending ${pending} is more than position ${position}` : undefined) ??
     // The step buffer always holds the last min(position, capacity) steps: windows read them.
     (steps.length !== Math.min(position, schedule.bufferSteps)
-      ? `${steps.length} stored steps, not min(position ${position}, the buffer's ${schedule.bufferSteps} steps)${schedule.kind === 'whole-sequence' ? ' (task.maxSequenceSteps)' : ' (max(k1, k2))'}`
+      ? `${steps.length} stored steps, not min(position ${position}, the buffer's ${schedule.bufferSteps} steps)${schedule.kind !== 'truncated' ? ' (task.maxSequenceSteps)' : ' (max(k1, k2))'}`
       : undefined) ??
     vectorProblem('state', snapshot.state, stateSize) ??
     windowStartsProblem(snapshot, stateSize) ??
@@ -135,6 +135,9 @@ function stepsProblem(snapshot: KeySequenceSnapshot, spec: ModelSpec): string | 
         ? tokenProblem(`step ${i}'s input token`, step.inputToken, spec)
         : vectorProblem(`step ${i}'s input features`, step.inputFeatures ?? [], spec.featureSize);
     if (problem) return problem;
+    // A bidirectional key's buffered steps are predicted at eos: each must name its event.
+    if (spec.bidirectional && !Number.isSafeInteger(step.eventIndex))
+      return `step ${i} of a bidirectional segment has no event index (its prediction could not name its event)`;
     if (!step.hasLoss) continue;
     if (classes) {
       const c = step.classTarget;

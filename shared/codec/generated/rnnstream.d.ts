@@ -1329,6 +1329,12 @@ export namespace rnnstream {
             /** StepBuffer targetMask. */
             targetMask: Uint8Array;
 
+            /** StepBuffer eventIndexes. */
+            eventIndexes: number[];
+
+            /** StepBuffer eventLines. */
+            eventLines: number[];
+
             /**
              * Creates a new StepBuffer instance using the specified properties.
              * @param [properties] Properties to set
@@ -1445,6 +1451,12 @@ export namespace rnnstream {
 
                 /** StepBuffer targetMask */
                 targetMask?: (Uint8Array|null);
+
+                /** StepBuffer eventIndexes */
+                eventIndexes?: (number[]|null);
+
+                /** StepBuffer eventLines */
+                eventLines?: (number[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -159,3 +159,30 @@ test('inconsistent step columns are refused when encoding and when decoding', ()
     (e: unknown) => e instanceof CodecError && /not a valid KeyState message/.test(e.message),
   );
 });
+
+test("a bidirectional key's open segment round-trips with every step's event offset and line; bad ones are refused", () => {
+  const segmentKey: KeyStateRecord = {
+    ...tokenKey,
+    state: new Float32Array(0),
+    snapshots: [],
+    steps: {
+      ...tokenKey.steps,
+      eventIndexes: Float64Array.of(3, 17, 2 ** 40, 9_007_199_254_740_991),
+      eventLines: Float64Array.of(4, 18, 0, 1),
+    },
+    position: 4,
+    pending: 4,
+  };
+  const decoded = decodeKeyState(encodeKeyState(segmentKey));
+  assert.deepEqual(decoded, segmentKey);
+  assert.equal(decodeKeyState(encodeKeyState(tokenKey)).steps.eventIndexes, undefined);
+  for (const eventIndexes of [
+    Float64Array.of(1, 2, 3),
+    Float64Array.of(1, -2, 3, 4),
+    Float64Array.of(1, 2.5, 3, 4),
+  ])
+    assert.throws(
+      () => encodeKeyState({ ...segmentKey, steps: { ...segmentKey.steps, eventIndexes } }),
+      /eventIndexes/,
+    );
+});
