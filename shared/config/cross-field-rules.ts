@@ -60,6 +60,29 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
         `(fix: set input.kind to "tokens", or use task.type "forecast" for numeric features)`,
     );
   }
+  if (type === 'seq2seq' && kind !== 'tokens') {
+    add(
+      [
+        ['input', 'kind'],
+        ['task', 'type'],
+      ],
+      `${show(['input', 'kind'], kind)} but ${show(['task', 'type'], type)} reads and writes ` +
+        `token sequences ("source" and "target" of each pair event) ` +
+        `(fix: set input.kind to "tokens")`,
+    );
+  }
+  const { targetVocabSize } = config.seq2seq;
+  if (type === 'seq2seq' && tokenizer === 'bytes' && (targetVocabSize ?? 256) !== 256) {
+    add(
+      [
+        ['seq2seq', 'targetVocabSize'],
+        ['input', 'tokenizer'],
+      ],
+      `${show(['seq2seq', 'targetVocabSize'], targetVocabSize)} but ` +
+        `${show(['input', 'tokenizer'], tokenizer)} makes targets bytes, 256 of them ` +
+        `(fix: remove seq2seq.targetVocabSize, or set input.tokenizer to "ids")`,
+    );
+  }
   if (kind === 'tokens' && tokenizer === 'bytes' && vocabSize !== 256) {
     add(
       [

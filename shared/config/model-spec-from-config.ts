@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors/index.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import type { Config } from './config-schema.js';
 
@@ -8,6 +9,10 @@ import type { Config } from './config-schema.js';
  */
 export function modelSpecFromConfig(config: Config): ModelSpec {
   const { task, input, model } = config;
+  if (task.type === 'seq2seq')
+    throw new ConfigError(
+      'task.type "seq2seq" is an encoder-decoder, not a single recurrent stack (fix: build it with seq2seqSpecFromConfig)',
+    );
   const outputSize =
     task.type === 'lm'
       ? input.vocabSize
