@@ -1,6 +1,7 @@
 import type { StreamEvent } from '../../shared/events/index.js';
 import type { Prediction } from '../../shared/events/prediction.js';
 import type { EncodedEvent } from '../../shared/learner/event-encoder.js';
+import type { RejectedEvent } from '../../shared/learner/segment-steps.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
 import type { Bus } from '../../shared/transport/bus.js';
 
@@ -20,12 +21,15 @@ export interface LearnFromTopicOptions {
   readonly encode: (record: QueuedEvent) => EncodedEvent | undefined;
   /**
    * Every batch's predictions, in input order, before the next batch is taken, with the events
-   * they were made for (index for index).
+   * they were made for (index for index) — none for a bidirectional learner, whose predictions
+   * of a segment come with its eos, not with each event.
    */
   readonly onPredictions: (
     predictions: readonly Prediction[],
     events: readonly EncodedEvent[],
   ) => Promise<void>;
+  /** Events the learner refused (a segment over its bound): the caller reports them as bad. */
+  readonly onRejected?: ((rejected: RejectedEvent) => void) | undefined;
   /** After every batch (progress reports). */
   readonly onBatch?: (() => void) | undefined;
 }
@@ -58,12 +62,17 @@ export async function learnFromTopic(o: LearnFromTopicOptions): Promise<EndOfInp
       if (event) encoded.push(event);
     }
     const predictions = await learner.process(encoded);
-    if (predictions.length !== encoded.length) {
+    const segments = learner.predictsAtSegmentEnd;
+    if (
+      learner.lastProcessed !== encoded.length ||
+      (!segments && predictions.length !== encoded.length)
+    ) {
       throw new Error(
-        `internal: ${predictions.length} predictions for ${encoded.length} events: process() must predict every event`,
+        `internal: ${learner.lastProcessed} events processed and ${predictions.length} predictions for ${encoded.length} events: process() must predict every event`,
       );
     }
-    await o.onPredictions(predictions, encoded);
+    for (const rejected of learner.drainRejected()) o.onRejected?.(rejected);
+    await o.onPredictions(predictions, segments ? [] : encoded);
     // Training is synchronous compute: let timers, I/O and signal handlers (Ctrl-C) run between batches.
     await new Promise<void>((resolve) => setImmediate(resolve));
     o.onBatch?.();

@@ -71,8 +71,11 @@ export interface RunSummary {
 
 /** The bound on what one key holds (shared/tbptt/window-schedule.ts, docs/design.md §3). */
 export interface StorageReport {
-  /** 'truncated' (tbptt.k1/k2) or 'whole-sequence' (classify, task.maxSequenceSteps). */
-  schedule: 'truncated' | 'whole-sequence';
+  /**
+   * 'truncated' (tbptt.k1/k2), 'whole-sequence' (classify, task.maxSequenceSteps) or 'segment'
+   * (model.bidirectional: whole segments of at most task.maxSequenceSteps steps).
+   */
+  schedule: 'truncated' | 'whole-sequence' | 'segment';
   /** Steps (inputs and targets) of the ring buffer: max(k1, k2), or task.maxSequenceSteps. */
   stepsPerKey: number;
   /** Most window-start states held at once, besides the carried state. */

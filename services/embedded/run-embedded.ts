@@ -159,7 +159,7 @@ export async function runEmbedded(
       },
       onPredictions: async (predictions, events) => {
         predictions.forEach((p, i) => {
-          summary.observe(p, events[i]!.token);
+          summary.observe(p, events[i]?.token);
           history.afterPrediction();
         });
         if (metrics) {
@@ -168,6 +168,7 @@ export async function runEmbedded(
         }
         if (output) await writeLines(output, predictions);
       },
+      onRejected: ({ line, error }) => reportBad(line, error),
       onBatch: () => {
         history.afterBatch();
         keyStateGauges?.observe({

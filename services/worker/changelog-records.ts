@@ -50,11 +50,11 @@ export function checkKeyStateRecordSize({
     Math.floor((MAX_KEY_STATE_RECORD_BYTES - bound(0)) / (bound(1) - bound(0))),
   );
   const setting =
-    schedule.kind === 'whole-sequence'
+    schedule.kind !== 'truncated'
       ? `task.maxSequenceSteps = ${config.task.maxSequenceSteps}`
       : `tbptt.k1 = ${config.tbptt.k1}, tbptt.k2 = ${config.tbptt.k2}`;
   throw new ConfigError(
-    `${setting}: a key stores ${schedule.bufferSteps} steps, so its state changelog record can reach ${bytes} bytes, more than the ${MAX_KEY_STATE_RECORD_BYTES} a Kafka record may have (the broker's default max.message.bytes is 1 MiB) (fix: ${schedule.kind === 'whole-sequence' ? 'lower task.maxSequenceSteps' : 'lower tbptt.k2'} to ${fits} or less, or use fewer features or a smaller model state)`,
+    `${setting}: a key stores ${schedule.bufferSteps} steps, so its state changelog record can reach ${bytes} bytes, more than the ${MAX_KEY_STATE_RECORD_BYTES} a Kafka record may have (the broker's default max.message.bytes is 1 MiB) (fix: ${schedule.kind !== 'truncated' ? 'lower task.maxSequenceSteps' : 'lower tbptt.k2'} to ${fits} or less, or use fewer features or a smaller model state)`,
   );
 }
 

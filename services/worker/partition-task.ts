@@ -177,19 +177,23 @@ export class PartitionTask {
 
     const t1 = performance.now();
     const predictions = await this.learner.process(encoded, { stopAfterTrainStep });
+    const processed = this.learner.lastProcessed;
+    // A bidirectional learner refuses the steps of a segment beyond its bound: dead letters too.
+    const rejected = new Map(this.learner.drainRejected().map((r) => [r.index, r.error]));
     const t2 = performance.now();
     // The records this transaction covers: all, or those before the first event left unprocessed.
-    const stopOffset =
-      predictions.length < encoded.length ? encoded[predictions.length]!.index : Infinity;
+    const stopOffset = processed < encoded.length ? encoded[processed]!.index : Infinity;
     const records = batch.filter((r) => r.offset < stopOffset);
     // A step of keys left ready earlier can come before any record: then offsets stay put.
     const nextOffset = Math.max(this.nextOffsetValue, records.at(-1)?.nextOffset ?? 0);
     const fresh = decoded.filter((d) => d.record.offset < stopOffset);
     const deadLetters: OutgoingRecord[] = [];
     const lastOffsetOfKey = new Map<string, number>();
-    for (const { record, event, error } of fresh)
+    for (const { record, event, error } of fresh) {
       if (event) lastOffsetOfKey.set(event.event.key, record.offset);
-      else deadLetters.push(this.deadLetter(record, error!));
+      const refusal = error ?? rejected.get(record.offset);
+      if (refusal) deadLetters.push(this.deadLetter(record, refusal));
+    }
     if (deadLetters.length > 0)
       logger.warn(
         { partition, deadLetters: deadLetters.length, firstOffset: fresh[0]?.record.offset },
@@ -208,7 +212,7 @@ export class PartitionTask {
       partition,
       records: records.length,
       alreadyProcessed: records.length - fresh.length,
-      events: predictions.length,
+      events: processed - rejected.size,
       deadLetters: deadLetters.length,
       ...committed,
       nextOffset,

@@ -30,6 +30,12 @@ export interface StepColumns {
   readonly targetMask?: Uint8Array | undefined;
   /** count entries: 1 where the step has a loss, else 0. */
   readonly hasLoss: Uint8Array;
+  /**
+   * Segments of a bidirectional model (both or neither, count entries each): every buffered
+   * step's event index (a worker: its offset) and source line (0: none), for its prediction at eos.
+   */
+  readonly eventIndexes?: Float64Array | undefined;
+  readonly eventLines?: Float64Array | undefined;
 }
 
 /** A stored window-start state. */
@@ -94,6 +100,8 @@ export function encodeKeyState(record: KeyStateRecord): Uint8Array {
       hasLoss: steps.hasLoss,
       horizon: steps.horizon ?? 0,
       targetMask: steps.targetMask ?? new Uint8Array(0),
+      eventIndexes: steps.eventIndexes ? Array.from(steps.eventIndexes) : [],
+      eventLines: steps.eventLines ? Array.from(steps.eventLines) : [],
     },
     position: checkInt64(record.position, 'position', { unsigned: true }),
     pending: checkInt64(record.pending, 'pending', { unsigned: true }),
@@ -151,6 +159,12 @@ export function decodeKeyState(bytes: Uint8Array): KeyStateRecord {
             ...(s.horizon ? { targetMask: Uint8Array.from(s.targetMask ?? []) } : {}),
           }),
       hasLoss: Uint8Array.from(s.hasLoss ?? []),
+      ...(s.eventIndexes?.length || s.eventLines?.length
+        ? {
+            eventIndexes: Float64Array.from(s.eventIndexes ?? []),
+            eventLines: Float64Array.from(s.eventLines ?? []),
+          }
+        : {}),
     };
     checkColumns(steps, (message) => new Error(message));
     const record: KeyStateRecord = {
@@ -227,6 +241,17 @@ function checkColumns(steps: StepColumns, error: (message: string) => Error): vo
     if (horizon > 0) expect('targetMask', steps.targetMask, count * width);
   }
   expect('hasLoss', steps.hasLoss, count);
+  if (steps.eventIndexes || steps.eventLines) {
+    expect('eventIndexes', steps.eventIndexes, count);
+    expect('eventLines', steps.eventLines, count);
+    for (const [name, values] of [
+      ['eventIndexes', steps.eventIndexes!],
+      ['eventLines', steps.eventLines!],
+    ] as const)
+      for (const value of values)
+        if (!(Number.isSafeInteger(value) && value >= 0))
+          throw error(`steps.${name} holds ${value}, not an integer >= 0`);
+  }
 }
 
 /**
@@ -249,6 +274,7 @@ export function keyStateBytesBound({
   inputKind,
   targetKind,
   featureSize,
+  eventIds = false,
 }: {
   keyBytes: number;
   stateFloats: number;
@@ -257,6 +283,8 @@ export function keyStateBytesBound({
   inputKind: 'tokens' | 'features';
   targetKind: 'class' | 'regression';
   featureSize: number;
+  /** Segments: two doubles of event index and line per step. */
+  eventIds?: boolean;
 }): number {
   const prefix = 6; // a field's tag and a length of up to 5 bytes
   const tensor = prefix + 3 * prefix + 'snapshot'.length + 2 + 4 * stateFloats; // name, shape, dtype, data
@@ -264,8 +292,9 @@ export function keyStateBytesBound({
   const perStep =
     (inputKind === 'tokens' ? 5 : 4 * featureSize) +
     (targetKind === 'class' ? 5 : 4 * featureSize) +
-    1;
-  const stepBuffer = prefix + 4 * 11 + 5 * prefix + steps * perStep;
+    1 +
+    (eventIds ? 16 : 0);
+  const stepBuffer = prefix + 4 * 11 + 7 * prefix + steps * perStep;
   const scalars = 9 * 11;
   const previousFeatures = 2 * prefix + 4 * featureSize;
   return (

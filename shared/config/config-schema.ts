@@ -86,6 +86,9 @@ export const ModelSchema = z.strictObject(
     coupledGates: bool().default(false),
     dropout: unitFraction('a number with 0 <= dropout < 1').default(0),
     recurrentDropout: unitFraction('a number with 0 <= recurrentDropout < 1').default(0),
+    // tag/classify: forward and backward layers over each segment, predicted when its eos arrives
+    // (docs/design.md, "Bidirectional encoders on segments").
+    bidirectional: bool().default(false),
   },
   expecting('an object'),
 );

@@ -38,6 +38,17 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
 
   const { type } = config.task;
   const { kind, tokenizer, vocabSize } = config.input;
+  if (config.model.bidirectional && type !== 'tag' && type !== 'classify') {
+    add(
+      [
+        ['model', 'bidirectional'],
+        ['task', 'type'],
+      ],
+      `${show(['model', 'bidirectional'], true)} but ${show(['task', 'type'], type)} predicts ` +
+        `each step before the next one arrives, and a backward direction needs the steps after it ` +
+        `(fix: set model.bidirectional to false, or use task.type "tag" or "classify" on segments closed by eos)`,
+    );
+  }
   if (type === 'forecast' && kind !== 'features') {
     add(
       [

@@ -34,5 +34,6 @@ export function modelSpecFromConfig(config: Config): ModelSpec {
     coupledGates: model.coupledGates,
     dropout: model.dropout,
     recurrentDropout: model.recurrentDropout,
+    ...(model.bidirectional ? { bidirectional: true } : {}),
   };
 }

@@ -24,7 +24,7 @@ export function keySnapshotProblem(
     (pending > position ? `pending ${pending} is more than position ${position}` : undefined) ??
     // The step buffer always holds the last min(position, capacity) steps: windows read them.
     (steps.length !== Math.min(position, schedule.bufferSteps)
-      ? `${steps.length} stored steps, not min(position ${position}, the buffer's ${schedule.bufferSteps} steps)${schedule.kind === 'whole-sequence' ? ' (task.maxSequenceSteps)' : ' (max(k1, k2))'}`
+      ? `${steps.length} stored steps, not min(position ${position}, the buffer's ${schedule.bufferSteps} steps)${schedule.kind !== 'truncated' ? ' (task.maxSequenceSteps)' : ' (max(k1, k2))'}`
       : undefined) ??
     vectorProblem('state', snapshot.state, stateSize) ??
     windowStartsProblem(snapshot, stateSize) ??

@@ -10,6 +10,8 @@ export interface StepLayout {
   readonly featureSize: number;
   /** Regression targets per step: this many vectors of featureSize (forecast horizon H). */
   readonly horizon: number;
+  /** Segments of a bidirectional model: each step keeps its event's index and line. */
+  readonly eventIds: boolean;
 }
 
 /** The layout of a model's steps (the same for every key of the model). */
@@ -19,6 +21,7 @@ export function stepLayoutOf(spec: ModelSpec): StepLayout {
     targetKind: isClassificationTask(spec.task) ? 'class' : 'regression',
     featureSize: spec.featureSize,
     horizon: horizonOf(spec),
+    eventIds: spec.bidirectional === true,
   };
 }
 
@@ -75,7 +78,7 @@ export function snapshotOfKeyState(record: KeyStateRecord): KeySequenceSnapshot 
 
 /** Steps (oldest first) as columns. A step without a target stores 0 there (its hasLoss is 0). */
 export function stepColumnsOf(steps: readonly StepRecord[], layout: StepLayout): StepColumns {
-  const { inputKind, targetKind, featureSize: f, horizon } = layout;
+  const { inputKind, targetKind, featureSize: f, horizon, eventIds } = layout;
   const count = steps.length;
   const hasLoss = Uint8Array.from(steps, (s) => (s.hasLoss ? 1 : 0));
   const columns: { -readonly [K in keyof StepColumns]: StepColumns[K] } = {
@@ -85,6 +88,10 @@ export function stepColumnsOf(steps: readonly StepRecord[], layout: StepLayout):
     count,
     hasLoss,
   };
+  if (eventIds) {
+    columns.eventIndexes = Float64Array.from(steps, (s) => s.eventIndex ?? 0);
+    columns.eventLines = Float64Array.from(steps, (s) => s.eventLine ?? 0);
+  }
   if (inputKind === 'tokens')
     columns.inputTokens = Int32Array.from(steps, (s) => s.inputToken ?? 0);
   else columns.inputFeatures = rows(steps, f, (s) => s.inputFeatures);
@@ -121,6 +128,9 @@ export function stepRecordsOf(columns: StepColumns): StepRecord[] {
       regressionTarget: columns.regressionTargets?.slice(i * w, i * w + w),
       targetMask: columns.targetMask?.slice(i * w, i * w + w),
       hasLoss: columns.hasLoss[i] === 1,
+      ...(columns.eventIndexes && columns.eventLines
+        ? { eventIndex: columns.eventIndexes[i]!, eventLine: columns.eventLines[i]! }
+        : {}),
     });
   }
   return out;

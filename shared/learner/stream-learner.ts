@@ -18,6 +18,12 @@ import type { EncodedEvent, LabelIds, Standardizer, TokenEncoder } from './event
 import { keySnapshotProblem } from './key-snapshot-check.js';
 import type { Prediction } from '../events/prediction.js';
 import { stepLayoutOf } from './key-state-mapping.js';
+import {
+  predictSegments,
+  segmentOverflow,
+  segmentStepRecord,
+  type RejectedEvent,
+} from './segment-steps.js';
 import { forecastStepRecord, observeForecastEvent, readForecasts } from './residual-forecast.js';
 
 export interface StreamLearnerOptions {
@@ -77,6 +83,12 @@ export class StreamLearner {
   untrainedStepsBeyondWindow = 0;
   /** classify: steps of sequences whose eos (and with it the label) never came before the end. */
   untrainedStepsWithoutEos = 0;
+  /** Bidirectional: buffered steps of segments dropped for exceeding task.maxSequenceSteps. */
+  untrainedStepsSegmentOverflow = 0;
+  /** Events the last process() call consumed (fewer than given when it stopped after a step). */
+  lastProcessed = 0;
+  /** Bidirectional: events refused since the last drainRejected() (segments over their bound). */
+  private rejected: RejectedEvent[] = [];
   /** finish() ran: the input has ended. */
   private finished = false;
   /** Keys whose stored state changed since the last drainChangedKeys() (for a changelog). */
@@ -96,7 +108,10 @@ export class StreamLearner {
       throw new RangeError(
         `tbptt.k2 = ${options.k2} is below k1 + horizon - 1 = ${options.k1 + horizon - 1}: a forecast target arriving ${horizon - 1} steps after its step would fall out of every window (fix: raise tbptt.k2)`,
       );
-    this.schedule = windowScheduleFor(this.spec.task, this.o);
+    this.schedule = windowScheduleFor(this.spec.task, {
+      ...this.o,
+      bidirectional: this.spec.bidirectional,
+    });
     this.store = new KeyStore({
       ttlMs: options.ttlMs,
       maxKeys: options.maxKeys,
@@ -151,7 +166,23 @@ export class StreamLearner {
         if ((await this.trainReady({ all: false })) && stopAfterTrainStep) break;
     }
     this.store.evict(this.o.now());
+    this.lastProcessed = start;
     return predictions;
+  }
+
+  /**
+   * Bidirectional models: predictions are made when a segment's eos arrives, for all its steps,
+   * so process() returns them then (not one per event as it goes).
+   */
+  get predictsAtSegmentEnd(): boolean {
+    return this.schedule.kind === 'segment';
+  }
+
+  /** Events refused since the last call (a segment over its bound), each once: dead letters. */
+  drainRejected(): RejectedEvent[] {
+    const out = this.rejected;
+    this.rejected = [];
+    return out;
   }
 
   /** Trains every ready key now (shutdown, before a checkpoint). */
@@ -337,6 +368,7 @@ export class StreamLearner {
 
   /** One batched inference step for events of distinct keys, then the state/bookkeeping update. */
   private step(events: readonly EncodedEvent[]): Prediction[] {
+    if (this.schedule.kind === 'segment') return this.stepSegments(events);
     const { spec } = this;
     const { model } = this.o;
     const b = events.length;
@@ -383,6 +415,45 @@ export class StreamLearner {
         else sequence.markTrained();
       }
     });
+    return predictions;
+  }
+
+  /**
+   * Bidirectional: buffers each event as a step of its key's segment (refusing one beyond
+   * task.maxSequenceSteps); the segments an eos closes are predicted whole, then train.
+   */
+  private stepSegments(events: readonly EncodedEvent[]): Prediction[] {
+    const { model } = this.o;
+    if (!model.forward) throw new Error('internal: a bidirectional learner needs model.forward');
+    const closed: KeySequence[] = [];
+    const none = new Float32Array(0);
+    for (const e of events) {
+      const sequence = this.sequenceFor(e.event.key);
+      this.changed.set(sequence.key, sequence);
+      const overflow = segmentOverflow(sequence, e, this.schedule.bufferSteps);
+      if (overflow) {
+        this.rejected.push(overflow);
+        if (e.event.eos) {
+          this.untrainedStepsSegmentOverflow += sequence.pending;
+          sequence.reset();
+        }
+        continue;
+      }
+      sequence.advance(segmentStepRecord(e), none, model.params.version);
+      if (e.event.eos) {
+        sequence.closing = true;
+        closed.push(sequence);
+      }
+    }
+    if (closed.length === 0) return [];
+    const predictions = predictSegments({
+      model: { spec: this.spec, params: model.params, forward: (b) => model.forward!(b) },
+      labels: this.o.labels,
+      keys: closed,
+    });
+    for (const sequence of closed)
+      if (this.o.trainer) this.ready.add(sequence, this.o.now());
+      else sequence.markTrained();
     return predictions;
   }
 

@@ -20,7 +20,8 @@ export function sampleDropoutMasks({
   const input: Array<Float32Array | undefined> = [];
   const recurrent: Array<Float32Array | undefined> = [];
   for (let layer = 0; layer < spec.layers; layer++) {
-    const inputSize = layer === 0 ? spec.embedding : spec.hidden;
+    // A bidirectional layer above the first reads [h→, h←] of the layer below.
+    const inputSize = layer === 0 ? spec.embedding : (spec.bidirectional ? 2 : 1) * spec.hidden;
     input.push(
       spec.dropout > 0 ? bernoulliMask(batchSize * inputSize, spec.dropout, rng) : undefined,
     );

@@ -1,3 +1,7 @@
+import {
+  bidirectionalLayerOptions,
+  bidirectionalLayerParams,
+} from './bidirectional/bidirectional-params.js';
 import type { CellDefinition } from './cells/cell.js';
 import { createElmanParams } from './cells/elman-params.js';
 import { createGruParams } from './cells/gru-params.js';
@@ -40,25 +44,30 @@ export function initialParameters(
     });
   }
   const createParams = CELL_PARAMS[spec.cell];
-  for (let layer = 0; layer < spec.layers; layer++) {
-    const options = {
-      inputSize: layer === 0 ? spec.embedding : spec.hidden,
-      hidden: spec.hidden,
-      peepholes: spec.peepholes,
-      coupledGates: spec.coupledGates,
-    };
-    for (const p of createParams(options, rng))
-      out.push({ name: `layer${layer}/${p.name}`, shape: [...p.shape], values: p.values });
-  }
+  if (spec.bidirectional)
+    out.push(...bidirectionalLayerParams(bidirectionalLayerOptions(spec), createParams, rng));
+  else
+    for (let layer = 0; layer < spec.layers; layer++) {
+      const options = {
+        inputSize: layer === 0 ? spec.embedding : spec.hidden,
+        hidden: spec.hidden,
+        peepholes: spec.peepholes,
+        coupledGates: spec.coupledGates,
+      };
+      for (const p of createParams(options, rng))
+        out.push({ name: `layer${layer}/${p.name}`, shape: [...p.shape], values: p.values });
+    }
+  // A bidirectional head reads [h→, h←]: 2H values.
+  const headInputs = spec.bidirectional ? 2 * spec.hidden : spec.hidden;
   out.push({
     name: 'head/W',
-    shape: [spec.hidden, spec.outputSize],
+    shape: [headInputs, spec.outputSize],
     // A forecast head predicts the change from the last observed value: starting at zero, the
     // untrained model forecasts exactly "the last value" (docs/model-math.md, "Forecast head").
     values:
       spec.task === 'forecast'
-        ? new Float32Array(spec.hidden * spec.outputSize)
-        : glorotUniform({ rows: spec.hidden, cols: spec.outputSize, rng }),
+        ? new Float32Array(headInputs * spec.outputSize)
+        : glorotUniform({ rows: headInputs, cols: spec.outputSize, rng }),
   });
   out.push({ name: 'head/b', shape: [spec.outputSize], values: new Float32Array(spec.outputSize) });
   return out;

@@ -28,6 +28,11 @@ export interface ModelSpec {
   readonly coupledGates: boolean;
   readonly dropout: number;
   readonly recurrentDropout: number;
+  /**
+   * tag/classify on segments closed by eos: forward and backward layers, predicted once the
+   * segment is complete (shared/model/bidirectional). Absent in older specs: false.
+   */
+  readonly bidirectional?: boolean;
 }
 
 /** Floats of state one key carries per layer: h, plus c for the LSTM. */
@@ -35,9 +40,14 @@ export function stateSizePerLayer(spec: Pick<ModelSpec, 'cell' | 'hidden'>): num
   return spec.cell === 'lstm' ? 2 * spec.hidden : spec.hidden;
 }
 
-/** Length of the flat per-key state vector `[h_0, c_0, h_1, c_1, ...]`. */
-export function stateSize(spec: Pick<ModelSpec, 'cell' | 'hidden' | 'layers'>): number {
-  return spec.layers * stateSizePerLayer(spec);
+/**
+ * Length of the flat per-key state vector `[h_0, c_0, h_1, c_1, ...]`; 0 for a bidirectional
+ * model, which carries no state from step to step (a key buffers its segment instead).
+ */
+export function stateSize(
+  spec: Pick<ModelSpec, 'cell' | 'hidden' | 'layers' | 'bidirectional'>,
+): number {
+  return spec.bidirectional ? 0 : spec.layers * stateSizePerLayer(spec);
 }
 
 /** Id of the BOS embedding row: one past the last output token. */

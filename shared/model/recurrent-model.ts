@@ -24,6 +24,7 @@ import {
   type KernelChoice,
   type LayerKernel,
 } from './layer-kernels.js';
+import { bidirectionalFeatures } from './bidirectional/bidirectional-features.js';
 import { ParameterSet } from './parameter-set.js';
 import { paddedBatchSize, padRows, padTrainingBatch } from './batch-buckets.js';
 import { stepChunk } from './step-chunk.js';
@@ -130,7 +131,9 @@ export class RecurrentModel {
       );
       return { lossSum: 0, count, gradients };
     }
-    const chunked = unpadded.steps > chunkSteps;
+    // A bidirectional segment is back-propagated whole (its backward direction starts at its end);
+    // task.maxSegmentSteps bounds it instead.
+    const chunked = !this.spec.bidirectional && unpadded.steps > chunkSteps;
     // Rows (and, for a left-padded batch, steps) of zeros without loss up to bucketed sizes
     // (batch-buckets.ts): the shapes a long run meets stay few. A chunked batch is padded to whole
     // chunks, so every chunk of every batch has one of the bucketed row counts × chunkSteps.
@@ -257,6 +260,7 @@ export class RecurrentModel {
    * probabilities for classification tasks, standardised values for forecast — and new states.
    */
   predictStep(input: StepInput): { outputs: Float32Array; state: Float32Array } {
+    this.refuseStepsIfBidirectional('predictStep');
     const rows = input.batchSize;
     // Zero rows up to a bucketed size (batch-buckets.ts), cut off again after the download.
     const batchSize = paddedBatchSize(rows);
@@ -292,6 +296,7 @@ export class RecurrentModel {
    * cell's layer output is h, the first part of the top layer's state, so the state is enough.
    */
   outputsAt({ batchSize: rows, state }: { batchSize: number; state: Float32Array }): Float32Array {
+    this.refuseStepsIfBidirectional('outputsAt');
     if (state.length !== rows * this.stateSize) {
       throw new ShapeError(
         `outputsAt got ${state.length} state values for ${rows} keys; expected ${rows * this.stateSize} (state size ${this.stateSize}) (fix: pass the keys' states one after another)`,
@@ -316,6 +321,14 @@ export class RecurrentModel {
 
   dispose(): void {
     this.params.dispose();
+  }
+
+  /** A bidirectional model predicts whole segments (forward()), never one step from a state. */
+  private refuseStepsIfBidirectional(method: string): void {
+    if (this.spec.bidirectional)
+      throw new ShapeError(
+        `${method} steps a carried state, but a bidirectional model has none: it predicts a whole segment at once (fix: call forward() on the segment's batch)`,
+      );
   }
 
   /** Sum over the batch of lossMask · per-step loss, as a scalar tensor (inside a tidy/grad). */
@@ -356,6 +369,20 @@ export class RecurrentModel {
   ): { outputs: Tensor2D; finalState: Tensor2D } {
     const { batchSize, steps } = batch;
     const inputs = this.embedInputs(batch);
+    if (this.spec.bidirectional) {
+      const features = bidirectionalFeatures({
+        spec: this.spec,
+        cell: this.cell,
+        params: this.params,
+        inputs,
+        valid: batch.validMask,
+        dropoutMasks: batch.dropoutMasks,
+        runLayer: this.runLayer,
+      });
+      const width = 2 * this.spec.hidden;
+      const outputs = this.headOutputs(tf.reshape(features, [batchSize * steps, width]));
+      return { outputs, finalState: tf.zeros([batchSize, 0]) };
+    }
     const padded = batch.validMask.some((v) => v === 0);
     const valid = padded
       ? (tf.unstack(tf.tensor3d(batch.validMask, [batchSize, steps, 1]), 1) as Tensor2D[])

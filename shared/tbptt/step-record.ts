@@ -15,4 +15,10 @@ export interface StepRecord {
   readonly targetMask?: Uint8Array;
   /** False when the step has no target (an unlabelled tag step, a non-eos classify step). */
   readonly hasLoss: boolean;
+  /**
+   * Segments (bidirectional models): the step's event as its prediction names it when the segment
+   * closes — its index (a worker: its offset) and source line (0: none).
+   */
+  readonly eventIndex?: number;
+  readonly eventLine?: number;
 }

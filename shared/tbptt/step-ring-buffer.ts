@@ -17,6 +17,9 @@ export class StepRingBuffer {
   private readonly classTargets: Int32Array | undefined;
   private readonly regressionTargets: Float32Array | undefined;
   private readonly lossFlags: Uint8Array;
+  /** Segments (`eventIds`): each step's event index and source line (0: none). */
+  private readonly eventIndexes: Float64Array | undefined;
+  private readonly eventLines: Float64Array | undefined;
   /** Total steps ever pushed since the last clear; the newest is at (count - 1) % capacity. */
   private count = 0;
 
@@ -26,12 +29,15 @@ export class StepRingBuffer {
     targetKind,
     featureSize,
     horizon = 1,
+    eventIds = false,
   }: {
     capacity: number;
     inputKind: 'tokens' | 'features';
     targetKind: 'class' | 'regression';
     featureSize: number;
     horizon?: number;
+    /** Keep each step's event index and line (a bidirectional model predicts them at eos). */
+    eventIds?: boolean;
   }) {
     this.capacity = capacity;
     this.featureSize = featureSize;
@@ -44,6 +50,10 @@ export class StepRingBuffer {
       this.targetMask = new Uint8Array(capacity * this.targetWidth);
     }
     this.lossFlags = new Uint8Array(capacity);
+    if (eventIds) {
+      this.eventIndexes = new Float64Array(capacity);
+      this.eventLines = new Float64Array(capacity);
+    }
   }
 
   /** Bytes of the arrays of a buffer of this layout (what byteLength() of such a buffer is). */
@@ -52,15 +62,17 @@ export class StepRingBuffer {
     inputKind,
     targetKind,
     featureSize,
+    eventIds = false,
   }: {
     capacity: number;
     inputKind: 'tokens' | 'features';
     targetKind: 'class' | 'regression';
     featureSize: number;
+    eventIds?: boolean;
   }): number {
     const input = inputKind === 'tokens' ? 4 : 4 * featureSize;
     const target = targetKind === 'class' ? 4 : 4 * featureSize;
-    return capacity * (input + target + 1);
+    return capacity * (input + target + 1 + (eventIds ? 16 : 0));
   }
 
   get size(): number {
@@ -81,6 +93,10 @@ export class StepRingBuffer {
       else this.targetMask.fill(step.hasLoss ? 1 : 0, slot * w, slot * w + w);
     }
     this.lossFlags[slot] = step.hasLoss ? 1 : 0;
+    if (this.eventIndexes && this.eventLines) {
+      this.eventIndexes[slot] = step.eventIndex ?? 0;
+      this.eventLines[slot] = step.eventLine ?? 0;
+    }
     this.count++;
   }
 
@@ -156,6 +172,9 @@ export class StepRingBuffer {
         regressionTarget: this.regressionTargets?.slice(slot * w, slot * w + w),
         targetMask: this.targetMask?.slice(slot * w, slot * w + w),
         hasLoss: this.lossFlags[slot] === 1,
+        ...(this.eventIndexes && this.eventLines
+          ? { eventIndex: this.eventIndexes[slot]!, eventLine: this.eventLines[slot]! }
+          : {}),
       });
     }
     return out;
@@ -170,6 +189,8 @@ export class StepRingBuffer {
       this.regressionTargets,
       this.targetMask,
       this.lossFlags,
+      this.eventIndexes,
+      this.eventLines,
     ].reduce((s, a) => s + (a?.byteLength ?? 0), 0);
   }
 }

@@ -65,7 +65,9 @@ export class TbpttTrainer {
 
   async train(keys: readonly KeySequence[]): Promise<TrainStepResult> {
     const { spec } = this.model;
-    const wholeSequences = keys[0]?.schedule.kind === 'whole-sequence';
+    const kind = keys[0]?.schedule.kind;
+    // Segments (bidirectional) are whole sequences whose padding is masked: see buildWindowBatch.
+    const wholeSequences = kind === 'whole-sequence' || kind === 'segment';
     const paramVersion = this.model.params.version;
     const windows = keys.map((k) => k.window());
     const groups = this.groupsByChunks(windows);
@@ -83,6 +85,7 @@ export class TbpttTrainer {
         ...(wholeSequences
           ? {
               align: 'start',
+              markPadding: kind === 'segment',
               steps: this.bucketedSteps(Math.max(...groupWindows.map((w) => w.length))),
             }
           : {}),

@@ -29,6 +29,7 @@ export function buildWindowBatch({
   dropoutMasks,
   align = 'end',
   steps: requestedSteps,
+  markPadding = false,
 }: {
   spec: ModelSpec;
   keys: readonly KeySequence[];
@@ -38,6 +39,11 @@ export function buildWindowBatch({
   align?: 'end' | 'start';
   /** Columns of the batch (default: the longest window). */
   steps?: number;
+  /**
+   * align 'start': mark the steps after each window invalid (validMask 0) instead of computing
+   * them like real ones — a bidirectional model's backward direction must start at the window's end.
+   */
+  markPadding?: boolean;
 }): TrainingBatch {
   const batchSize = keys.length;
   const longest = Math.max(1, ...windows.map((w) => w.length));
@@ -56,7 +62,7 @@ export function buildWindowBatch({
   const targetMask = regression ? new Float32Array(n * width) : undefined;
   const lossMask = new Float32Array(n);
   const validMask = new Float32Array(n);
-  if (align === 'start') validMask.fill(1);
+  if (align === 'start' && !markPadding) validMask.fill(1);
   const stateSize = keys[0]?.state.length ?? 0;
   const initialState = new Float32Array(batchSize * stateSize);
   const into = { tokens, features, classTargets, regressionTargets };

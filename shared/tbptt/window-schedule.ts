@@ -7,7 +7,7 @@ import type { TbpttOptions } from './tbptt-options.js';
  * fixes what one key stores: `bufferSteps` steps and at most `maxWindowStarts` states.
  */
 export interface WindowSchedule {
-  readonly kind: 'truncated' | 'whole-sequence';
+  readonly kind: 'truncated' | 'whole-sequence' | 'segment';
   /** Steps the key's ring buffer holds: every step a window can reach. */
   readonly bufferSteps: number;
   /** Most window-start states a key holds at once. */
@@ -83,11 +83,39 @@ export function wholeSequenceSchedule({ maxSteps }: { maxSteps: number }): Windo
   };
 }
 
-/** The schedule of a task: whole sequences for `classify`, truncated BPTT(k1, k2) otherwise. */
+/**
+ * Segments of a bidirectional model (docs/design.md, "Bidirectional encoders on segments"): no
+ * prediction and no training before eos, then the whole segment is one window from position 0.
+ * Nothing is carried from step to step, so no window-start state is kept. A segment holds at most
+ * maxSteps steps: the learner refuses a step beyond (a dead letter), it never truncates one.
+ */
+export function segmentSchedule({ maxSteps }: { maxSteps: number }): WindowSchedule {
+  return {
+    kind: 'segment',
+    bufferSteps: maxSteps,
+    maxWindowStarts: 0,
+    isReady: (pending, closing) => closing && pending > 0,
+    keepsStateAt: () => false,
+    earliestStart: () => 0,
+    latestStart: () => 0,
+    trainsOpenSequences: false,
+  };
+}
+
+/**
+ * The schedule of a task: segments for a bidirectional model, whole sequences for `classify`,
+ * truncated BPTT(k1, k2) otherwise.
+ */
 export function windowScheduleFor(
   task: TaskType,
-  { k1, k2, maxSequenceSteps }: TbpttOptions & { maxSequenceSteps: number },
+  {
+    k1,
+    k2,
+    maxSequenceSteps,
+    bidirectional = false,
+  }: TbpttOptions & { maxSequenceSteps: number; bidirectional?: boolean | undefined },
 ): WindowSchedule {
+  if (bidirectional) return segmentSchedule({ maxSteps: maxSequenceSteps });
   return task === 'classify'
     ? wholeSequenceSchedule({ maxSteps: maxSequenceSteps })
     : truncatedSchedule({ k1, k2 });

@@ -1598,6 +1598,12 @@ export namespace rnnstream {
             /** StepBuffer targetMask. */
             targetMask: Uint8Array;
 
+            /** StepBuffer eventIndexes. */
+            eventIndexes: number[];
+
+            /** StepBuffer eventLines. */
+            eventLines: number[];
+
             /**
              * Creates a new StepBuffer instance using the specified properties.
              * @param [properties] Properties to set
@@ -1714,6 +1720,12 @@ export namespace rnnstream {
 
                 /** StepBuffer targetMask */
                 targetMask?: (Uint8Array|null);
+
+                /** StepBuffer eventIndexes */
+                eventIndexes?: (number[]|null);
+
+                /** StepBuffer eventLines */
+                eventLines?: (number[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -4452,6 +4452,8 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {Uint8Array|null} [hasLoss] StepBuffer hasLoss
              * @property {number|null} [horizon] StepBuffer horizon
              * @property {Uint8Array|null} [targetMask] StepBuffer targetMask
+             * @property {Array.<number>|null} [eventIndexes] StepBuffer eventIndexes
+             * @property {Array.<number>|null} [eventLines] StepBuffer eventLines
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4481,6 +4483,8 @@ export const rnnstream = $root.rnnstream = (() => {
                 this.inputFeatures = [];
                 this.classTargets = [];
                 this.regressionTargets = [];
+                this.eventIndexes = [];
+                this.eventLines = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -4576,6 +4580,22 @@ export const rnnstream = $root.rnnstream = (() => {
             StepBuffer.prototype.targetMask = $util.newBuffer([]);
 
             /**
+             * StepBuffer eventIndexes.
+             * @member {Array.<number>} eventIndexes
+             * @memberof rnnstream.v1.StepBuffer
+             * @instance
+             */
+            StepBuffer.prototype.eventIndexes = $util.emptyArray;
+
+            /**
+             * StepBuffer eventLines.
+             * @member {Array.<number>} eventLines
+             * @memberof rnnstream.v1.StepBuffer
+             * @instance
+             */
+            StepBuffer.prototype.eventLines = $util.emptyArray;
+
+            /**
              * Creates a new StepBuffer instance using the specified properties.
              * @function create
              * @memberof rnnstream.v1.StepBuffer
@@ -4629,6 +4649,10 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 10, wireType 0 =*/80).uint32(message.horizon);
                 if (message.targetMask != null && $Object.hasOwnProperty.call(message, "targetMask") && message.targetMask.length)
                     writer.uint32(/* id 11, wireType 2 =*/90).bytes(message.targetMask);
+                if (message.eventIndexes != null && message.eventIndexes.length)
+                    writer.uint32(/* id 12, wireType 2 =*/98).doubles(message.eventIndexes);
+                if (message.eventLines != null && message.eventLines.length)
+                    writer.uint32(/* id 13, wireType 2 =*/106).doubles(message.eventLines);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4805,6 +4829,34 @@ export const rnnstream = $root.rnnstream = (() => {
                                 delete message.targetMask;
                             continue;
                         }
+                    case 12: {
+                            if (wireType === 2) {
+                                if (!(message.eventIndexes && message.eventIndexes.length))
+                                    message.eventIndexes = [];
+                                reader.doubles(message.eventIndexes);
+                                continue;
+                            }
+                            if (wireType !== 1)
+                                break;
+                            if (!(message.eventIndexes && message.eventIndexes.length))
+                                message.eventIndexes = [];
+                            message.eventIndexes.push(reader.double());
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType === 2) {
+                                if (!(message.eventLines && message.eventLines.length))
+                                    message.eventLines = [];
+                                reader.doubles(message.eventLines);
+                                continue;
+                            }
+                            if (wireType !== 1)
+                                break;
+                            if (!(message.eventLines && message.eventLines.length))
+                                message.eventLines = [];
+                            message.eventLines.push(reader.double());
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -4902,6 +4954,20 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (message.targetMask != null && $Object.hasOwnProperty.call(message, "targetMask"))
                     if (!(message.targetMask && typeof message.targetMask.length === "number" || $util.isString(message.targetMask)))
                         return "targetMask: buffer expected";
+                if (message.eventIndexes != null && $Object.hasOwnProperty.call(message, "eventIndexes")) {
+                    if (!$Array.isArray(message.eventIndexes))
+                        return "eventIndexes: array expected";
+                    for (let i = 0; i < message.eventIndexes.length; ++i)
+                        if (typeof message.eventIndexes[i] !== "number")
+                            return "eventIndexes: number[] expected";
+                }
+                if (message.eventLines != null && $Object.hasOwnProperty.call(message, "eventLines")) {
+                    if (!$Array.isArray(message.eventLines))
+                        return "eventLines: array expected";
+                    for (let i = 0; i < message.eventLines.length; ++i)
+                        if (typeof message.eventLines[i] !== "number")
+                            return "eventLines: number[] expected";
+                }
                 return null;
             };
 
@@ -5000,6 +5066,20 @@ export const rnnstream = $root.rnnstream = (() => {
                             $util.base64.decode(object.targetMask, message.targetMask = $util.newBuffer($util.base64.length(object.targetMask)), 0);
                         else if (object.targetMask.length >= 0)
                             message.targetMask = object.targetMask;
+                if (object.eventIndexes) {
+                    if (!$Array.isArray(object.eventIndexes))
+                        throw $TypeError(".rnnstream.v1.StepBuffer.eventIndexes: array expected");
+                    message.eventIndexes = $Array(object.eventIndexes.length);
+                    for (let i = 0; i < object.eventIndexes.length; ++i)
+                        message.eventIndexes[i] = $Number(object.eventIndexes[i]);
+                }
+                if (object.eventLines) {
+                    if (!$Array.isArray(object.eventLines))
+                        throw $TypeError(".rnnstream.v1.StepBuffer.eventLines: array expected");
+                    message.eventLines = $Array(object.eventLines.length);
+                    for (let i = 0; i < object.eventLines.length; ++i)
+                        message.eventLines[i] = $Number(object.eventLines[i]);
+                }
                 return message;
             };
 
@@ -5025,6 +5105,8 @@ export const rnnstream = $root.rnnstream = (() => {
                     object.inputFeatures = [];
                     object.classTargets = [];
                     object.regressionTargets = [];
+                    object.eventIndexes = [];
+                    object.eventLines = [];
                 }
                 if (options.defaults) {
                     object.inputKind = options.enums === $String ? "TOKENS" : 0;
@@ -5081,6 +5163,16 @@ export const rnnstream = $root.rnnstream = (() => {
                     object.horizon = message.horizon;
                 if (message.targetMask != null && $Object.hasOwnProperty.call(message, "targetMask"))
                     object.targetMask = options.bytes === $String ? $util.base64.encode(message.targetMask, 0, message.targetMask.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.targetMask) : message.targetMask;
+                if (message.eventIndexes && message.eventIndexes.length) {
+                    object.eventIndexes = $Array(message.eventIndexes.length);
+                    for (let j = 0; j < message.eventIndexes.length; ++j)
+                        object.eventIndexes[j] = options.json && !$isFinite(message.eventIndexes[j]) ? $String(message.eventIndexes[j]) : message.eventIndexes[j];
+                }
+                if (message.eventLines && message.eventLines.length) {
+                    object.eventLines = $Array(message.eventLines.length);
+                    for (let j = 0; j < message.eventLines.length; ++j)
+                        object.eventLines[j] = options.json && !$isFinite(message.eventLines[j]) ? $String(message.eventLines[j]) : message.eventLines[j];
+                }
                 return object;
             };
 

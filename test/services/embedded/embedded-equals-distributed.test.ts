@@ -97,6 +97,40 @@ const CLASSIFY_CONFIG = {
   tbptt: { ...CONFIG.tbptt, chunkSteps: 8 },
 };
 
+/**
+ * tag with a bidirectional model: segments of 5 to 20 steps, every step labelled by its segment's
+ * last byte class (a letter or not), so each key buffers a segment, predicts all its steps at its
+ * eos and trains on it then. Every key ends its last segment at the stream's end.
+ */
+function segmentEvents(): StreamEvent[] {
+  const perKey = Array.from({ length: KEYS }, (_, k) => {
+    const out: StreamEvent[] = [];
+    let s = 0;
+    while (out.length < STEPS_PER_KEY) {
+      const length = Math.min(5 + ((s * 7 + k * 5) % 16), STEPS_PER_KEY - out.length);
+      const tokens = Array.from(
+        { length },
+        (_, t) => TEXT[(out.length + t + 11 * k) % TEXT.length]!,
+      );
+      const label = /[a-z]/.test(tokens[length - 1]!) ? 'letter' : 'other';
+      tokens.forEach((token, t) =>
+        out.push({ key: `doc-${k}`, token, label, eos: t === length - 1 }),
+      );
+      s++;
+    }
+    return out;
+  });
+  const out: StreamEvent[] = [];
+  for (let i = 0; i < STEPS_PER_KEY; i++) for (const list of perKey) out.push(list[i]!);
+  return out;
+}
+
+const BIDIRECTIONAL_CONFIG = {
+  ...CONFIG,
+  task: { type: 'tag', labels: ['letter', 'other'], maxSequenceSteps: 24 },
+  model: { ...CONFIG.model, cell: 'gru', layers: 2, bidirectional: true },
+};
+
 /** What an embedded prediction and its distributed twin must agree on, by task. */
 const comparable = {
   lm: (p: Prediction) => ({
@@ -111,6 +145,15 @@ const comparable = {
     paramVersion: p.paramVersion,
     label: p.label,
     confidence: p.confidence,
+  }),
+  tag: (p: Prediction) => ({
+    index: p.index,
+    key: p.key,
+    paramVersion: p.paramVersion,
+    eos: p.eos,
+    label: p.label,
+    confidence: p.confidence,
+    actual: p.actual,
   }),
 };
 
@@ -128,6 +171,18 @@ test(
       config: CLASSIFY_CONFIG,
       stream: classifyEvents(),
       task: 'classify',
+      minVersion: 8,
+    }),
+);
+
+test(
+  'bidirectional tag: segments predicted at their eos and trained whole end with bit-identical parameters and predictions in an embedded run and in a worker',
+  { timeout: 300_000 },
+  () =>
+    embeddedEqualsDistributed({
+      config: BIDIRECTIONAL_CONFIG,
+      stream: segmentEvents(),
+      task: 'tag',
       minVersion: 8,
     }),
 );
@@ -165,7 +220,9 @@ async function embeddedEqualsDistributed({
     const embeddedPredictions = (await readFile(outputPath, 'utf8'))
       .split('\n')
       .filter(Boolean)
-      .map((line) => JSON.parse(line) as Prediction);
+      .map((line) => JSON.parse(line) as Prediction)
+      // A bidirectional run writes a segment's predictions at its eos: compare in event order.
+      .sort((a, b) => a.index - b.index);
 
     // Distributed: `rnnstream paramserver` and one `rnnstream worker` in lockstep, one partition.
     const { broker, client, admin } = kafka;

@@ -113,6 +113,7 @@ async function referenceStates(config: Config, events: readonly KafkaBusRecord[]
           : ('regression' as const),
         featureSize: learner.spec.featureSize,
         horizon: 1,
+        eventIds: false,
       };
       const out = new Map<string, KeyStateRecord>();
       for (const sequence of streamLearner.store.values())
