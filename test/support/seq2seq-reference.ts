@@ -120,26 +120,38 @@ export function referencePairLosses(
   const V = spec.targetVocabSize;
   // Encoder, one real step at a time.
   const order = spec.reverseSource ? [...source].reverse() : [...source];
-  let enc: CellState[] = Array.from({ length: L }, () => ({
-    h: new Float64Array(He),
-    c: new Float64Array(He),
-  }));
-  const memory: Float64Array[] = [];
-  for (const id of order) {
-    let x = row(get(params, 'encoder/embedding'), id, E);
-    enc = enc.map((s, l) => {
-      const next = cellStep(spec, params, `encoder/layer${l}/`, He, x, s);
-      x = next.h;
-      return next;
-    });
-    memory.push(x);
+  const embedded = order.map((id) => row(get(params, 'encoder/embedding'), id, E));
+  const zero = (): CellState => ({ h: new Float64Array(He), c: new Float64Array(He) });
+  /** One direction of one layer over `inputs` in the given order: its outputs and final state. */
+  const runDirection = (prefix: string, inputs: Float64Array[]) => {
+    let s = zero();
+    const outputs = inputs.map((x) => (s = cellStep(spec, params, prefix, He, x, s)).h);
+    return { outputs, final: s };
+  };
+  const enc: CellState[] = [];
+  let memory: Float64Array[] = embedded;
+  let bidirectionalEnds: Float64Array | undefined;
+  for (let l = 0; l < L; l++) {
+    if (spec.bidirectional) {
+      const fwd = runDirection(`encoder/layer${l}/forward/`, memory);
+      const bwd = runDirection(`encoder/layer${l}/backward/`, [...memory].reverse());
+      const backwardOutputs = [...bwd.outputs].reverse();
+      memory = fwd.outputs.map((h, t) => Float64Array.from([...h, ...backwardOutputs[t]!]));
+      bidirectionalEnds = Float64Array.from([...fwd.final.h, ...bwd.final.h]);
+    } else {
+      const dir = runDirection(`encoder/layer${l}/`, memory);
+      memory = dir.outputs;
+      enc.push(dir.final);
+    }
   }
+  const encoderWidth = spec.bidirectional ? 2 * He : He;
   // Initial decoder state.
   let dec: CellState[];
-  if (He === H) {
+  if (He === H && !spec.bidirectional) {
     dec = enc.map((s) => ({ h: s.h.slice(), c: s.c.slice() }));
   } else {
-    const all = affine(enc[L - 1]!.h, get(params, 'bridge/W'), L * H, get(params, 'bridge/b'));
+    const top = bidirectionalEnds ?? enc[L - 1]!.h;
+    const all = affine(top, get(params, 'bridge/W'), L * H, get(params, 'bridge/b'));
     dec = Array.from({ length: L }, (_, l) => ({
       h: all.slice(l * H, (l + 1) * H).map(Math.tanh),
       c: new Float64Array(H),
@@ -166,9 +178,9 @@ export function referencePairLosses(
       const top = Math.max(...scores);
       const exps = scores.map((e) => Math.exp(e - top));
       const z = exps.reduce((a, b) => a + b, 0);
-      context = new Float64Array(He);
+      context = new Float64Array(encoderWidth);
       memory.forEach((m, j) => {
-        for (let i = 0; i < He; i++) context![i]! += (exps[j]! / z) * m[i]!;
+        for (let i = 0; i < encoderWidth; i++) context![i]! += (exps[j]! / z) * m[i]!;
       });
     }
     const emb = row(get(params, 'decoder/embedding'), inputs[t]!, E);

@@ -9,7 +9,9 @@ import type { CellDefinition } from '../cells/index.js';
 import type { ParameterSet } from '../parameter-set.js';
 import { runLayerSequence } from '../time-loop.js';
 import type { SourceBatch } from './pair-batch.js';
-import type { Seq2seqSpec } from './seq2seq-spec.js';
+import { runBidirectionalEncoder } from '../bidirectional/bidirectional-encoder.js';
+import { bidirectionalLayerOptions } from '../bidirectional/bidirectional-params.js';
+import { hasBridge, type Seq2seqSpec } from './seq2seq-spec.js';
 import { layerParams, lookupRows, stateParts } from './stack-params.js';
 
 export interface EncodedTensors {
@@ -17,7 +19,11 @@ export interface EncodedTensors {
   readonly memory: Tensor3D;
   /** [B, T] 1 for real source steps. */
   readonly mask: Tensor2D;
-  /** Per layer, the state parts after each source's last real token. */
+  /**
+   * Per layer, the state parts after each source's last real token (unidirectional); for a
+   * bidirectional encoder the top layer's [h→ after the last token, h← after the first] as one
+   * part of one layer — what the bridge reads.
+   */
   readonly finalParts: Tensor2D[][];
 }
 
@@ -32,6 +38,7 @@ export function encodeSourceTensors(
   const embedded = lookupRows(params.get('encoder/embedding') as Tensor2D, sources.tokens);
   let x = tf.reshape(embedded, [batchSize, steps, spec.embedding]) as Tensor3D;
   const mask = tf.tensor2d(sources.mask, [batchSize, steps]);
+  if (spec.bidirectional) return bidirectionalEncoding(spec, cell, params, sources, x, mask);
   const padded = sources.mask.some((v) => v === 0);
   const valid = padded
     ? (tf.unstack(tf.reshape(mask, [batchSize, steps, 1]), 1) as Tensor2D[])
@@ -59,9 +66,35 @@ export function encodeSourceTensors(
   return { memory: x, mask, finalParts };
 }
 
+/** The bidirectional stack of shared/model/bidirectional over the embedded sources. */
+function bidirectionalEncoding(
+  spec: Seq2seqSpec,
+  cell: CellDefinition,
+  params: ParameterSet,
+  sources: SourceBatch,
+  inputs: Tensor3D,
+  mask: Tensor2D,
+): EncodedTensors {
+  const options = bidirectionalLayerOptions({ ...spec, hidden: spec.encoderHidden });
+  const { outputs, forwardFinal, backwardFinal } = runBidirectionalEncoder({
+    cell,
+    layers: options.map((layerOptions, layer) => ({
+      forward: layerParams(params, `encoder/layer${layer}`, undefined, 'forward'),
+      backward: layerParams(params, `encoder/layer${layer}`, undefined, 'backward'),
+      options: layerOptions,
+    })),
+    inputs,
+    valid: sources.mask,
+  });
+  const top = spec.layers - 1;
+  const ends = tf.concat([forwardFinal[top]![0]!, backwardFinal[top]![0]!], 1) as Tensor2D;
+  return { memory: outputs, mask, finalParts: [[ends]] };
+}
+
 /**
- * The decoder's initial state parts per layer: the encoder's final state as it is when the sizes
- * agree, else the learned bridge tanh(h_enc_top W + b) as every layer's h (c starts at 0).
+ * The decoder's initial state parts per layer: the encoder's final state as it is when there is
+ * no bridge, else tanh(h_enc W + b) as every layer's h (c starts at 0), h_enc the top layer's
+ * final h (both directions' for a bidirectional encoder).
  */
 export function bridgeState(
   spec: Seq2seqSpec,
@@ -69,8 +102,8 @@ export function bridgeState(
   params: ParameterSet,
   finalParts: Tensor2D[][],
 ): Tensor2D[][] {
-  if (spec.encoderHidden === spec.hidden) return finalParts;
-  const top = finalParts[spec.layers - 1]![0]!;
+  if (!hasBridge(spec)) return finalParts;
+  const top = finalParts[finalParts.length - 1]![0]!;
   const all = tf.tanh(
     tf.add(tf.matMul(top, params.get('bridge/W') as Tensor2D), params.get('bridge/b')),
   ) as Tensor2D;

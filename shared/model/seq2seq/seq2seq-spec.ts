@@ -6,6 +6,10 @@ import type { CellDefinition } from '../cells/cell.js';
 import { createElmanParams } from '../cells/elman-params.js';
 import { createGruParams } from '../cells/gru-params.js';
 import { createLstmParams } from '../cells/lstm-params.js';
+import {
+  bidirectionalLayerOptions,
+  bidirectionalLayerParams,
+} from '../bidirectional/bidirectional-params.js';
 import { glorotUniform } from '../initializers.js';
 import type { CellType } from '../model-spec.js';
 import { createRng, type Rng } from '../random.js';
@@ -33,6 +37,11 @@ export interface Seq2seqSpec {
   readonly coupledGates: boolean;
   /** Encoder reads each source last token first (Sutskever et al. 2014). */
   readonly reverseSource: boolean;
+  /**
+   * Encoder layers read the source both ways (shared/model/bidirectional): each h_j is
+   * [h→_j, h←_j], and a bridge starts the decoder from both directions' final states.
+   */
+  readonly bidirectional: boolean;
   readonly attention: AttentionKind;
   /** Width A of the additive attention's hidden layer. */
   readonly attentionSize: number;
@@ -54,16 +63,19 @@ export function decoderStateSize(spec: Pick<Seq2seqSpec, 'cell' | 'hidden' | 'la
 }
 
 /** Width of one encoder output h_j (what attention reads). */
-export function encoderOutputSize(spec: Pick<Seq2seqSpec, 'encoderHidden'>): number {
-  return spec.encoderHidden;
+export function encoderOutputSize(
+  spec: Pick<Seq2seqSpec, 'encoderHidden' | 'bidirectional'>,
+): number {
+  return spec.bidirectional ? 2 * spec.encoderHidden : spec.encoderHidden;
 }
 
 /**
- * True when the decoder starts from the encoder's final state as it is (same cell, layers and
- * hidden size); otherwise a learned bridge h_0^l = tanh(h_enc W_bridge + b_bridge) starts it.
+ * False when the decoder starts from the encoder's final state as it is (a unidirectional
+ * encoder of the decoder's hidden size); otherwise a learned bridge h_0^l = tanh(h_enc W_bridge +
+ * b_bridge) starts every decoder layer, h_enc the encoder's top final h (both directions').
  */
 export function hasBridge(spec: Seq2seqSpec): boolean {
-  return spec.encoderHidden !== spec.hidden;
+  return spec.bidirectional || spec.encoderHidden !== spec.hidden;
 }
 
 /** Width of the decoder's layer-0 input: the target embedding, plus the context with attention. */
@@ -94,7 +106,11 @@ export function seq2seqInitialParameters(spec: Seq2seqSpec, seed: number): Named
   const out: NamedInit[] = [];
   const V = spec.targetVocabSize;
   out.push(embeddingInit('encoder/embedding', spec.sourceVocabSize, spec.embedding, rng));
-  out.push(...stackInit('encoder', spec, spec.embedding, spec.encoderHidden, rng));
+  if (spec.bidirectional) {
+    const options = bidirectionalLayerOptions({ ...spec, hidden: spec.encoderHidden });
+    for (const p of bidirectionalLayerParams(options, CELL_PARAMS[spec.cell], rng))
+      out.push({ ...p, name: `encoder/${p.name}` });
+  } else out.push(...stackInit('encoder', spec, spec.embedding, spec.encoderHidden, rng));
   out.push(embeddingInit('decoder/embedding', V + 1, spec.embedding, rng));
   out.push(...stackInit('decoder', spec, decoderInputSize(spec), spec.hidden, rng));
   if (hasBridge(spec)) {

@@ -4,9 +4,17 @@ import { embeddingRows } from '../embedding.js';
 import type { CellParams } from '../cells/index.js';
 import type { ParameterSet } from '../parameter-set.js';
 
-/** The cell parameters of `<prefix>/layer<l>/*` by their local names. */
-export function layerParams(params: ParameterSet, prefix: string, layer: number): CellParams {
-  const start = `${prefix}/layer${layer}/`;
+/**
+ * The cell parameters of `<prefix>/layer<l>/*` by their local names; with `layer` undefined,
+ * of `<prefix>/<direction>/*` (a bidirectional layer's direction).
+ */
+export function layerParams(
+  params: ParameterSet,
+  prefix: string,
+  layer: number | undefined,
+  direction?: 'forward' | 'backward',
+): CellParams {
+  const start = layer === undefined ? `${prefix}/${direction}/` : `${prefix}/layer${layer}/`;
   const out: Record<string, Tensor2D | Tensor1D> = {};
   for (const name of params.names())
     if (name.startsWith(start))

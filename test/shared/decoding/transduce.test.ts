@@ -26,6 +26,7 @@ const spec: Seq2seqSpec = {
   peepholes: false,
   coupledGates: false,
   reverseSource: true,
+  bidirectional: false,
   attention: 'additive',
   attentionSize: 4,
 };
@@ -124,6 +125,7 @@ function handBuiltModel(): Seq2seqModel {
     peepholes: false,
     coupledGates: false,
     reverseSource: false,
+    bidirectional: false,
     attention: 'none',
     attentionSize: 1,
   };

@@ -33,6 +33,7 @@ const base: Seq2seqSpec = {
   peepholes: false,
   coupledGates: false,
   reverseSource: false,
+  bidirectional: false,
   attention: 'none',
   attentionSize: 3,
 };
@@ -44,6 +45,10 @@ const cases: Array<{ name: string; spec: Seq2seqSpec }> = [
   },
   { name: 'lstm without attention, no bridge', spec: { ...base, cell: 'lstm' } },
   { name: 'rnn with attention, no bridge', spec: { ...base, cell: 'rnn', attention: 'additive' } },
+  {
+    name: 'lstm, bidirectional encoder of 2 layers (bridge from both directions), attention',
+    spec: { ...base, cell: 'lstm', bidirectional: true, layers: 2, attention: 'additive' },
+  },
 ];
 
 // Three pairs of different source and target lengths: the batch is padded on both sides.
