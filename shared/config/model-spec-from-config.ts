@@ -11,7 +11,7 @@ export function modelSpecFromConfig(config: Config): ModelSpec {
   const { task, input, model } = config;
   if (task.type === 'seq2seq')
     throw new ConfigError(
-      'task.type "seq2seq" is an encoder-decoder, not a single recurrent stack (fix: build it with seq2seqSpecFromConfig)',
+      'task.type "seq2seq" is learned by `rnnstream run --embedded` (and decoded offline by `rnnstream transduce`); the worker, paramserver and decoder services do not serve it yet (fix: run it embedded, or use another task type with the services)',
     );
   const outputSize =
     task.type === 'lm'
