@@ -107,7 +107,8 @@ export function bridgeState(
   const all = tf.tanh(
     tf.add(tf.matMul(top, params.get('bridge/W') as Tensor2D), params.get('bridge/b')),
   ) as Tensor2D;
-  const perLayer = tf.split(all, spec.layers, 1) as Tensor2D[];
+  // tfjs' split gradient breaks when there is a single output (as unstack's, time-loop.ts).
+  const perLayer = spec.layers === 1 ? [all] : (tf.split(all, spec.layers, 1) as Tensor2D[]);
   return perLayer.map((h) => (cell.stateParts === 1 ? [h] : [h, tf.zerosLike(h) as Tensor2D]));
 }
 

@@ -1,8 +1,12 @@
 /**
  * A batch of (source, target) pairs as plain arrays, padded on the right to the longest source
- * and the longest target, with masks (docs/design.md, "Sequence to sequence").
+ * and the longest target, with masks (docs/design.md, "Sequence to sequence"). Rows, source steps
+ * and target steps are rounded up to the ladder of shared/model/batch-buckets.ts (padding rows
+ * and steps carry no loss and get no attention): TensorFlow caches a kernel per tensor shape, so
+ * a long stream of pairs of every length must meet few shapes.
  */
 import { ShapeError } from '../../errors/index.js';
+import { paddedBatchSize } from '../batch-buckets.js';
 import { boundaryId, type Seq2seqSpec } from './seq2seq-spec.js';
 
 export interface TokenPair {
@@ -32,12 +36,19 @@ export interface PairBatch {
   readonly targetMask: Float32Array;
 }
 
+/** Padding to the shape ladder (default) or to the exact longest row (`bucket: false`). */
+export interface BatchShape {
+  readonly bucket?: boolean;
+}
+
 export function sourceBatch(
   spec: Pick<Seq2seqSpec, 'sourceVocabSize' | 'reverseSource'>,
   sources: ReadonlyArray<readonly number[]>,
+  { bucket = true }: BatchShape = {},
 ): SourceBatch {
-  const batchSize = sources.length;
-  const steps = Math.max(1, ...sources.map((s) => s.length));
+  const round = bucket ? paddedBatchSize : (n: number) => n;
+  const batchSize = round(sources.length);
+  const steps = round(Math.max(1, ...sources.map((s) => s.length)));
   const tokens = new Int32Array(batchSize * steps);
   const mask = new Float32Array(batchSize * steps);
   sources.forEach((source, b) => {
@@ -54,14 +65,20 @@ export function sourceBatch(
   return { batchSize, steps, tokens, mask };
 }
 
-export function pairBatch(spec: Seq2seqSpec, pairs: readonly TokenPair[]): PairBatch {
+export function pairBatch(
+  spec: Seq2seqSpec,
+  pairs: readonly TokenPair[],
+  shape: BatchShape = {},
+): PairBatch {
   const sources = sourceBatch(
     spec,
     pairs.map((p) => p.source),
+    shape,
   );
+  const round = (shape.bucket ?? true) ? paddedBatchSize : (n: number) => n;
   const boundary = boundaryId(spec);
-  const targetSteps = Math.max(...pairs.map((p) => p.target.length)) + 1;
-  const n = pairs.length * targetSteps;
+  const targetSteps = round(Math.max(...pairs.map((p) => p.target.length)) + 1);
+  const n = sources.batchSize * targetSteps;
   const decoderInputs = new Int32Array(n);
   const targets = new Int32Array(n);
   const targetMask = new Float32Array(n);
@@ -77,6 +94,8 @@ export function pairBatch(spec: Seq2seqSpec, pairs: readonly TokenPair[]): PairB
     targets[row + target.length] = boundary;
     targetMask[row + target.length] = 1;
   });
+  // Padding rows read BOS and predict nothing.
+  for (let b = pairs.length; b < sources.batchSize; b++) decoderInputs[b * targetSteps] = boundary;
   return { sources, targetSteps, decoderInputs, targets, targetMask };
 }
 

@@ -8,6 +8,7 @@ import { tf } from '../../engine/tf.js';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs';
 import { ShapeError } from '../../errors/index.js';
 import { cells, type CellDefinition } from '../cells/index.js';
+import { paddedBatchSize, padRows } from '../batch-buckets.js';
 import { ParameterSet } from '../parameter-set.js';
 import { attentionKeys, maskBias } from './additive-attention.js';
 import { decoderStep, decoderWeights, type AttentionMemory } from './decoder-step.js';
@@ -106,7 +107,11 @@ export class Seq2seqModel {
       const keys = attentionKeys(memory, this.params.get('attention/U') as Tensor2D);
       return { initial, memory, keys, bias: maskBias(mask) };
     });
-    const initialStates = kept.initial.dataSync() as Float32Array;
+    // Padding rows of the bucketed batch are cut off here; their memory rows are never attended.
+    const initialStates = (kept.initial.dataSync() as Float32Array).slice(
+      0,
+      sources.length * this.decoderStateSize,
+    );
     kept.initial.dispose();
     const attention =
       kept.memory && kept.keys && kept.bias
@@ -130,20 +135,27 @@ export class Seq2seqModel {
       throw new ShapeError(
         `decodeStep got ${B} tokens, ${rows.sourceIndex.length} source indices and ${rows.states.length} state values; expected ${B * S} state values (S = ${S})`,
       );
+    // Rows up to the shape ladder (batch-buckets.ts): padding rows attend to source 0 and are cut off.
+    const P = paddedBatchSize(B);
     const { probs, states } = tf.tidy(() => {
       const weights = decoderWeights(this.spec, this.cell, this.params);
-      const state = unflattenState(this.spec, this.cell, tf.tensor2d(rows.states, [B, S]));
+      const state = unflattenState(
+        this.spec,
+        this.cell,
+        tf.tensor2d(padRows(rows.states, S, P), [P, S]),
+      );
       const embedded = tf.gather(
         this.params.get('decoder/embedding'),
-        tf.tensor1d(rows.tokens, 'int32'),
+        tf.tensor1d(padRows(rows.tokens, 1, P), 'int32'),
       ) as Tensor2D;
-      const attention = encoded.attentionRows(rows.sourceIndex);
+      const attention = encoded.attentionRows(padRows(rows.sourceIndex, 1, P));
       const out = decoderStep({ cell: this.cell, weights, embedded, state, attention });
       return { probs: tf.softmax(out.logits), states: flattenState(out.state) };
     });
+    const V1 = boundaryId(this.spec) + 1;
     const result = {
-      probs: probs.dataSync() as Float32Array,
-      states: states.dataSync() as Float32Array,
+      probs: (probs.dataSync() as Float32Array).slice(0, B * V1),
+      states: (states.dataSync() as Float32Array).slice(0, B * S),
     };
     probs.dispose();
     states.dispose();

@@ -44,6 +44,10 @@ const cases: Array<{ name: string; spec: Seq2seqSpec }> = [
     spec: { ...base, attention: 'additive', encoderHidden: 6, reverseSource: true, layers: 2 },
   },
   { name: 'lstm without attention, no bridge', spec: { ...base, cell: 'lstm' } },
+  {
+    name: 'gru, one layer, a bridge (encoder 4 → decoder 5), no attention',
+    spec: { ...base, encoderHidden: 4 },
+  },
   { name: 'rnn with attention, no bridge', spec: { ...base, cell: 'rnn', attention: 'additive' } },
   {
     name: 'lstm, bidirectional encoder of 2 layers (bridge from both directions), attention',
@@ -117,3 +121,33 @@ for (const backend of await availableBackends(['cpu', 'tensorflow'])) {
     });
   }
 }
+
+test('padding a batch of pairs to the shape ladder changes neither its loss nor its gradient', async () => {
+  await tf.setBackend('cpu');
+  const spec: Seq2seqSpec = { ...base, attention: 'additive', bidirectional: true };
+  const model = Seq2seqModel.create({ spec, seed: 5 });
+  try {
+    // 9 pairs (rows padded to 10), sources of up to 9 tokens (10), targets of up to 8 (9 + end → 10).
+    const rng = createTestRng(3);
+    const pairs = Array.from({ length: 9 }, (_, i) => ({
+      source: Array.from({ length: 1 + i }, () => rng.int(7)),
+      target: Array.from({ length: i % 9 }, () => rng.int(5)),
+    }));
+    const bucketed = pairBatch(spec, pairs);
+    const exact = pairBatch(spec, pairs, { bucket: false });
+    assert.deepEqual(
+      [bucketed.sources.batchSize, bucketed.sources.steps, bucketed.targetSteps],
+      [10, 10, 10],
+    );
+    assert.deepEqual([exact.sources.batchSize, exact.sources.steps, exact.targetSteps], [9, 9, 9]);
+    const a = model.lossAndGradients(bucketed);
+    const b = model.lossAndGradients(exact);
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-6, `loss ${a.loss} vs ${b.loss}`);
+    for (const [name, g] of a.gradients) {
+      const h = b.gradients.get(name)!;
+      g.forEach((v, i) => assert.ok(Math.abs(v - h[i]!) < 1e-6, `${name}[${i}]: ${v} vs ${h[i]}`));
+    }
+  } finally {
+    model.dispose();
+  }
+});
