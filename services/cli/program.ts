@@ -8,6 +8,7 @@ import { registerGenerateCommand } from './generate-command.js';
 import { registerParamserverCommand } from './paramserver-command.js';
 import { registerProduceCommand } from './produce-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerTransduceCommand } from './transduce-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 
 /**
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerRunCommand(program);
   registerGenerateCommand(program);
+  registerTransduceCommand(program);
   registerBenchCommand(program);
   registerWorkerCommand(program);
   registerParamserverCommand(program);

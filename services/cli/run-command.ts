@@ -6,6 +6,7 @@ import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { saveParameterFile } from '../../shared/model/parameter-file.js';
 import { formatProgress } from '../embedded/progress-line.js';
+import type { RunSummary } from '../embedded/prequential-summary.js';
 import {
   createMetricsRegistry,
   createWorkerMetrics,
@@ -122,7 +123,7 @@ async function runCommand(flags: RunFlags): Promise<void> {
       : await startMetricsServer({ registry, port: flags.metricsPort, host: flags.metricsHost });
   if (metricsServer) logger.info({ url: metricsServer.url }, 'serving Prometheus metrics');
   const started = Date.now();
-  const { summary, history, learner } = await runEmbedded({
+  const runOptions = {
     metrics: metricsServer ? createWorkerMetrics(registry) : undefined,
     config,
     inputPaths: flags.input,
@@ -133,15 +134,26 @@ async function runCommand(flags: RunFlags): Promise<void> {
     training: flags.training,
     maxBytesPerFile: flags.maxBytesPerFile,
     progressIntervalMs: flags.progressSeconds * 1000,
-    onProgress: (progress) => logger.info(progress, formatProgress(progress, started)),
-  }).finally(() => metricsServer?.close());
-  if (flags.saveParams)
-    await saveParameterFile(flags.saveParams, {
-      spec: learner.spec,
-      params: learner.model.params,
-      config,
-    });
-  learner.dispose();
+    onProgress: (progress: RunSummary) => logger.info(progress, formatProgress(progress, started)),
+  };
+  // A seq2seq model learns from pairs, through its own loop (services/embedded/run-seq2seq.ts).
+  const { summary, history, spec, params, dispose } =
+    config.task.type === 'seq2seq'
+      ? await import('../embedded/run-seq2seq.js').then(async ({ runSeq2seqEmbedded }) => {
+          const run = await runSeq2seqEmbedded(runOptions).finally(() => metricsServer?.close());
+          return { ...run, spec: run.learner.model.spec, params: run.learner.model.params };
+        })
+      : await runEmbedded(runOptions)
+          .finally(() => metricsServer?.close())
+          .then(({ summary, history, learner }) => ({
+            summary,
+            history,
+            spec: learner.spec,
+            params: learner.model.params,
+            dispose: () => learner.dispose(),
+          }));
+  if (flags.saveParams) await saveParameterFile(flags.saveParams, { spec, params, config });
+  dispose();
   const json = JSON.stringify(summary);
   if (flags.summary) await writeFile(flags.summary, json + '\n');
   if (flags.report) {

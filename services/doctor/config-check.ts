@@ -6,11 +6,13 @@ import {
   defaultConfig,
   loadConfigFile,
   modelSpecFromConfig,
+  seq2seqSpecFromConfig,
   type Config,
 } from '../../shared/config/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { initialParameters } from '../../shared/model/initial-parameters.js';
 import { stateSize } from '../../shared/model/model-spec.js';
+import { seq2seqInitialParameters } from '../../shared/model/seq2seq/seq2seq-spec.js';
 import { fail, ok, type Finding } from './finding.js';
 
 export async function checkConfig({
@@ -47,6 +49,7 @@ export async function checkConfig({
 
 /** One line a person reads to recognise the model: what it learns, its size, how it trains. */
 export function describeModel(config: Config): string {
+  if (config.task.type === 'seq2seq') return describeSeq2seq(config);
   const spec = modelSpecFromConfig(config);
   const { task, input, model, tbptt, optimizer, paramserver, state } = config;
   const inputs =
@@ -69,6 +72,23 @@ export function describeModel(config: Config): string {
     `${parameters.toLocaleString('en-US')} parameters (${mebibytes(parameters * 4)} float32); ` +
     `state ${floatsPerKey} floats per key (${mebibytes(floatsPerKey * 4 * state.maxKeys)} for state.maxKeys ${state.maxKeys}); ` +
     `TBPTT k1=${tbptt.k1} k2=${tbptt.k2}; ${optimizer.type} lr ${optimizer.learningRate}; paramserver ${paramserver.mode}`
+  );
+}
+
+/** A seq2seq model: encoder, decoder, attention; no per-key state (pairs are complete). */
+function describeSeq2seq(config: Config): string {
+  const spec = seq2seqSpecFromConfig(config);
+  const parameters = seq2seqInitialParameters(spec, config.seed).reduce(
+    (sum, p) => sum + p.values.length,
+    0,
+  );
+  const encoder = `${spec.bidirectional ? 'bidirectional ' : ''}${spec.cell} ${spec.layers}×${spec.encoderHidden}${spec.reverseSource ? ' (source reversed)' : ''}`;
+  return (
+    `seq2seq: ${config.input.tokenizer} tokens (source vocabulary ${spec.sourceVocabSize}, target ${spec.targetVocabSize}) -> encoder ${encoder} -> ` +
+    `decoder ${spec.cell} ${spec.layers}×${spec.hidden}${spec.attention === 'additive' ? ` with additive attention (${spec.attentionSize})` : ''}; ` +
+    `${parameters.toLocaleString('en-US')} parameters (${mebibytes(parameters * 4)} float32); no state per key; ` +
+    `${config.seq2seq.batchPairs} pairs per step; ${config.optimizer.type} lr ${config.optimizer.learningRate}; ` +
+    `run --embedded only (the services do not serve seq2seq yet)`
   );
 }
 

@@ -21,6 +21,10 @@ export interface RunSummary {
   tokensPerSecond: number;
   metrics: {
     bitsPerToken?: number;
+    /** seq2seq: fraction of pairs whose decoded hypothesis equals the target. */
+    exactMatch?: number;
+    /** seq2seq: Σ token edit distance / Σ target length, of the decoded hypotheses. */
+    tokenErrorRate?: number;
     accuracy?: number;
     macroF1?: number;
     /** forecast: the MSE one step ahead (h = 1), in original units (= perHorizon[0].mse). */

@@ -18,6 +18,13 @@ export function formatProgress(s: RunSummary, startedMs: number): string {
   if (s.recent.accuracy !== undefined)
     parts.push(`running accuracy ${(100 * s.recent.accuracy).toFixed(1)}%`);
   if (s.recent.mse !== undefined) parts.push(`running MSE ${s.recent.mse.toPrecision(4)}`);
+  // seq2seq: the figures of every pair so far (there is no recent window).
+  if (s.metrics.exactMatch !== undefined)
+    parts.push(
+      `exact match ${(100 * s.metrics.exactMatch).toFixed(1)}%`,
+      `token error rate ${(100 * (s.metrics.tokenErrorRate ?? NaN)).toFixed(1)}%`,
+      `${(s.metrics.bitsPerToken ?? NaN).toFixed(3)} bits/token`,
+    );
   if (s.skipped > 0) parts.push(`${s.skipped} skipped`);
   parts.push(`${s.liveTensors} tensors`, `${s.rssMiB} MiB`);
   parts.push(`${elapsed.toFixed(0)} s`);

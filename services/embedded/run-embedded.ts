@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Config } from '../../shared/config/index.js';
-import { asInputError, type InputError } from '../../shared/errors/index.js';
+import { asInputError, ConfigError, type InputError } from '../../shared/errors/index.js';
 import { readJsonlEvents, readTextEvents, type ParsedRecord } from '../../shared/events/index.js';
 import { createLearner, type Learner } from '../../shared/learner/create-learner.js';
 import { encodeEvent } from '../../shared/learner/event-encoder.js';
@@ -59,6 +59,10 @@ export async function runEmbedded(
   options: RunEmbeddedOptions,
 ): Promise<{ summary: RunSummary; history: RunHistory; learner: Learner }> {
   const { config, logger, signal } = options;
+  if (config.task.type === 'seq2seq')
+    throw new ConfigError(
+      'task.type "seq2seq" learns from pairs, not per-step events (fix: run it with runSeq2seqEmbedded, as `rnnstream run --embedded` does)',
+    );
   const topic = `${config.app}.events`;
   const bus = createInProcessBus<QueuedEvent>({ highWaterMark: 16_384 });
   const metrics = options.metrics;

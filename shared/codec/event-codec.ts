@@ -33,6 +33,8 @@ export function eventToMessage(
   else if (typeof valid.label === 'number') message.labelId = valid.label;
   else if (Array.isArray(valid.label)) message.labelVector = { values: valid.label };
   if (valid.eos) message.eos = true;
+  if (valid.source !== undefined) message.source = tokenList(valid.source);
+  if (valid.target !== undefined) message.target = tokenList(valid.target);
   if (valid.ts !== undefined) {
     if (Number.isSafeInteger(valid.ts) && !Object.is(valid.ts, -0)) message.ts = valid.ts;
     else message.tsFractional = valid.ts;
@@ -66,6 +68,8 @@ export function messageToEvent(
     else if (message.label === 'labelId') record.label = int64ToNumber(message.labelId, 'label_id');
     else if (message.label === 'labelVector') record.label = message.labelVector?.values ?? [];
     if (message.eos) record.eos = true;
+    if (message.source) record.source = pairTokens(message.source, 'source');
+    if (message.target) record.target = pairTokens(message.target, 'target');
     if (message.timestamp === 'ts') record.ts = int64ToNumber(message.ts, 'ts');
     else if (message.timestamp === 'tsFractional') record.ts = message.tsFractional;
   } catch (error) {
@@ -104,14 +108,50 @@ export function decodeEvent(
   return messageToEvent(message, limits);
 }
 
-/** The Event's string fields: key, token_text, label_text. */
-const STRING_FIELDS = new Set([1, 2, 5]);
+function tokenList(tokens: ReadonlyArray<string | number>): rnnstream.v1.TokenList.$Properties {
+  return { tokens: tokens.map((t) => (typeof t === 'string' ? { text: t } : { id: t })) };
+}
+
+/** A decoded TokenList's tokens; one with neither text nor id becomes '' (the parser refuses it). */
+function pairTokens(
+  list: rnnstream.v1.TokenList.$Properties,
+  field: string,
+): Array<string | number> {
+  // Decoded messages say which member of the oneof is set (unset members read as defaults).
+  return ((list as rnnstream.v1.TokenList).tokens ?? []).map((t, i) =>
+    t.value === 'text'
+      ? (t.text ?? '')
+      : t.value === 'id'
+        ? int64ToNumber(t.id, `${field}[${i}].id`)
+        : '',
+  );
+}
+
+/** Where an Event's strings are: its own fields, and those of the messages in its fields. */
+interface StringFields {
+  readonly strings: ReadonlySet<number>;
+  readonly messages: ReadonlyMap<number, StringFields>;
+}
+const PAIR_TOKEN: StringFields = { strings: new Set([1]), messages: new Map() };
+const TOKEN_LIST: StringFields = { strings: new Set(), messages: new Map([[1, PAIR_TOKEN]]) };
+/** key, token_text, label_text; the tokens of source and target. */
+const EVENT_STRINGS: StringFields = {
+  strings: new Set([1, 2, 5]),
+  messages: new Map([
+    [11, TOKEN_LIST],
+    [12, TOKEN_LIST],
+  ]),
+};
 
 /**
- * The number of the first top-level string field of an Event whose bytes are not UTF-8, or
- * undefined. Stops quietly at anything malformed: decoding then reports it.
+ * The number of the first string field of an Event whose bytes are not UTF-8 (nested fields
+ * named by their path, e.g. "11.1.1"), or undefined. Stops quietly at anything malformed:
+ * decoding then reports it.
  */
-function invalidUtf8Field(bytes: Uint8Array): number | undefined {
+function invalidUtf8Field(
+  bytes: Uint8Array,
+  fields: StringFields = EVENT_STRINGS,
+): string | undefined {
   let pos = 0;
   const varint = (): number => {
     let value = 0;
@@ -139,7 +179,11 @@ function invalidUtf8Field(bytes: Uint8Array): number | undefined {
       case 2: {
         const length = varint();
         if (length < 0 || pos + length > bytes.length) return undefined;
-        if (STRING_FIELDS.has(field) && !isUtf8(bytes.subarray(pos, pos + length))) return field;
+        const value = bytes.subarray(pos, pos + length);
+        if (fields.strings.has(field) && !isUtf8(value)) return String(field);
+        const nested = fields.messages.get(field);
+        const inner = nested && invalidUtf8Field(value, nested);
+        if (inner !== undefined) return `${field}.${inner}`;
         pos += length;
         break;
       }

@@ -20,6 +20,7 @@ const TASKS: Record<Prediction['task'], rnnstream.v1.Prediction.Task> = {
   tag: Task.TAG,
   classify: Task.CLASSIFY,
   forecast: Task.FORECAST,
+  seq2seq: Task.SEQ2SEQ,
 };
 
 /** Prediction protobuf bytes for `<app>.predictions` (shared/events/prediction.ts, field for field). */
@@ -78,6 +79,11 @@ const FIELD = {
   squaredError: 17,
   partition: 18,
   forecasts: 19,
+  hypothesis: 20,
+  target: 21,
+  exactMatch: 22,
+  editDistance: 23,
+  hypothesisLogProb: 24,
 } as const;
 
 /** Field 1 of LabelVector: `repeated double values` (packed). */
@@ -121,6 +127,15 @@ function predictionSize(p: Prediction, partition: number | undefined): number {
   if (partition !== undefined) n += varintFieldSize(FIELD.partition, partition >>> 0);
   for (const vector of p.forecasts ?? [])
     n += lengthDelimitedSize(FIELD.forecasts, labelVectorBytes(vector));
+  for (const token of p.hypothesis ?? []) n += stringFieldSize(FIELD.hypothesis, token);
+  for (const token of p.target ?? []) n += stringFieldSize(FIELD.target, token);
+  if (p.exactMatch !== undefined) n += varintFieldSize(FIELD.exactMatch, 1);
+  if (p.editDistance !== undefined)
+    n += varintFieldSize(
+      FIELD.editDistance,
+      checkInt64(p.editDistance, 'editDistance', { unsigned: true }),
+    );
+  if (p.hypothesisLogProb !== undefined) n += fixed64FieldSize(FIELD.hypothesisLogProb);
   return n;
 }
 
@@ -155,6 +170,14 @@ function writePrediction(
   if (partition !== undefined) at = writeVarintField(out, at, FIELD.partition, partition >>> 0);
   for (const vector of p.forecasts ?? [])
     at = writeLabelVectorField(out, at, FIELD.forecasts, vector);
+  for (const token of p.hypothesis ?? []) at = writeStringField(out, at, FIELD.hypothesis, token);
+  for (const token of p.target ?? []) at = writeStringField(out, at, FIELD.target, token);
+  if (p.exactMatch !== undefined)
+    at = writeVarintField(out, at, FIELD.exactMatch, p.exactMatch ? 1 : 0);
+  if (p.editDistance !== undefined)
+    at = writeVarintField(out, at, FIELD.editDistance, p.editDistance);
+  if (p.hypothesisLogProb !== undefined)
+    at = writeDoubleField(out, at, FIELD.hypothesisLogProb, p.hypothesisLogProb);
   return at;
 }
 
@@ -233,6 +256,13 @@ export function decodePrediction(bytes: Uint8Array): Prediction {
     if (has('squaredError')) p.squaredError = m.squaredError!;
     if (has('partition')) p.partition = m.partition!;
     if (m.forecasts.length > 0) p.forecasts = m.forecasts.map((v) => v.values ?? []);
+    if (task === 'seq2seq') {
+      p.hypothesis = m.hypothesis;
+      p.target = m.target;
+    }
+    if (has('exactMatch')) p.exactMatch = m.exactMatch!;
+    if (has('editDistance')) p.editDistance = m.editDistance!;
+    if (has('hypothesisLogProb')) p.hypothesisLogProb = m.hypothesisLogProb!;
     return p;
   } catch (error) {
     throw new CodecError(

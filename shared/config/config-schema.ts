@@ -34,7 +34,7 @@ const label = z.union(
   expecting('a non-empty string or an integer'),
 );
 
-export const TASK_TYPES = ['lm', 'tag', 'classify', 'forecast'] as const;
+export const TASK_TYPES = ['lm', 'tag', 'classify', 'forecast', 'seq2seq'] as const;
 export const INPUT_KINDS = ['tokens', 'features'] as const;
 export const TOKENIZERS = ['bytes', 'ids'] as const;
 export const CELLS = ['lstm', 'gru', 'rnn'] as const;
@@ -192,6 +192,7 @@ export const LimitsSchema = z.strictObject(
     maxLabelBytes: limit('bytes').default(DEFAULT_INPUT_LIMITS.maxLabelBytes),
     maxFeatures: limit('numbers').default(DEFAULT_INPUT_LIMITS.maxFeatures),
     maxLabelValues: limit('numbers').default(DEFAULT_INPUT_LIMITS.maxLabelValues),
+    maxPairTokens: limit('tokens').default(DEFAULT_INPUT_LIMITS.maxPairTokens),
     maxJsonDepth: limit('levels').default(DEFAULT_INPUT_LIMITS.maxJsonDepth),
   },
   expecting('an object'),
@@ -240,6 +241,36 @@ export const EvaluationSchema = z.strictObject(
       .min(2, expecting(ngramContexts))
       .max(16_000_000, expecting(ngramContexts))
       .default(1_000_000),
+  },
+  expecting('an object'),
+);
+
+// task.type "seq2seq": the encoder-decoder of shared/model/seq2seq (docs/design.md, "Sequence to
+// sequence"). Sources and targets are tokens of input.tokenizer; targets have their own vocabulary.
+export const ATTENTION_KINDS = ['none', 'additive'] as const;
+export const TRANSDUCTION_DECODES = ['greedy', 'beam'] as const;
+export const Seq2seqSchema = z.strictObject(
+  {
+    attention: oneOf(ATTENTION_KINDS).default('additive'),
+    attentionSize: positiveInt().default(64),
+    // The encoder reads each source last token first (Sutskever et al. 2014).
+    reverseSource: bool().default(false),
+    // Absent: model.hidden (then the decoder starts from the encoder's final state as it is).
+    encoderHidden: positiveInt().optional(),
+    // Absent: input.vocabSize. Target ids are in [0, targetVocabSize).
+    targetVocabSize: positiveInt().optional(),
+    // A pair with a longer source or target is refused (skipped / dead-lettered), not cut.
+    maxSourceLength: positiveInt().default(64),
+    maxTargetLength: positiveInt().default(64),
+    // Pairs per training step (each predicted before the step learns from it).
+    batchPairs: positiveInt().default(16),
+    // How the prequential hypothesis of each pair is decoded.
+    decode: oneOf(TRANSDUCTION_DECODES).default('beam'),
+    beamWidth: positiveInt().default(4),
+    lengthPenalty: z
+      .number(expecting('a number >= 0'))
+      .min(0, expecting('a number >= 0'))
+      .default(0),
   },
   expecting('an object'),
 );
@@ -311,6 +342,7 @@ export const ConfigSchema = z.strictObject(
     limits: LimitsSchema.prefault({}),
     decoder: DecoderSchema.prefault({}),
     evaluation: EvaluationSchema.prefault({}),
+    seq2seq: Seq2seqSchema.prefault({}),
     kafka: KafkaSchema.prefault({}),
     backend: oneOf(BACKENDS).default('auto'),
     seed: z.number(expecting('an integer')).int(expecting('an integer')).default(1),
@@ -333,6 +365,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   limits: Object.keys(LimitsSchema.shape),
   decoder: Object.keys(DecoderSchema.shape),
   evaluation: Object.keys(EvaluationSchema.shape),
+  seq2seq: Object.keys(Seq2seqSchema.shape),
   kafka: Object.keys(KafkaSchema.shape),
   'kafka.ssl': Object.keys(KafkaSslSchema.shape),
   'kafka.sasl': Object.keys(KafkaSaslSchema.shape),
@@ -361,5 +394,6 @@ export type ParamserverConfig = Config['paramserver'];
 export type LimitsConfig = Config['limits'];
 export type DecoderConfig = Config['decoder'];
 export type EvaluationConfig = Config['evaluation'];
+export type Seq2seqConfig = Config['seq2seq'];
 export type KafkaConfig = Config['kafka'];
 export type Label = string | number;

@@ -38,7 +38,8 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
 
   const { type } = config.task;
   const { kind, tokenizer, vocabSize } = config.input;
-  if (config.model.bidirectional && type !== 'tag' && type !== 'classify') {
+  // seq2seq: the encoder reads a whole source, so it may read it both ways.
+  if (config.model.bidirectional && type !== 'tag' && type !== 'classify' && type !== 'seq2seq') {
     add(
       [
         ['model', 'bidirectional'],
@@ -46,7 +47,7 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
       ],
       `${show(['model', 'bidirectional'], true)} but ${show(['task', 'type'], type)} predicts ` +
         `each step before the next one arrives, and a backward direction needs the steps after it ` +
-        `(fix: set model.bidirectional to false, or use task.type "tag" or "classify" on segments closed by eos)`,
+        `(fix: set model.bidirectional to false, or use task.type "tag" or "classify" on segments closed by eos, or "seq2seq" on pairs)`,
     );
   }
   if (type === 'forecast' && kind !== 'features') {
@@ -69,6 +70,29 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
       `${show(['input', 'kind'], kind)} but ${show(['task', 'type'], type)} predicts the next ` +
         `token, so it needs tokens as input ` +
         `(fix: set input.kind to "tokens", or use task.type "forecast" for numeric features)`,
+    );
+  }
+  if (type === 'seq2seq' && kind !== 'tokens') {
+    add(
+      [
+        ['input', 'kind'],
+        ['task', 'type'],
+      ],
+      `${show(['input', 'kind'], kind)} but ${show(['task', 'type'], type)} reads and writes ` +
+        `token sequences ("source" and "target" of each pair event) ` +
+        `(fix: set input.kind to "tokens")`,
+    );
+  }
+  const { targetVocabSize } = config.seq2seq;
+  if (type === 'seq2seq' && tokenizer === 'bytes' && (targetVocabSize ?? 256) !== 256) {
+    add(
+      [
+        ['seq2seq', 'targetVocabSize'],
+        ['input', 'tokenizer'],
+      ],
+      `${show(['seq2seq', 'targetVocabSize'], targetVocabSize)} but ` +
+        `${show(['input', 'tokenizer'], tokenizer)} makes targets bytes, 256 of them ` +
+        `(fix: remove seq2seq.targetVocabSize, or set input.tokenizer to "ids")`,
     );
   }
   if (kind === 'tokens' && tokenizer === 'bytes' && vocabSize !== 256) {

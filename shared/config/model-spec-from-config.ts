@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors/index.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import type { Config } from './config-schema.js';
 
@@ -8,6 +9,10 @@ import type { Config } from './config-schema.js';
  */
 export function modelSpecFromConfig(config: Config): ModelSpec {
   const { task, input, model } = config;
+  if (task.type === 'seq2seq')
+    throw new ConfigError(
+      'task.type "seq2seq" is learned by `rnnstream run --embedded` (and decoded offline by `rnnstream transduce`); the worker, paramserver and decoder services do not serve it yet (fix: run it embedded, or use another task type with the services)',
+    );
   const outputSize =
     task.type === 'lm'
       ? input.vocabSize

@@ -6,3 +6,8 @@ export { MajorityClassBaseline, NgramBaseline, uniformBitsPerToken } from './bas
 export { ForecastScores, type ForecastLine, type HorizonScores } from './forecast-scores.js';
 export { tallyPredictions, type PredictionTally } from './prediction-tally.js';
 export { type NgramContext, WittenBellNgram } from './witten-bell-ngram.js';
+export {
+  editDistance,
+  TransductionScores,
+  type TransductionFigures,
+} from './transduction-scores.js';

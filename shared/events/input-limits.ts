@@ -19,6 +19,8 @@ export interface InputLimits {
   readonly maxFeatures: number;
   /** Numbers in a vector `label` (a forecast target). */
   readonly maxLabelValues: number;
+  /** Tokens in the `source`, and in the `target`, of one seq2seq pair event. */
+  readonly maxPairTokens: number;
   /** Nesting of arrays and objects in a JSON event (a valid event has 2: object, array). */
   readonly maxJsonDepth: number;
 }
@@ -30,6 +32,7 @@ export const DEFAULT_INPUT_LIMITS: InputLimits = Object.freeze({
   maxLabelBytes: 1024,
   maxFeatures: 16_384,
   maxLabelValues: 16_384,
+  maxPairTokens: 4096,
   maxJsonDepth: 16,
 });
 

@@ -12,7 +12,7 @@ import type { StreamEvent } from './stream-event.js';
 
 // In a /u class, a surrogate pair is one code point: only unpaired halves match.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-const FIELDS = ['key', 'token', 'features', 'label', 'eos', 'ts'] as const;
+const FIELDS = ['key', 'token', 'features', 'source', 'target', 'label', 'eos', 'ts'] as const;
 const EXAMPLE = '{"key": "sensor-7", "token": "a", "eos": false}';
 
 /**
@@ -94,6 +94,35 @@ export function parseEventObject(
     }
   };
 
+  /** A pair's token list: non-empty, at most limits.maxPairTokens, each a token as in "token". */
+  const pairTokens = (field: 'source' | 'target', list: unknown): Array<string | number> => {
+    if (!Array.isArray(list) || list.length === 0)
+      fail(
+        `"${field}" is ${renderValue(list)}, not a non-empty array of tokens`,
+        `send e.g. "${field}": ["a", "b"] (characters) or [17, 4] (token ids); an empty ${field} cannot be learned from`,
+      );
+    const tokens = list as unknown[];
+    if (tokens.length > limits.maxPairTokens)
+      throw limitError({
+        what: `"${field}"`,
+        size: tokens.length,
+        unit: 'tokens',
+        limit: 'maxPairTokens',
+        limits,
+        line,
+      });
+    tokens.forEach((token, i) => {
+      if (typeof token === 'string' && token !== '')
+        checkText(`${field}[${i}]`, token, 'maxTokenBytes');
+      else if (!(typeof token === 'number' && Number.isSafeInteger(token) && token >= 0))
+        fail(
+          `"${field}"[${i}] is ${renderValue(token)}, not a non-empty string or a non-negative integer`,
+          `send tokens as characters ("a") or token ids (17) in "${field}"`,
+        );
+    });
+    return tokens as Array<string | number>;
+  };
+
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return fail(
       `expected a JSON object, received ${renderValue(value)}`,
@@ -141,8 +170,18 @@ export function parseEventObject(
 
   const event: StreamEvent = { key, eos: false };
 
-  if (present('token') && present('features')) {
-    fail('both "token" and "features" are set', 'send exactly one of them per event');
+  const inputs = (['token', 'features', 'source'] as const).filter(present);
+  if (inputs.length > 1) {
+    fail(
+      `${inputs.length === 2 ? 'both ' : ''}${inputs.map((f) => `"${f}"`).join(' and ')} are set`,
+      'send exactly one of them per event: "token", "features" or a "source"/"target" pair',
+    );
+  }
+  if (present('target') && !present('source')) {
+    fail(
+      '"target" without "source"',
+      'a seq2seq pair is one event {"key": .., "source": [..], "target": [..]}',
+    );
   }
   if (present('token')) {
     const token = record.token;
@@ -167,10 +206,25 @@ export function parseEventObject(
     }
     checkNumbers('features', features as unknown[], 'maxFeatures', { missingAllowed: true });
     event.features = (features as Array<number | null>).map((x) => x ?? NaN);
+  } else if (present('source')) {
+    if (!present('target'))
+      fail(
+        '"source" without "target"',
+        'a seq2seq pair is one event {"key": .., "source": [..], "target": [..]}',
+      );
+    // eos: false (what a StreamEvent always carries) says nothing; eos: true would close a sequence.
+    for (const field of ['label', 'eos'] as const)
+      if (present(field) && record[field] !== false)
+        fail(
+          `"${field}" is set on a seq2seq pair`,
+          `a pair is complete by itself: leave "${field}" out`,
+        );
+    event.source = pairTokens('source', record.source);
+    event.target = pairTokens('target', record.target);
   } else {
     fail(
-      'neither "token" nor "features" is set',
-      'send exactly one of them, e.g. "token": "a" or "features": [0.1, 2.3]',
+      'neither "token" nor "features" is set (nor a "source"/"target" pair)',
+      'send exactly one of them, e.g. "token": "a", "features": [0.1, 2.3] or "source": ["a"], "target": ["b"]',
     );
   }
 

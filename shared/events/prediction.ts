@@ -15,11 +15,14 @@ export interface Prediction {
   readonly key: string;
   /** Source line (JSONL) or byte offset + 1 (text) of the event. */
   readonly line?: number | undefined;
-  readonly task: 'lm' | 'tag' | 'classify' | 'forecast';
+  readonly task: 'lm' | 'tag' | 'classify' | 'forecast' | 'seq2seq';
   /** Parameter version the prediction was computed with. */
   readonly paramVersion: number;
   readonly eos?: boolean | undefined;
-  /** lm: most likely token, the probability given to the actual token and its cost in bits. */
+  /**
+   * lm: most likely token, the probability given to the actual token and its cost in bits.
+   * seq2seq: `bits` is the teacher-forced cost of the whole target (its tokens and its end).
+   */
   readonly predictedToken?: string | undefined;
   readonly probability?: number | undefined;
   readonly bits?: number | undefined;
@@ -38,4 +41,13 @@ export interface Prediction {
    * `forecasts[h - 1]` for h steps ahead (`forecasts[0]` is `forecast`).
    */
   readonly forecasts?: ReadonlyArray<readonly number[]> | undefined;
+  /** seq2seq: the decoded target (greedy or the beam's best), tokens as the tokenizer writes them. */
+  readonly hypothesis?: readonly string[] | undefined;
+  /** seq2seq: ln p(hypothesis, end | source). */
+  readonly hypothesisLogProb?: number | undefined;
+  /** seq2seq: the pair's target, tokens as the tokenizer writes them. */
+  readonly target?: readonly string[] | undefined;
+  /** seq2seq: hypothesis equals target; the token edit distance between them. */
+  readonly exactMatch?: boolean | undefined;
+  readonly editDistance?: number | undefined;
 }

@@ -1,5 +1,5 @@
 import type { TensorValue } from '../codec/tensor-codec.js';
-import type { RecurrentModel } from '../model/recurrent-model.js';
+import type { ParameterSet } from '../model/parameter-set.js';
 import { ParameterServer, type ParameterServerOptions } from '../paramserver/parameter-server.js';
 import type { GradientSink, WorkerGradient } from '../tbptt/gradient-sink.js';
 
@@ -12,7 +12,7 @@ import type { GradientSink, WorkerGradient } from '../tbptt/gradient-sink.js';
  * lockstep on the same events.
  */
 export class InProcessParameterService implements GradientSink {
-  private readonly model: RecurrentModel;
+  private readonly model: { readonly params: ParameterSet };
   private readonly server: ParameterServer;
   private readonly onDrop: (why: string) => void;
 
@@ -21,7 +21,8 @@ export class InProcessParameterService implements GradientSink {
     options,
     onDrop = () => {},
   }: {
-    model: RecurrentModel;
+    /** Any model: only its parameters are read and written. */
+    model: { readonly params: ParameterSet };
     options: ParameterServerOptions;
     /** A gradient the server would not apply (one with a NaN, say): the model stays as it was. */
     onDrop?: (why: string) => void;

@@ -3,6 +3,7 @@ import { renderValue } from '../errors/render-value.js';
 import { ShapeError } from '../errors/index.js';
 import type { ModelSpec } from './model-spec.js';
 import type { NamedArray, ParameterSet } from './parameter-set.js';
+import type { Seq2seqSpec } from './seq2seq/seq2seq-spec.js';
 
 const MAGIC = 'RNNSTREAM-PARAMS-1';
 
@@ -21,7 +22,11 @@ export interface ParameterFileContents {
  */
 export async function saveParameterFile(
   path: string,
-  { spec, params, ...extra }: { spec: ModelSpec; params: ParameterSet } & Record<string, unknown>,
+  {
+    spec,
+    params,
+    ...extra
+  }: { spec: ModelSpec | Seq2seqSpec; params: ParameterSet } & Record<string, unknown>,
 ): Promise<void> {
   const arrays = params.toNamedArrays();
   const tensors = [...arrays].map(([name, { shape }]) => ({ name, shape }));

@@ -59,6 +59,12 @@ export namespace rnnstream {
             /** Event tsFractional. */
             tsFractional?: (number|null);
 
+            /** Event source. */
+            source?: (rnnstream.v1.TokenList.$Properties|null);
+
+            /** Event target. */
+            target?: (rnnstream.v1.TokenList.$Properties|null);
+
             /** Event token. */
             token?: ("tokenText"|"tokenId");
 
@@ -182,6 +188,12 @@ export namespace rnnstream {
                 /** Event tsFractional */
                 tsFractional?: (number|null);
 
+                /** Event source */
+                source?: (rnnstream.v1.TokenList.$Properties|null);
+
+                /** Event target */
+                target?: (rnnstream.v1.TokenList.$Properties|null);
+
                 /** Event token */
                 token?: ("tokenText"|"tokenId");
 
@@ -207,6 +219,8 @@ export namespace rnnstream {
               eos?: boolean|null;
               ts?: number|Long|null;
               tsFractional?: number|null;
+              source?: rnnstream.v1.TokenList.$Shape|null;
+              target?: rnnstream.v1.TokenList.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ token?: undefined; tokenText?: null; tokenId?: null }|{ token?: "tokenText"; tokenText: string; tokenId?: null }|{ token?: "tokenId"; tokenText?: null; tokenId: number|Long })
@@ -214,6 +228,261 @@ export namespace rnnstream {
               ({ label?: undefined; labelText?: null; labelId?: null; labelVector?: null }|{ label?: "labelText"; labelText: string; labelId?: null; labelVector?: null }|{ label?: "labelId"; labelText?: null; labelId: number|Long; labelVector?: null }|{ label?: "labelVector"; labelText?: null; labelId?: null; labelVector: rnnstream.v1.LabelVector.$Shape })
             ) & (
               ({ timestamp?: undefined; ts?: null; tsFractional?: null }|{ timestamp?: "ts"; ts: number|Long; tsFractional?: null }|{ timestamp?: "tsFractional"; ts?: null; tsFractional: number })
+            );
+        }
+
+        /**
+         * Properties of a TokenList.
+         * @deprecated Use rnnstream.v1.TokenList.$Properties instead.
+         */
+        interface ITokenList extends rnnstream.v1.TokenList.$Properties {
+        }
+
+        /** Represents a TokenList. */
+        class TokenList {
+
+            /**
+             * Constructs a new TokenList.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rnnstream.v1.TokenList.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TokenList tokens. */
+            tokens: rnnstream.v1.PairToken.$Properties[];
+
+            /**
+             * Creates a new TokenList instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TokenList instance
+             */
+            static create(properties: rnnstream.v1.TokenList.$Shape): rnnstream.v1.TokenList & rnnstream.v1.TokenList.$Shape;
+            static create(properties?: rnnstream.v1.TokenList.$Properties): rnnstream.v1.TokenList;
+
+            /**
+             * Encodes the specified TokenList message. Does not implicitly {@link rnnstream.v1.TokenList.verify|verify} messages.
+             * @param message TokenList message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rnnstream.v1.TokenList.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified TokenList message, length delimited. Does not implicitly {@link rnnstream.v1.TokenList.verify|verify} messages.
+             * @param message TokenList message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rnnstream.v1.TokenList.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TokenList message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rnnstream.v1.TokenList & rnnstream.v1.TokenList.$Shape} TokenList
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.TokenList & rnnstream.v1.TokenList.$Shape;
+
+            /**
+             * Decodes a TokenList message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.TokenList & rnnstream.v1.TokenList.$Shape} TokenList
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.TokenList & rnnstream.v1.TokenList.$Shape;
+
+            /**
+             * Verifies a TokenList message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a TokenList message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns TokenList
+             */
+            static fromObject(object: { [k: string]: any }): rnnstream.v1.TokenList;
+
+            /**
+             * Creates a plain object from a TokenList message. Also converts values to other types if specified.
+             * @param message TokenList
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rnnstream.v1.TokenList, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this TokenList to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for TokenList
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TokenList {
+
+            /** Properties of a TokenList. */
+            interface $Properties {
+
+                /** TokenList tokens */
+                tokens?: (rnnstream.v1.PairToken.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TokenList. */
+            type $Shape = {
+              tokens?: rnnstream.v1.PairToken.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a PairToken.
+         * @deprecated Use rnnstream.v1.PairToken.$Properties instead.
+         */
+        interface IPairToken extends rnnstream.v1.PairToken.$Properties {
+        }
+
+        /** Represents a PairToken. */
+        class PairToken {
+
+            /**
+             * Constructs a new PairToken.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rnnstream.v1.PairToken.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PairToken text. */
+            text?: (string|null);
+
+            /** PairToken id. */
+            id?: (number|Long|null);
+
+            /** PairToken value. */
+            value?: ("text"|"id");
+
+            /**
+             * Creates a new PairToken instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PairToken instance
+             */
+            static create(properties: rnnstream.v1.PairToken.$Shape): rnnstream.v1.PairToken & rnnstream.v1.PairToken.$Shape;
+            static create(properties?: rnnstream.v1.PairToken.$Properties): rnnstream.v1.PairToken;
+
+            /**
+             * Encodes the specified PairToken message. Does not implicitly {@link rnnstream.v1.PairToken.verify|verify} messages.
+             * @param message PairToken message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rnnstream.v1.PairToken.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified PairToken message, length delimited. Does not implicitly {@link rnnstream.v1.PairToken.verify|verify} messages.
+             * @param message PairToken message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rnnstream.v1.PairToken.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PairToken message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rnnstream.v1.PairToken & rnnstream.v1.PairToken.$Shape} PairToken
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.PairToken & rnnstream.v1.PairToken.$Shape;
+
+            /**
+             * Decodes a PairToken message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.PairToken & rnnstream.v1.PairToken.$Shape} PairToken
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.PairToken & rnnstream.v1.PairToken.$Shape;
+
+            /**
+             * Verifies a PairToken message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a PairToken message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns PairToken
+             */
+            static fromObject(object: { [k: string]: any }): rnnstream.v1.PairToken;
+
+            /**
+             * Creates a plain object from a PairToken message. Also converts values to other types if specified.
+             * @param message PairToken
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rnnstream.v1.PairToken, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this PairToken to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for PairToken
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PairToken {
+
+            /** Properties of a PairToken. */
+            interface $Properties {
+
+                /** PairToken text */
+                text?: (string|null);
+
+                /** PairToken id */
+                id?: (number|Long|null);
+
+                /** PairToken value */
+                value?: ("text"|"id");
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Narrowed shape of a PairToken. */
+            type $Shape = {
+              text?: string|null;
+              id?: number|Long|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ value?: undefined; text?: null; id?: null }|{ value?: "text"; text: string; id?: null }|{ value?: "id"; text?: null; id: number|Long })
             );
         }
 
@@ -3701,6 +3970,21 @@ export namespace rnnstream {
             /** Prediction forecasts. */
             forecasts: rnnstream.v1.LabelVector.$Properties[];
 
+            /** Prediction hypothesis. */
+            hypothesis: string[];
+
+            /** Prediction target. */
+            target: string[];
+
+            /** Prediction exactMatch. */
+            exactMatch?: (boolean|null);
+
+            /** Prediction editDistance. */
+            editDistance?: (number|null);
+
+            /** Prediction hypothesisLogProb. */
+            hypothesisLogProb?: (number|null);
+
             /** Prediction label. */
             label?: ("labelText"|"labelId");
 
@@ -3848,6 +4132,21 @@ export namespace rnnstream {
                 /** Prediction forecasts */
                 forecasts?: (rnnstream.v1.LabelVector.$Properties[]|null);
 
+                /** Prediction hypothesis */
+                hypothesis?: (string[]|null);
+
+                /** Prediction target */
+                target?: (string[]|null);
+
+                /** Prediction exactMatch */
+                exactMatch?: (boolean|null);
+
+                /** Prediction editDistance */
+                editDistance?: (number|null);
+
+                /** Prediction hypothesisLogProb */
+                hypothesisLogProb?: (number|null);
+
                 /** Prediction label */
                 label?: ("labelText"|"labelId");
 
@@ -3879,6 +4178,11 @@ export namespace rnnstream {
               squaredError?: number|null;
               partition?: number|null;
               forecasts?: rnnstream.v1.LabelVector.$Shape[]|null;
+              hypothesis?: string[]|null;
+              target?: string[]|null;
+              exactMatch?: boolean|null;
+              editDistance?: number|null;
+              hypothesisLogProb?: number|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ label?: undefined; labelText?: null; labelId?: null }|{ label?: "labelText"; labelText: string; labelId?: null }|{ label?: "labelId"; labelText?: null; labelId: number|Long })
@@ -3902,7 +4206,10 @@ export namespace rnnstream {
                 CLASSIFY = 3,
 
                 /** FORECAST value */
-                FORECAST = 4
+                FORECAST = 4,
+
+                /** SEQ2SEQ value */
+                SEQ2SEQ = 5
             }
         }
 

@@ -43,6 +43,8 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {boolean|null} [eos] Event eos
              * @property {number|Long|null} [ts] Event ts
              * @property {number|null} [tsFractional] Event tsFractional
+             * @property {rnnstream.v1.TokenList.$Properties|null} [source] Event source
+             * @property {rnnstream.v1.TokenList.$Properties|null} [target] Event target
              * @property {"tokenText"|"tokenId"} [token] Event token
              * @property {"labelText"|"labelId"|"labelVector"} [label] Event label
              * @property {"ts"|"tsFractional"} [timestamp] Event timestamp
@@ -70,6 +72,8 @@ export const rnnstream = $root.rnnstream = (() => {
              *   eos?: boolean|null;
              *   ts?: number|Long|null;
              *   tsFractional?: number|null;
+             *   source?: rnnstream.v1.TokenList.$Shape|null;
+             *   target?: rnnstream.v1.TokenList.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ token?: undefined; tokenText?: null; tokenId?: null }|{ token?: "tokenText"; tokenText: string; tokenId?: null }|{ token?: "tokenId"; tokenText?: null; tokenId: number|Long })
@@ -176,6 +180,22 @@ export const rnnstream = $root.rnnstream = (() => {
              */
             Event.prototype.tsFractional = null;
 
+            /**
+             * Event source.
+             * @member {rnnstream.v1.TokenList.$Properties|null|undefined} source
+             * @memberof rnnstream.v1.Event
+             * @instance
+             */
+            Event.prototype.source = null;
+
+            /**
+             * Event target.
+             * @member {rnnstream.v1.TokenList.$Properties|null|undefined} target
+             * @memberof rnnstream.v1.Event
+             * @instance
+             */
+            Event.prototype.target = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -264,6 +284,10 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 9, wireType 0 =*/72).int64(message.ts);
                 if (message.tsFractional != null && $Object.hasOwnProperty.call(message, "tsFractional"))
                     writer.uint32(/* id 10, wireType 1 =*/81).double(message.tsFractional);
+                if (message.source != null && $Object.hasOwnProperty.call(message, "source"))
+                    $root.rnnstream.v1.TokenList.encode(message.source, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                if (message.target != null && $Object.hasOwnProperty.call(message, "target"))
+                    $root.rnnstream.v1.TokenList.encode(message.target, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -402,6 +426,18 @@ export const rnnstream = $root.rnnstream = (() => {
                             message.timestamp = "tsFractional";
                             continue;
                         }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            message.source = $root.rnnstream.v1.TokenList.decode(reader, reader.size(), $undefined, _depth + 1, message.source);
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            message.target = $root.rnnstream.v1.TokenList.decode(reader, reader.size(), $undefined, _depth + 1, message.target);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -510,6 +546,16 @@ export const rnnstream = $root.rnnstream = (() => {
                     if (typeof message.tsFractional !== "number")
                         return "tsFractional: number expected";
                 }
+                if (message.source != null && $Object.hasOwnProperty.call(message, "source")) {
+                    let error = $root.rnnstream.v1.TokenList.verify(message.source, _depth + 1);
+                    if (error)
+                        return "source." + error;
+                }
+                if (message.target != null && $Object.hasOwnProperty.call(message, "target")) {
+                    let error = $root.rnnstream.v1.TokenList.verify(message.target, _depth + 1);
+                    if (error)
+                        return "target." + error;
+                }
                 return null;
             };
 
@@ -582,6 +628,16 @@ export const rnnstream = $root.rnnstream = (() => {
                         message.ts = new $util.LongBits(object.ts.low >>> 0, object.ts.high >>> 0).toNumber();
                 if (object.tsFractional != null)
                     message.tsFractional = $Number(object.tsFractional);
+                if (object.source != null) {
+                    if (!$util.isObject(object.source))
+                        throw $TypeError(".rnnstream.v1.Event.source: object expected");
+                    message.source = $root.rnnstream.v1.TokenList.fromObject(object.source, _depth + 1);
+                }
+                if (object.target != null) {
+                    if (!$util.isObject(object.target))
+                        throw $TypeError(".rnnstream.v1.Event.target: object expected");
+                    message.target = $root.rnnstream.v1.TokenList.fromObject(object.target, _depth + 1);
+                }
                 return message;
             };
 
@@ -607,6 +663,8 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (options.defaults) {
                     object.key = "";
                     object.eos = false;
+                    object.source = null;
+                    object.target = null;
                 }
                 if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
                     object.key = message.key;
@@ -667,6 +725,10 @@ export const rnnstream = $root.rnnstream = (() => {
                     if (options.oneofs)
                         object.timestamp = "tsFractional";
                 }
+                if (message.source != null && $Object.hasOwnProperty.call(message, "source"))
+                    object.source = $root.rnnstream.v1.TokenList.toObject(message.source, options, _depth + 1);
+                if (message.target != null && $Object.hasOwnProperty.call(message, "target"))
+                    object.target = $root.rnnstream.v1.TokenList.toObject(message.target, options, _depth + 1);
                 return object;
             };
 
@@ -696,6 +758,642 @@ export const rnnstream = $root.rnnstream = (() => {
             };
 
             return Event;
+        })();
+
+        v1.TokenList = (function() {
+
+            /**
+             * Properties of a TokenList.
+             * @typedef {Object} rnnstream.v1.TokenList.$Properties
+             * @property {Array.<rnnstream.v1.PairToken.$Properties>|null} [tokens] TokenList tokens
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TokenList.
+             * @memberof rnnstream.v1
+             * @interface ITokenList
+             * @augments rnnstream.v1.TokenList.$Properties
+             * @deprecated Use rnnstream.v1.TokenList.$Properties instead.
+             */
+
+            /**
+             * Shape of a TokenList.
+             * @typedef {{
+             *   tokens?: Array.<rnnstream.v1.PairToken.$Shape>|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} rnnstream.v1.TokenList.$Shape
+             */
+
+            /**
+             * Constructs a new TokenList.
+             * @memberof rnnstream.v1
+             * @classdesc Represents a TokenList.
+             * @constructor
+             * @param {rnnstream.v1.TokenList.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TokenList = function (properties) {
+                this.tokens = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * TokenList tokens.
+             * @member {Array.<rnnstream.v1.PairToken.$Properties>} tokens
+             * @memberof rnnstream.v1.TokenList
+             * @instance
+             */
+            TokenList.prototype.tokens = $util.emptyArray;
+
+            /**
+             * Creates a new TokenList instance using the specified properties.
+             * @function create
+             * @memberof rnnstream.v1.TokenList
+             * @static
+             * @param {rnnstream.v1.TokenList.$Properties=} [properties] Properties to set
+             * @returns {rnnstream.v1.TokenList} TokenList instance
+             * @type {{
+             *   (properties: rnnstream.v1.TokenList.$Shape): rnnstream.v1.TokenList & rnnstream.v1.TokenList.$Shape;
+             *   (properties?: rnnstream.v1.TokenList.$Properties): rnnstream.v1.TokenList;
+             * }}
+             */
+            TokenList.create = function(properties) {
+                return new TokenList(properties);
+            };
+
+            /**
+             * Encodes the specified TokenList message. Does not implicitly {@link rnnstream.v1.TokenList.verify|verify} messages.
+             * @function encode
+             * @memberof rnnstream.v1.TokenList
+             * @static
+             * @param {rnnstream.v1.TokenList.$Properties} message TokenList message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TokenList.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.tokens != null && message.tokens.length)
+                    for (let i = 0; i < message.tokens.length; ++i)
+                        $root.rnnstream.v1.PairToken.encode(message.tokens[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified TokenList message, length delimited. Does not implicitly {@link rnnstream.v1.TokenList.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rnnstream.v1.TokenList
+             * @static
+             * @param {rnnstream.v1.TokenList.$Properties} message TokenList message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TokenList.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a TokenList message from the specified reader or buffer.
+             * @function decode
+             * @memberof rnnstream.v1.TokenList
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rnnstream.v1.TokenList & rnnstream.v1.TokenList.$Shape} TokenList
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TokenList.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rnnstream.v1.TokenList();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.tokens && message.tokens.length))
+                                message.tokens = [];
+                            message.tokens.push($root.rnnstream.v1.PairToken.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a TokenList message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rnnstream.v1.TokenList
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.TokenList & rnnstream.v1.TokenList.$Shape} TokenList
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TokenList.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a TokenList message.
+             * @function verify
+             * @memberof rnnstream.v1.TokenList
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            TokenList.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.tokens != null && $Object.hasOwnProperty.call(message, "tokens")) {
+                    if (!$Array.isArray(message.tokens))
+                        return "tokens: array expected";
+                    for (let i = 0; i < message.tokens.length; ++i) {
+                        let error = $root.rnnstream.v1.PairToken.verify(message.tokens[i], _depth + 1);
+                        if (error)
+                            return "tokens." + error;
+                    }
+                }
+                return null;
+            };
+
+            /**
+             * Creates a TokenList message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rnnstream.v1.TokenList
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rnnstream.v1.TokenList} TokenList
+             */
+            TokenList.fromObject = function (object, _depth) {
+                if (object instanceof $root.rnnstream.v1.TokenList)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rnnstream.v1.TokenList: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rnnstream.v1.TokenList();
+                if (object.tokens) {
+                    if (!$Array.isArray(object.tokens))
+                        throw $TypeError(".rnnstream.v1.TokenList.tokens: array expected");
+                    message.tokens = $Array(object.tokens.length);
+                    for (let i = 0; i < object.tokens.length; ++i) {
+                        if (!$util.isObject(object.tokens[i]))
+                            throw $TypeError(".rnnstream.v1.TokenList.tokens: object expected");
+                        message.tokens[i] = $root.rnnstream.v1.PairToken.fromObject(object.tokens[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a TokenList message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rnnstream.v1.TokenList
+             * @static
+             * @param {rnnstream.v1.TokenList} message TokenList
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            TokenList.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.tokens = [];
+                if (message.tokens && message.tokens.length) {
+                    object.tokens = $Array(message.tokens.length);
+                    for (let j = 0; j < message.tokens.length; ++j)
+                        object.tokens[j] = $root.rnnstream.v1.PairToken.toObject(message.tokens[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this TokenList to JSON.
+             * @function toJSON
+             * @memberof rnnstream.v1.TokenList
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            TokenList.prototype.toJSON = function() {
+                return TokenList.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for TokenList
+             * @function getTypeUrl
+             * @memberof rnnstream.v1.TokenList
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TokenList.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rnnstream.v1.TokenList";
+            };
+
+            return TokenList;
+        })();
+
+        v1.PairToken = (function() {
+
+            /**
+             * Properties of a PairToken.
+             * @typedef {Object} rnnstream.v1.PairToken.$Properties
+             * @property {string|null} [text] PairToken text
+             * @property {number|Long|null} [id] PairToken id
+             * @property {"text"|"id"} [value] PairToken value
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PairToken.
+             * @memberof rnnstream.v1
+             * @interface IPairToken
+             * @augments rnnstream.v1.PairToken.$Properties
+             * @deprecated Use rnnstream.v1.PairToken.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a PairToken.
+             * @typedef {{
+             *   text?: string|null;
+             *   id?: number|Long|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ value?: undefined; text?: null; id?: null }|{ value?: "text"; text: string; id?: null }|{ value?: "id"; text?: null; id: number|Long })
+             * )} rnnstream.v1.PairToken.$Shape
+             */
+
+            /**
+             * Constructs a new PairToken.
+             * @memberof rnnstream.v1
+             * @classdesc Represents a PairToken.
+             * @constructor
+             * @param {rnnstream.v1.PairToken.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PairToken = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PairToken text.
+             * @member {string|null|undefined} text
+             * @memberof rnnstream.v1.PairToken
+             * @instance
+             */
+            PairToken.prototype.text = null;
+
+            /**
+             * PairToken id.
+             * @member {number|Long|null|undefined} id
+             * @memberof rnnstream.v1.PairToken
+             * @instance
+             */
+            PairToken.prototype.id = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * PairToken value.
+             * @member {"text"|"id"|undefined} value
+             * @memberof rnnstream.v1.PairToken
+             * @instance
+             */
+            $Object.defineProperty(PairToken.prototype, "value", {
+                get: $util.oneOfGetter($oneOfFields = ["text", "id"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new PairToken instance using the specified properties.
+             * @function create
+             * @memberof rnnstream.v1.PairToken
+             * @static
+             * @param {rnnstream.v1.PairToken.$Properties=} [properties] Properties to set
+             * @returns {rnnstream.v1.PairToken} PairToken instance
+             * @type {{
+             *   (properties: rnnstream.v1.PairToken.$Shape): rnnstream.v1.PairToken & rnnstream.v1.PairToken.$Shape;
+             *   (properties?: rnnstream.v1.PairToken.$Properties): rnnstream.v1.PairToken;
+             * }}
+             */
+            PairToken.create = function(properties) {
+                return new PairToken(properties);
+            };
+
+            /**
+             * Encodes the specified PairToken message. Does not implicitly {@link rnnstream.v1.PairToken.verify|verify} messages.
+             * @function encode
+             * @memberof rnnstream.v1.PairToken
+             * @static
+             * @param {rnnstream.v1.PairToken.$Properties} message PairToken message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PairToken.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.text != null && $Object.hasOwnProperty.call(message, "text"))
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.text);
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.id);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified PairToken message, length delimited. Does not implicitly {@link rnnstream.v1.PairToken.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rnnstream.v1.PairToken
+             * @static
+             * @param {rnnstream.v1.PairToken.$Properties} message PairToken message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PairToken.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a PairToken message from the specified reader or buffer.
+             * @function decode
+             * @memberof rnnstream.v1.PairToken
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rnnstream.v1.PairToken & rnnstream.v1.PairToken.$Shape} PairToken
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PairToken.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rnnstream.v1.PairToken();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.text = reader.stringVerify();
+                            message.value = "text";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            message.id = reader.uint64();
+                            message.value = "id";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a PairToken message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rnnstream.v1.PairToken
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.PairToken & rnnstream.v1.PairToken.$Shape} PairToken
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PairToken.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a PairToken message.
+             * @function verify
+             * @memberof rnnstream.v1.PairToken
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            PairToken.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                let properties = {};
+                if (message.text != null && $Object.hasOwnProperty.call(message, "text")) {
+                    properties.value = 1;
+                    if (!$util.isString(message.text))
+                        return "text: string expected";
+                }
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id")) {
+                    if (properties.value === 1)
+                        return "value: multiple values";
+                    properties.value = 1;
+                    if (!$util.isInteger(message.id) && !(message.id && $util.isInteger(message.id.low) && $util.isInteger(message.id.high)))
+                        return "id: integer|Long expected";
+                }
+                return null;
+            };
+
+            /**
+             * Creates a PairToken message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rnnstream.v1.PairToken
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rnnstream.v1.PairToken} PairToken
+             */
+            PairToken.fromObject = function (object, _depth) {
+                if (object instanceof $root.rnnstream.v1.PairToken)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rnnstream.v1.PairToken: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rnnstream.v1.PairToken();
+                if (object.text != null)
+                    message.text = $String(object.text);
+                if (object.id != null)
+                    if ($util.Long)
+                        message.id = $util.Long.fromValue(object.id, true);
+                    else if (typeof object.id === "string")
+                        message.id = $parseInt(object.id, 10);
+                    else if (typeof object.id === "number")
+                        message.id = object.id;
+                    else if (typeof object.id === "object")
+                        message.id = new $util.LongBits(object.id.low >>> 0, object.id.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PairToken message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rnnstream.v1.PairToken
+             * @static
+             * @param {rnnstream.v1.PairToken} message PairToken
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PairToken.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.text != null && $Object.hasOwnProperty.call(message, "text")) {
+                    object.text = message.text;
+                    if (options.oneofs)
+                        object.value = "text";
+                }
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id")) {
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.id = typeof message.id === "number" ? $BigInt(message.id) : $util.Long.fromBits(message.id.low >>> 0, message.id.high >>> 0, true).toBigInt();
+                    else if (typeof message.id === "number")
+                        object.id = options.longs === $String ? $String(message.id) : message.id;
+                    else
+                        object.id = options.longs === $String ? $util.Long.prototype.toString.call(message.id) : options.longs === $Number ? new $util.LongBits(message.id.low >>> 0, message.id.high >>> 0).toNumber(true) : message.id;
+                    if (options.oneofs)
+                        object.value = "id";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this PairToken to JSON.
+             * @function toJSON
+             * @memberof rnnstream.v1.PairToken
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PairToken.prototype.toJSON = function() {
+                return PairToken.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PairToken
+             * @function getTypeUrl
+             * @memberof rnnstream.v1.PairToken
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PairToken.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rnnstream.v1.PairToken";
+            };
+
+            return PairToken;
         })();
 
         v1.LabelVector = (function() {
@@ -11106,6 +11804,11 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {number|null} [squaredError] Prediction squaredError
              * @property {number|null} [partition] Prediction partition
              * @property {Array.<rnnstream.v1.LabelVector.$Properties>|null} [forecasts] Prediction forecasts
+             * @property {Array.<string>|null} [hypothesis] Prediction hypothesis
+             * @property {Array.<string>|null} [target] Prediction target
+             * @property {boolean|null} [exactMatch] Prediction exactMatch
+             * @property {number|null} [editDistance] Prediction editDistance
+             * @property {number|null} [hypothesisLogProb] Prediction hypothesisLogProb
              * @property {"labelText"|"labelId"} [label] Prediction label
              * @property {"actualText"|"actualId"|"actualVector"} [actual] Prediction actual
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
@@ -11141,6 +11844,11 @@ export const rnnstream = $root.rnnstream = (() => {
              *   squaredError?: number|null;
              *   partition?: number|null;
              *   forecasts?: Array.<rnnstream.v1.LabelVector.$Shape>|null;
+             *   hypothesis?: Array.<string>|null;
+             *   target?: Array.<string>|null;
+             *   exactMatch?: boolean|null;
+             *   editDistance?: number|null;
+             *   hypothesisLogProb?: number|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ label?: undefined; labelText?: null; labelId?: null }|{ label?: "labelText"; labelText: string; labelId?: null }|{ label?: "labelId"; labelText?: null; labelId: number|Long })
@@ -11159,6 +11867,8 @@ export const rnnstream = $root.rnnstream = (() => {
              */
             const Prediction = function (properties) {
                 this.forecasts = [];
+                this.hypothesis = [];
+                this.target = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -11317,6 +12027,46 @@ export const rnnstream = $root.rnnstream = (() => {
              */
             Prediction.prototype.forecasts = $util.emptyArray;
 
+            /**
+             * Prediction hypothesis.
+             * @member {Array.<string>} hypothesis
+             * @memberof rnnstream.v1.Prediction
+             * @instance
+             */
+            Prediction.prototype.hypothesis = $util.emptyArray;
+
+            /**
+             * Prediction target.
+             * @member {Array.<string>} target
+             * @memberof rnnstream.v1.Prediction
+             * @instance
+             */
+            Prediction.prototype.target = $util.emptyArray;
+
+            /**
+             * Prediction exactMatch.
+             * @member {boolean|null|undefined} exactMatch
+             * @memberof rnnstream.v1.Prediction
+             * @instance
+             */
+            Prediction.prototype.exactMatch = null;
+
+            /**
+             * Prediction editDistance.
+             * @member {number|null|undefined} editDistance
+             * @memberof rnnstream.v1.Prediction
+             * @instance
+             */
+            Prediction.prototype.editDistance = null;
+
+            /**
+             * Prediction hypothesisLogProb.
+             * @member {number|null|undefined} hypothesisLogProb
+             * @memberof rnnstream.v1.Prediction
+             * @instance
+             */
+            Prediction.prototype.hypothesisLogProb = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -11387,6 +12137,24 @@ export const rnnstream = $root.rnnstream = (() => {
             // Virtual OneOf for proto3 optional field
             $Object.defineProperty(Prediction.prototype, "_partition", {
                 get: $util.oneOfGetter($oneOfFields = ["partition"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Prediction.prototype, "_exactMatch", {
+                get: $util.oneOfGetter($oneOfFields = ["exactMatch"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Prediction.prototype, "_editDistance", {
+                get: $util.oneOfGetter($oneOfFields = ["editDistance"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Prediction.prototype, "_hypothesisLogProb", {
+                get: $util.oneOfGetter($oneOfFields = ["hypothesisLogProb"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -11461,6 +12229,18 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (message.forecasts != null && message.forecasts.length)
                     for (let i = 0; i < message.forecasts.length; ++i)
                         $root.rnnstream.v1.LabelVector.encode(message.forecasts[i], writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
+                if (message.hypothesis != null && message.hypothesis.length)
+                    for (let i = 0; i < message.hypothesis.length; ++i)
+                        writer.uint32(/* id 20, wireType 2 =*/162).string(message.hypothesis[i]);
+                if (message.target != null && message.target.length)
+                    for (let i = 0; i < message.target.length; ++i)
+                        writer.uint32(/* id 21, wireType 2 =*/170).string(message.target[i]);
+                if (message.exactMatch != null && $Object.hasOwnProperty.call(message, "exactMatch"))
+                    writer.uint32(/* id 22, wireType 0 =*/176).bool(message.exactMatch);
+                if (message.editDistance != null && $Object.hasOwnProperty.call(message, "editDistance"))
+                    writer.uint32(/* id 23, wireType 0 =*/184).uint32(message.editDistance);
+                if (message.hypothesisLogProb != null && $Object.hasOwnProperty.call(message, "hypothesisLogProb"))
+                    writer.uint32(/* id 24, wireType 1 =*/193).double(message.hypothesisLogProb);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -11659,6 +12439,43 @@ export const rnnstream = $root.rnnstream = (() => {
                             message.forecasts.push($root.rnnstream.v1.LabelVector.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 20: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.hypothesis && message.hypothesis.length))
+                                message.hypothesis = [];
+                            message.hypothesis.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 21: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.target && message.target.length))
+                                message.target = [];
+                            message.target.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 22: {
+                            if (wireType !== 0)
+                                break;
+                            message.exactMatch = reader.bool();
+                            message._exactMatch = "exactMatch";
+                            continue;
+                        }
+                    case 23: {
+                            if (wireType !== 0)
+                                break;
+                            message.editDistance = reader.uint32();
+                            message._editDistance = "editDistance";
+                            continue;
+                        }
+                    case 24: {
+                            if (wireType !== 1)
+                                break;
+                            message.hypothesisLogProb = reader.double();
+                            message._hypothesisLogProb = "hypothesisLogProb";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -11808,6 +12625,35 @@ export const rnnstream = $root.rnnstream = (() => {
                             return "forecasts." + error;
                     }
                 }
+                if (message.hypothesis != null && $Object.hasOwnProperty.call(message, "hypothesis")) {
+                    if (!$Array.isArray(message.hypothesis))
+                        return "hypothesis: array expected";
+                    for (let i = 0; i < message.hypothesis.length; ++i)
+                        if (!$util.isString(message.hypothesis[i]))
+                            return "hypothesis: string[] expected";
+                }
+                if (message.target != null && $Object.hasOwnProperty.call(message, "target")) {
+                    if (!$Array.isArray(message.target))
+                        return "target: array expected";
+                    for (let i = 0; i < message.target.length; ++i)
+                        if (!$util.isString(message.target[i]))
+                            return "target: string[] expected";
+                }
+                if (message.exactMatch != null && $Object.hasOwnProperty.call(message, "exactMatch")) {
+                    properties._exactMatch = 1;
+                    if (typeof message.exactMatch !== "boolean")
+                        return "exactMatch: boolean expected";
+                }
+                if (message.editDistance != null && $Object.hasOwnProperty.call(message, "editDistance")) {
+                    properties._editDistance = 1;
+                    if (!$util.isInteger(message.editDistance))
+                        return "editDistance: integer expected";
+                }
+                if (message.hypothesisLogProb != null && $Object.hasOwnProperty.call(message, "hypothesisLogProb")) {
+                    properties._hypothesisLogProb = 1;
+                    if (typeof message.hypothesisLogProb !== "number")
+                        return "hypothesisLogProb: number expected";
+                }
                 return null;
             };
 
@@ -11872,6 +12718,10 @@ export const rnnstream = $root.rnnstream = (() => {
                     case "FORECAST":
                     case 4:
                         message.task = 4;
+                        break;
+                    case "SEQ2SEQ":
+                    case 5:
+                        message.task = 5;
                         break;
                     default:
                         if (typeof object.task === "number" && (object.task | 0) === object.task)
@@ -11943,6 +12793,26 @@ export const rnnstream = $root.rnnstream = (() => {
                         message.forecasts[i] = $root.rnnstream.v1.LabelVector.fromObject(object.forecasts[i], _depth + 1);
                     }
                 }
+                if (object.hypothesis) {
+                    if (!$Array.isArray(object.hypothesis))
+                        throw $TypeError(".rnnstream.v1.Prediction.hypothesis: array expected");
+                    message.hypothesis = $Array(object.hypothesis.length);
+                    for (let i = 0; i < object.hypothesis.length; ++i)
+                        message.hypothesis[i] = $String(object.hypothesis[i]);
+                }
+                if (object.target) {
+                    if (!$Array.isArray(object.target))
+                        throw $TypeError(".rnnstream.v1.Prediction.target: array expected");
+                    message.target = $Array(object.target.length);
+                    for (let i = 0; i < object.target.length; ++i)
+                        message.target[i] = $String(object.target[i]);
+                }
+                if (object.exactMatch != null)
+                    message.exactMatch = $Boolean(object.exactMatch);
+                if (object.editDistance != null)
+                    message.editDistance = object.editDistance >>> 0;
+                if (object.hypothesisLogProb != null)
+                    message.hypothesisLogProb = $Number(object.hypothesisLogProb);
                 return message;
             };
 
@@ -11963,8 +12833,11 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
-                if (options.arrays || options.defaults)
+                if (options.arrays || options.defaults) {
                     object.forecasts = [];
+                    object.hypothesis = [];
+                    object.target = [];
+                }
                 if (options.defaults) {
                     if ($util.Long) {
                         let long = new $util.Long(0, 0, true);
@@ -12061,6 +12934,22 @@ export const rnnstream = $root.rnnstream = (() => {
                     for (let j = 0; j < message.forecasts.length; ++j)
                         object.forecasts[j] = $root.rnnstream.v1.LabelVector.toObject(message.forecasts[j], options, _depth + 1);
                 }
+                if (message.hypothesis && message.hypothesis.length) {
+                    object.hypothesis = $Array(message.hypothesis.length);
+                    for (let j = 0; j < message.hypothesis.length; ++j)
+                        object.hypothesis[j] = message.hypothesis[j];
+                }
+                if (message.target && message.target.length) {
+                    object.target = $Array(message.target.length);
+                    for (let j = 0; j < message.target.length; ++j)
+                        object.target[j] = message.target[j];
+                }
+                if (message.exactMatch != null && $Object.hasOwnProperty.call(message, "exactMatch"))
+                    object.exactMatch = message.exactMatch;
+                if (message.editDistance != null && $Object.hasOwnProperty.call(message, "editDistance"))
+                    object.editDistance = message.editDistance;
+                if (message.hypothesisLogProb != null && $Object.hasOwnProperty.call(message, "hypothesisLogProb"))
+                    object.hypothesisLogProb = options.json && !$isFinite(message.hypothesisLogProb) ? $String(message.hypothesisLogProb) : message.hypothesisLogProb;
                 return object;
             };
 
@@ -12098,6 +12987,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {number} TAG=2 TAG value
              * @property {number} CLASSIFY=3 CLASSIFY value
              * @property {number} FORECAST=4 FORECAST value
+             * @property {number} SEQ2SEQ=5 SEQ2SEQ value
              */
             Prediction.Task = (function() {
                 const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -12106,6 +12996,7 @@ export const rnnstream = $root.rnnstream = (() => {
                 values[valuesById[2] = "TAG"] = 2;
                 values[valuesById[3] = "CLASSIFY"] = 3;
                 values[valuesById[4] = "FORECAST"] = 4;
+                values[valuesById[5] = "SEQ2SEQ"] = 5;
                 return values;
             })();
 

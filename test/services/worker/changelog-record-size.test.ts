@@ -16,7 +16,7 @@ import {
   snapshotOfKeyState,
   stepLayoutOf,
 } from '../../../shared/learner/key-state-mapping.js';
-import { stateSize } from '../../../shared/model/model-spec.js';
+import { stateSize, type TaskType } from '../../../shared/model/model-spec.js';
 import { windowScheduleFor } from '../../../shared/tbptt/window-schedule.js';
 import { checkKeyStateRecordSize } from '../../../services/worker/changelog-records.js';
 import { CapturingSink } from '../../support/capture-sink.js';
@@ -33,7 +33,7 @@ function classifyConfig(overrides: object = {}): Config {
 }
 
 function scheduleOf(config: Config) {
-  return windowScheduleFor(config.task.type, {
+  return windowScheduleFor(config.task.type as TaskType, {
     ...config.tbptt,
     maxSequenceSteps: config.task.maxSequenceSteps,
   });

@@ -71,14 +71,42 @@ const predictions: Prediction[] = [
     actual: [0.25, NaN],
     squaredError: 0.0625,
   },
+  {
+    index: 12,
+    key: 'pairs',
+    task: 'seq2seq',
+    paramVersion: 4,
+    bits: 7.5,
+    hypothesis: ['K', 'AE1', 'T'],
+    hypothesisLogProb: -0.75,
+    target: ['K', 'AE1', 'T', 'S'],
+    exactMatch: false,
+    editDistance: 1,
+  },
+  {
+    index: 13,
+    key: 'pairs',
+    task: 'seq2seq',
+    paramVersion: 4,
+    bits: 1.25,
+    hypothesis: [],
+    hypothesisLogProb: -0.1,
+    target: ['ключ'],
+    exactMatch: false,
+    editDistance: 1,
+  },
 ];
 
 /** The same prediction encoded by protobufjs' generated code: the reference for the bytes. */
 function protobufjsBytes(p: Prediction): Uint8Array {
   const { Task } = rnnstream.v1.Prediction;
-  const task = { lm: Task.LM, tag: Task.TAG, classify: Task.CLASSIFY, forecast: Task.FORECAST }[
-    p.task
-  ];
+  const task = {
+    lm: Task.LM,
+    tag: Task.TAG,
+    classify: Task.CLASSIFY,
+    forecast: Task.FORECAST,
+    seq2seq: Task.SEQ2SEQ,
+  }[p.task];
   const m: rnnstream.v1.Prediction.$Properties = {
     index: p.index,
     key: p.key,
@@ -100,6 +128,11 @@ function protobufjsBytes(p: Prediction): Uint8Array {
   if (p.squaredError !== undefined) m.squaredError = p.squaredError;
   if (p.partition !== undefined) m.partition = p.partition;
   if (p.forecasts !== undefined) m.forecasts = p.forecasts.map((v) => ({ values: [...v] }));
+  if (p.hypothesis !== undefined) m.hypothesis = [...p.hypothesis];
+  if (p.target !== undefined) m.target = [...p.target];
+  if (p.exactMatch !== undefined) m.exactMatch = p.exactMatch;
+  if (p.editDistance !== undefined) m.editDistance = p.editDistance;
+  if (p.hypothesisLogProb !== undefined) m.hypothesisLogProb = p.hypothesisLogProb;
   return rnnstream.v1.Prediction.encode(m).finish();
 }
 

@@ -60,6 +60,7 @@ test('an empty object gets every default of docs/design.md §7', () => {
       maxLabelBytes: 1024,
       maxFeatures: 16_384,
       maxLabelValues: 16_384,
+      maxPairTokens: 4096,
       maxJsonDepth: 16,
     },
     decoder: {
@@ -75,6 +76,17 @@ test('an empty object gets every default of docs/design.md §7', () => {
       stateWaitMs: 2_000,
     },
     evaluation: { ngramOrder: 5, ngramMaxContexts: 1_000_000 },
+    seq2seq: {
+      attention: 'additive',
+      attentionSize: 64,
+      reverseSource: false,
+      maxSourceLength: 64,
+      maxTargetLength: 64,
+      batchPairs: 16,
+      decode: 'beam',
+      beamWidth: 4,
+      lengthPenalty: 0,
+    },
     backend: 'auto',
     seed: 1,
   });

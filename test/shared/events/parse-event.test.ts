@@ -90,7 +90,7 @@ test('an unknown field is rejected by name, with the closest field suggested', (
     '{"key": "k", "token": "a", "lable": "x", "color": 1}',
     8,
     /unknown fields "lable", "color"/,
-    /rename "lable" -> "label"; the fields are key, token, features, label, eos, ts/,
+    /rename "lable" -> "label"; the fields are key, token, features, source, target, label, eos, ts/,
   );
 });
 
