@@ -29,5 +29,7 @@ export function modelSpecFromConfig(config: Config): ModelSpec {
     coupledGates: model.coupledGates,
     dropout: model.dropout,
     recurrentDropout: model.recurrentDropout,
+    // Absent (not undefined) without a convolution: the spec, and files that store it, stay as before.
+    ...(model.conv.kernelWidth > 0 ? { conv: { ...model.conv } } : {}),
   };
 }

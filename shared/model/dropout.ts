@@ -1,3 +1,4 @@
+import { recurrentInputSize } from './conv/conv-spec.js';
 import type { ModelSpec } from './model-spec.js';
 import type { DropoutMasks } from './training-batch.js';
 import type { Rng } from './random.js';
@@ -20,7 +21,7 @@ export function sampleDropoutMasks({
   const input: Array<Float32Array | undefined> = [];
   const recurrent: Array<Float32Array | undefined> = [];
   for (let layer = 0; layer < spec.layers; layer++) {
-    const inputSize = layer === 0 ? spec.embedding : spec.hidden;
+    const inputSize = layer === 0 ? recurrentInputSize(spec) : spec.hidden;
     input.push(
       spec.dropout > 0 ? bernoulliMask(batchSize * inputSize, spec.dropout, rng) : undefined,
     );

@@ -1,3 +1,5 @@
+import { convStateSize, type ConvSpec } from './conv/conv-spec.js';
+
 /** Everything that fixes the shapes and the mathematics of a model (see docs/model-math.md). */
 export type TaskType = 'lm' | 'tag' | 'classify' | 'forecast';
 export type CellType = 'lstm' | 'gru' | 'rnn';
@@ -28,6 +30,8 @@ export interface ModelSpec {
   readonly coupledGates: boolean;
   readonly dropout: number;
   readonly recurrentDropout: number;
+  /** A causal convolution over the inputs before the recurrent layers; absent: none. */
+  readonly conv?: ConvSpec | undefined;
 }
 
 /** Floats of state one key carries per layer: h, plus c for the LSTM. */
@@ -35,9 +39,19 @@ export function stateSizePerLayer(spec: Pick<ModelSpec, 'cell' | 'hidden'>): num
   return spec.cell === 'lstm' ? 2 * spec.hidden : spec.hidden;
 }
 
-/** Length of the flat per-key state vector `[h_0, c_0, h_1, c_1, ...]`. */
-export function stateSize(spec: Pick<ModelSpec, 'cell' | 'hidden' | 'layers'>): number {
+/** Floats of the recurrent layers' state `[h_0, c_0, h_1, c_1, ...]`. */
+export function recurrentStateSize(spec: Pick<ModelSpec, 'cell' | 'hidden' | 'layers'>): number {
   return spec.layers * stateSizePerLayer(spec);
+}
+
+/**
+ * Length of the flat per-key state vector: the recurrent layers' `[h_0, c_0, h_1, c_1, ...]`,
+ * then, with a conv front end, its context (the raw inputs of the last steps, ./conv/conv-spec.ts).
+ */
+export function stateSize(
+  spec: Pick<ModelSpec, 'cell' | 'hidden' | 'layers' | 'inputKind' | 'featureSize' | 'conv'>,
+): number {
+  return recurrentStateSize(spec) + convStateSize(spec);
 }
 
 /** Id of the BOS embedding row: one past the last output token. */
