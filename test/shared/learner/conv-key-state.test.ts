@@ -43,8 +43,16 @@ function throughCodec(snapshot: KeySequenceSnapshot, spec: ModelSpec): KeySequen
 
 test('a conv key state, context included, round-trips through the KeyState codec and the key resumes exactly (training on)', async () => {
   await tf.setBackend('cpu');
-  const whole = tinyLearner({ spec: convSpec, k1: 3, k2: 7, sink: new CapturingSink() });
+  const sink = new CapturingSink();
+  const whole = tinyLearner({ spec: convSpec, k1: 3, k2: 7, sink });
+  const tensors = tf.memory().numTensors;
   const expected = await whole.learner.process(whole.encode(events));
+  assert.equal(tf.memory().numTensors, tensors, 'stepping and training with a conv leak no tensor');
+  assert.ok(sink.received.length >= 10, `${sink.received.length} training steps`);
+  assert.ok(
+    sink.received.every((g) => g.gradients.get('conv0/kernel')!.some((v) => v !== 0)),
+    'every TBPTT step sends a conv kernel gradient',
+  );
 
   const first = tinyLearner({ spec: convSpec, k1: 3, k2: 7, sink: new CapturingSink() });
   const before = await first.learner.process(first.encode(events.slice(0, 25)));
