@@ -48,7 +48,7 @@ test('a conv key state, context included, round-trips through the KeyState codec
   const tensors = tf.memory().numTensors;
   const expected = await whole.learner.process(whole.encode(events));
   assert.equal(tf.memory().numTensors, tensors, 'stepping and training with a conv leak no tensor');
-  assert.ok(sink.received.length >= 10, `${sink.received.length} training steps`);
+  assert.ok(sink.received.length >= 5, `${sink.received.length} training steps`);
   assert.ok(
     sink.received.every((g) => g.gradients.get('conv0/kernel')!.some((v) => v !== 0)),
     'every TBPTT step sends a conv kernel gradient',
