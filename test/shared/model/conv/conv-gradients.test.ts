@@ -202,6 +202,18 @@ const cases: Case[] = [
     batch: { batchSize: 2, steps: 6, padding: [0, 0], eosStep: [5, 5] },
     chunkSteps: 2,
   },
+  // Off the bucket ladder: the model pads 9 rows × 9 steps to 10 × 10 (rows with a zero state,
+  // so an empty context, and invalid steps in front of every row), as a trainer's batch may be.
+  {
+    spec: withConv(makeSpec({ task: 'lm', cell: 'gru', vocabSize: 8, hidden: 4, embedding: 3 }), {
+      kernelWidth: 2,
+      channels: 3,
+      dilation: 2,
+      activation: 'tanh',
+      layers: 1,
+    }),
+    batch: { batchSize: 9, steps: 9, padding: [0, 3, 1, 0, 8, 2, 0, 5, 1], skipLoss: [[3, 6]] },
+  },
 ];
 
 /**
