@@ -6,6 +6,8 @@
  *   pip download vega_datasets --no-deps -d /tmp/vega && (cd /tmp/vega && unzip -o -q vega_datasets-*.whl)
  *   npm run build && node dist/bench/forecast-vega.js --data /tmp/vega/vega_datasets/_data \
  *     [--dataset temps|stocks] [--horizon 3] [--cli bin/rnnstream.js] [--label after]
+ *     [--conv-width K --conv-dilation D --conv-channels C --conv-activation tanh|relu|linear]
+ *     [--seed 1]
  *
  * Datasets: `temps` — hourly temperatures of 2010 in Seattle and San Francisco (seattle-temps.csv,
  * sf-temps.csv), one key per city, 17,518 events interleaved by hour; `stocks` — monthly prices
@@ -13,7 +15,8 @@
  * `--cli` runs another build (e.g. main's, for the "before" column; without task.horizon when
  * --horizon is 1). The scores come from the prediction lines alone (shared/evaluation/
  * forecast-scores.ts), so every build is scored the same way. Writes
- * bench/results/forecast-vega-<dataset>-<label>.json.
+ * bench/results/forecast-vega-<dataset>-<label>.json. `--conv-width K` (K ≥ 1) puts a causal
+ * convolutional front end (model.conv) before the LSTM, everything else unchanged.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,6 +33,11 @@ const args = benchArgs({
   horizon: '3',
   cli: path.join(ROOT, 'bin', 'rnnstream.js'),
   label: 'after',
+  'conv-width': '0',
+  'conv-dilation': '1',
+  'conv-channels': '16',
+  'conv-activation': 'tanh',
+  seed: '1',
 });
 if (args.data === '') throw new Error('--data DIR: the _data folder of the vega_datasets wheel');
 const horizon = positiveNumber('horizon', args.horizon, '3');
@@ -77,10 +85,24 @@ writeFileSync(input, lines.map((e) => JSON.stringify(e)).join('\n') + '\n');
 const config = {
   task: { type: 'forecast', ...(horizon > 1 ? { horizon } : {}) },
   input: { kind: 'features', featureSize: 1 },
-  model: { cell: 'lstm', hidden: 32, embedding: 16 },
+  model: {
+    cell: 'lstm',
+    hidden: 32,
+    embedding: 16,
+    ...(args['conv-width'] === '0'
+      ? {}
+      : {
+          conv: {
+            kernelWidth: positiveNumber('conv-width', args['conv-width'], '4'),
+            dilation: positiveNumber('conv-dilation', args['conv-dilation'], '1'),
+            channels: positiveNumber('conv-channels', args['conv-channels'], '16'),
+            activation: args['conv-activation'],
+          },
+        }),
+  },
   tbptt: { k1: 8, k2: 24, maxKeys: 8 },
   optimizer: { learningRate: 0.005 },
-  seed: 1,
+  seed: Number(args.seed),
 };
 writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
 const started = Date.now();

@@ -1,5 +1,6 @@
 import type { KeyStateRecord } from '../../shared/codec/index.js';
 import type { FeatureNormalizerJson } from '../../shared/events/feature-normalizer.js';
+import { withEmptyConvContext } from '../../shared/learner/conv-context-upgrade.js';
 import { keySnapshotProblem } from '../../shared/learner/key-snapshot-check.js';
 import { snapshotOfKeyState } from '../../shared/learner/key-state-mapping.js';
 import {
@@ -94,7 +95,7 @@ export class ChangelogPartitionStore {
     if (bytes === undefined) return undefined;
     try {
       const record = readKeyStateRecord(key, bytes);
-      const snapshot = snapshotOfKeyState(record);
+      const snapshot = withEmptyConvContext(snapshotOfKeyState(record), this.shape.spec);
       const problem = keySnapshotProblem(snapshot, this.shape);
       if (problem !== undefined)
         throw new Error(`stored state of this key cannot be used by the model: ${problem}`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { DEFAULT_INPUT_LIMITS } from '../events/input-limits.js';
+import { CONV_ACTIVATIONS } from '../model/conv/conv-spec.js';
 import { DEFAULT_CHUNK_STEPS, DEFAULT_MAX_SEQUENCE_STEPS } from '../tbptt/window-schedule.js';
 
 /**
@@ -76,6 +77,19 @@ export const InputSchema = z.strictObject(
   expecting('an object'),
 );
 
+// A causal 1D convolution over the inputs before the recurrent layers (shared/model/conv;
+// docs/design.md, "Convolutional front end"). kernelWidth 0, the default, means none.
+export const ConvSchema = z.strictObject(
+  {
+    kernelWidth: nonNegativeInt('an integer >= 0 (0: no convolution)').default(0),
+    channels: positiveInt().default(64),
+    dilation: positiveInt().default(1),
+    activation: oneOf(CONV_ACTIVATIONS).default('tanh'),
+    layers: positiveInt().default(1),
+  },
+  expecting('an object'),
+);
+
 export const ModelSchema = z.strictObject(
   {
     cell: oneOf(CELLS).default('lstm'),
@@ -89,6 +103,7 @@ export const ModelSchema = z.strictObject(
     // tag/classify: forward and backward layers over each segment, predicted when its eos arrives
     // (docs/design.md, "Bidirectional encoders on segments").
     bidirectional: bool().default(false),
+    conv: ConvSchema.prefault({}),
   },
   expecting('an object'),
 );
@@ -356,6 +371,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   task: Object.keys(TaskSchema.shape),
   input: Object.keys(InputSchema.shape),
   model: Object.keys(ModelSchema.shape),
+  'model.conv': Object.keys(ConvSchema.shape),
   tbptt: Object.keys(TbpttSchema.shape),
   optimizer: Object.keys(OptimizerSchema.shape),
   'optimizer.schedule': Object.keys(ScheduleSchema.shape),

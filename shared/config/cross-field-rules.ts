@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { renderValue } from '../errors/render-value.js';
 import { type ConfigPath, formatPath, isGiven } from './config-path.js';
 import type { ConfigSchema } from './config-schema.js';
+import { checkConvRules } from './conv-rules.js';
 import type { ConfigProblem } from './format-issues.js';
 
 type Parsed = z.output<typeof ConfigSchema>;
@@ -181,6 +182,7 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
         `so no forecast target could be sent as a label (fix: raise limits.maxLabelValues to at least ${featureSize})`,
     );
   }
+  checkConvRules(config, raw, show, add);
   const { learningRate, schedule } = config.optimizer;
   if (schedule.decay !== 'none' && schedule.minLearningRate > learningRate) {
     add(

@@ -35,5 +35,7 @@ export function modelSpecFromConfig(config: Config): ModelSpec {
     dropout: model.dropout,
     recurrentDropout: model.recurrentDropout,
     ...(model.bidirectional ? { bidirectional: true } : {}),
+    // Absent (not undefined) without a convolution: the spec, and files that store it, stay as before.
+    ...(model.conv.kernelWidth > 0 ? { conv: { ...model.conv } } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { contextProblem } from '../model/conv/conv-context.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import { bosTokenId, horizonOf, isClassificationTask } from '../model/model-spec.js';
 import type { KeySequenceSnapshot } from '../tbptt/key-sequence.js';
@@ -28,6 +29,7 @@ export function keySnapshotProblem(
       : undefined) ??
     vectorProblem('state', snapshot.state, stateSize) ??
     windowStartsProblem(snapshot, stateSize) ??
+    convContextsProblem(snapshot, spec) ??
     nextWindowProblem(snapshot, schedule) ??
     inputProblem(snapshot, spec) ??
     forecastProblem(snapshot, spec) ??
@@ -66,6 +68,20 @@ function vectorProblem(name: string, values: ArrayLike<number>, size: number): s
   if (values.length !== size) return `${name} has ${values.length} values, not ${size}`;
   for (let i = 0; i < values.length; i++)
     if (!Number.isFinite(values[i]!)) return `${name}[${i}] is ${values[i]}, not finite`;
+  return undefined;
+}
+
+/** The conv context each state carries (./conv-context-upgrade.ts gives old records an empty one). */
+function convContextsProblem(snapshot: KeySequenceSnapshot, spec: ModelSpec): string | undefined {
+  if (!spec.conv) return undefined;
+  for (const { position, state } of [
+    { position: -1, state: snapshot.state },
+    ...snapshot.windowStarts,
+  ]) {
+    const problem = contextProblem(spec, state);
+    if (problem !== undefined)
+      return `${position < 0 ? 'the state' : `the window start state at ${position}`}: ${problem}`;
+  }
   return undefined;
 }
 

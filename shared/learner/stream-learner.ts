@@ -15,6 +15,7 @@ import {
 } from '../tbptt/window-schedule.js';
 import type { TbpttTrainer, TrainStepResult } from '../tbptt/tbptt-trainer.js';
 import type { EncodedEvent, LabelIds, Standardizer, TokenEncoder } from './event-encoder.js';
+import { withEmptyConvContext } from './conv-context-upgrade.js';
 import { keySnapshotProblem } from './key-snapshot-check.js';
 import type { Prediction } from '../events/prediction.js';
 import { stepLayoutOf } from './key-state-mapping.js';
@@ -289,7 +290,8 @@ export class StreamLearner {
    * Puts a key back from its snapshot (changelog restore). A snapshot this model cannot use is a
    * ShapeError and leaves the learner as it was: the caller skips that key, which starts afresh.
    */
-  restoreKey(snapshot: KeySequenceSnapshot): void {
+  restoreKey(stored: KeySequenceSnapshot): void {
+    const snapshot = withEmptyConvContext(stored, this.spec);
     const problem = keySnapshotProblem(snapshot, {
       spec: this.spec,
       stateSize: this.o.model.stateSize,

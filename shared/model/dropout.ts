@@ -1,3 +1,4 @@
+import { recurrentInputSize } from './conv/conv-spec.js';
 import type { ModelSpec } from './model-spec.js';
 import type { DropoutMasks } from './training-batch.js';
 import type { Rng } from './random.js';
@@ -21,7 +22,8 @@ export function sampleDropoutMasks({
   const recurrent: Array<Float32Array | undefined> = [];
   for (let layer = 0; layer < spec.layers; layer++) {
     // A bidirectional layer above the first reads [h→, h←] of the layer below.
-    const inputSize = layer === 0 ? spec.embedding : (spec.bidirectional ? 2 : 1) * spec.hidden;
+    const inputSize =
+      layer === 0 ? recurrentInputSize(spec) : (spec.bidirectional ? 2 : 1) * spec.hidden;
     input.push(
       spec.dropout > 0 ? bernoulliMask(batchSize * inputSize, spec.dropout, rng) : undefined,
     );

@@ -6,6 +6,8 @@ import type { CellDefinition } from './cells/cell.js';
 import { createElmanParams } from './cells/elman-params.js';
 import { createGruParams } from './cells/gru-params.js';
 import { createLstmParams } from './cells/lstm-params.js';
+import { convParameters } from './conv/conv-parameters.js';
+import { recurrentInputSize } from './conv/conv-spec.js';
 import { glorotUniform } from './initializers.js';
 import type { CellType, ModelSpec } from './model-spec.js';
 import { createRng } from './random.js';
@@ -43,13 +45,14 @@ export function initialParameters(
       values: new Float32Array(spec.embedding),
     });
   }
+  if (spec.conv) out.push(...convParameters(spec.conv, spec.embedding, rng));
   const createParams = CELL_PARAMS[spec.cell];
   // A bidirectional model's layers have a forward and a backward direction each, named apart.
   if (spec.bidirectional)
     out.push(...bidirectionalLayerParams(bidirectionalLayerOptions(spec), createParams, rng));
   for (let layer = 0; layer < spec.layers && !spec.bidirectional; layer++) {
     const options = {
-      inputSize: layer === 0 ? spec.embedding : spec.hidden,
+      inputSize: layer === 0 ? recurrentInputSize(spec) : spec.hidden,
       hidden: spec.hidden,
       peepholes: spec.peepholes,
       coupledGates: spec.coupledGates,

@@ -1,3 +1,5 @@
+import { convStateSize, type ConvSpec } from './conv/conv-spec.js';
+
 /** Everything that fixes the shapes and the mathematics of a model (see docs/model-math.md). */
 export type TaskType = 'lm' | 'tag' | 'classify' | 'forecast';
 export type CellType = 'lstm' | 'gru' | 'rnn';
@@ -33,6 +35,8 @@ export interface ModelSpec {
    * segment is complete (shared/model/bidirectional). Absent in older specs: false.
    */
   readonly bidirectional?: boolean;
+  /** A causal convolution over the inputs before the recurrent layers; absent: none. */
+  readonly conv?: ConvSpec | undefined;
 }
 
 /** Floats of state one key carries per layer: h, plus c for the LSTM. */
@@ -40,14 +44,24 @@ export function stateSizePerLayer(spec: Pick<ModelSpec, 'cell' | 'hidden'>): num
   return spec.cell === 'lstm' ? 2 * spec.hidden : spec.hidden;
 }
 
+/** Floats of the recurrent layers' state `[h_0, c_0, h_1, c_1, ...]`. */
+export function recurrentStateSize(spec: Pick<ModelSpec, 'cell' | 'hidden' | 'layers'>): number {
+  return spec.layers * stateSizePerLayer(spec);
+}
+
 /**
- * Length of the flat per-key state vector `[h_0, c_0, h_1, c_1, ...]`; 0 for a bidirectional
- * model, which carries no state from step to step (a key buffers its segment instead).
+ * Length of the flat per-key state vector: the recurrent layers' `[h_0, c_0, h_1, c_1, ...]`,
+ * then, with a conv front end, its context (the raw inputs of the last steps, ./conv/conv-spec.ts).
+ * 0 for a bidirectional model, which carries no state from step to step (a key buffers its
+ * segment instead; a conv front end is refused with it, shared/config/conv-rules.ts).
  */
 export function stateSize(
-  spec: Pick<ModelSpec, 'cell' | 'hidden' | 'layers' | 'bidirectional'>,
+  spec: Pick<
+    ModelSpec,
+    'cell' | 'hidden' | 'layers' | 'inputKind' | 'featureSize' | 'conv' | 'bidirectional'
+  >,
 ): number {
-  return spec.bidirectional ? 0 : spec.layers * stateSizePerLayer(spec);
+  return spec.bidirectional ? 0 : recurrentStateSize(spec) + convStateSize(spec);
 }
 
 /** Id of the BOS embedding row: one past the last output token. */

@@ -10,6 +10,8 @@ import type {
 } from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
 import { cells, type CellDefinition, type CellOptions, type CellParams } from './cells/index.js';
+import { convFrontEnd } from './conv/conv-front-end.js';
+import { recurrentInputSize } from './conv/conv-spec.js';
 import { embeddingRows } from './embedding.js';
 import { initialParameters } from './initial-parameters.js';
 import {
@@ -72,7 +74,7 @@ export class RecurrentModel {
     this.runLayer = layerKernel(kernels);
     this.cell = cells[spec.cell];
     this.cellOptions = Array.from({ length: spec.layers }, (_, layer) => ({
-      inputSize: layer === 0 ? spec.embedding : spec.hidden,
+      inputSize: layer === 0 ? recurrentInputSize(spec) : spec.hidden,
       hidden: spec.hidden,
       peepholes: spec.peepholes,
       coupledGates: spec.coupledGates,
@@ -266,21 +268,20 @@ export class RecurrentModel {
     const batchSize = paddedBatchSize(rows);
     // Download outside tidy: tidy scans what its function returns, element by element for arrays.
     const { outputs, finalState } = tf.tidy(() => {
-      const inputs = this.embedInputs({
+      const state = padRows(input.state, this.stateSize, batchSize);
+      const { inputs, nextContext } = this.layerInputs({
         batchSize,
         steps: 1,
         tokens: input.tokens && padRows(input.tokens, 1, batchSize),
         features: input.features && padRows(input.features, this.spec.featureSize, batchSize),
+        initialState: state,
       });
-      const initial = tf.tensor2d(padRows(input.state, this.stateSize, batchSize), [
-        batchSize,
-        this.stateSize,
-      ]);
+      const initial = tf.tensor2d(state, [batchSize, this.stateSize]);
       const { top, finalState } = this.runLayers({ inputs, initial, batchSize });
       const logits = this.headOutputs(tf.reshape(top, [batchSize, this.spec.hidden]));
       return {
         outputs: isClassificationTask(this.spec.task) ? tf.softmax(logits) : logits,
-        finalState,
+        finalState: withContext(finalState, nextContext),
       };
     });
     return {
@@ -368,7 +369,7 @@ export class RecurrentModel {
     initial: Tensor2D = tf.tensor2d(batch.initialState, [batch.batchSize, this.stateSize]),
   ): { outputs: Tensor2D; finalState: Tensor2D } {
     const { batchSize, steps } = batch;
-    const inputs = this.embedInputs(batch);
+    const { inputs, nextContext } = this.layerInputs(batch);
     if (this.spec.bidirectional) {
       const features = bidirectionalFeatures({
         spec: this.spec,
@@ -389,7 +390,30 @@ export class RecurrentModel {
       : undefined;
     const { top, finalState } = this.runLayers({ inputs, initial, batchSize, valid, batch });
     const outputs = this.headOutputs(tf.reshape(top, [batchSize * steps, this.spec.hidden]));
-    return { outputs, finalState };
+    return { outputs, finalState: withContext(finalState, nextContext) };
+  }
+
+  /**
+   * [B, T, d] inputs of the first recurrent layer: the input layer's rows, or with a conv front
+   * end its outputs over the context in the start state and the steps (./conv), and the context
+   * the final state carries on. The context is read from the plain start state: it holds raw
+   * inputs, through which no gradient flows back (a chunk's differentiated start included).
+   */
+  private layerInputs(rows: {
+    batchSize: number;
+    steps: number;
+    tokens?: Int32Array | undefined;
+    features?: Float32Array | undefined;
+    validMask?: Float32Array | undefined;
+    initialState: Float32Array;
+  }): { inputs: Tensor3D; nextContext?: Tensor2D | undefined } {
+    if (!this.spec.conv) return { inputs: this.embedInputs(rows) };
+    return convFrontEnd({
+      spec: this.spec,
+      params: this.params,
+      embed: (r) => this.embedInputs(r),
+      ...rows,
+    });
   }
 
   /** [B, T, E] inputs of layer 0: embedding rows, or the dense projection of features. */
@@ -495,6 +519,11 @@ export class RecurrentModel {
     }
     return out;
   }
+}
+
+/** The recurrent layers' final state followed by the conv context, when there is one. */
+function withContext(recurrent: Tensor2D, context: Tensor2D | undefined): Tensor2D {
+  return context ? (tf.concat([recurrent, context], 1) as Tensor2D) : recurrent;
 }
 
 /** Copies a tensor's values to JS and frees the tensor. */

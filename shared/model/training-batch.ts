@@ -26,7 +26,10 @@ export interface TrainingBatch {
   readonly lossMask: Float32Array;
   /** [B*T] 0 at left padding, 1 at real steps. */
   readonly validMask: Float32Array;
-  /** [B*S] state at the window start (S = stateSize(spec)); treated as a constant. */
+  /**
+   * [B*S] state at the window start (S = stateSize(spec)); treated as a constant. With a conv
+   * front end it ends with the window's left context: the raw inputs of the steps before it.
+   */
   readonly initialState: Float32Array;
   /** Variational dropout masks, already scaled (0 or 1/(1-rate)); absent means no dropout. */
   readonly dropoutMasks?: DropoutMasks;

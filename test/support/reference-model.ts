@@ -8,6 +8,7 @@
  */
 import type { ModelSpec } from '../../shared/model/model-spec.js';
 import type { DropoutMasks, TrainingBatch } from '../../shared/model/training-batch.js';
+import { referenceContextShape, referenceConvRow, referenceConvShapes } from './reference-conv.js';
 
 export type Float64Params = Map<string, Float64Array>;
 
@@ -51,8 +52,9 @@ export function referenceParameterShapes(spec: ModelSpec): Map<string, number[]>
     shapes.set('input/kernel', [spec.featureSize, E]);
     shapes.set('input/bias', [E]);
   }
+  for (const [name, shape] of referenceConvShapes(spec)) shapes.set(name, shape);
   for (let l = 0; l < spec.layers; l++) {
-    const d = l === 0 ? E : H;
+    const d = l === 0 ? (spec.conv?.channels ?? E) : H;
     const p = `layer${l}/`;
     if (spec.cell === 'rnn') {
       shapes.set(p + 'W', [d, H]);
@@ -154,7 +156,8 @@ export function referenceForward(
   const L = spec.layers;
   const lstm = spec.cell === 'lstm';
   const perLayer = lstm ? 2 * H : H;
-  const S = L * perLayer;
+  const context = referenceContextShape(spec);
+  const S = L * perLayer + context.steps * context.width; // the conv context follows the layers
   const shapes = referenceParameterShapes(spec);
   const P = (name: string): Float64Array => need(params, name, size(shapes.get(name)!));
   for (const name of params.keys()) {
@@ -173,6 +176,8 @@ export function referenceForward(
   let count = 0;
 
   for (let b = 0; b < B; b++) {
+    const convRow = spec.conv ? referenceConvRow(spec, params, batch, b) : undefined;
+    if (convRow) finalState.set(convRow.nextContext, (b + 1) * S - convRow.nextContext.length);
     // Per-layer state of this key.
     const h: Float64Array[] = [];
     const c: Float64Array[] = [];
@@ -191,8 +196,10 @@ export function referenceForward(
       const valid = batch.validMask[bt]! !== 0;
       if (valid) {
         // ---- input layer ----
-        let x = new Float64Array(E);
-        if (spec.inputKind === 'tokens') {
+        let x: Float64Array = new Float64Array(E);
+        if (convRow) {
+          x = convRow.inputs[t]!;
+        } else if (spec.inputKind === 'tokens') {
           if (batch.tokens === undefined)
             throw new Error('reference model: tokens input without batch.tokens');
           const id = batch.tokens[bt]!;

@@ -53,7 +53,7 @@ test('problems inside the file are prefixed with the file path', async () => {
       error.message
         .split('\n')
         .includes(
-          `${path}: model.hiden = 8: unknown key (fix: did you mean model.hidden? rename it; known keys of model: cell, layers, hidden, embedding, peepholes, coupledGates, dropout, recurrentDropout, bidirectional)`,
+          `${path}: model.hiden = 8: unknown key (fix: did you mean model.hidden? rename it; known keys of model: cell, layers, hidden, embedding, peepholes, coupledGates, dropout, recurrentDropout, bidirectional, conv)`,
         ),
     );
     return true;

@@ -32,6 +32,7 @@ test('an empty object gets every default of docs/design.md §7', () => {
       dropout: 0,
       recurrentDropout: 0,
       bidirectional: false,
+      conv: { kernelWidth: 0, channels: 64, dilation: 1, activation: 'tanh', layers: 1 },
     },
     tbptt: { k1: 16, k2: 32, maxKeys: 64, maxWaitMs: 50, chunkSteps: 256 },
     optimizer: {
