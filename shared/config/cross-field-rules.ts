@@ -72,6 +72,8 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
     );
   }
 
+  for (const [path, reason] of wordsInputProblems(config.input)) add([path], reason);
+
   const { horizon } = config.task;
   if (horizon !== 1 && type !== 'forecast') {
     add(
@@ -159,4 +161,30 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
     );
   }
   return problems;
+}
+
+/** input.tokenizer "words" and its keys (shared/vocabulary): problems as (path, message). */
+function wordsInputProblems(input: Parsed['input']): Array<[ConfigPath, string]> {
+  const out: Array<[ConfigPath, string]> = [];
+  if (input.tokenizer === 'words' && input.kind !== 'tokens')
+    out.push([
+      ['input', 'tokenizer'],
+      `input.tokenizer = "words" but input.kind = "${input.kind}" (fix: set input.kind to "tokens")`,
+    ]);
+  if (input.tokenizer === 'words' && input.vocabSize < 2)
+    out.push([
+      ['input', 'vocabSize'],
+      `input.vocabSize = ${input.vocabSize}: the words tokenizer reserves id 0 for out-of-vocabulary words, so it needs at least 2 (fix: set input.vocabSize to the most words to learn + 1)`,
+    ]);
+  if (input.pretrained !== undefined && input.tokenizer !== 'words')
+    out.push([
+      ['input', 'pretrained'],
+      `input.pretrained is set but input.tokenizer = "${input.tokenizer}": pretrained vectors belong to words (fix: set input.tokenizer to "words", or remove input.pretrained)`,
+    ]);
+  if (input.pretrained !== undefined && input.pretrained.seedWords >= input.vocabSize)
+    out.push([
+      ['input', 'pretrained', 'seedWords'],
+      `input.pretrained.seedWords = ${input.pretrained.seedWords} leaves no room in input.vocabSize = ${input.vocabSize} (id 0 is out-of-vocabulary) (fix: set seedWords to at most ${input.vocabSize - 1})`,
+    ]);
+  return out;
 }
