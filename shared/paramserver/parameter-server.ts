@@ -349,6 +349,7 @@ export class ParameterServer {
       average: this.average,
     });
     for (const g of round) g.release?.();
+    this.words?.holdFrozen(this.params);
     this.currentVersion++;
     this.step++;
     for (const g of round) this.progress.record(g.workerId, g.step, g.receivedAtMs);

@@ -29,7 +29,9 @@ export interface PretrainedVectors {
 export class ServerVocabulary {
   readonly admission: VocabularyAdmission;
   private readonly pretrained: PretrainedVectors | undefined;
-  private readonly frozen = new Set<number>();
+  /** Frozen rows by id, as placed: the values every update must leave them at. */
+  private readonly frozen = new Map<number, Float32Array>();
+  private readonly savedFrozenIds: readonly number[];
 
   constructor({
     rules,
@@ -42,7 +44,7 @@ export class ServerVocabulary {
   }) {
     this.admission = new VocabularyAdmission(rules, saved);
     this.pretrained = pretrained;
-    for (const id of saved?.frozenIds ?? []) this.frozen.add(id);
+    this.savedFrozenIds = saved?.frozenIds ?? [];
   }
 
   get words(): readonly string[] {
@@ -54,6 +56,13 @@ export class ServerVocabulary {
    * file's first `seedWords` words their ids and rows. A restored vocabulary is left as it was.
    */
   initialize(params: Map<string, Float32Array>, { restored }: { restored: boolean }): string[] {
+    if (this.savedFrozenIds.length > 0) {
+      // A restored frozen row holds its vector still: the parameters never moved it.
+      const table = embeddingTable(params);
+      const width = table.length / (this.admission.rules.capacity + 1);
+      for (const id of this.savedFrozenIds)
+        this.frozen.set(id, table.slice(id * width, (id + 1) * width));
+    }
     if (this.pretrained === undefined) return [];
     const width = embeddingWidth(params, this.admission.rules.capacity);
     if (width !== this.pretrained.table.dimension) {
@@ -88,17 +97,31 @@ export class ServerVocabulary {
     return admitted;
   }
 
-  /** Zeroes the frozen rows of a gradient of the embedding (in place). */
+  /**
+   * Zeroes the frozen rows of a gradient of the embedding (in place), so they take no part in the
+   * round's average and its clipping norm.
+   */
   maskFrozen(
     gradient: { readonly shape: readonly number[]; readonly data: Float32Array } | undefined,
   ): void {
     if (gradient === undefined || this.frozen.size === 0) return;
     const width = gradient.shape[1] ?? 0;
-    for (const id of this.frozen) gradient.data.fill(0, id * width, (id + 1) * width);
+    for (const id of this.frozen.keys()) gradient.data.fill(0, id * width, (id + 1) * width);
+  }
+
+  /**
+   * Puts the frozen rows back after an update: a zero gradient alone does not hold a row still
+   * under momentum or Adam when its optimizer slots are not zero (say, from gradients that reached
+   * the row before its word was admitted).
+   */
+  holdFrozen(params: Map<string, Float32Array>): void {
+    if (this.frozen.size === 0) return;
+    const table = embeddingTable(params);
+    for (const [id, vector] of this.frozen) table.set(vector, id * vector.length);
   }
 
   toJSON(): ServerVocabularyJson {
-    return { ...this.admission.toJSON(), frozenIds: [...this.frozen].sort((a, b) => a - b) };
+    return { ...this.admission.toJSON(), frozenIds: [...this.frozen.keys()].sort((a, b) => a - b) };
   }
 
   private placeVectors(
@@ -107,24 +130,26 @@ export class ServerVocabulary {
     ids: readonly number[],
   ): void {
     if (this.pretrained === undefined) return;
-    const table = params.get(EMBEDDING);
-    if (table === undefined)
-      throw new ShapeError(`no '${EMBEDDING}' parameter to put pretrained vectors in`);
+    const table = embeddingTable(params);
     const width = this.pretrained.table.dimension;
     words.forEach((word, i) => {
       const vector = this.pretrained!.table.vectors.get(word);
       if (vector === undefined) return;
       table.set(vector, ids[i]! * width);
-      if (this.pretrained!.freeze) this.frozen.add(ids[i]!);
+      if (this.pretrained!.freeze) this.frozen.set(ids[i]!, vector);
     });
   }
 }
 
-function embeddingWidth(params: Map<string, Float32Array>, capacity: number): number {
+function embeddingTable(params: Map<string, Float32Array>): Float32Array {
   const table = params.get(EMBEDDING);
   if (table === undefined)
     throw new ShapeError(
       `no '${EMBEDDING}' parameter: pretrained vectors need input.kind "tokens"`,
     );
-  return table.length / (capacity + 1);
+  return table;
+}
+
+function embeddingWidth(params: Map<string, Float32Array>, capacity: number): number {
+  return embeddingTable(params).length / (capacity + 1);
 }
