@@ -5,6 +5,7 @@ import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/
 import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { saveParameterFile } from '../../shared/model/parameter-file.js';
+import { wordsVocabulary } from '../../shared/vocabulary/words-tokenizer.js';
 import { formatProgress } from '../embedded/progress-line.js';
 import {
   createMetricsRegistry,
@@ -140,6 +141,10 @@ async function runCommand(flags: RunFlags): Promise<void> {
       spec: learner.spec,
       params: learner.model.params,
       config,
+      // input.tokenizer "words": the ids the parameters were trained with, for generate --params.
+      ...(learner.tokenizer.kind === 'words'
+        ? { vocabulary: wordsVocabulary(learner.tokenizer).toJSON() }
+        : {}),
     });
   learner.dispose();
   const json = JSON.stringify(summary);

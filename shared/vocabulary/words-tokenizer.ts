@@ -12,6 +12,7 @@ import { OOV_ID, type Vocabulary } from './vocabulary.js';
  */
 export class WordsTokenizer {
   readonly kind = 'words' as const;
+  readonly growing = true;
   readonly vocabulary: Vocabulary;
   /** Words read without an id since the last gradient took them (bounded). */
   readonly unseen: BoundedWordCounts;
