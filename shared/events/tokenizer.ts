@@ -30,7 +30,7 @@ export function createTokenizer({
   kind: TokenizerKind;
   vocabSize: number;
   /** `words`: how a word is normalised and bounded (shared/vocabulary/words-tokenizer.ts). */
-  words?: { lowercase: boolean; maxWordBytes: number };
+  words?: { lowercase: boolean; maxWordBytes: number; wordPattern?: string };
 }): Tokenizer {
   if (!Number.isSafeInteger(vocabSize) || vocabSize < 1) {
     throw new RangeError(`vocabSize = ${vocabSize}: must be a positive integer`);

@@ -135,6 +135,6 @@ export function createLearner({
 function withWordCounts(sink: GradientSink, tokenizer: Tokenizer): GradientSink {
   if (!(tokenizer instanceof WordsTokenizer)) return sink;
   return {
-    submit: (gradient) => sink.submit({ ...gradient, wordCounts: tokenizer.unseen.drain() }),
+    submit: (gradient) => sink.submit({ ...gradient, wordCounts: tokenizer.takeUnseen() }),
   };
 }

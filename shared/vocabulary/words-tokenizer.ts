@@ -1,8 +1,16 @@
 import { InputError } from '../errors/index.js';
 import { renderValue } from '../errors/render-value.js';
-import { checkWordLength, normalizeWord } from './word-splitter.js';
+import {
+  checkWordLength,
+  DEFAULT_WORD_PATTERN,
+  normalizeWord,
+  splitWords,
+} from './word-splitter.js';
 import { BoundedWordCounts } from './word-counts.js';
 import { OOV_ID, type Vocabulary } from './vocabulary.js';
+
+/** Most word counts one gradient carries (GradientChunk.word_counts). */
+export const MAX_WORD_COUNTS_PER_GRADIENT = 1024;
 
 /**
  * The `words` tokenizer: a token is one word (a JSON string, or a word of a text file after
@@ -18,22 +26,32 @@ export class WordsTokenizer {
   readonly unseen: BoundedWordCounts;
   private readonly lowercase: boolean;
   private readonly maxWordBytes: number;
+  private readonly wordPattern: string;
 
   constructor({
     vocabulary,
     lowercase,
     maxWordBytes,
+    wordPattern = DEFAULT_WORD_PATTERN,
     maxUnseenWords = 4096,
   }: {
     vocabulary: Vocabulary;
     lowercase: boolean;
     maxWordBytes: number;
+    /** How prompt text is split (splitPrompt), as text input is. */
+    wordPattern?: string;
     maxUnseenWords?: number;
   }) {
     this.vocabulary = vocabulary;
     this.lowercase = lowercase;
     this.maxWordBytes = maxWordBytes;
+    this.wordPattern = wordPattern;
     this.unseen = new BoundedWordCounts({ maxWords: maxUnseenWords });
+  }
+
+  /** The unseen-word counts for one gradient: the most frequent `max` (the rest are dropped; they recur). */
+  takeUnseen(max = MAX_WORD_COUNTS_PER_GRADIENT): Map<string, number> {
+    return new Map([...this.unseen.drain()].slice(0, max));
   }
 
   get vocabSize(): number {
@@ -52,6 +70,14 @@ export class WordsTokenizer {
   /** The id of a word without counting it (prompts: what a model is asked must not change what it learns). */
   lookup(token: string, { line }: { line?: number | undefined } = {}): number {
     return this.vocabulary.idOf(this.wordOf(token, line));
+  }
+
+  /** A prompt's ids: split like text input, looked up without counting (OOV_ID for unknown words). */
+  splitPrompt(text: string): number[] {
+    const { wordPattern, lowercase, maxWordBytes } = this;
+    return splitWords(text, { wordPattern, lowercase, maxWordBytes }).map((w) =>
+      this.vocabulary.idOf(w),
+    );
   }
 
   decode(id: number): string {
