@@ -145,3 +145,30 @@ test('vectors of another width than model.embedding are refused with the fix', (
       error instanceof ShapeError && /set model.embedding to 5/.test(error.message),
   );
 });
+
+test('a paramserver checkpoint round-trips the vocabulary, its waiting counts and frozen rows, and checks them when read', async () => {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readCheckpoint, writeCheckpoint } =
+    await import('../../../shared/paramserver/checkpoint-file.js');
+  const s = server({ freeze: true, seedWords: 1 });
+  s.offer(gradient(0, { cat: 2, emu: 1 }));
+  s.applyRound('arrival');
+  const dir = await mkdtemp(join(tmpdir(), 'words-ckpt-'));
+  const base = { modelId: 'm', spec, gradientOffsets: [], writtenAtMs: 1 };
+  await writeCheckpoint(dir, { ...s.state(), ...base });
+  const restored = await readCheckpoint(dir, 'm');
+  assert.deepEqual(restored?.vocabulary, s.state().vocabulary);
+  assert.deepEqual(restored?.vocabulary?.candidates, [['emu', 1]]);
+  // Checked when read: a header vocabulary that does not hold together is named, not half-used.
+  const { vocabularyProblem } = await import('../../../shared/vocabulary/vocabulary-check.js');
+  const good = s.state().vocabulary!;
+  assert.equal(vocabularyProblem(good), undefined);
+  assert.match(vocabularyProblem({ ...good, frozenIds: [1, 9] })!, /frozenIds/);
+  assert.match(
+    vocabularyProblem({ ...good, vocabulary: { capacity: 6, words: ['<oov>', 'a', 'a'] } })!,
+    /repeats a word/,
+  );
+  assert.match(vocabularyProblem({ ...good, candidates: [['x', -1]] })!, /candidates/);
+});
