@@ -51,7 +51,7 @@ export function registerRunCommand(program: Command): void {
     )
     .option(
       '--input-format <format>',
-      'jsonl: one event per line; text: each file is one sequence of UTF-8 bytes',
+      'jsonl: one event per line; text: each file is one sequence of UTF-8 bytes (of words with input.tokenizer "words")',
       oneOf('--input-format', INPUT_FORMATS),
       'jsonl',
     )
