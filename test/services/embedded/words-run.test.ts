@@ -72,3 +72,66 @@ test('a words run on text files: ids appear as words reach minWordCount, OOV bef
   assert.equal(wordsText([...ids, 9], restored.vocabulary), `the cat <oov>`);
   learner.dispose();
 });
+
+test('pretrained vectors in an embedded run: admitted words get their rows; frozen rows end the run unchanged, fine-tuned ones move', async () => {
+  await selectBackend({ requested: 'cpu' });
+  const dir = await tempDir('words-pretrained');
+  // Over 4,096 words: an embedded run encodes its input 4,096 events at a time, with the
+  // vocabulary as of the batch start, so admitted ids are read (and their rows trained) from the
+  // second batch on.
+  await writeFile(join(dir, 'a.txt'), TEXT.repeat(200));
+  // GloVe text: "the" and "cat" have vectors, the other words do not.
+  const vectors = { the: [0.5, -0.25, 0.125, 1], cat: [-1, 0.75, 0, 0.5] };
+  const glove = join(dir, 'vectors.txt');
+  await writeFile(
+    glove,
+    Object.entries(vectors)
+      .map(([w, v]) => `${w} ${v.join(' ')}\n`)
+      .join(''),
+  );
+  const embeddingRow = (
+    learner: { model: { params: { toNamedArrays(): Map<string, { data: Float32Array }> } } },
+    id: number,
+  ) => [
+    ...learner.model.params
+      .toNamedArrays()
+      .get('embedding')!
+      .data.subarray(id * 4, id * 4 + 4),
+  ];
+  for (const freeze of [true, false]) {
+    const config = parseConfig(
+      {
+        input: {
+          tokenizer: 'words',
+          vocabSize: 12,
+          minWordCount: 2,
+          lowercase: true,
+          pretrained: { path: glove, format: 'glove', freeze },
+        },
+        model: { cell: 'gru', hidden: 8, embedding: 4 },
+        tbptt: { k1: 16, k2: 16, maxWaitMs: 0 },
+        optimizer: { learningRate: 0.05 },
+      },
+      { source: 'words-pretrained' },
+    );
+    const { learner } = await runEmbedded({
+      config,
+      inputPaths: [join(dir, 'a.txt')],
+      inputFormat: 'text',
+      logger: memoryLogger().logger,
+    });
+    const vocabulary = wordsVocabulary(learner.tokenizer);
+    for (const [word, vector] of Object.entries(vectors)) {
+      const id = vocabulary.idOf(word);
+      assert.ok(id > 0, `${word} admitted`);
+      const row = embeddingRow(learner, id);
+      if (freeze) assert.deepEqual(row, vector, `${word}: frozen`);
+      else
+        assert.ok(
+          row.some((x, i) => Math.abs(x - vector[i]!) > 1e-4),
+          `${word}: fine-tuned`,
+        );
+    }
+    learner.dispose();
+  }
+});
