@@ -190,10 +190,12 @@ async function generateOffline(flags: GenerateFlags, sampling: boolean): Promise
   const model = RecurrentModel.create({ spec: file.spec, seed: 1 });
   model.params.assignArrays(file.arrays);
   const words = wordsOfParameterFile(file, flags.params!);
-  const tokenizer = createTokenizer({ kind: 'bytes', vocabSize: file.spec.vocabSize });
-  const prompt = words
-    ? wordPromptIds(flags.prompt, words.options, words.vocabulary)
-    : [...Buffer.from(flags.prompt, 'utf8')].map((b) => tokenizer.encode(b));
+  let prompt: number[];
+  if (words) prompt = wordPromptIds(flags.prompt, words.options, words.vocabulary);
+  else {
+    const tokenizer = createTokenizer({ kind: 'bytes', vocabSize: file.spec.vocabSize });
+    prompt = [...Buffer.from(flags.prompt, 'utf8')].map((b) => tokenizer.encode(b));
+  }
   let tokens: number[];
   if (flags.beam !== undefined) {
     tokens = beamSearch({
