@@ -8,6 +8,7 @@ import { encodeEvent } from '../../shared/learner/event-encoder.js';
 import { InProcessParameterService } from '../../shared/learner/in-process-parameter-service.js';
 import { readTextWordEvents } from '../../shared/events/text-word-source.js';
 import { serverVocabularyFromConfig } from '../../shared/vocabulary/server-vocabulary-from-config.js';
+import { OOV_ID } from '../../shared/vocabulary/vocabulary.js';
 import { wordsVocabulary } from '../../shared/vocabulary/words-tokenizer.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
 import type { Prediction } from '../../shared/events/prediction.js';
@@ -91,6 +92,7 @@ export async function runEmbedded(
       maxKeys: config.state.maxKeys,
     },
     horizon: config.task.horizon,
+    oovId: config.input.tokenizer === 'words' ? OOV_ID : undefined,
   });
   const history = new RunHistoryRecorder(() => summary.snapshot());
   const output = options.outputPath ? createWriteStream(options.outputPath) : undefined;

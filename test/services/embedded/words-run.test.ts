@@ -51,6 +51,8 @@ test('a words run on text files: ids appear as words reach minWordCount, OOV bef
     .split('\n')
     .map((line) => JSON.parse(line) as { paramVersion: number; bits: number; line: number });
   assert.equal(predictions.length, summary.events);
+  // One batch: every event was encoded before the first word was admitted.
+  assert.equal(summary.metrics.oovRate, 1);
   assert.equal(summary.events, 27 * 10); // 27 words (with the '.'s) per sentence group, 10 groups
   // Honest scoring: every prediction is scored, OOV targets as the OOV class; later is better.
   const bits = (from: number, to: number) =>
@@ -114,12 +116,15 @@ test('pretrained vectors in an embedded run: admitted words get their rows; froz
       },
       { source: 'words-pretrained' },
     );
-    const { learner } = await runEmbedded({
+    const { learner, summary } = await runEmbedded({
       config,
       inputPaths: [join(dir, 'a.txt')],
       inputFormat: 'text',
       logger: memoryLogger().logger,
     });
+    // The first batch is read before any word has an id; later ones with ids for every word.
+    const oovRate = summary.metrics.oovRate!;
+    assert.ok(oovRate > 0 && oovRate < 1, `oovRate ${oovRate}`);
     const vocabulary = wordsVocabulary(learner.tokenizer);
     for (const [word, vector] of Object.entries(vectors)) {
       const id = vocabulary.idOf(word);
