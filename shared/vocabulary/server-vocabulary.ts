@@ -8,8 +8,20 @@ export const EMBEDDING = 'embedding';
 
 /** The vocabulary part of a parameter service's state (checkpoint, parameter file). */
 export interface ServerVocabularyJson extends AdmissionJson {
-  /** Rows holding a frozen pretrained vector: no update ever changes them. */
-  readonly frozenIds: readonly number[];
+  /**
+   * Rows holding a frozen pretrained vector: no update ever changes them. Absent (a vocabulary
+   * taken from a published version or a parameter file): with frozen vectors, the rows of the
+   * words the vectors have.
+   */
+  readonly frozenIds?: readonly number[] | undefined;
+}
+
+/** The state of a vocabulary known only by its word list (no waiting counts, frozen rows derived). */
+export function vocabularyFromWords(
+  words: readonly string[],
+  capacity: number,
+): ServerVocabularyJson {
+  return { vocabulary: { capacity, words: [...words] }, candidates: [] };
 }
 
 export interface PretrainedVectors {
@@ -44,7 +56,13 @@ export class ServerVocabulary {
   }) {
     this.admission = new VocabularyAdmission(rules, saved);
     this.pretrained = pretrained;
-    this.savedFrozenIds = saved?.frozenIds ?? [];
+    this.savedFrozenIds =
+      saved?.frozenIds ??
+      (saved !== undefined && pretrained?.freeze === true
+        ? saved.vocabulary.words.flatMap((word, id) =>
+            id > 0 && pretrained.table.vectors.has(word) ? [id] : [],
+          )
+        : []);
   }
 
   get words(): readonly string[] {

@@ -24,6 +24,7 @@ export function vocabularyProblem(value: unknown): string | undefined {
     )
   )
     return 'vocabulary.candidates is not a list of [word, count]';
+  if (v.frozenIds === undefined) return undefined;
   if (
     !Array.isArray(v.frozenIds) ||
     !v.frozenIds.every((id) => Number.isSafeInteger(id) && id > 0 && id < words.length)

@@ -8,7 +8,10 @@ import {
   ParameterServer,
   parameterServerOptionsFromConfig,
 } from '../../../shared/paramserver/parameter-server.js';
-import { ServerVocabulary } from '../../../shared/vocabulary/server-vocabulary.js';
+import {
+  ServerVocabulary,
+  vocabularyFromWords as vocabularyFromWords,
+} from '../../../shared/vocabulary/server-vocabulary.js';
 import type { WordVectorTable } from '../../../shared/vocabulary/word-vectors.js';
 
 const E = 3;
@@ -171,4 +174,25 @@ test('a paramserver checkpoint round-trips the vocabulary, its waiting counts an
     /repeats a word/,
   );
   assert.match(vocabularyProblem({ ...good, candidates: [['x', -1]] })!, /candidates/);
+});
+
+test('a vocabulary known only by its words (a published version, a parameter file) keeps its ids and re-derives the frozen rows', () => {
+  const s = server({ freeze: true, seedWords: 2 });
+  const words = s.vocabularyWords;
+  const restored = ParameterServer.create({
+    options: parameterServerOptionsFromConfig(config),
+    state: { ...s.state(), vocabulary: vocabularyFromWords(words, 6) },
+    words: new ServerVocabulary({
+      rules: { capacity: 6, minCount: 2, maxCandidates: 64 },
+      pretrained: { table, freeze: true, seedWords: 2 },
+      saved: vocabularyFromWords(words, 6),
+    }),
+  });
+  assert.deepEqual(restored.vocabularyWords, ['<oov>', 'the', 'cat']);
+  for (let step = 0; step < 3; step++) {
+    restored.offer(gradient(step, {}));
+    restored.applyRound('arrival');
+  }
+  assert.deepEqual(row(restored, 1), [1, 2, 3]);
+  assert.deepEqual(restored.state().vocabulary?.frozenIds, [1, 2]);
 });
