@@ -80,6 +80,11 @@ export class WordSplitter {
     let consumed = text.length;
     let scanned = 0;
     for (let m = this.regex.exec(text); m !== null; m = this.regex.exec(text)) {
+      if (m[0] === '') {
+        // A pattern that matches nothing somewhere (\b, lookarounds): not a word, and exec would not move on.
+        this.regex.lastIndex++;
+        continue;
+      }
       this.line += countNewlines(text, scanned, m.index);
       scanned = m.index;
       // Checked before it is held back too, so a separator-free stream cannot grow `rest` unbounded.

@@ -43,6 +43,10 @@ test('streaming gives the same words however the text is cut, with the line each
   );
 });
 
+test('empty matches of a pattern (\\b) are not words and do not stall the split', () => {
+  assert.deepEqual(splitWords('ab cd', { ...options, wordPattern: 'c|\\b' }), ['c']);
+});
+
 test('a custom pattern and no lower-casing', () => {
   assert.deepEqual(splitWords('A b,C', { ...options, wordPattern: '[^,\\s]+', lowercase: false }), [
     'A',
