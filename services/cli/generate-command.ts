@@ -40,7 +40,7 @@ export function registerGenerateCommand(program: Command): void {
     )
     .requiredOption(
       '--prompt <text>',
-      'text to continue (its UTF-8 bytes are fed to the model first; may be "" with --key)',
+      'text to continue (its UTF-8 bytes, or for a words model its words, are fed to the model first; may be "" with --key)',
     )
     .option(
       '--params <file>',
@@ -67,7 +67,7 @@ export function registerGenerateCommand(program: Command): void {
     )
     .option(
       '--max-tokens <n>',
-      'how many bytes to generate',
+      'how many tokens (bytes, or words for a words model) to generate',
       count('--max-tokens', { example: 200 }),
       200,
     )
