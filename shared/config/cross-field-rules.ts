@@ -4,6 +4,7 @@ import { renderValue } from '../errors/render-value.js';
 import { type ConfigPath, formatPath, isGiven } from './config-path.js';
 import type { ConfigSchema } from './config-schema.js';
 import type { ConfigProblem } from './format-issues.js';
+import { compileWordPattern } from '../vocabulary/word-splitter.js';
 
 type Parsed = z.output<typeof ConfigSchema>;
 
@@ -176,6 +177,13 @@ function wordsInputProblems(input: Parsed['input']): Array<[ConfigPath, string]>
       ['input', 'vocabSize'],
       `input.vocabSize = ${input.vocabSize}: the words tokenizer reserves id 0 for out-of-vocabulary words, so it needs at least 2 (fix: set input.vocabSize to the most words to learn + 1)`,
     ]);
+  if (input.tokenizer === 'words') {
+    try {
+      compileWordPattern(input.wordPattern);
+    } catch (error) {
+      out.push([['input', 'wordPattern'], (error as Error).message]);
+    }
+  }
   if (input.pretrained !== undefined && input.tokenizer !== 'words')
     out.push([
       ['input', 'pretrained'],

@@ -370,6 +370,10 @@ test('input.tokenizer "words": its keys are checked against each other', () => {
       ),
     /seedWords = 10 leaves no room/,
   );
+  assert.throws(
+    () => parseConfig({ input: { tokenizer: 'words', wordPattern: '[a-' } }, { source: 'c' }),
+    /input.wordPattern = "\[a-" is not a regular expression/,
+  );
   const config = parseConfig(
     {
       input: {
