@@ -94,7 +94,7 @@ test('two worker processes and the paramserver agree on word ids over Kafka: the
     { timeoutMs: 90_000, intervalMs: 1000 },
   );
   const newest = Math.max(...versions.keys());
-  // Each key reads a rare word once or twice: only counts summed over keys (and workers) admit it.
+  // Each key reads a rare word once or twice (minWordCount 6): only counts summed over keys admit it.
   assert.equal(published[0], '<oov>');
   for (const word of published.slice(1)) assert.ok(WORDS.includes(word), word);
   assert.equal(new Set(published).size, published.length);
