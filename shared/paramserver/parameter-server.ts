@@ -277,6 +277,8 @@ export class ParameterServer {
     }
     if (staleness > this.options.staleness) {
       this.progress.record(workerId, step, gradient.receivedAtMs);
+      // Its words were still read: counted (once, as it is now recorded), admitted next round.
+      this.words?.count(gradient.wordCounts);
       return {
         kind: 'dropped',
         reason: 'stale',

@@ -37,7 +37,7 @@ test('two worker processes and the paramserver agree on word ids over Kafka: the
   const configPath = await writeConfig(dir, {
     app,
     backend: 'cpu',
-    input: { tokenizer: 'words', vocabSize: 12, minWordCount: 6 },
+    input: { tokenizer: 'words', vocabSize: 12, minWordCount: 4 },
     model: { cell: 'rnn', hidden: 8, embedding: 4 },
     tbptt: { k1: 4, k2: 4, maxKeys: 64, maxWaitMs: 1000 },
     paramserver: { mode: 'async' },
@@ -81,6 +81,7 @@ test('two worker processes and the paramserver agree on word ids over Kafka: the
   assert.equal(new Set(predictions.map((p) => p.partition)).size, 2, 'both workers predicted');
 
   // Training runs behind the predictions: wait for the versions that admit the rarer words.
+  let last = '';
   const { versions, published } = await until(
     'a published vocabulary of 8 words or more',
     async () => {
@@ -89,12 +90,13 @@ test('two worker processes and the paramserver agree on word ids over Kafka: the
         DEFAULT_MODEL_ID,
       );
       const published = versions.get(Math.max(...versions.keys()))?.vocabulary ?? [];
+      last = `${versions.size} versions, the newest with ${published.join(' ')}`;
       return published.length >= 9 ? { versions, published } : undefined;
     },
-    { timeoutMs: 90_000, intervalMs: 1000 },
+    { timeoutMs: 90_000, intervalMs: 1000, diagnose: () => last },
   );
   const newest = Math.max(...versions.keys());
-  // Each key reads a rare word once or twice (minWordCount 6): only counts summed over keys admit it.
+  // Each key reads a rare word once or twice (minWordCount 4): only counts summed over keys admit it.
   assert.equal(published[0], '<oov>');
   for (const word of published.slice(1)) assert.ok(WORDS.includes(word), word);
   assert.equal(new Set(published).size, published.length);

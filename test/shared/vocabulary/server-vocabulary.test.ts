@@ -196,3 +196,17 @@ test('a vocabulary known only by its words (a published version, a parameter fil
   assert.deepEqual(row(restored, 1), [1, 2, 3]);
   assert.deepEqual(restored.state().vocabulary?.frozenIds, [1, 2]);
 });
+
+test('a gradient dropped as stale still brings its word counts, once', () => {
+  const s = server({ freeze: false });
+  for (let step = 0; step < 4; step++) {
+    s.offer({ ...gradient(step, {}), workerId: 'a', paramVersion: s.version });
+    s.applyRound('arrival');
+  }
+  // Computed on version 0, now 4 behind (paramserver.staleness is 2 by default): dropped.
+  const stale = { ...gradient(9, { emu: 2 }), workerId: 'b', paramVersion: 0 };
+  assert.equal(s.offer(stale).kind, 'dropped');
+  assert.equal(s.offer(stale).kind, 'duplicate'); // not counted twice
+  s.offer({ ...gradient(10, {}), workerId: 'a', paramVersion: s.version });
+  assert.deepEqual(s.applyRound('arrival').admittedWords, ['emu']);
+});
