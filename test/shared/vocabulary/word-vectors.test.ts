@@ -130,3 +130,55 @@ test('bad files are refused with the line or byte offset and the layout expected
     refused(/cannot read word vectors/),
   );
 });
+
+test('word2vec text and binary files are read into the embedding rows of their words', async () => {
+  const { parseConfig, modelSpecFromConfig } = await import('../../../shared/config/index.js');
+  const { initialParameters } = await import('../../../shared/model/initial-parameters.js');
+  const { ParameterServer, parameterServerOptionsFromConfig } =
+    await import('../../../shared/paramserver/parameter-server.js');
+  const { serverVocabularyFromConfig } =
+    await import('../../../shared/vocabulary/server-vocabulary-from-config.js');
+  const binary = await file(
+    Buffer.from([
+      ...ascii('2 2\n'),
+      ...ascii('The '),
+      ...F32['1.5'],
+      ...F32['-2'],
+      0x0a,
+      ...ascii('cat '),
+      ...F32['0.25'],
+      ...F32['3'],
+      0x0a,
+    ]),
+  );
+  const text = await file('2 2\nThe 1.5 -2\ncat 0.25 3\n');
+  for (const [path, format] of [
+    [binary, 'word2vec-binary'],
+    [text, 'word2vec-text'],
+  ] as const) {
+    const config = parseConfig(
+      {
+        input: {
+          tokenizer: 'words',
+          vocabSize: 5,
+          lowercase: true,
+          pretrained: { path, format, seedWords: 2 },
+        },
+        model: { cell: 'rnn', hidden: 3, embedding: 2 },
+      },
+      { source: format },
+    );
+    const server = ParameterServer.create({
+      options: parameterServerOptionsFromConfig(config),
+      state: {
+        version: 0,
+        scheduleStep: 0,
+        params: initialParameters(modelSpecFromConfig(config), 1),
+      },
+      words: await serverVocabularyFromConfig(config),
+    });
+    assert.deepEqual(server.vocabularyWords, ['<oov>', 'the', 'cat'], format);
+    const embedding = server.parameterValues().get('embedding')!;
+    assert.deepEqual([...embedding.subarray(2, 6)], [1.5, -2, 0.25, 3], format);
+  }
+});
