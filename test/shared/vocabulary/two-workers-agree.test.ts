@@ -15,6 +15,7 @@ import { applyParams } from '../../../shared/paramserver-client/apply-params.js'
 import { gradientRecords } from '../../../shared/paramserver-client/gradient-records.js';
 import { paramRecords } from '../../../shared/paramserver-client/param-records.js';
 import type { WorkerGradient } from '../../../shared/tbptt/gradient-sink.js';
+import { createInProcessBus } from '../../../shared/transport/in-process-bus.js';
 import { serverVocabularyFromConfig } from '../../../shared/vocabulary/server-vocabulary-from-config.js';
 import { OOV_ID } from '../../../shared/vocabulary/vocabulary.js';
 import { wordsVocabulary } from '../../../shared/vocabulary/words-tokenizer.js';
@@ -36,7 +37,7 @@ const TEXTS = {
   w2: 'green cat shared two grey cat',
 };
 
-test('two workers and the parameter service agree on word ids through the gradient and parameter records', async () => {
+test('two workers and the parameter service agree on word ids through the gradient and parameter records on the in-process bus', async () => {
   await tf.setBackend('cpu');
   const words = (await serverVocabularyFromConfig(config))!;
   const base = createLearner({ config });
@@ -55,17 +56,36 @@ test('two workers and the parameter service agree on word ids through the gradie
   });
   base.dispose();
 
-  // The two topics, in memory: encoded records exactly as they would go to Kafka.
-  const gradientsTopic: Uint8Array[] = [];
-  const paramsTopic: Uint8Array[] = [];
+  // The two topics on the in-process bus, carrying the encoded records exactly as Kafka would.
+  const bus = createInProcessBus<Uint8Array>();
+  const producer = bus.producer();
+  const reader = (topic: string) => {
+    const consumer = bus.consumer();
+    const batches = consumer.batches({ topic, maxBatchSize: 256, idleAfterMs: () => 0 });
+    const next = batches[Symbol.asyncIterator]();
+    /** Everything on the topic so far. */
+    return async (): Promise<Uint8Array[]> => {
+      const out: Uint8Array[] = [];
+      for (;;) {
+        const { value, done } = await next.next();
+        if (done || value.length === 0) return out;
+        out.push(...value.map((r) => r.value));
+      }
+    };
+  };
+  const readGradients = reader('gradients');
+  const readParams = reader('params');
+  const send = (topic: string, records: ReadonlyArray<{ key: string; value: Uint8Array | null }>) =>
+    producer.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value! })) });
   const workers = (['w1', 'w2'] as const).map((workerId) => {
     const learner = createLearner({
       config,
       workerId,
       gradientSink: () => ({
-        submit(gradient: WorkerGradient) {
-          for (const r of gradientRecords({ gradient })) gradientsTopic.push(r.value!);
+        async submit(gradient: WorkerGradient) {
+          const records = gradientRecords({ gradient });
           for (const t of gradient.gradients.values()) t.dispose();
+          await send('gradients', records);
         },
       }),
     });
@@ -87,7 +107,7 @@ test('two workers and the parameter service agree on word ids through the gradie
       await w.stream.process(events.map((event) => encode(w, event)));
       await w.stream.flush();
     }
-    for (const bytes of gradientsTopic.splice(0)) {
+    for (const bytes of await readGradients()) {
       const g = gradientAssembler.add(bytes);
       if (g === undefined) continue;
       if (g.wordCounts) seenCounts.push(g.wordCounts);
@@ -96,15 +116,17 @@ test('two workers and the parameter service agree on word ids through the gradie
     if (server.pendingCount === 0) continue;
     const report = server.applyRound('arrival');
     const view = server.stateView();
-    for (const r of paramRecords({
-      modelId: 'm',
-      version: report.version,
-      tensors: new Map(view.params.map((p) => [p.name, { shape: p.shape, data: p.values }])),
-      vocabulary: view.vocabulary?.vocabulary.words,
-      maxChunkBytes: 256, // several chunks: only chunk 0 carries the vocabulary
-    }))
-      paramsTopic.push(r.value!);
-    for (const bytes of paramsTopic.splice(0)) {
+    await send(
+      'params',
+      paramRecords({
+        modelId: 'm',
+        version: report.version,
+        tensors: new Map(view.params.map((p) => [p.name, { shape: p.shape, data: p.values }])),
+        vocabulary: view.vocabulary?.vocabulary.words,
+        maxChunkBytes: 256, // several chunks: only chunk 0 carries the vocabulary
+      }),
+    );
+    for (const bytes of await readParams()) {
       const decoded = paramAssembler.add(bytes);
       if (decoded === undefined) continue;
       for (const w of workers) {
