@@ -4,6 +4,8 @@ import { ConfigError } from '../../shared/errors/index.js';
 import { createTokenizer, decodeBytes } from '../../shared/events/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { loadParameterFile } from '../../shared/model/parameter-file.js';
+import { wordPromptIds, wordsText } from '../../shared/vocabulary/word-text.js';
+import { wordsOfParameterFile } from '../../shared/vocabulary/parameter-file-vocabulary.js';
 import { BACKENDS } from '../../shared/config/config-schema.js';
 import type { DecodeAsk } from '../../shared/codec/decode-codec.js';
 import { count, decimal, fraction, milliseconds, oneOf, usageError } from './options.js';
@@ -38,7 +40,7 @@ export function registerGenerateCommand(program: Command): void {
     )
     .requiredOption(
       '--prompt <text>',
-      'text to continue (its UTF-8 bytes are fed to the model first; may be "" with --key)',
+      'text to continue (its UTF-8 bytes, or for a words model its words, are fed to the model first; may be "" with --key)',
     )
     .option(
       '--params <file>',
@@ -65,7 +67,7 @@ export function registerGenerateCommand(program: Command): void {
     )
     .option(
       '--max-tokens <n>',
-      'how many bytes to generate',
+      'how many tokens (bytes, or words for a words model) to generate',
       count('--max-tokens', { example: 200 }),
       200,
     )
@@ -187,8 +189,13 @@ async function generateOffline(flags: GenerateFlags, sampling: boolean): Promise
   }
   const model = RecurrentModel.create({ spec: file.spec, seed: 1 });
   model.params.assignArrays(file.arrays);
-  const tokenizer = createTokenizer({ kind: 'bytes', vocabSize: file.spec.vocabSize });
-  const prompt = [...Buffer.from(flags.prompt, 'utf8')].map((b) => tokenizer.encode(b));
+  const words = wordsOfParameterFile(file, flags.params!);
+  let prompt: number[];
+  if (words) prompt = wordPromptIds(flags.prompt, words.options, words.vocabulary);
+  else {
+    const tokenizer = createTokenizer({ kind: 'bytes', vocabSize: file.spec.vocabSize });
+    prompt = [...Buffer.from(flags.prompt, 'utf8')].map((b) => tokenizer.encode(b));
+  }
   let tokens: number[];
   if (flags.beam !== undefined) {
     tokens = beamSearch({
@@ -216,6 +223,10 @@ async function generateOffline(flags: GenerateFlags, sampling: boolean): Promise
       stopAt: flags.stopToken,
     }).tokens;
   }
-  process.stdout.write(`${flags.prompt}${decodeBytes(tokens)}\n`);
+  process.stdout.write(
+    words
+      ? `${flags.prompt} ${wordsText(tokens, words.vocabulary)}\n`
+      : `${flags.prompt}${decodeBytes(tokens)}\n`,
+  );
   model.dispose();
 }

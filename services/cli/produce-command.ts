@@ -67,7 +67,7 @@ export function registerProduceCommand(program: Command): void {
     )
     .option(
       '--input-format <format>',
-      'jsonl: one event per line; text: each file is one sequence of UTF-8 bytes keyed by its file name, files interleaved byte by byte',
+      'jsonl: one event per line; text: each file is one sequence of UTF-8 bytes (of words with input.tokenizer "words") keyed by its file name, files interleaved byte by byte',
       oneOf('--input-format', INPUT_FORMATS),
       'jsonl',
     )
@@ -174,6 +174,7 @@ async function produceCommand(flags: ProduceFlags): Promise<void> {
     maxBytesPerFile: flags.maxBytesPerFile,
     batchSize: flags.batchSize,
     limits: config.limits,
+    words: config.input.tokenizer === 'words' ? config.input : undefined,
     ratePerSecond: flags.rate,
     signal: abort.signal,
     logger,

@@ -5,6 +5,7 @@ import { defaultConfig, loadConfigFile, type Config } from '../../shared/config/
 import { ConfigError } from '../../shared/errors/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { saveParameterFile } from '../../shared/model/parameter-file.js';
+import { wordsVocabulary } from '../../shared/vocabulary/words-tokenizer.js';
 import { formatProgress } from '../embedded/progress-line.js';
 import type { RunSummary } from '../embedded/prequential-summary.js';
 import {
@@ -51,7 +52,7 @@ export function registerRunCommand(program: Command): void {
     )
     .option(
       '--input-format <format>',
-      'jsonl: one event per line; text: each file is one sequence of UTF-8 bytes',
+      'jsonl: one event per line; text: each file is one sequence of UTF-8 bytes (of words with input.tokenizer "words")',
       oneOf('--input-format', INPUT_FORMATS),
       'jsonl',
     )
@@ -137,11 +138,12 @@ async function runCommand(flags: RunFlags): Promise<void> {
     onProgress: (progress: RunSummary) => logger.info(progress, formatProgress(progress, started)),
   };
   // A seq2seq model learns from pairs, through its own loop (services/embedded/run-seq2seq.ts).
-  const { summary, history, spec, params, dispose } =
+  const { summary, history, spec, params, vocabulary, dispose } =
     config.task.type === 'seq2seq'
       ? await import('../embedded/run-seq2seq.js').then(async ({ runSeq2seqEmbedded }) => {
           const run = await runSeq2seqEmbedded(runOptions).finally(() => metricsServer?.close());
-          return { ...run, spec: run.learner.model.spec, params: run.learner.model.params };
+          const { spec, params } = run.learner.model;
+          return { ...run, spec, params, vocabulary: undefined };
         })
       : await runEmbedded(runOptions)
           .finally(() => metricsServer?.close())
@@ -150,9 +152,20 @@ async function runCommand(flags: RunFlags): Promise<void> {
             history,
             spec: learner.spec,
             params: learner.model.params,
+            // input.tokenizer "words": the ids the parameters were trained with, for generate --params.
+            vocabulary:
+              learner.tokenizer.kind === 'words'
+                ? wordsVocabulary(learner.tokenizer).toJSON()
+                : undefined,
             dispose: () => learner.dispose(),
           }));
-  if (flags.saveParams) await saveParameterFile(flags.saveParams, { spec, params, config });
+  if (flags.saveParams)
+    await saveParameterFile(flags.saveParams, {
+      spec,
+      params,
+      config,
+      ...(vocabulary ? { vocabulary } : {}),
+    });
   dispose();
   const json = JSON.stringify(summary);
   if (flags.summary) await writeFile(flags.summary, json + '\n');

@@ -6,6 +6,8 @@
  * DecodeResults. A job that cannot run (unknown key, steps a key does not have) gets its own
  * error result; the others are unaffected.
  */
+import { wordsText } from '../../shared/vocabulary/word-text.js';
+import { WordsTokenizer } from '../../shared/vocabulary/words-tokenizer.js';
 import {
   encodeDecodeResult,
   type DecodeErrorCode,
@@ -481,7 +483,9 @@ export class DecodeEngine {
   }
 
   private textOf(tokens: readonly number[]): string {
-    return this.o.tokenizer.kind === 'bytes' ? decodeBytes(tokens) : tokens.join(' ');
+    const { tokenizer } = this.o;
+    if (tokenizer instanceof WordsTokenizer) return wordsText(tokens, tokenizer.vocabulary);
+    return tokenizer.kind === 'bytes' ? decodeBytes(tokens) : tokens.join(' ');
   }
 
   private errorResult(

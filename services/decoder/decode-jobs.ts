@@ -3,6 +3,7 @@
  * matches the model, the prompt and events encode, every number is in range. A request that
  * fails gets an error result naming the value, the reason and the fix — never a crash.
  */
+import { WordsTokenizer } from '../../shared/vocabulary/words-tokenizer.js';
 import type {
   DecodeErrorCode,
   DecodeRequest,
@@ -204,6 +205,7 @@ function promptOf(request: DecodeRequest, tokenizer: Tokenizer): number[] {
   if (text === '') return [];
   try {
     if (tokenizer.kind === 'bytes') return [...Buffer.from(text, 'utf8')];
+    if (tokenizer instanceof WordsTokenizer) return tokenizer.splitPrompt(text);
     return text
       .trim()
       .split(/\s+/)

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { wordsVocabulary } from '../../shared/vocabulary/words-tokenizer.js';
 
 import type { Config } from '../../shared/config/index.js';
 import { createLearner } from '../../shared/learner/create-learner.js';
@@ -93,6 +94,7 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
     model,
     logger,
     waitMs: options.paramsWaitMs ?? 30_000,
+    vocabulary: tokenizer.kind === 'words' ? wordsVocabulary(tokenizer) : undefined,
   });
   const probes = options.probes;
   probes?.met('parameters');

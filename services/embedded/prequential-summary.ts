@@ -43,6 +43,11 @@ export interface RunSummary {
      * over (seen as a target or predicted), keyed by the label as written in the events.
      */
     perClass?: Record<string, ClassScores>;
+    /**
+     * lm with input.tokenizer "words": the share of targets that were `<oov>` (a word without an
+     * id yet, scored as that one class; docs/design.md, "Words and vocabularies").
+     */
+    oovRate?: number;
   };
   /** Same metrics over the most recent events (progress lines). */
   recent: { bitsPerToken?: number; accuracy?: number; mse?: number };
@@ -159,13 +164,18 @@ export class PrequentialSummary {
   private readonly recentSquaredError = new MeanSquaredError({ windowSize: RECENT_WINDOW });
   private readonly ngram: NgramBaseline | undefined;
   private readonly vocabSize: number;
+  private readonly oovId: number | undefined;
+  private oovTargets = 0;
 
   constructor({
     task,
     vocabSize = 256,
     ngram,
     horizon = 1,
+    oovId,
   }: {
+    /** lm with a words vocabulary: the out-of-vocabulary id, whose share of targets is reported. */
+    oovId?: number | undefined;
     task: TaskType;
     vocabSize?: number;
     /** lm only; absent or order 0: no n-gram baseline. */
@@ -175,6 +185,7 @@ export class PrequentialSummary {
   }) {
     this.task = task;
     this.vocabSize = vocabSize;
+    this.oovId = oovId;
     this.forecasts = new ForecastScores({ horizon });
     if (task === 'lm' && ngram !== undefined && ngram.order > 0)
       this.ngram = new NgramBaseline({ ...ngram, vocabSize, windowSize: RECENT_WINDOW });
@@ -197,6 +208,7 @@ export class PrequentialSummary {
       this.bits.observe(nats);
       this.recentBits.observe(nats);
     }
+    if (this.oovId !== undefined && token === this.oovId) this.oovTargets++;
     if (this.ngram !== undefined && token !== undefined)
       this.ngram.observe(p.key, token, { eos: p.eos ?? false });
     if ((this.task === 'tag' || this.task === 'classify') && p.actual !== undefined) {
@@ -242,6 +254,8 @@ export class PrequentialSummary {
       summary.metrics.bitsPerToken = this.bits.bitsPerToken;
       summary.recent.bitsPerToken = this.recentBits.bitsPerToken;
       summary.baselines.bitsPerToken = uniformBitsPerToken(this.vocabSize);
+      if (this.oovId !== undefined)
+        summary.metrics.oovRate = this.events > 0 ? this.oovTargets / this.events : 0;
       if (this.ngram !== undefined) summary.baselines.ngram = ngramReport(this.ngram);
     } else if (this.task === 'forecast') {
       const perHorizon = this.forecasts.perHorizon();

@@ -6,6 +6,10 @@ import { readJsonlEvents, readTextEvents, type ParsedRecord } from '../../shared
 import { createLearner, type Learner } from '../../shared/learner/create-learner.js';
 import { encodeEvent } from '../../shared/learner/event-encoder.js';
 import { InProcessParameterService } from '../../shared/learner/in-process-parameter-service.js';
+import { readTextWordEvents } from '../../shared/events/text-word-source.js';
+import { serverVocabularyFromConfig } from '../../shared/vocabulary/server-vocabulary-from-config.js';
+import { OOV_ID } from '../../shared/vocabulary/vocabulary.js';
+import { wordsVocabulary } from '../../shared/vocabulary/words-tokenizer.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
 import type { Prediction } from '../../shared/events/prediction.js';
 import { tallyPredictions } from '../../shared/evaluation/index.js';
@@ -66,15 +70,17 @@ export async function runEmbedded(
   const topic = `${config.app}.events`;
   const bus = createInProcessBus<QueuedEvent>({ highWaterMark: 16_384 });
   const metrics = options.metrics;
+  const words = await serverVocabularyFromConfig(config);
   const learner = createLearner({
     config,
     ...(metrics ? { onTrainStep: (result) => recordTrainStep(metrics, result) } : {}),
     gradientSink:
       (options.training ?? true)
-        ? (model) =>
+        ? (model, tokenizer) =>
             new InProcessParameterService({
               model,
               options: parameterServerOptionsFromConfig(config),
+              words: words && { server: words, local: wordsVocabulary(tokenizer) },
               onDrop: (why) =>
                 logger.warn({ why }, 'gradient not applied; the parameters stay as they were'),
             })
@@ -90,6 +96,7 @@ export async function runEmbedded(
       maxKeys: config.state.maxKeys,
     },
     horizon: config.task.horizon,
+    oovId: config.input.tokenizer === 'words' ? OOV_ID : undefined,
   });
   const history = new RunHistoryRecorder(() => summary.snapshot());
   const output = options.outputPath ? createWriteStream(options.outputPath) : undefined;
@@ -208,6 +215,8 @@ export async function runEmbedded(
 }
 
 function openSource(options: RunEmbeddedOptions): AsyncIterable<ParsedRecord> {
+  if (options.inputFormat === 'text' && options.config.input.tokenizer === 'words')
+    return readTextWordEvents([...options.inputPaths], options.config.input);
   if (options.inputFormat === 'text')
     return readTextEvents([...options.inputPaths], {
       maxBytesPerFile: options.maxBytesPerFile ?? Infinity,

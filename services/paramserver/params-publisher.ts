@@ -38,6 +38,8 @@ export interface ParamsPublisher {
     tensors: ReadonlyMap<string, TensorValue>;
     /** The gradients this version applied (workers in lockstep wait for theirs). */
     applied?: readonly GradientId[] | undefined;
+    /** input.tokenizer "words": the vocabulary as of this version. */
+    vocabulary?: readonly string[] | undefined;
     gradientOffsets: readonly GradientPosition[];
     durable?: Promise<unknown>;
   }): Promise<{ bytes: number; chunks: number }>;
@@ -135,8 +137,8 @@ export function createParamsPublisher({
           .map(({ partition, offset }) => ({ partition, offset })),
       };
     },
-    async publish({ version, tensors, applied, gradientOffsets, durable }) {
-      const records = paramRecords({ modelId, version, tensors, applied });
+    async publish({ version, tensors, applied, vocabulary, gradientOffsets, durable }) {
+      const records = paramRecords({ modelId, version, tensors, applied, vocabulary });
       const old = version - retainVersions;
       const tombstones =
         old >= 0 ? paramTombstones({ modelId, version: old, count: records.length }) : [];

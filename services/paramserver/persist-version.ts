@@ -51,6 +51,7 @@ export async function persistAndPublish({
         version: state.version,
         tensors: new Map(state.params.map((p) => [p.name, { shape: p.shape, data: p.values }])),
         applied,
+        vocabulary: state.vocabulary?.vocabulary.words,
         gradientOffsets,
         durable,
       })

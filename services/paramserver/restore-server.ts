@@ -7,6 +7,7 @@ import {
 import { followParams } from '../../shared/paramserver-client/index.js';
 import { topicEndOffsets } from '../../shared/transport/kafka/index.js';
 import { createParamsPublisher, type ParamsPublisher } from './params-publisher.js';
+import { serverVocabularyFromConfig } from '../../shared/vocabulary/server-vocabulary-from-config.js';
 import { persistAndPublish } from './persist-version.js';
 import type { ServiceContext } from './service-context.js';
 import { resolveStartState, type StartState } from './start-state.js';
@@ -58,6 +59,7 @@ export async function restoreServer(
   const server = ParameterServer.create({
     options: parameterServerOptionsFromConfig(config),
     state: start.state,
+    words: await serverVocabularyFromConfig(config, start.state.vocabulary),
   });
   defer(() => server.dispose());
   if (start.publish || (checkpoints !== undefined && start.origin !== 'checkpoint')) {

@@ -3,6 +3,8 @@ import { ConfigError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { ModelSpec } from '../../shared/model/model-spec.js';
 import { loadParameterFile } from '../../shared/model/parameter-file.js';
+import { wordsOfParameterFile } from '../../shared/vocabulary/parameter-file-vocabulary.js';
+import { vocabularyFromWords } from '../../shared/vocabulary/server-vocabulary.js';
 import { initialParameters } from '../../shared/model/initial-parameters.js';
 import type {
   GradientPosition,
@@ -116,6 +118,10 @@ export async function resolveStartState({
           shape,
           values: data,
         })),
+        // input.tokenizer "words": the ids the workers already use go on.
+        ...(params.vocabulary === undefined
+          ? {}
+          : { vocabulary: vocabularyFromWords(params.vocabulary, spec.vocabSize) }),
       },
       gradientOffsets: complete(published.gradientOffsets),
       publish: false,
@@ -124,6 +130,7 @@ export async function resolveStartState({
   }
 
   let params: ParameterServerState['params'];
+  let vocabulary: ParameterServerState['vocabulary'];
   if (initPath !== undefined) {
     const file = await loadParameterFile(initPath);
     if (!sameSpec(file.spec, spec)) {
@@ -133,11 +140,15 @@ export async function resolveStartState({
       );
     }
     params = [...file.arrays].map(([name, { shape, data }]) => ({ name, shape, values: data }));
+    // A words model's file keeps the ids its parameters were trained with.
+    const words = wordsOfParameterFile(file, initPath);
+    if (words !== undefined)
+      vocabulary = vocabularyFromWords(words.vocabulary.words(), spec.vocabSize);
   } else {
     params = initialParameters(spec, seed);
   }
   return {
-    state: { version: 0, scheduleStep: 0, params },
+    state: { version: 0, scheduleStep: 0, params, ...(vocabulary ? { vocabulary } : {}) },
     // Gradients already on the topic were computed on another run's parameters.
     gradientOffsets: gradientEnds.map(({ partition, high }) => ({ partition, offset: high })),
     publish: true,

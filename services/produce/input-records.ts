@@ -2,6 +2,8 @@ import { InputError } from '../../shared/errors/index.js';
 import { listTextFiles, readJsonlEvents, readTextEvents } from '../../shared/events/index.js';
 import { statInput } from '../../shared/events/input-file.js';
 import type { InputLimits } from '../../shared/events/input-limits.js';
+import { readTextWordEvents } from '../../shared/events/text-word-source.js';
+import type { WordSplitterOptions } from '../../shared/vocabulary/word-splitter.js';
 import type { ProduceItem } from './produce-records.js';
 
 export type InputFormat = 'jsonl' | 'text';
@@ -13,6 +15,8 @@ export interface InputRecordsOptions {
   readonly maxBytesPerFile?: number | undefined;
   /** JSON lines: bounds on one line (config `limits`; default DEFAULT_INPUT_LIMITS). */
   readonly limits?: InputLimits | undefined;
+  /** Text input with input.tokenizer "words": one event per word, split as the config says. */
+  readonly words?: WordSplitterOptions | undefined;
 }
 
 /**
@@ -47,7 +51,12 @@ export async function* readInputRecords({
   inputFormat,
   maxBytesPerFile,
   limits,
+  words,
 }: InputRecordsOptions): AsyncGenerator<ProduceItem> {
+  if (inputFormat === 'text' && words !== undefined) {
+    yield* readTextWordEvents([...inputPaths], words);
+    return;
+  }
   if (inputFormat === 'text') {
     yield* readTextEvents([...inputPaths], { maxBytesPerFile: maxBytesPerFile ?? Infinity });
     return;

@@ -27,6 +27,7 @@ export class PendingGradients implements GradientSink {
       tokens: gradient.tokens,
       lossSum: gradient.lossSum,
       tensors,
+      wordCounts: gradient.wordCounts,
     });
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { wordsVocabulary } from '../../shared/vocabulary/words-tokenizer.js';
 import { hostname } from 'node:os';
 
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
@@ -162,6 +163,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         logger,
         waitMs: options.paramsWaitMs ?? 30_000,
         onVersion: (decoded) => gate?.observe(decoded),
+        vocabulary:
+          learner.tokenizer.kind === 'words' ? wordsVocabulary(learner.tokenizer) : undefined,
       })
     : undefined;
   options.probes?.met('parameters'); // loaded, or (not training) not needed

@@ -30,7 +30,12 @@ export interface GradientMessage {
   readonly lossSum: number;
   /** Gradient by parameter name (a Float32Array means shape [length]). */
   readonly tensors: NamedTensors;
+  /** input.tokenizer "words": words read without an id, with counts (at most MAX_WORD_COUNTS). */
+  readonly wordCounts?: ReadonlyMap<string, number> | undefined;
 }
+
+/** Most word counts one gradient carries (every chunk carries them). */
+export const MAX_WORD_COUNTS = 1024;
 
 /** A reassembled gradient: tensors are float32 in memory whatever the wire dtype. */
 export interface DecodedGradient extends Omit<GradientMessage, 'tensors'> {
@@ -63,6 +68,14 @@ export function encodeGradientChunks(
   const step = checkInt64(gradient.step, 'step', { unsigned: true });
   const paramVersion = checkInt64(gradient.paramVersion, 'paramVersion', { unsigned: true });
   const tokens = checkInt64(gradient.tokens, 'tokens', { unsigned: true });
+  const wordCounts = [...(gradient.wordCounts ?? [])].map(([word, count]) => ({
+    word,
+    count: checkInt64(count, 'word count', { unsigned: true }),
+  }));
+  if (wordCounts.length > MAX_WORD_COUNTS)
+    throw new RangeError(
+      `${wordCounts.length} word counts: at most ${MAX_WORD_COUNTS} per gradient`,
+    );
   return encodeChunkMessages({
     tensors: gradient.tensors,
     options,
@@ -77,6 +90,7 @@ export function encodeGradientChunks(
         chunkIndex: index,
         chunkCount: count,
         totalBytes,
+        wordCounts,
       }).finish(),
   });
 }
@@ -91,6 +105,16 @@ export function decodeGradientChunk(bytes: Uint8Array): GradientChunkHeader {
       paramVersion: int64ToNumber(m.paramVersion, 'param_version'),
       tokens: int64ToNumber(m.tokens, 'tokens'),
       lossSum: m.lossSum,
+      ...(m.wordCounts.length === 0
+        ? {}
+        : {
+            wordCounts: new Map(
+              m.wordCounts
+                .slice(0, MAX_WORD_COUNTS)
+                .map((c) => [c.word ?? '', int64ToNumber(c.count ?? 0, 'word count')] as const)
+                .filter(([word, count]) => word !== '' && count > 0),
+            ),
+          }),
       chunk: {
         index: m.chunkIndex,
         count: m.chunkCount,

@@ -32,6 +32,8 @@ export interface ParamMessage {
   readonly tensors: NamedTensors;
   /** The gradients this version applied (none for a version published from a checkpoint or an initialiser). */
   readonly applied?: readonly GradientId[] | undefined;
+  /** input.tokenizer "words": every id's word as of this version (carried by chunk 0 only). */
+  readonly vocabulary?: readonly string[] | undefined;
 }
 
 /** A reassembled parameter version: tensors are float32 in memory whatever the wire dtype. */
@@ -79,6 +81,9 @@ export function encodeParamChunks(
         chunkCount: count,
         totalBytes,
         applied,
+        ...(index === 0 && params.vocabulary !== undefined
+          ? { vocabulary: [...params.vocabulary] }
+          : {}),
       }).finish(),
   });
 }
@@ -94,6 +99,7 @@ export function decodeParamChunk(bytes: Uint8Array): ParamChunkHeader {
         workerId: g.workerId ?? '',
         step: int64ToNumber(g.step ?? 0, 'applied step'),
       })),
+      ...(m.vocabulary.length === 0 ? {} : { vocabulary: m.vocabulary }),
       chunk: {
         index: m.chunkIndex,
         count: m.chunkCount,
@@ -117,6 +123,8 @@ export function decodeParamChunk(bytes: Uint8Array): ParamChunkHeader {
  */
 export class ParamAssembler {
   private readonly assembler: ChunkAssembler;
+  /** Chunk 0's vocabulary of versions still being assembled. */
+  private readonly vocabularies = new Map<string, readonly string[]>();
 
   constructor(options: ChunkAssemblerOptions = {}) {
     this.assembler = new ChunkAssembler(options);
@@ -124,13 +132,32 @@ export class ParamAssembler {
 
   /** Adds one chunk message; returns the parameters when it completes a version. Throws ChunkError / CodecError. */
   add(bytes: Uint8Array): DecodedParams | undefined {
-    const { chunk, ...header } = decodeParamChunk(bytes);
+    const { chunk, vocabulary, ...header } = decodeParamChunk(bytes);
+    const id = `${header.modelId}/${header.version}`;
     const payload = this.assembler.addParts(header.modelId, header.version, chunk);
-    return payload === undefined ? undefined : { ...header, tensors: decodeTensorSet(payload) };
+    if (payload === undefined) {
+      // Kept only while its version is pending: a late duplicate of chunk 0 is not kept forever.
+      if (
+        vocabulary !== undefined &&
+        chunk.index === 0 &&
+        this.isPending(header.modelId, header.version)
+      )
+        this.vocabularies.set(id, vocabulary);
+      return undefined;
+    }
+    const words = chunk.index === 0 ? vocabulary : this.vocabularies.get(id);
+    this.vocabularies.delete(id);
+    return {
+      ...header,
+      ...(words === undefined ? {} : { vocabulary: words }),
+      tensors: decodeTensorSet(payload),
+    };
   }
 
   expire(): DroppedChunkSet[] {
-    return this.assembler.expire();
+    const dropped = this.assembler.expire();
+    for (const { source, id } of dropped) this.vocabularies.delete(`${source}/${id}`);
+    return dropped;
   }
 
   isPending(modelId: string, version: number): boolean {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { DEFAULT_INPUT_LIMITS } from '../events/input-limits.js';
 import { CONV_ACTIVATIONS } from '../model/conv/conv-spec.js';
+import { DEFAULT_WORD_PATTERN } from '../vocabulary/word-splitter.js';
 import { DEFAULT_CHUNK_STEPS, DEFAULT_MAX_SEQUENCE_STEPS } from '../tbptt/window-schedule.js';
 
 /**
@@ -37,7 +38,8 @@ const label = z.union(
 
 export const TASK_TYPES = ['lm', 'tag', 'classify', 'forecast', 'seq2seq'] as const;
 export const INPUT_KINDS = ['tokens', 'features'] as const;
-export const TOKENIZERS = ['bytes', 'ids'] as const;
+export const TOKENIZERS = ['bytes', 'ids', 'words'] as const;
+export const WORD_VECTOR_FORMATS = ['word2vec-text', 'word2vec-binary', 'glove'] as const;
 export const CELLS = ['lstm', 'gru', 'rnn'] as const;
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -66,6 +68,34 @@ export const TaskSchema = z.strictObject(
   expecting('an object'),
 );
 
+// input.tokenizer "words" (shared/vocabulary, docs/design.md "Words and vocabularies").
+const WordsInputKeys = {
+  minWordCount: positiveInt().default(2),
+  lowercase: bool().default(false),
+  wordPattern: z
+    .string(expecting('a regular expression as a string'))
+    .min(1, expecting('a non-empty regular expression'))
+    .default(DEFAULT_WORD_PATTERN),
+  maxWordBytes: positiveInt().default(64),
+  maxCandidateWords: z
+    .number(expecting('an integer >= 2'))
+    .int(expecting('an integer >= 2'))
+    .min(2, expecting('an integer >= 2'))
+    .default(65_536),
+  pretrained: z
+    .strictObject(
+      {
+        path: z.string(expecting('a file path')).min(1, expecting('a file path')),
+        format: oneOf(WORD_VECTOR_FORMATS),
+        freeze: bool().default(true),
+        seedWords: nonNegativeInt().default(0),
+        maxWords: positiveInt().default(100_000),
+      },
+      expecting('an object'),
+    )
+    .optional(),
+};
+
 export const InputSchema = z.strictObject(
   {
     kind: oneOf(INPUT_KINDS).default('tokens'),
@@ -73,6 +103,7 @@ export const InputSchema = z.strictObject(
     vocabSize: positiveInt().default(256),
     featureSize: positiveInt().default(2),
     normalize: bool().default(true),
+    ...WordsInputKeys,
   },
   expecting('an object'),
 );

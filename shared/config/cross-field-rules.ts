@@ -5,6 +5,7 @@ import { type ConfigPath, formatPath, isGiven } from './config-path.js';
 import type { ConfigSchema } from './config-schema.js';
 import { checkConvRules } from './conv-rules.js';
 import type { ConfigProblem } from './format-issues.js';
+import { compileWordPattern } from '../vocabulary/word-splitter.js';
 
 type Parsed = z.output<typeof ConfigSchema>;
 
@@ -108,6 +109,8 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
     );
   }
 
+  for (const [path, reason] of wordsInputProblems(config.input)) add([path], reason);
+
   const { horizon } = config.task;
   if (horizon !== 1 && type !== 'forecast') {
     add(
@@ -196,4 +199,37 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
     );
   }
   return problems;
+}
+
+/** input.tokenizer "words" and its keys (shared/vocabulary): problems as (path, message). */
+function wordsInputProblems(input: Parsed['input']): Array<[ConfigPath, string]> {
+  const out: Array<[ConfigPath, string]> = [];
+  if (input.tokenizer === 'words' && input.kind !== 'tokens')
+    out.push([
+      ['input', 'tokenizer'],
+      `input.tokenizer = "words" but input.kind = "${input.kind}" (fix: set input.kind to "tokens")`,
+    ]);
+  if (input.tokenizer === 'words' && input.vocabSize < 2)
+    out.push([
+      ['input', 'vocabSize'],
+      `input.vocabSize = ${input.vocabSize}: the words tokenizer reserves id 0 for out-of-vocabulary words, so it needs at least 2 (fix: set input.vocabSize to the most words to learn + 1)`,
+    ]);
+  if (input.tokenizer === 'words') {
+    try {
+      compileWordPattern(input.wordPattern);
+    } catch (error) {
+      out.push([['input', 'wordPattern'], (error as Error).message]);
+    }
+  }
+  if (input.pretrained !== undefined && input.tokenizer !== 'words')
+    out.push([
+      ['input', 'pretrained'],
+      `input.pretrained is set but input.tokenizer = "${input.tokenizer}": pretrained vectors belong to words (fix: set input.tokenizer to "words", or remove input.pretrained)`,
+    ]);
+  if (input.pretrained !== undefined && input.pretrained.seedWords >= input.vocabSize)
+    out.push([
+      ['input', 'pretrained', 'seedWords'],
+      `input.pretrained.seedWords = ${input.pretrained.seedWords} leaves no room in input.vocabSize = ${input.vocabSize} (id 0 is out-of-vocabulary) (fix: set seedWords to at most ${input.vocabSize - 1})`,
+    ]);
+  return out;
 }

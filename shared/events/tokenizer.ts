@@ -1,7 +1,9 @@
 import { renderValue } from '../errors/render-value.js';
 import { InputError } from '../errors/index.js';
+import { Vocabulary } from '../vocabulary/vocabulary.js';
+import { WordsTokenizer } from '../vocabulary/words-tokenizer.js';
 
-export type TokenizerKind = 'bytes' | 'ids';
+export type TokenizerKind = 'bytes' | 'ids' | 'words';
 
 /** Maps an event's `token` to a token id in [0, vocabSize) and back, for messages and output. */
 export interface Tokenizer {
@@ -18,13 +20,17 @@ const BYTES_VOCAB = 256;
  * `bytes`: a token is one byte, given as an integer 0..255 or as a string whose UTF-8 encoding is
  * exactly one byte (ASCII). Multi-byte characters are refused rather than split, because one event
  * is one step of the sequence. `ids`: an integer id in [0, vocabSize), or its decimal string.
+ * `words`: a word string, looked up in an online vocabulary of capacity vocabSize (id 0 is OOV).
  */
 export function createTokenizer({
   kind,
   vocabSize,
+  words = { lowercase: false, maxWordBytes: 64 },
 }: {
   kind: TokenizerKind;
   vocabSize: number;
+  /** `words`: how a word is normalised and bounded (shared/vocabulary/words-tokenizer.ts). */
+  words?: { lowercase: boolean; maxWordBytes: number; wordPattern?: string };
 }): Tokenizer {
   if (!Number.isSafeInteger(vocabSize) || vocabSize < 1) {
     throw new RangeError(`vocabSize = ${vocabSize}: must be a positive integer`);
@@ -34,6 +40,8 @@ export function createTokenizer({
       `vocabSize = ${vocabSize}: the bytes tokenizer has exactly ${BYTES_VOCAB} tokens`,
     );
   }
+  if (kind === 'words')
+    return new WordsTokenizer({ vocabulary: new Vocabulary({ capacity: vocabSize }), ...words });
   return kind === 'bytes' ? bytesTokenizer() : idsTokenizer(vocabSize);
 }
 

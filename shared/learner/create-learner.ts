@@ -15,6 +15,7 @@ import type { GradientSink } from '../tbptt/gradient-sink.js';
 import type { KeySequence } from '../tbptt/key-sequence.js';
 import type { EvictionReason } from '../tbptt/key-store.js';
 import { TbpttTrainer, type TrainStepResult } from '../tbptt/tbptt-trainer.js';
+import { WordsTokenizer } from '../vocabulary/words-tokenizer.js';
 import { StreamLearner } from './stream-learner.js';
 
 export interface LearnerOptions {
@@ -23,7 +24,8 @@ export interface LearnerOptions {
    * Where training gradients go, given the model they are computed on: embedded runs an
    * in-process parameter service, a worker the batch's pending gradients. Absent: no training.
    */
-  readonly gradientSink?: ((model: RecurrentModel) => GradientSink) | undefined;
+  readonly gradientSink?:
+    ((model: RecurrentModel, tokenizer: Tokenizer) => GradientSink) | undefined;
   /** The trainer's id in its gradients (the parameter service deduplicates by id and step). */
   readonly workerId?: string;
   /** Benchmarks of the data plane: a constant predictor stands in for the network. */
@@ -74,6 +76,7 @@ export function createLearner({
   const tokenizer = createTokenizer({
     kind: config.input.tokenizer,
     vocabSize: config.input.vocabSize,
+    words: config.input,
   });
   const labels = new LabelRegistry({
     labels: config.task.labels as Array<string | number> | undefined,
@@ -82,7 +85,7 @@ export function createLearner({
   const trainer = gradientSink
     ? new TbpttTrainer({
         model,
-        sink: gradientSink(model),
+        sink: withWordCounts(gradientSink(model, tokenizer), tokenizer),
         rng: createRng(config.seed + 1),
         workerId,
         chunkSteps: config.tbptt.chunkSteps,
@@ -125,5 +128,13 @@ export function createLearner({
     dispose() {
       model.dispose();
     },
+  };
+}
+
+/** input.tokenizer "words": every gradient carries the words read without an id since the last one. */
+function withWordCounts(sink: GradientSink, tokenizer: Tokenizer): GradientSink {
+  if (!(tokenizer instanceof WordsTokenizer)) return sink;
+  return {
+    submit: (gradient) => sink.submit({ ...gradient, wordCounts: tokenizer.takeUnseen() }),
   };
 }

@@ -6,6 +6,8 @@ import type { ModelSpec } from '../model/model-spec.js';
 export interface TokenEncoder {
   encode(token: string | number, { line }: { line?: number | undefined }): number;
   decode(id: number): string;
+  /** The text of an id can change (a words vocabulary admits words online). */
+  readonly growing?: boolean;
 }
 export interface LabelIds {
   idOf(label: string | number, { line }: { line?: number | undefined }): number;

@@ -2,6 +2,8 @@ import type { TensorValue } from '../codec/tensor-codec.js';
 import type { ParameterSet } from '../model/parameter-set.js';
 import { ParameterServer, type ParameterServerOptions } from '../paramserver/parameter-server.js';
 import type { GradientSink, WorkerGradient } from '../tbptt/gradient-sink.js';
+import type { ServerVocabulary } from '../vocabulary/server-vocabulary.js';
+import type { Vocabulary } from '../vocabulary/vocabulary.js';
 
 /**
  * The parameter service of an embedded run, in process. Every gradient goes through the
@@ -15,15 +17,23 @@ export class InProcessParameterService implements GradientSink {
   private readonly model: { readonly params: ParameterSet };
   private readonly server: ParameterServer;
   private readonly onDrop: (why: string) => void;
+  private readonly vocabulary: Vocabulary | undefined;
 
   constructor({
     model,
     options,
+    words,
     onDrop = () => {},
   }: {
     /** Any model: only its parameters are read and written. */
     model: { readonly params: ParameterSet };
     options: ParameterServerOptions;
+    /**
+     * input.tokenizer "words": the vocabulary the server owns and admits words into, and the
+     * learner's copy, brought up to the server's after every round (as a worker's is by the
+     * published versions).
+     */
+    words?: { server: ServerVocabulary; local: Vocabulary } | undefined;
     /** A gradient the server would not apply (one with a NaN, say): the model stays as it was. */
     onDrop?: (why: string) => void;
   }) {
@@ -40,7 +50,14 @@ export class InProcessParameterService implements GradientSink {
           values: data,
         })),
       },
+      words: words?.server,
     });
+    this.vocabulary = words?.local;
+    if (words !== undefined) {
+      // Seeded words and their pretrained rows.
+      this.model.params.assignArrays(this.server.parameterValues());
+      words.local.applyWords(this.server.vocabularyWords);
+    }
   }
 
   /** Applies one gradient as one round (version + 1) and disposes its tensors. */
@@ -51,7 +68,7 @@ export class InProcessParameterService implements GradientSink {
       tensors.set(name, { shape: tensor.shape, data: tensor.dataSync() as Float32Array });
       tensor.dispose();
     }
-    const { workerId, step, paramVersion, tokens, lossSum } = gradient;
+    const { workerId, step, paramVersion, tokens, lossSum, wordCounts } = gradient;
     const receivedAtMs = Date.now();
     const outcome = this.server.offer({
       workerId,
@@ -61,6 +78,7 @@ export class InProcessParameterService implements GradientSink {
       lossSum,
       tensors,
       receivedAtMs,
+      wordCounts,
     });
     if (outcome.kind !== 'accepted') {
       this.onDrop(
@@ -74,5 +92,6 @@ export class InProcessParameterService implements GradientSink {
     // Copies: the server updates its arrays in place, and a backend may keep the array it is given.
     this.model.params.assignArrays(this.server.parameterValues());
     this.model.params.version = report.version;
+    if (report.admittedWords?.length) this.vocabulary?.applyWords(this.server.vocabularyWords);
   }
 }

@@ -483,6 +483,8 @@ export class StreamLearner {
   private readonly tokenTexts: string[] = [];
 
   private tokenText(id: number): string {
+    // A words vocabulary gives an id its word only when admitted: such texts are not cached.
+    if (this.o.tokens.growing === true) return this.o.tokens.decode(id);
     return (this.tokenTexts[id] ??= this.o.tokens.decode(id));
   }
 

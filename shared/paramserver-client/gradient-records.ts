@@ -22,9 +22,9 @@ export function gradientRecords({
   const tensors = new Map<string, TensorValue>();
   for (const [name, t] of gradient.gradients)
     tensors.set(name, { shape: t.shape, data: t.dataSync() as Float32Array });
-  const { workerId, step, paramVersion, tokens, lossSum } = gradient;
+  const { workerId, step, paramVersion, tokens, lossSum, wordCounts } = gradient;
   return gradientMessageRecords({
-    message: { workerId, step, paramVersion, tokens, lossSum, tensors },
+    message: { workerId, step, paramVersion, tokens, lossSum, tensors, wordCounts },
     encoding,
     ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }),
   });

@@ -44,6 +44,7 @@ export function paramRecords({
   version,
   tensors,
   applied,
+  vocabulary,
   maxChunkBytes,
 }: {
   modelId: string;
@@ -51,13 +52,15 @@ export function paramRecords({
   tensors: NamedTensors;
   /** The gradients this version applied. */
   applied?: readonly GradientId[] | undefined;
+  /** input.tokenizer "words": the vocabulary as of this version. */
+  vocabulary?: readonly string[] | undefined;
   maxChunkBytes?: number;
 }): OutgoingRecord[] {
   return encodeOutgoingRecords({
     keyOf: (index) => paramChunkKey(modelId, version, index),
     encodeValues: (allocate) =>
       encodeParamChunks(
-        { modelId, version, tensors, applied },
+        { modelId, version, tensors, applied, vocabulary },
         { dtype: 'float32', allocate, ...(maxChunkBytes === undefined ? {} : { maxChunkBytes }) },
       ),
   });

@@ -1,6 +1,7 @@
 import type { DecodedParams } from '../codec/param-codec.js';
 import type { Logger } from '../logging/index.js';
 import type { RecurrentModel } from '../model/recurrent-model.js';
+import type { Vocabulary } from '../vocabulary/vocabulary.js';
 import { applyParams } from './apply-params.js';
 import { followParams, type ParamsFollower } from './follow-params.js';
 import type { KafkaClient } from '../transport/kafka/index.js';
@@ -16,6 +17,7 @@ export class PublishedParams {
   private readonly logger: Logger;
   private readonly follower: ParamsFollower;
   private pending: DecodedParams | undefined;
+  private readonly vocabulary: Vocabulary | undefined;
 
   private constructor({
     client,
@@ -24,6 +26,7 @@ export class PublishedParams {
     model,
     logger,
     onVersion,
+    vocabulary,
   }: {
     client: KafkaClient;
     app: string;
@@ -31,8 +34,10 @@ export class PublishedParams {
     model: RecurrentModel;
     logger: Logger;
     onVersion?: ((decoded: DecodedParams) => void) | undefined;
+    vocabulary?: Vocabulary | undefined;
   }) {
     this.model = model;
+    this.vocabulary = vocabulary;
     this.logger = logger;
     this.follower = followParams({
       client,
@@ -58,6 +63,8 @@ export class PublishedParams {
     logger: Logger;
     waitMs: number;
     onVersion?: (decoded: DecodedParams) => void;
+    /** input.tokenizer "words": the copy each applied version's vocabulary is brought up to. */
+    vocabulary?: Vocabulary | undefined;
   }): Promise<PublishedParams> {
     const params = new PublishedParams(options);
     const { waitMs, logger } = options;
@@ -85,6 +92,9 @@ export class PublishedParams {
     this.pending = undefined;
     if (decoded === undefined || decoded.version <= this.model.params.version) return;
     applyParams(this.model.params, decoded);
+    // Ids only ever get appended, so a version's words extend the ones applied before.
+    if (this.vocabulary !== undefined && decoded.vocabulary !== undefined)
+      this.vocabulary.applyWords(decoded.vocabulary);
     this.logger.debug({ version: decoded.version }, 'parameter version applied');
   }
 

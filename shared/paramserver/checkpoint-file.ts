@@ -16,6 +16,8 @@ import { crc32 } from '../codec/crc32.js';
 import { ShapeError } from '../errors/index.js';
 import type { ModelSpec } from '../model/model-spec.js';
 import type { GradientPosition, ParameterServerState } from './parameter-server.js';
+import { vocabularyProblem } from '../vocabulary/vocabulary-check.js';
+import type { ServerVocabularyJson } from '../vocabulary/server-vocabulary.js';
 import type { WorkerProgressSnapshot } from './worker-progress.js';
 
 /** Format 2: two slot files overwritten in place by turns, each with its length and CRC-32. */
@@ -43,6 +45,8 @@ interface Header {
   lastSeenMs: Record<string, number>;
   gradientOffsets: GradientPosition[];
   writtenAtMs: number;
+  /** input.tokenizer "words" only (absent in older checkpoints and other tokenizers). */
+  vocabulary?: ServerVocabularyJson;
 }
 
 // Format 2 preamble (40 bytes, little-endian): magic (16 bytes ASCII), sequence (u64), file
@@ -189,6 +193,7 @@ function encodeCheckpoint(checkpoint: ParamserverCheckpoint, sequence: number): 
     lastSeenMs: { ...(checkpoint.lastSeenMs ?? {}) },
     gradientOffsets: [...checkpoint.gradientOffsets],
     writtenAtMs: checkpoint.writtenAtMs,
+    ...(checkpoint.vocabulary === undefined ? {} : { vocabulary: checkpoint.vocabulary }),
   };
   const body = [
     Buffer.from(JSON.stringify(header) + '\n', 'utf8'),
@@ -307,7 +312,7 @@ function headerProblem(value: unknown): string | undefined {
     !h.gradientOffsets.every((g) => isObject(g) && isCount(g.partition) && isSafe(g.offset))
   )
     return 'gradientOffsets is not a list of {partition, offset}';
-  return undefined;
+  return vocabularyProblem(h.vocabulary);
 }
 
 function decodeCheckpoint(path: string, bytes: Buffer, modelId: string): ParamserverCheckpoint {
@@ -369,6 +374,7 @@ function decodeBody(
     lastSeenMs: header.lastSeenMs,
     gradientOffsets: header.gradientOffsets,
     writtenAtMs: header.writtenAtMs,
+    ...(header.vocabulary === undefined ? {} : { vocabulary: header.vocabulary }),
   };
 }
 

@@ -9,6 +9,12 @@ import {
   learningRateScheduleFromConfig,
   type LearningRateSchedule,
 } from '../optim/learning-rate-schedule.js';
+import type { WordCounts } from '../vocabulary/word-counts.js';
+import {
+  EMBEDDING,
+  type ServerVocabulary,
+  type ServerVocabularyJson,
+} from '../vocabulary/server-vocabulary.js';
 import { gradientProblem } from './gradient-check.js';
 import {
   asyncRoundPolicy,
@@ -39,6 +45,8 @@ export interface IncomingGradient {
   readonly position?: GradientPosition | undefined;
   /** Frees the tensors' arrays for reuse (GradientIntake's pool); the server calls it once done. */
   readonly release?: (() => void) | undefined;
+  /** input.tokenizer "words": words the worker read without an id since its last gradient. */
+  readonly wordCounts?: WordCounts | undefined;
 }
 
 export type OfferOutcome =
@@ -66,6 +74,8 @@ export interface RoundReport {
   readonly learningRate: number;
   /** Token-weighted mean staleness of the round's gradients. */
   readonly meanStaleness: number;
+  /** Words given ids by this version, in id order (input.tokenizer "words"). */
+  readonly admittedWords?: readonly string[];
 }
 
 /** The rules of the service (the `paramserver`, `optimizer` and `clip` sections of the config). */
@@ -111,6 +121,8 @@ export interface ParameterServerState {
   };
   readonly progress?: WorkerProgressSnapshot;
   readonly lastSeenMs?: Readonly<Record<string, number>>;
+  /** input.tokenizer "words": the vocabulary, its waiting words and frozen rows. */
+  readonly vocabulary?: ServerVocabularyJson | undefined;
 }
 
 /** An accepted gradient waiting for its round. */
@@ -142,8 +154,13 @@ export class ParameterServer {
   private openedAtMs: number | undefined;
   private currentVersion: number;
   private step: number;
+  private readonly words: ServerVocabulary | undefined;
 
-  private constructor(options: ParameterServerOptions, state: ParameterServerState) {
+  private constructor(
+    options: ParameterServerOptions,
+    state: ParameterServerState,
+    words: ServerVocabulary | undefined,
+  ) {
     this.options = options;
     this.shapes = new Map(state.params.map((p) => [p.name, [...p.shape]]));
     this.params = new Map();
@@ -183,16 +200,26 @@ export class ParameterServer {
     });
     this.currentVersion = state.version;
     this.step = state.scheduleStep;
+    this.words = words;
+    words?.initialize(this.params, { restored: state.vocabulary !== undefined });
   }
 
   static create({
     options,
     state,
+    words,
   }: {
     options: ParameterServerOptions;
     state: ParameterServerState;
+    /** input.tokenizer "words": the vocabulary this server owns (restored from state.vocabulary). */
+    words?: ServerVocabulary | undefined;
   }): ParameterServer {
-    return new ParameterServer(options, state);
+    return new ParameterServer(options, state, words);
+  }
+
+  /** The vocabulary's words in id order (empty without input.tokenizer "words"). */
+  get vocabularyWords(): readonly string[] {
+    return this.words?.words ?? [];
   }
 
   get version(): number {
@@ -250,6 +277,8 @@ export class ParameterServer {
     }
     if (staleness > this.options.staleness) {
       this.progress.record(workerId, step, gradient.receivedAtMs);
+      // Its words were still read: counted (once, as it is now recorded), admitted next round.
+      this.words?.count(gradient.wordCounts);
       return {
         kind: 'dropped',
         reason: 'stale',
@@ -312,6 +341,7 @@ export class ParameterServer {
     const meanStaleness = round.reduce((s, g) => s + g.staleness * g.tokens, 0) / tokens;
     const learningRate =
       this.options.schedule(this.step) / (this.options.lrStalenessScaling ? 1 + meanStaleness : 1);
+    for (const g of round) this.words?.maskFrozen(g.tensors.get(EMBEDDING));
     const applied = applyHostUpdate({
       params: this.params,
       optimizer: this.optimizer,
@@ -321,9 +351,12 @@ export class ParameterServer {
       average: this.average,
     });
     for (const g of round) g.release?.();
+    this.words?.holdFrozen(this.params);
     this.currentVersion++;
     this.step++;
     for (const g of round) this.progress.record(g.workerId, g.step, g.receivedAtMs);
+    for (const g of round) this.words?.count(g.wordCounts);
+    const admittedWords = this.words?.admit(this.params) ?? [];
     return {
       version: this.currentVersion,
       trigger,
@@ -336,6 +369,7 @@ export class ParameterServer {
       clipScale: applied.clipScale,
       learningRate,
       meanStaleness,
+      admittedWords,
     };
   }
 
@@ -371,6 +405,7 @@ export class ParameterServer {
       optimizer: { type: this.optimizer.type, step: saved.step, slots: saved.slots },
       progress: this.progress.snapshot(),
       lastSeenMs: this.liveness.snapshot(),
+      ...(this.words === undefined ? {} : { vocabulary: this.words.toJSON() }),
     };
   }
 

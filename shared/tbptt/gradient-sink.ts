@@ -12,6 +12,8 @@ export interface WorkerGradient {
   readonly lossSum: number;
   /** Gradient of the mean loss by parameter name. The sink takes ownership and disposes them. */
   readonly gradients: Map<string, Tensor>;
+  /** input.tokenizer "words": words read without an id since the last gradient (shared/vocabulary). */
+  readonly wordCounts?: ReadonlyMap<string, number> | undefined;
 }
 
 /** Where gradients go: the in-process parameter service (embedded) or the gradients topic. */

@@ -1807,6 +1807,9 @@ export namespace rnnstream {
             /** GradientChunk chunkChecksum. */
             chunkChecksum: number;
 
+            /** GradientChunk wordCounts. */
+            wordCounts: rnnstream.v1.WordCount.$Properties[];
+
             /**
              * Creates a new GradientChunk instance using the specified properties.
              * @param [properties] Properties to set
@@ -1924,12 +1927,138 @@ export namespace rnnstream {
                 /** GradientChunk chunkChecksum */
                 chunkChecksum?: (number|null);
 
+                /** GradientChunk wordCounts */
+                wordCounts?: (rnnstream.v1.WordCount.$Properties[]|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a GradientChunk. */
             type $Shape = rnnstream.v1.GradientChunk.$Properties;
+        }
+
+        /**
+         * Properties of a WordCount.
+         * @deprecated Use rnnstream.v1.WordCount.$Properties instead.
+         */
+        interface IWordCount extends rnnstream.v1.WordCount.$Properties {
+        }
+
+        /** Represents a WordCount. */
+        class WordCount {
+
+            /**
+             * Constructs a new WordCount.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rnnstream.v1.WordCount.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** WordCount word. */
+            word: string;
+
+            /** WordCount count. */
+            count: (number|Long);
+
+            /**
+             * Creates a new WordCount instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns WordCount instance
+             */
+            static create(properties: rnnstream.v1.WordCount.$Shape): rnnstream.v1.WordCount & rnnstream.v1.WordCount.$Shape;
+            static create(properties?: rnnstream.v1.WordCount.$Properties): rnnstream.v1.WordCount;
+
+            /**
+             * Encodes the specified WordCount message. Does not implicitly {@link rnnstream.v1.WordCount.verify|verify} messages.
+             * @param message WordCount message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rnnstream.v1.WordCount.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified WordCount message, length delimited. Does not implicitly {@link rnnstream.v1.WordCount.verify|verify} messages.
+             * @param message WordCount message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rnnstream.v1.WordCount.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a WordCount message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rnnstream.v1.WordCount & rnnstream.v1.WordCount.$Shape} WordCount
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.WordCount & rnnstream.v1.WordCount.$Shape;
+
+            /**
+             * Decodes a WordCount message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.WordCount & rnnstream.v1.WordCount.$Shape} WordCount
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.WordCount & rnnstream.v1.WordCount.$Shape;
+
+            /**
+             * Verifies a WordCount message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a WordCount message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns WordCount
+             */
+            static fromObject(object: { [k: string]: any }): rnnstream.v1.WordCount;
+
+            /**
+             * Creates a plain object from a WordCount message. Also converts values to other types if specified.
+             * @param message WordCount
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rnnstream.v1.WordCount, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this WordCount to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for WordCount
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WordCount {
+
+            /** Properties of a WordCount. */
+            interface $Properties {
+
+                /** WordCount word */
+                word?: (string|null);
+
+                /** WordCount count */
+                count?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a WordCount. */
+            type $Shape = rnnstream.v1.WordCount.$Properties;
         }
 
         /**
@@ -1977,6 +2106,9 @@ export namespace rnnstream {
 
             /** ParamChunk applied. */
             applied: rnnstream.v1.GradientId.$Properties[];
+
+            /** ParamChunk vocabulary. */
+            vocabulary: string[];
 
             /**
              * Creates a new ParamChunk instance using the specified properties.
@@ -2088,6 +2220,9 @@ export namespace rnnstream {
 
                 /** ParamChunk applied */
                 applied?: (rnnstream.v1.GradientId.$Properties[]|null);
+
+                /** ParamChunk vocabulary */
+                vocabulary?: (string[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

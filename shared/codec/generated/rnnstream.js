@@ -5248,6 +5248,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {number|null} [checksum] GradientChunk checksum
              * @property {Uint8Array|null} [payload] GradientChunk payload
              * @property {number|null} [chunkChecksum] GradientChunk chunkChecksum
+             * @property {Array.<rnnstream.v1.WordCount.$Properties>|null} [wordCounts] GradientChunk wordCounts
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5273,6 +5274,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const GradientChunk = function (properties) {
+                this.wordCounts = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -5368,6 +5370,14 @@ export const rnnstream = $root.rnnstream = (() => {
             GradientChunk.prototype.chunkChecksum = 0;
 
             /**
+             * GradientChunk wordCounts.
+             * @member {Array.<rnnstream.v1.WordCount.$Properties>} wordCounts
+             * @memberof rnnstream.v1.GradientChunk
+             * @instance
+             */
+            GradientChunk.prototype.wordCounts = $util.emptyArray;
+
+            /**
              * Creates a new GradientChunk instance using the specified properties.
              * @function create
              * @memberof rnnstream.v1.GradientChunk
@@ -5421,6 +5431,9 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 10, wireType 2 =*/82).bytes(message.payload);
                 if (message.chunkChecksum != null && $Object.hasOwnProperty.call(message, "chunkChecksum") && message.chunkChecksum !== 0)
                     writer.uint32(/* id 11, wireType 0 =*/88).uint32(message.chunkChecksum);
+                if (message.wordCounts != null && message.wordCounts.length)
+                    for (let i = 0; i < message.wordCounts.length; ++i)
+                        $root.rnnstream.v1.WordCount.encode(message.wordCounts[i], writer.uint32(/* id 31, wireType 2 =*/250).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5577,6 +5590,14 @@ export const rnnstream = $root.rnnstream = (() => {
                                 delete message.chunkChecksum;
                             continue;
                         }
+                    case 31: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.wordCounts && message.wordCounts.length))
+                                message.wordCounts = [];
+                            message.wordCounts.push($root.rnnstream.v1.WordCount.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -5658,6 +5679,15 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (message.chunkChecksum != null && $Object.hasOwnProperty.call(message, "chunkChecksum"))
                     if (!$util.isInteger(message.chunkChecksum))
                         return "chunkChecksum: integer expected";
+                if (message.wordCounts != null && $Object.hasOwnProperty.call(message, "wordCounts")) {
+                    if (!$Array.isArray(message.wordCounts))
+                        return "wordCounts: array expected";
+                    for (let i = 0; i < message.wordCounts.length; ++i) {
+                        let error = $root.rnnstream.v1.WordCount.verify(message.wordCounts[i], _depth + 1);
+                        if (error)
+                            return "wordCounts." + error;
+                    }
+                }
                 return null;
             };
 
@@ -5743,6 +5773,16 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (object.chunkChecksum != null)
                     if ($Number(object.chunkChecksum) !== 0)
                         message.chunkChecksum = object.chunkChecksum >>> 0;
+                if (object.wordCounts) {
+                    if (!$Array.isArray(object.wordCounts))
+                        throw $TypeError(".rnnstream.v1.GradientChunk.wordCounts: array expected");
+                    message.wordCounts = $Array(object.wordCounts.length);
+                    for (let i = 0; i < object.wordCounts.length; ++i) {
+                        if (!$util.isObject(object.wordCounts[i]))
+                            throw $TypeError(".rnnstream.v1.GradientChunk.wordCounts: object expected");
+                        message.wordCounts[i] = $root.rnnstream.v1.WordCount.fromObject(object.wordCounts[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -5763,6 +5803,8 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.wordCounts = [];
                 if (options.defaults) {
                     object.workerId = "";
                     if ($util.Long) {
@@ -5840,6 +5882,11 @@ export const rnnstream = $root.rnnstream = (() => {
                     object.payload = options.bytes === $String ? $util.base64.encode(message.payload, 0, message.payload.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.payload) : message.payload;
                 if (message.chunkChecksum != null && $Object.hasOwnProperty.call(message, "chunkChecksum"))
                     object.chunkChecksum = message.chunkChecksum;
+                if (message.wordCounts && message.wordCounts.length) {
+                    object.wordCounts = $Array(message.wordCounts.length);
+                    for (let j = 0; j < message.wordCounts.length; ++j)
+                        object.wordCounts[j] = $root.rnnstream.v1.WordCount.toObject(message.wordCounts[j], options, _depth + 1);
+                }
                 return object;
             };
 
@@ -5871,6 +5918,327 @@ export const rnnstream = $root.rnnstream = (() => {
             return GradientChunk;
         })();
 
+        v1.WordCount = (function() {
+
+            /**
+             * Properties of a WordCount.
+             * @typedef {Object} rnnstream.v1.WordCount.$Properties
+             * @property {string|null} [word] WordCount word
+             * @property {number|Long|null} [count] WordCount count
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a WordCount.
+             * @memberof rnnstream.v1
+             * @interface IWordCount
+             * @augments rnnstream.v1.WordCount.$Properties
+             * @deprecated Use rnnstream.v1.WordCount.$Properties instead.
+             */
+
+            /**
+             * Shape of a WordCount.
+             * @typedef {rnnstream.v1.WordCount.$Properties} rnnstream.v1.WordCount.$Shape
+             */
+
+            /**
+             * Constructs a new WordCount.
+             * @memberof rnnstream.v1
+             * @classdesc Represents a WordCount.
+             * @constructor
+             * @param {rnnstream.v1.WordCount.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const WordCount = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * WordCount word.
+             * @member {string} word
+             * @memberof rnnstream.v1.WordCount
+             * @instance
+             */
+            WordCount.prototype.word = "";
+
+            /**
+             * WordCount count.
+             * @member {number|Long} count
+             * @memberof rnnstream.v1.WordCount
+             * @instance
+             */
+            WordCount.prototype.count = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new WordCount instance using the specified properties.
+             * @function create
+             * @memberof rnnstream.v1.WordCount
+             * @static
+             * @param {rnnstream.v1.WordCount.$Properties=} [properties] Properties to set
+             * @returns {rnnstream.v1.WordCount} WordCount instance
+             * @type {{
+             *   (properties: rnnstream.v1.WordCount.$Shape): rnnstream.v1.WordCount & rnnstream.v1.WordCount.$Shape;
+             *   (properties?: rnnstream.v1.WordCount.$Properties): rnnstream.v1.WordCount;
+             * }}
+             */
+            WordCount.create = function(properties) {
+                return new WordCount(properties);
+            };
+
+            /**
+             * Encodes the specified WordCount message. Does not implicitly {@link rnnstream.v1.WordCount.verify|verify} messages.
+             * @function encode
+             * @memberof rnnstream.v1.WordCount
+             * @static
+             * @param {rnnstream.v1.WordCount.$Properties} message WordCount message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            WordCount.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.word != null && $Object.hasOwnProperty.call(message, "word") && message.word !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.word);
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && (typeof message.count === "object" ? message.count.low || message.count.high : message.count !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.count);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified WordCount message, length delimited. Does not implicitly {@link rnnstream.v1.WordCount.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rnnstream.v1.WordCount
+             * @static
+             * @param {rnnstream.v1.WordCount.$Properties} message WordCount message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            WordCount.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a WordCount message from the specified reader or buffer.
+             * @function decode
+             * @memberof rnnstream.v1.WordCount
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rnnstream.v1.WordCount & rnnstream.v1.WordCount.$Shape} WordCount
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            WordCount.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rnnstream.v1.WordCount();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.word = value;
+                            else
+                                delete message.word;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a WordCount message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rnnstream.v1.WordCount
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.WordCount & rnnstream.v1.WordCount.$Shape} WordCount
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            WordCount.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a WordCount message.
+             * @function verify
+             * @memberof rnnstream.v1.WordCount
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            WordCount.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.word != null && $Object.hasOwnProperty.call(message, "word"))
+                    if (!$util.isString(message.word))
+                        return "word: string expected";
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
+                    if (!$util.isInteger(message.count) && !(message.count && $util.isInteger(message.count.low) && $util.isInteger(message.count.high)))
+                        return "count: integer|Long expected";
+                return null;
+            };
+
+            /**
+             * Creates a WordCount message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rnnstream.v1.WordCount
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rnnstream.v1.WordCount} WordCount
+             */
+            WordCount.fromObject = function (object, _depth) {
+                if (object instanceof $root.rnnstream.v1.WordCount)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rnnstream.v1.WordCount: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rnnstream.v1.WordCount();
+                if (object.word != null)
+                    if (typeof object.word !== "string" || object.word.length)
+                        message.word = $String(object.word);
+                if (object.count != null)
+                    if (typeof object.count === "object" ? object.count.low || object.count.high : $Number(object.count) !== 0)
+                        if ($util.Long)
+                            message.count = $util.Long.fromValue(object.count, true);
+                        else if (typeof object.count === "string")
+                            message.count = $parseInt(object.count, 10);
+                        else if (typeof object.count === "number")
+                            message.count = object.count;
+                        else if (typeof object.count === "object")
+                            message.count = new $util.LongBits(object.count.low >>> 0, object.count.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a WordCount message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rnnstream.v1.WordCount
+             * @static
+             * @param {rnnstream.v1.WordCount} message WordCount
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            WordCount.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.word = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.count = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.count = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.word != null && $Object.hasOwnProperty.call(message, "word"))
+                    object.word = message.word;
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.count = typeof message.count === "number" ? $BigInt(message.count) : $util.Long.fromBits(message.count.low >>> 0, message.count.high >>> 0, true).toBigInt();
+                    else if (typeof message.count === "number")
+                        object.count = options.longs === $String ? $String(message.count) : message.count;
+                    else
+                        object.count = options.longs === $String ? $util.Long.prototype.toString.call(message.count) : options.longs === $Number ? new $util.LongBits(message.count.low >>> 0, message.count.high >>> 0).toNumber(true) : message.count;
+                return object;
+            };
+
+            /**
+             * Converts this WordCount to JSON.
+             * @function toJSON
+             * @memberof rnnstream.v1.WordCount
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            WordCount.prototype.toJSON = function() {
+                return WordCount.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for WordCount
+             * @function getTypeUrl
+             * @memberof rnnstream.v1.WordCount
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            WordCount.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rnnstream.v1.WordCount";
+            };
+
+            return WordCount;
+        })();
+
         v1.ParamChunk = (function() {
 
             /**
@@ -5885,6 +6253,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {Uint8Array|null} [payload] ParamChunk payload
              * @property {number|null} [chunkChecksum] ParamChunk chunkChecksum
              * @property {Array.<rnnstream.v1.GradientId.$Properties>|null} [applied] ParamChunk applied
+             * @property {Array.<string>|null} [vocabulary] ParamChunk vocabulary
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5911,6 +6280,7 @@ export const rnnstream = $root.rnnstream = (() => {
              */
             const ParamChunk = function (properties) {
                 this.applied = [];
+                this.vocabulary = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -5990,6 +6360,14 @@ export const rnnstream = $root.rnnstream = (() => {
             ParamChunk.prototype.applied = $util.emptyArray;
 
             /**
+             * ParamChunk vocabulary.
+             * @member {Array.<string>} vocabulary
+             * @memberof rnnstream.v1.ParamChunk
+             * @instance
+             */
+            ParamChunk.prototype.vocabulary = $util.emptyArray;
+
+            /**
              * Creates a new ParamChunk instance using the specified properties.
              * @function create
              * @memberof rnnstream.v1.ParamChunk
@@ -6040,6 +6418,9 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (message.applied != null && message.applied.length)
                     for (let i = 0; i < message.applied.length; ++i)
                         $root.rnnstream.v1.GradientId.encode(message.applied[i], writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                if (message.vocabulary != null && message.vocabulary.length)
+                    for (let i = 0; i < message.vocabulary.length; ++i)
+                        writer.uint32(/* id 31, wireType 2 =*/250).string(message.vocabulary[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6177,6 +6558,14 @@ export const rnnstream = $root.rnnstream = (() => {
                             message.applied.push($root.rnnstream.v1.GradientId.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 31: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.vocabulary && message.vocabulary.length))
+                                message.vocabulary = [];
+                            message.vocabulary.push(reader.stringVerify());
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -6258,6 +6647,13 @@ export const rnnstream = $root.rnnstream = (() => {
                             return "applied." + error;
                     }
                 }
+                if (message.vocabulary != null && $Object.hasOwnProperty.call(message, "vocabulary")) {
+                    if (!$Array.isArray(message.vocabulary))
+                        return "vocabulary: array expected";
+                    for (let i = 0; i < message.vocabulary.length; ++i)
+                        if (!$util.isString(message.vocabulary[i]))
+                            return "vocabulary: string[] expected";
+                }
                 return null;
             };
 
@@ -6330,6 +6726,13 @@ export const rnnstream = $root.rnnstream = (() => {
                         message.applied[i] = $root.rnnstream.v1.GradientId.fromObject(object.applied[i], _depth + 1);
                     }
                 }
+                if (object.vocabulary) {
+                    if (!$Array.isArray(object.vocabulary))
+                        throw $TypeError(".rnnstream.v1.ParamChunk.vocabulary: array expected");
+                    message.vocabulary = $Array(object.vocabulary.length);
+                    for (let i = 0; i < object.vocabulary.length; ++i)
+                        message.vocabulary[i] = $String(object.vocabulary[i]);
+                }
                 return message;
             };
 
@@ -6350,8 +6753,10 @@ export const rnnstream = $root.rnnstream = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
-                if (options.arrays || options.defaults)
+                if (options.arrays || options.defaults) {
                     object.applied = [];
+                    object.vocabulary = [];
+                }
                 if (options.defaults) {
                     object.modelId = "";
                     if ($util.Long) {
@@ -6406,6 +6811,11 @@ export const rnnstream = $root.rnnstream = (() => {
                     object.applied = $Array(message.applied.length);
                     for (let j = 0; j < message.applied.length; ++j)
                         object.applied[j] = $root.rnnstream.v1.GradientId.toObject(message.applied[j], options, _depth + 1);
+                }
+                if (message.vocabulary && message.vocabulary.length) {
+                    object.vocabulary = $Array(message.vocabulary.length);
+                    for (let j = 0; j < message.vocabulary.length; ++j)
+                        object.vocabulary[j] = message.vocabulary[j];
                 }
                 return object;
             };

@@ -11,6 +11,7 @@ import {
 import type { DecodeRequest } from '../../../shared/codec/index.js';
 import { modelSpecFromConfig, parseConfig } from '../../../shared/config/index.js';
 import { createTokenizer } from '../../../shared/events/index.js';
+import type { WordsTokenizer } from '../../../shared/vocabulary/words-tokenizer.js';
 
 function context(task: object = {}, input: object = {}): JobContext {
   const config = parseConfig(
@@ -20,7 +21,11 @@ function context(task: object = {}, input: object = {}): JobContext {
   return {
     app: 'demo',
     spec: modelSpecFromConfig(config),
-    tokenizer: createTokenizer({ kind: config.input.tokenizer, vocabSize: config.input.vocabSize }),
+    tokenizer: createTokenizer({
+      kind: config.input.tokenizer,
+      vocabSize: config.input.vocabSize,
+      words: config.input,
+    }),
     bounds: config.decoder,
     maxKeyBytes: config.limits.maxKeyBytes,
   };
@@ -167,4 +172,14 @@ test('tag, classify and forecast requests need events or a key, and say which', 
     /without events or key/,
   );
   rejected(request({ promptText: 'x' }), forecast, 'wrong_model', /task "lm"/);
+});
+
+test('words: a prompt is split like text input and looked up in the served vocabulary, unknown words as <oov>, without counting them', () => {
+  const ctx = context({}, { tokenizer: 'words', vocabSize: 8, lowercase: true });
+  const tokenizer = ctx.tokenizer as WordsTokenizer;
+  tokenizer.vocabulary.applyWords(['<oov>', 'the', 'cat', '.']);
+  const work = decodeWorkOf(request({ promptText: 'The CAT, zebra.' }), ctx);
+  assert.ok(work.task === 'generate');
+  assert.deepEqual(work.prompt, [1, 2, 0, 0, 3]);
+  assert.equal(tokenizer.unseen.size, 0);
 });

@@ -21,7 +21,19 @@ test('an empty object gets every default of docs/design.md §7', () => {
   assert.deepEqual(parseConfig({}, { source: 'cfg.json' }), {
     app: 'demo',
     task: { type: 'lm', maxLabels: 64, maxSequenceSteps: 4096, horizon: 1 },
-    input: { kind: 'tokens', tokenizer: 'bytes', vocabSize: 256, featureSize: 2, normalize: true },
+    input: {
+      kind: 'tokens',
+      tokenizer: 'bytes',
+      vocabSize: 256,
+      featureSize: 2,
+      normalize: true,
+      // input.tokenizer "words" (docs/design.md "Words and vocabularies")
+      minWordCount: 2,
+      lowercase: false,
+      wordPattern: "[\\p{L}\\p{N}'’-]+|[^\\s\\p{L}\\p{N}]",
+      maxWordBytes: 64,
+      maxCandidateWords: 65_536,
+    },
     model: {
       cell: 'lstm',
       layers: 1,
@@ -343,4 +355,54 @@ test('evaluation keys are checked like every other section, with their ranges', 
     parseConfig({ evaluation: { ngramOrder: 0 } }, { source: 'x' }).evaluation.ngramOrder,
     0,
   );
+});
+
+test('input.tokenizer "words": its keys are checked against each other', () => {
+  assert.throws(
+    () => parseConfig({ input: { kind: 'features', tokenizer: 'words' } }, { source: 'c' }),
+    /input.tokenizer = "words" but input.kind = "features"/,
+  );
+  assert.throws(
+    () =>
+      parseConfig(
+        { input: { tokenizer: 'ids', pretrained: { path: 'v.bin', format: 'word2vec-binary' } } },
+        { source: 'c' },
+      ),
+    /pretrained vectors belong to words/,
+  );
+  assert.throws(
+    () =>
+      parseConfig(
+        {
+          input: {
+            tokenizer: 'words',
+            vocabSize: 10,
+            pretrained: { path: 'v.bin', format: 'glove', seedWords: 10 },
+          },
+        },
+        { source: 'c' },
+      ),
+    /seedWords = 10 leaves no room/,
+  );
+  assert.throws(
+    () => parseConfig({ input: { tokenizer: 'words', wordPattern: '[a-' } }, { source: 'c' }),
+    /input.wordPattern = "\[a-" is not a regular expression/,
+  );
+  const config = parseConfig(
+    {
+      input: {
+        tokenizer: 'words',
+        vocabSize: 1000,
+        pretrained: { path: 'v.txt', format: 'glove' },
+      },
+    },
+    { source: 'c' },
+  );
+  assert.deepEqual(config.input.pretrained, {
+    path: 'v.txt',
+    format: 'glove',
+    freeze: true,
+    seedWords: 0,
+    maxWords: 100_000,
+  });
 });
