@@ -1,6 +1,6 @@
 import { MAX_CONTEXT_TOKEN_ID } from '../model/conv/conv-spec.js';
 import { type ConfigPath, isGiven } from './config-path.js';
-import type { Config } from './config-schema.js';
+import { ConvSchema, type Config } from './config-schema.js';
 
 /**
  * Most steps of context a conv front end may need (layers · (kernelWidth − 1) · dilation): every
@@ -21,8 +21,11 @@ export function checkConvRules(
   const conv = config.model.conv;
   const at = (key: string): ConfigPath => ['model', 'conv', key];
   if (conv.kernelWidth === 0) {
-    const given = (['channels', 'dilation', 'activation', 'layers'] as const).filter((k) =>
-      isGiven(raw, at(k)),
+    // Only a value other than the default would be ignored: a complete config written back (the
+    // one a parameter file stores) gives every key with its default and is fine.
+    const defaults = ConvSchema.parse({});
+    const given = (['channels', 'dilation', 'activation', 'layers'] as const).filter(
+      (k) => isGiven(raw, at(k)) && conv[k] !== defaults[k],
     );
     if (given.length > 0)
       add(

@@ -104,7 +104,10 @@ test('rnnstream produce sends a JSONL file to <app>.events and prints the JSON s
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { line?: number; msg: string })
     .find((l) => l.line === 61);
-  assert.match(report?.msg ?? '', /line 61: neither "token" nor "features" is set \(fix: /);
+  assert.match(
+    report?.msg ?? '',
+    /line 61: neither "token" nor "features" is set \(nor a "source"\/"target" pair\) \(fix: /,
+  );
 
   const records = await readTopic(client, `${app}.events`);
   assert.deepEqual(

@@ -99,3 +99,8 @@ test('a token vocabulary whose ids a float32 context cannot hold exactly is refu
     /input\.vocabSize = 16777216 with model\.conv\.kernelWidth = 2: .*exact only below 2\^24 \(fix: use at most 16777215 tokens/,
   );
 });
+
+test('a complete config written back (as a parameter file stores it) parses again without a conv', () => {
+  const written = JSON.parse(JSON.stringify(parseConfig({}, { source: 'cfg.json' }))) as unknown;
+  assert.equal(parseConfig(written, { source: 'cfg.json' }).model.conv.kernelWidth, 0);
+});
