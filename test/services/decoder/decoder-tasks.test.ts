@@ -6,27 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { startDecoder } from '../../../services/decoder/run-decoder.js';
-import { startWorker } from '../../../services/worker/run-worker.js';
-import { encodeEvent } from '../../../shared/codec/index.js';
-import { parseConfig, type Config } from '../../../shared/config/index.js';
-import { createDecoderClient } from '../../../shared/decoder-client/index.js';
 import { selectBackend } from '../../../shared/engine/select-backend.js';
 import type { StreamEvent } from '../../../shared/events/stream-event.js';
 import { createLogger } from '../../../shared/logging/index.js';
-import {
-  topicNames,
-  type KafkaAdmin,
-  type KafkaClient,
-} from '../../../shared/transport/kafka/index.js';
-import { uniqueTopicPrefix } from '../../support/kafka/broker.js';
+import type { KafkaAdmin, KafkaClient } from '../../../shared/transport/kafka/index.js';
+import { servedApp } from '../../support/decoder/served-app.js';
 import { withTestKafka } from '../../support/kafka/client.js';
-import {
-  createAppTopics,
-  predictionsOf,
-  produceRecords,
-  readTopicUntil,
-} from '../../support/kafka/worker-harness.js';
 
 let client: KafkaClient;
 let admin: KafkaAdmin;
@@ -41,59 +26,22 @@ after(async () => {
 });
 
 /** A worker (training off) and a decoder of one app, the worker having processed `events`. */
-async function served(name: string, settings: object, events: StreamEvent[]) {
-  const app = uniqueTopicPrefix(name);
-  const config: Config = parseConfig(
-    {
-      app,
+const served = (name: string, settings: object, events: StreamEvent[]) =>
+  servedApp({
+    client,
+    admin,
+    logger,
+    open,
+    name,
+    config: {
       backend: 'cpu',
       model: { cell: 'gru', hidden: 10, embedding: 5 },
       tbptt: { k1: 4, k2: 8 },
       ...settings,
     },
-    { source: 'decoder-tasks-test' },
-  );
-  const topics = topicNames(app);
-  await createAppTopics({ admin, app, partitions: 2 });
-  const worker = await startWorker({
-    config,
-    client,
-    logger,
-    training: false,
-    sessionTimeoutMs: 6_000,
+    source: 'decoder-tasks-test',
+    events,
   });
-  open.push(worker);
-  const send = (batch: StreamEvent[]) =>
-    produceRecords({
-      client,
-      topic: topics.events,
-      records: batch.map((e) => ({ key: e.key, value: encodeEvent(e) })),
-    });
-  const predictions = async (count: number) =>
-    predictionsOf(
-      await readTopicUntil({
-        client,
-        admin,
-        topic: topics.predictions,
-        done: (r) => r.length >= count,
-        what: `${count} predictions`,
-      }),
-    ).sort((a, b) => a.index - b.index);
-  await send(events);
-  await predictions(events.length);
-  const decoder = await startDecoder({
-    config,
-    client,
-    logger,
-    paramsWaitMs: 0,
-    sessionTimeoutMs: 6_000,
-    progressIntervalMs: Infinity,
-  });
-  open.push(decoder);
-  const decoderClient = await createDecoderClient({ client, app });
-  open.push({ stop: () => decoderClient.close() });
-  return { decoderClient, send, predictions };
-}
 
 const close = (a: number, b: number, what: string) =>
   assert.ok(Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
