@@ -37,10 +37,11 @@ import {
   createKafkaClient,
   ensureTopics,
   openKafkaAdmin,
+  readGroupOffsets,
+  topicEndOffsets,
   topicNames,
   withKafkaAdmin,
 } from '../shared/transport/kafka/index.js';
-import { readGroupOffsets, topicEndOffsets } from '../shared/transport/kafka/group-offsets.js';
 
 import { benchArgs, positiveNumber } from './bench-args.js';
 import { benchBrokers } from './bench-broker.js';
