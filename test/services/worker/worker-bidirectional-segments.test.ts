@@ -5,7 +5,7 @@
  * worker, which predicts every step of it — those consumed before the restart included — at its eos.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 
 import { decodeDeadLetter, encodeEvent } from '../../../shared/codec/index.js';
 import { parseConfig } from '../../../shared/config/index.js';
@@ -13,17 +13,15 @@ import { selectBackend } from '../../../shared/engine/select-backend.js';
 import { createLogger } from '../../../shared/logging/index.js';
 import { createMetricsRegistry } from '../../../shared/metrics/index.js';
 import { createWorkerMetrics } from '../../../shared/metrics/worker-metrics.js';
-import {
-  topicNames,
-  type KafkaAdmin,
-  type KafkaClient,
-  type OutgoingRecord,
+import type {
+  KafkaAdmin,
+  KafkaClient,
+  OutgoingRecord,
 } from '../../../shared/transport/kafka/index.js';
-import { startWorker } from '../../../services/worker/run-worker.js';
-import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
-import { connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
+import { withTestKafka } from '../../support/kafka/client.js';
+import { startTestWorker } from '../../support/kafka/in-process-worker.js';
 import {
-  createAppTopics,
+  createTestApp,
   foldChangelog,
   predictionsOf,
   produceRecords,
@@ -31,18 +29,10 @@ import {
   readTopicUntil,
 } from '../../support/kafka/worker-harness.js';
 
-let broker: TestBroker;
 let client: KafkaClient;
 let admin: KafkaAdmin;
-
-before(
-  async () => {
-    ({ broker, client, admin } = await connectTestAdmin('worker-bidirectional-test'));
-    await selectBackend({ requested: 'cpu', logger: { info() {}, warn() {} } });
-  },
-  { timeout: 240_000 },
-);
-after(() => releaseTestAdmin({ broker, admin }));
+withTestKafka('worker-bidirectional-test', (kafka) => ({ client, admin } = kafka));
+before(() => selectBackend({ requested: 'cpu', logger: { info() {}, warn() {} } }));
 
 const logger = createLogger({ name: 'worker-bidirectional-test', level: 'warn' });
 const MAX_STEPS = 4;
@@ -64,13 +54,11 @@ async function runWorkerUntil(app: string, done: () => Promise<void>): Promise<v
     },
     { source: 'worker-bidirectional-test' },
   );
-  const worker = await startWorker({
+  const worker = await startTestWorker({
     metrics: createWorkerMetrics(createMetricsRegistry({ defaultMetrics: false })),
     config,
     client,
     logger,
-    training: false,
-    sessionTimeoutMs: 6_000,
     maxBatchSize: 3,
   });
   try {
@@ -84,9 +72,11 @@ test(
   'bidirectional segments on a worker: steps beyond task.maxSequenceSteps are dead letters with their reason, and a segment open at a restart is restored and predicted whole at its eos',
   { timeout: 180_000 },
   async () => {
-    const app = uniqueTopicPrefix('worker bidirectional');
-    const topics = topicNames(app);
-    await createAppTopics({ admin, app, partitions: 1 });
+    const { app, topics } = await createTestApp({
+      admin,
+      name: 'worker bidirectional',
+      partitions: 1,
+    });
     // Offsets 0..: 'long' sends 6 steps then its eos (steps 5, 6 and the eos are refused);
     // 'open' sends the first 2 steps of a segment that the second worker sees end.
     const first = [

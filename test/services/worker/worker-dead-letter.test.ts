@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 
 import { decodeDeadLetter, encodeEvent } from '../../../shared/codec/index.js';
 import { parseConfig } from '../../../shared/config/index.js';
@@ -9,36 +9,28 @@ import { ConfigError } from '../../../shared/errors/index.js';
 import { createLogger } from '../../../shared/logging/index.js';
 import { createMetricsRegistry } from '../../../shared/metrics/index.js';
 import { createWorkerMetrics } from '../../../shared/metrics/worker-metrics.js';
-import {
-  topicNames,
-  type KafkaAdmin,
-  type KafkaClient,
-  type OutgoingRecord,
+import type {
+  KafkaAdmin,
+  KafkaClient,
+  OutgoingRecord,
 } from '../../../shared/transport/kafka/index.js';
 import { startWorker } from '../../../services/worker/run-worker.js';
 import { hostileJsonLines } from '../../support/hostile-inputs.js';
-import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
-import { connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
+import { uniqueTopicPrefix } from '../../support/kafka/broker.js';
+import { withTestKafka } from '../../support/kafka/client.js';
+import { startTestWorker } from '../../support/kafka/in-process-worker.js';
 import {
-  createAppTopics,
+  createTestApp,
   predictionsOf,
   produceRecords,
   readTopic,
   readTopicUntil,
 } from '../../support/kafka/worker-harness.js';
 
-let broker: TestBroker;
 let client: KafkaClient;
 let admin: KafkaAdmin;
-
-before(
-  async () => {
-    ({ broker, client, admin } = await connectTestAdmin('worker-dead-letter-test'));
-    await selectBackend({ requested: 'cpu', logger: { info() {}, warn() {} } });
-  },
-  { timeout: 240_000 },
-);
-after(() => releaseTestAdmin({ broker, admin }));
+withTestKafka('worker-dead-letter-test', (kafka) => ({ client, admin } = kafka));
+before(() => selectBackend({ requested: 'cpu', logger: { info() {}, warn() {} } }));
 
 const logger = createLogger({ name: 'worker-dead-letter-test', level: 'warn' });
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -73,9 +65,11 @@ test(
   'poison messages (bad protobuf, bad JSON, no key, a key that is not the event’s, an unknown label) go to the dead-letter topic with their reasons while the rest of the partition flows',
   { timeout: 120_000 },
   async () => {
-    const app = uniqueTopicPrefix('worker dead letter');
-    const topics = topicNames(app);
-    await createAppTopics({ admin, app, partitions: 1 });
+    const { app, topics } = await createTestApp({
+      admin,
+      name: 'worker dead letter',
+      partitions: 1,
+    });
     const good = (i: number): OutgoingRecord => {
       const token = 'abcde'[i % 5]!;
       return {
@@ -124,13 +118,11 @@ test(
     await produceRecords({ client, topic: topics.events, records });
 
     const registry = createMetricsRegistry({ defaultMetrics: false });
-    const worker = await startWorker({
+    const worker = await startTestWorker({
       metrics: createWorkerMetrics(registry),
       config: tagConfig(app),
       client,
       logger,
-      training: false,
-      sessionTimeoutMs: 6_000,
       maxBatchSize: 5,
     });
     try {
@@ -187,9 +179,7 @@ test(
   'hostile messages of every kind (deep nesting, huge keys and strings, invalid UTF-8, junk and truncated protobuf, out-of-range numbers) each get one dead letter while the worker stays up and every good event gets one prediction',
   { timeout: 180_000 },
   async () => {
-    const app = uniqueTopicPrefix('worker hostile');
-    const topics = topicNames(app);
-    await createAppTopics({ admin, app, partitions: 2 });
+    const { app, topics } = await createTestApp({ admin, name: 'worker hostile', partitions: 2 });
     const good = (i: number): OutgoingRecord => {
       const key = `word-${i % 3}`;
       return { key, value: encodeEvent({ key, token: 'abcde'[i % 5]!, eos: i % 7 === 6 }) };
@@ -221,7 +211,7 @@ test(
       { source: 'worker-dead-letter-test' },
     );
     const registry = createMetricsRegistry({ defaultMetrics: false });
-    const worker = await startWorker({
+    const worker = await startTestWorker({
       metrics: createWorkerMetrics(registry),
       config,
       client,
@@ -229,7 +219,6 @@ test(
       training: true,
       // No paramserver here: train on the seeded initial parameters right away.
       paramsWaitMs: 500,
-      sessionTimeoutMs: 6_000,
       maxBatchSize: 8,
     });
     try {

@@ -1,38 +1,25 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 
 import { encodeEvent } from '../../../shared/codec/index.js';
 import { parseConfig } from '../../../shared/config/index.js';
 import { selectBackend } from '../../../shared/engine/select-backend.js';
 import { createLogger } from '../../../shared/logging/index.js';
+import type { KafkaAdmin, KafkaClient } from '../../../shared/transport/kafka/index.js';
+import { withTestKafka } from '../../support/kafka/client.js';
+import { startTestWorker } from '../../support/kafka/in-process-worker.js';
 import {
-  topicNames,
-  type KafkaAdmin,
-  type KafkaClient,
-} from '../../../shared/transport/kafka/index.js';
-import { startWorker } from '../../../services/worker/run-worker.js';
-import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
-import { connectTestAdmin, releaseTestAdmin } from '../../support/kafka/client.js';
-import {
-  createAppTopics,
+  createTestApp,
   foldChangelog,
   produceRecords,
   readTopic,
   readTopicUntil,
 } from '../../support/kafka/worker-harness.js';
 
-let broker: TestBroker;
 let client: KafkaClient;
 let admin: KafkaAdmin;
-
-before(
-  async () => {
-    ({ broker, client, admin } = await connectTestAdmin('worker-eviction-test'));
-    await selectBackend({ requested: 'cpu', logger: { info() {}, warn() {} } });
-  },
-  { timeout: 240_000 },
-);
-after(() => releaseTestAdmin({ broker, admin }));
+withTestKafka('worker-eviction-test', (kafka) => ({ client, admin } = kafka));
+before(() => selectBackend({ requested: 'cpu', logger: { info() {}, warn() {} } }));
 
 const logger = createLogger({ name: 'worker-eviction-test', level: 'warn' });
 const event = (key: string, token: string) => ({
@@ -44,9 +31,7 @@ test(
   'a key idle longer than state.ttlMs is evicted with a tombstone in the changelog, so a restore no longer brings it back',
   { timeout: 120_000 },
   async () => {
-    const app = uniqueTopicPrefix('worker eviction');
-    const topics = topicNames(app);
-    await createAppTopics({ admin, app, partitions: 1 });
+    const { app, topics } = await createTestApp({ admin, name: 'worker eviction', partitions: 1 });
     const config = parseConfig(
       {
         app,
@@ -59,14 +44,7 @@ test(
     );
     // A clock the test moves: the first key's events are seen at t = 0, the second key's an hour later.
     let clockMs = 1_700_000_000_000;
-    const worker = await startWorker({
-      config,
-      client,
-      logger,
-      training: false,
-      sessionTimeoutMs: 6_000,
-      now: () => clockMs,
-    });
+    const worker = await startTestWorker({ config, client, logger, now: () => clockMs });
     try {
       await produceRecords({
         client,
@@ -103,12 +81,10 @@ test(
 
     // A new worker restores only the live key.
     let restoredKeys = -1;
-    const second = await startWorker({
+    const second = await startTestWorker({
       config,
       client,
       logger,
-      training: false,
-      sessionTimeoutMs: 6_000,
       now: () => clockMs,
       onRestore: (report) => (restoredKeys = report.keys),
     });
@@ -127,9 +103,11 @@ test(
   'idle keys are evicted on a timer: a quiet partition drops its keys, and a restored key whose TTL has passed goes right after the restore',
   { timeout: 120_000 },
   async () => {
-    const app = uniqueTopicPrefix('worker idle eviction');
-    const topics = topicNames(app);
-    await createAppTopics({ admin, app, partitions: 1 });
+    const { app, topics } = await createTestApp({
+      admin,
+      name: 'worker idle eviction',
+      partitions: 1,
+    });
     const ttlMs = 2_000;
     const config = parseConfig(
       {
@@ -145,7 +123,7 @@ test(
       (key: string) => (records: readonly { key: string; tombstone: boolean }[]) =>
         records.some((r) => r.key === key && r.tombstone);
     const start = (options: { onRestore?: (report: { keys: number }) => void } = {}) =>
-      startWorker({ config, client, logger, training: false, sessionTimeoutMs: 6_000, ...options });
+      startTestWorker({ config, client, logger, ...options });
 
     // 1. A key of a partition that then goes quiet: no later event makes the worker look at it.
     const first = await start();

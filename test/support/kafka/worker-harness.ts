@@ -13,11 +13,14 @@ import {
   createKafkaBus,
   ensureTopics,
   readPartitionsToEnd,
+  topicNames,
   type KafkaAdmin,
   type KafkaBusRecord,
   type KafkaClient,
   type OutgoingRecord,
+  type TopicNames,
 } from '../../../shared/transport/kafka/index.js';
+import { uniqueTopicPrefix } from './broker.js';
 
 const CLI = fileURLToPath(new URL('../../../../bin/rnnstream.js', import.meta.url));
 
@@ -32,6 +35,21 @@ export async function createAppTopics({
   partitions: number;
 }): Promise<void> {
   await ensureTopics({ admin, app, partitions, replicationFactor: 1 });
+}
+
+/** A new app for one test: a unique topic prefix made of `name`, its topics created. */
+export async function createTestApp({
+  admin,
+  name,
+  partitions,
+}: {
+  admin: KafkaAdmin;
+  name: string;
+  partitions: number;
+}): Promise<{ app: string; topics: TopicNames }> {
+  const app = uniqueTopicPrefix(name);
+  await createAppTopics({ admin, app, partitions });
+  return { app, topics: topicNames(app) };
 }
 
 /** Produces records (idempotent producer, Java partitioner) and waits for the acknowledgements. */
