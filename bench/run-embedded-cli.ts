@@ -15,11 +15,10 @@ export interface EmbeddedCliRun {
   readonly name: string;
   /** The model configuration, written as the run's config file. */
   readonly config: object;
+  /** JSONL event (or pair) files. */
   readonly inputPaths: readonly string[];
-  readonly inputFormat?: 'jsonl' | 'text';
   /** Where the run writes one prediction per event (no predictions file when absent). */
   readonly outputPath?: string;
-  readonly extraArgs?: readonly string[];
 }
 
 /**
@@ -43,13 +42,11 @@ export async function runEmbeddedCli<Summary>(
     configPath,
     '--input',
     ...run.inputPaths,
-    ...(run.inputFormat ? ['--input-format', run.inputFormat] : []),
     ...(run.outputPath ? ['--output', run.outputPath] : []),
     '--summary',
     summaryPath,
     '--progress-seconds',
     '0',
-    ...(run.extraArgs ?? []),
   ];
   const started = performance.now();
   const { code, signal, stderrTail } = await childExit(args);
