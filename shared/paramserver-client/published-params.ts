@@ -13,7 +13,7 @@ import type { KafkaClient } from '../transport/kafka/index.js';
  * version.
  */
 export class PublishedParams {
-  private readonly model: RecurrentModel;
+  private readonly model: Pick<RecurrentModel, 'params'>;
   private readonly logger: Logger;
   private readonly follower: ParamsFollower;
   private pending: DecodedParams | undefined;
@@ -31,7 +31,7 @@ export class PublishedParams {
     client: KafkaClient;
     app: string;
     modelId: string | undefined;
-    model: RecurrentModel;
+    model: Pick<RecurrentModel, 'params'>;
     logger: Logger;
     onVersion?: ((decoded: DecodedParams) => void) | undefined;
     vocabulary?: Vocabulary | undefined;
@@ -59,7 +59,7 @@ export class PublishedParams {
     client: KafkaClient;
     app: string;
     modelId: string | undefined;
-    model: RecurrentModel;
+    model: Pick<RecurrentModel, 'params'>;
     logger: Logger;
     waitMs: number;
     onVersion?: (decoded: DecodedParams) => void;
