@@ -171,6 +171,8 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
           });
       }
       probes?.met('group');
+      // The coordinator answered the join: a failure is over even if no request comes.
+      probes?.recovered('kafka');
       if (opening.size > 0)
         probes?.unmet('restore', `reading the state of partitions ${added.join(', ')}`);
       metrics?.ownedPartitions.set(next.size);

@@ -142,9 +142,14 @@ export class WorkerMetricsReporter {
     this.o.probes?.unmet('group', 'rejoining the consumer group after a Kafka failure');
   }
 
-  /** The group (re)assigned this worker its partitions; lag series of the others go. */
+  /**
+   * The group (re)assigned this worker its partitions; lag series of the others go. A join
+   * answered by the coordinator ends a Kafka failure too: partitions with nothing left to read
+   * would otherwise keep the worker unready until their next event.
+   */
   assigned(partitions: readonly number[]): void {
     this.o.probes?.met('group');
+    this.o.probes?.recovered('kafka');
     for (const partition of this.lagPartitions)
       if (!partitions.includes(partition)) {
         this.o.metrics?.consumerLag.remove({ partition: String(partition) });
