@@ -1,0 +1,169 @@
+/**
+ * The decoder serving a seq2seq model on a real broker: a model trained offline for a few seconds
+ * (`run --embedded --save-params`) is published on `<app>.params`, and a decoder answers transduce
+ * requests with exactly the n-best lists `transduce()` gives with the saved parameters, naming the
+ * served version; other request types get wrong_model, a bad source invalid_request; readiness and
+ * the transduce metrics work without a state view.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+
+import { startDecoder } from '../../../services/decoder/run-decoder.js';
+import { decodeBytes } from '../../../shared/events/index.js';
+import { parseConfig } from '../../../shared/config/index.js';
+import { createDecoderClient, type DecodeResult } from '../../../shared/decoder-client/index.js';
+import { transduce, type TransductionStrategy } from '../../../shared/decoding/transduce.js';
+import { selectBackend } from '../../../shared/engine/select-backend.js';
+import { createLogger } from '../../../shared/logging/index.js';
+import {
+  createDecoderMetrics,
+  createMetricsRegistry,
+  ServiceProbes,
+} from '../../../shared/metrics/index.js';
+import { loadParameterFile } from '../../../shared/model/parameter-file.js';
+import { DEFAULT_MODEL_ID, paramRecords } from '../../../shared/paramserver-client/index.js';
+import {
+  topicNames,
+  type KafkaAdmin,
+  type KafkaClient,
+} from '../../../shared/transport/kafka/index.js';
+import { REVERSAL_SETTINGS, trainReversalModel } from '../../support/decoder/reversal-model.js';
+import { uniqueTopicPrefix } from '../../support/kafka/broker.js';
+import { withTestKafka } from '../../support/kafka/client.js';
+import { createAppTopics, produceRecords } from '../../support/kafka/worker-harness.js';
+import { until } from '../../support/until.js';
+
+let client: KafkaClient;
+let admin: KafkaAdmin;
+withTestKafka('decoder-transduce-test', (kafka) => ({ client, admin } = kafka));
+const open: Array<{ stop(): Promise<unknown> }> = [];
+after(async () => {
+  for (const o of open.reverse()) await o.stop().catch(() => {});
+});
+
+test('a decoder serving a seq2seq model answers greedy and beam transduce requests exactly as transduce() with the published parameters; other requests are refused with the reason and fix', async () => {
+  await selectBackend({ requested: 'cpu', logger: { info() {}, warn() {} } });
+  const app = uniqueTopicPrefix('decoder-transduce');
+  const trained = await trainReversalModel({ app });
+  assert.ok(trained.version > 0, 'the embedded run trained');
+  const config = parseConfig({ app, ...REVERSAL_SETTINGS }, { source: 'decoder-transduce-test' });
+  await createAppTopics({ admin, app, partitions: 2 });
+  const file = await loadParameterFile(trained.paramsPath);
+  await produceRecords({
+    client,
+    topic: topicNames(app).params,
+    records: paramRecords({
+      modelId: DEFAULT_MODEL_ID,
+      version: file.version,
+      tensors: file.arrays,
+    }),
+  });
+
+  const registry = createMetricsRegistry({ defaultMetrics: false });
+  const probes = new ServiceProbes({
+    conditions: { parameters: 'parameters', group: 'group', restore: 'restore' },
+  });
+  const decoder = await startDecoder({
+    config,
+    client,
+    logger: createLogger({ name: 'decoder-transduce-test', level: 'error' }),
+    paramsWaitMs: 20_000,
+    sessionTimeoutMs: 6_000,
+    metrics: createDecoderMetrics(registry),
+    probes,
+    progressIntervalMs: Infinity,
+  });
+  open.push(decoder);
+  const decoderClient = await createDecoderClient({ client, app });
+  open.push({ stop: () => decoderClient.close() });
+  // No state view to restore: ready once the group assigned the partitions.
+  await until('the decoder to be ready', async () => probes.readiness().ok || undefined, {
+    timeoutMs: 30_000,
+  });
+
+  const model = await trained.load();
+  open.push({ stop: async () => model.dispose() });
+  const sources = ['abc', 'edcb', 'ba', 'aade'];
+  const offline = (strategy: TransductionStrategy) =>
+    transduce({
+      model,
+      sources: sources.map((s) => [...Buffer.from(s)]),
+      strategy,
+      maxTargetLength: 6,
+    });
+  const sameAsOffline = (
+    results: readonly DecodeResult[],
+    expected: ReturnType<typeof offline>,
+    what: string,
+  ) =>
+    results.forEach((result, i) => {
+      const at = `${what} of ${sources[i]}`;
+      assert.equal(result.error, undefined, `${at}: ${result.error}`);
+      assert.equal(result.task, 'transduce');
+      assert.equal(result.paramVersion, file.version, `${at}: the served version`);
+      assert.equal(result.hypotheses!.length, expected[i]!.length, at);
+      result.hypotheses!.forEach((h, k) => {
+        const e = expected[i]![k]!;
+        assert.deepEqual(h.tokens, e.tokens, `${at}, hypothesis ${k}`);
+        assert.equal(h.text, decodeBytes(e.tokens));
+        assert.equal(h.finished, e.finished);
+        assert.ok(Math.abs(h.logProb - e.logProb) <= 1e-5, `${at}: ${h.logProb} vs ${e.logProb}`);
+        assert.ok(Math.abs(h.score - e.score) <= 1e-5, `${at}: ${h.score} vs ${e.score}`);
+      });
+      assert.deepEqual(result.tokens, result.hypotheses![0]!.tokens);
+      assert.equal(result.text, result.hypotheses![0]!.text);
+      assert.equal(result.finishReason, result.hypotheses![0]!.finished ? 'stop' : 'length');
+    });
+
+  // Greedy with the source as text; beam with the source as one-byte tokens (as pair events).
+  const greedy = await Promise.all(sources.map((source) => decoderClient.transduce({ source })));
+  sameAsOffline(greedy, offline({ type: 'greedy' }), 'greedy');
+  const beam = await Promise.all(
+    sources.map((source) =>
+      decoderClient.transduce({
+        source: [...source],
+        beam: { width: 3, lengthPenalty: 0.6 },
+        nBest: 3,
+      }),
+    ),
+  );
+  sameAsOffline(
+    beam,
+    offline({ type: 'beam', beamWidth: 3, lengthPenalty: 0.6, nBest: 3 }),
+    'beam',
+  );
+  assert.ok(beam.every((r) => r.hypotheses!.length === 3));
+  assert.ok(
+    beam.every((r) => r.hypotheses!.every((h, k, all) => k === 0 || all[k - 1]!.score >= h.score)),
+    'n-best ranked by score',
+  );
+
+  const tag = await decoderClient.request({
+    key: 'k',
+    ask: { kind: 'tag', events: [], lastSteps: 1 },
+  });
+  assert.equal(tag.errorCode, 'wrong_model');
+  assert.match(
+    tag.error!,
+    /needs a model of task "tag" but this decoder serves task "seq2seq" \(fix: send transduce requests here/,
+  );
+  const tooLong = await decoderClient.transduce({ source: 'abcdeabcde' });
+  assert.equal(tooLong.errorCode, 'invalid_request');
+  assert.match(tooLong.error!, /source has 10 tokens, over seq2seq\.maxSourceLength = 6 \(fix: /);
+  const badToken = await decoderClient.transduce({ source: ['a', 'é'] });
+  assert.equal(badToken.errorCode, 'invalid_request');
+  assert.match(badToken.error!, /source\[1\]: token "é" is 2 UTF-8 bytes/);
+
+  // Every transduce request is counted and timed under task "transduce" once committed.
+  const transduced = 2 * sources.length + 2;
+  await until('the transduce requests to be counted', async () => {
+    const metrics = await registry.getMetricsAsJSON();
+    const duration = metrics.find((m) => m.name === 'rnnstream_decoder_request_duration_seconds')!;
+    const count = duration.values.find(
+      (v) =>
+        v.labels.task === 'transduce' &&
+        (v as { metricName?: string }).metricName?.endsWith('_count'),
+    )?.value;
+    return count === transduced ? count : undefined;
+  });
+});
