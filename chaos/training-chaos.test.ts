@@ -299,5 +299,13 @@ test(
       paramserver.exited,
     ]);
     assert.deepEqual(codes, [0, 0, 0, 0], 'every service stops cleanly on SIGTERM');
+    // A service that outlived its stop by open handles (services/cli/exit-when-stopped.ts) left
+    // anyway; say what held it, so the leak is visible in CI logs.
+    for (const [name, log] of [
+      ['paramserver', paramserver.output()],
+      ...workers.map((w, i) => [`w${i + 1}`, w.stderr()] as const),
+    ] as const)
+      for (const line of log.split('\n').filter((l) => l.includes('open handles kept')))
+        say(`${name}: ${line}`);
   },
 );

@@ -4,6 +4,7 @@ import { defaultConfig, loadConfigFile } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/index.js';
 import { DEFAULT_MODEL_ID } from '../../shared/paramserver-client/index.js';
 import { runParamserverUntilStopped } from '../paramserver/run-paramserver.js';
+import { exitWhenStopped } from './exit-when-stopped.js';
 import { count, EXIT, port } from './options.js';
 
 interface ParamserverFlags {
@@ -78,5 +79,6 @@ export function registerParamserverCommand(program: Command): void {
         signal: abort.signal,
       });
       process.stdout.write(JSON.stringify(summary) + '\n');
+      exitWhenStopped(logger);
     });
 }

@@ -22,6 +22,7 @@ import {
   withKafkaAdmin,
   type KafkaClient,
 } from '../../shared/transport/kafka/index.js';
+import { exitWhenStopped } from './exit-when-stopped.js';
 import { count, EXIT, port, seconds } from './options.js';
 
 export interface ServiceFlags {
@@ -167,4 +168,5 @@ export async function runUntilSignal<Summary>({
   process.on('SIGINT', () => onSignal('SIGINT')).on('SIGTERM', () => onSignal('SIGTERM'));
   const summary = await service.done.finally(() => metricsServer?.close());
   process.stdout.write(JSON.stringify(summary) + '\n');
+  exitWhenStopped(logger);
 }

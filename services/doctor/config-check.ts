@@ -88,7 +88,7 @@ function describeSeq2seq(config: Config): string {
     `decoder ${spec.cell} ${spec.layers}×${spec.hidden}${spec.attention === 'additive' ? ` with additive attention (${spec.attentionSize})` : ''}; ` +
     `${parameters.toLocaleString('en-US')} parameters (${mebibytes(parameters * 4)} float32); no state per key; ` +
     `${config.seq2seq.batchPairs} pairs per step; ${config.optimizer.type} lr ${config.optimizer.learningRate}; ` +
-    `run --embedded only (the services do not serve seq2seq yet)`
+    `pairs carry no state, so workers keep no key states (only their progress)`
   );
 }
 

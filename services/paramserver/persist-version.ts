@@ -1,5 +1,5 @@
 import type { GradientId } from '../../shared/codec/param-codec.js';
-import type { ModelSpec } from '../../shared/model/model-spec.js';
+import type { ParamsSpec } from '../../shared/model/params-spec.js';
 import type {
   CheckpointStore,
   GradientPosition,
@@ -29,7 +29,7 @@ export async function persistAndPublish({
   applied?: readonly GradientId[] | undefined;
   gradientOffsets: readonly GradientPosition[];
   modelId: string;
-  spec: ModelSpec;
+  spec: ParamsSpec;
   /** Where the version is made durable; none: published only (restarts are not exact). */
   checkpoints: CheckpointStore | undefined;
   publisher: ParamsPublisher;

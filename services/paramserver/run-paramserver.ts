@@ -1,5 +1,5 @@
 import type { Config } from '../../shared/config/index.js';
-import { modelSpecFromConfig } from '../../shared/config/index.js';
+import { paramsSpecFromConfig } from '../../shared/config/index.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
   createMetricsRegistry,
@@ -119,7 +119,7 @@ export async function runParamserver(options: ParamserverOptions): Promise<Param
       modelId,
       // No tensor backend: the update runs on host arrays (shared/optim/host), and without
       // TensorFlow.js loaded the V8 heap is a third of the size, which makes every GC cheaper.
-      spec: modelSpecFromConfig(config),
+      spec: paramsSpecFromConfig(config),
       client,
       admin,
       topics,

@@ -1,11 +1,15 @@
 import type { DecodedParams } from '../../shared/codec/param-codec.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { ModelSpec } from '../../shared/model/model-spec.js';
 import { loadParameterFile } from '../../shared/model/parameter-file.js';
 import { wordsOfParameterFile } from '../../shared/vocabulary/parameter-file-vocabulary.js';
 import { vocabularyFromWords } from '../../shared/vocabulary/server-vocabulary.js';
-import { initialParameters } from '../../shared/model/initial-parameters.js';
+import {
+  initialParametersOf,
+  isSeq2seqSpec,
+  sameParamsSpec,
+  type ParamsSpec,
+} from '../../shared/model/params-spec.js';
 import type {
   GradientPosition,
   ParameterServerState,
@@ -48,7 +52,7 @@ export async function resolveStartState({
   readPublishedParams,
   logger,
 }: {
-  spec: ModelSpec;
+  spec: ParamsSpec;
   seed: number;
   modelId: string;
   checkpoint: ParamserverCheckpoint | undefined;
@@ -69,7 +73,7 @@ export async function resolveStartState({
   };
 
   if (checkpoint !== undefined) {
-    if (!sameSpec(checkpoint.spec, spec)) {
+    if (!sameParamsSpec(checkpoint.spec, spec)) {
       throw new ConfigError(
         `the checkpoint of model '${modelId}' was written for another model configuration (checkpoint: ${JSON.stringify(checkpoint.spec)}; config: ${JSON.stringify(spec)}) ` +
           `(fix: use the configuration the checkpoint was made with, or a new --model-id / --checkpoint-dir to start another model)`,
@@ -121,7 +125,7 @@ export async function resolveStartState({
         // input.tokenizer "words": the ids the workers already use go on.
         ...(params.vocabulary === undefined
           ? {}
-          : { vocabulary: vocabularyFromWords(params.vocabulary, spec.vocabSize) }),
+          : { vocabulary: vocabularyFromWords(params.vocabulary, wordCapacity(spec)) }),
       },
       gradientOffsets: complete(published.gradientOffsets),
       publish: false,
@@ -133,7 +137,7 @@ export async function resolveStartState({
   let vocabulary: ParameterServerState['vocabulary'];
   if (initPath !== undefined) {
     const file = await loadParameterFile(initPath);
-    if (!sameSpec(file.spec, spec)) {
+    if (!sameParamsSpec(file.spec, spec)) {
       throw new ConfigError(
         `--init ${initPath}: the parameters were saved for another model configuration (file: ${JSON.stringify(file.spec)}; config: ${JSON.stringify(spec)}) ` +
           `(fix: use the configuration the file was saved with, or drop --init for seeded initial parameters)`,
@@ -143,9 +147,9 @@ export async function resolveStartState({
     // A words model's file keeps the ids its parameters were trained with.
     const words = wordsOfParameterFile(file, initPath);
     if (words !== undefined)
-      vocabulary = vocabularyFromWords(words.vocabulary.words(), spec.vocabSize);
+      vocabulary = vocabularyFromWords(words.vocabulary.words(), wordCapacity(spec));
   } else {
-    params = initialParameters(spec, seed);
+    params = initialParametersOf(spec, seed);
   }
   return {
     state: { version: 0, scheduleStep: 0, params, ...(vocabulary ? { vocabulary } : {}) },
@@ -156,8 +160,7 @@ export async function resolveStartState({
   };
 }
 
-function sameSpec(a: ModelSpec, b: ModelSpec): boolean {
-  const canonical = (s: ModelSpec) =>
-    JSON.stringify(Object.fromEntries(Object.entries(s).sort(([x], [y]) => (x < y ? -1 : 1))));
-  return canonical(a) === canonical(b);
+/** Rows of the words vocabulary (a seq2seq model takes no words: its source table then). */
+function wordCapacity(spec: ParamsSpec): number {
+  return isSeq2seqSpec(spec) ? spec.sourceVocabSize : spec.vocabSize;
 }

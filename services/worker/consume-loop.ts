@@ -1,6 +1,6 @@
 import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { Logger } from '../../shared/logging/index.js';
-import type { RecurrentModel } from '../../shared/model/recurrent-model.js';
+import type { ParameterSet } from '../../shared/model/parameter-set.js';
 import {
   KafkaSecurityError,
   KafkaTransportError,
@@ -9,7 +9,7 @@ import {
 } from '../../shared/transport/kafka/index.js';
 import type { LockstepGate } from './lockstep-gate.js';
 import type { PartitionLifecycle } from './partition-lifecycle.js';
-import type { BatchReport } from './partition-task.js';
+import type { BatchReport } from './owned-partition.js';
 import type { PendingGradients } from './pending-gradients.js';
 import type { PublishedParams } from '../../shared/paramserver-client/index.js';
 import type { WorkerMetricsReporter } from './worker-metrics-reporter.js';
@@ -20,7 +20,8 @@ export interface ConsumeLoopOptions {
   /** Most records per batch (= per transaction). */
   readonly maxBatchSize: number;
   readonly partitions: PartitionLifecycle;
-  readonly model: RecurrentModel;
+  /** The model whose parameters each transaction uses (its version is reported). */
+  readonly model: { readonly params: ParameterSet };
   /** Training only: the published versions, applied between batches. */
   readonly params: PublishedParams | undefined;
   /** Lockstep training only. */

@@ -1,7 +1,4 @@
 import { abbreviate } from '../../shared/errors/abbreviate.js';
-import type { TensorDType } from '../../shared/codec/tensor-codec.js';
-import type { InputLimits } from '../../shared/events/input-limits.js';
-import type { Learner } from '../../shared/learner/create-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
   createTransactionalProducer,
@@ -14,8 +11,7 @@ import {
   type TransactionalProducer,
 } from '../../shared/transport/kafka/index.js';
 import { ChangelogFold } from '../../shared/learner/state-changelog.js';
-import { PartitionTask } from './partition-task.js';
-import type { PendingGradients } from './pending-gradients.js';
+import type { OpenPartition, OwnedPartition } from './owned-partition.js';
 import type { WorkerMetricsReporter } from './worker-metrics-reporter.js';
 
 export interface RestoreReport {
@@ -32,31 +28,26 @@ export interface PartitionLifecycleOptions {
   readonly client: KafkaClient;
   readonly groupId: string;
   readonly topics: TopicNames;
-  readonly learner: Learner;
-  readonly limits: InputLimits;
-  /** Write the normaliser's statistics to the changelog (features input with normalize on). */
-  readonly persistNormalizer: boolean;
-  readonly gradients: PendingGradients | undefined;
-  readonly gradientDtype: TensorDType;
+  /** The task of a restored partition (a stream model's key store, or a pair model's). */
+  readonly openPartition: OpenPartition;
   readonly reporter: Pick<
     WorkerMetricsReporter,
     'assigned' | 'restoreStarted' | 'restoreRemaining' | 'restored'
   >;
   readonly logger: Logger;
-  readonly now: () => number;
 }
 
 /**
- * Which partitions of `<app>.events` this worker owns, and each one's PartitionTask. Opening a
+ * Which partitions of `<app>.events` this worker owns, and each one's task (OwnedPartition). Opening a
  * partition fences its transactional producer (a zombie owner's transactions abort) and then
  * restores its keys from `<app>.state-changelog`; partitions assigned together restore in one
  * read. Closing one drops its task: its state is already in the changelog.
  */
 export class PartitionLifecycle {
   private readonly o: PartitionLifecycleOptions;
-  private readonly tasks = new Map<number, PartitionTask>();
+  private readonly tasks = new Map<number, OwnedPartition>();
   private readonly producers = new Map<number, TransactionalProducer>();
-  private readonly opening = new Map<number, Promise<PartitionTask>>();
+  private readonly opening = new Map<number, Promise<OwnedPartition>>();
   private assigned = new Set<number>();
   /** The partition whose batch is in flight: a revocation closes it only after the batch. */
   private busyPartition: number | undefined;
@@ -77,7 +68,7 @@ export class PartitionLifecycle {
     if (added.length === 0) return;
     const all = this.open(added);
     for (const partition of added) {
-      const task: Promise<PartitionTask> = all.then((opened) => {
+      const task: Promise<OwnedPartition> = all.then((opened) => {
         const open = opened.get(partition)!;
         // Open as soon as restored, not only when a batch asks: its timed work (maxWaitMs
         // training, TTL eviction of restored keys) is due even if no event ever comes.
@@ -99,7 +90,7 @@ export class PartitionLifecycle {
   }
 
   /** The partition's task, once it is open. */
-  async taskFor(partition: number): Promise<PartitionTask> {
+  async taskFor(partition: number): Promise<OwnedPartition> {
     const existing = this.tasks.get(partition);
     if (existing) return existing;
     let pending = this.opening.get(partition);
@@ -146,11 +137,11 @@ export class PartitionLifecycle {
   }
 
   /** The open partitions' tasks (those still opening are not yet ready to train). */
-  openTasks(): PartitionTask[] {
+  openTasks(): OwnedPartition[] {
     return [...this.tasks.values()];
   }
 
-  /** Ms until timed work of some open partition is due (PartitionTask.dueInMs; undefined: none). */
+  /** Ms until timed work of some open partition is due (OwnedPartition.dueInMs; undefined: none). */
   dueInMs(): number | undefined {
     let due: number | undefined;
     for (const task of this.tasks.values()) {
@@ -185,7 +176,7 @@ export class PartitionLifecycle {
   }
 
   /** Fences each partition's producer, then restores the partitions from the changelog in one read. */
-  private async open(partitions: readonly number[]): Promise<Map<number, PartitionTask>> {
+  private async open(partitions: readonly number[]): Promise<Map<number, OwnedPartition>> {
     const { client, groupId, topics, logger, reporter } = this.o;
     reporter.restoreStarted(partitions);
     for (const partition of partitions) {
@@ -214,7 +205,7 @@ export class PartitionLifecycle {
     const eventsEnd = await withKafkaAdmin({ client, topic: topics.events }, (admin) =>
       topicEndOffsets({ admin, topic: topics.events, brokers: client.brokers }),
     );
-    const opened = new Map<number, PartitionTask>();
+    const opened = new Map<number, OwnedPartition>();
     let keys = 0;
     let corrupt = 0;
     for (const [partition, fold] of folds) {
@@ -226,22 +217,11 @@ export class PartitionLifecycle {
           ),
         { eventsEndOffset: eventsEnd.find((o) => o.partition === partition)?.high },
       );
-      const task = new PartitionTask(
-        {
-          partition,
-          topics,
-          groupId,
-          producer: this.producers.get(partition)!,
-          learner: this.o.learner,
-          limits: this.o.limits,
-          persistNormalizer: this.o.persistNormalizer,
-          gradients: this.o.gradients,
-          gradientDtype: this.o.gradientDtype,
-          logger,
-          now: this.o.now,
-        },
+      const task = this.o.openPartition({
+        partition,
+        producer: this.producers.get(partition)!,
         restored,
-      );
+      });
       keys += restored.keys.length - task.unusableKeys;
       corrupt += restored.corrupt + task.unusableKeys;
       opened.set(partition, task);

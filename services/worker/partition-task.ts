@@ -1,14 +1,9 @@
-import { decodeEventPayload, encodePredictions } from '../../shared/codec/index.js';
-import type { GradientId } from '../../shared/codec/param-codec.js';
 import type { TensorDType } from '../../shared/codec/tensor-codec.js';
-import { renderValue } from '../../shared/errors/render-value.js';
-import { isUtf8 } from 'node:buffer';
 
 import { asInputError, InputError } from '../../shared/errors/index.js';
 import type { FeatureNormalizer } from '../../shared/events/feature-normalizer.js';
 import type { Learner } from '../../shared/learner/create-learner.js';
-import { limitError, type InputLimits } from '../../shared/events/input-limits.js';
-import type { StreamEvent } from '../../shared/events/stream-event.js';
+import type { InputLimits } from '../../shared/events/input-limits.js';
 import { encodeEvent, type EncodedEvent } from '../../shared/learner/event-encoder.js';
 import {
   keyStateRecordOf,
@@ -17,7 +12,6 @@ import {
   type StepLayout,
 } from '../../shared/learner/key-state-mapping.js';
 import type { StreamLearner } from '../../shared/learner/stream-learner.js';
-import { tallyPredictions, type PredictionTally } from '../../shared/evaluation/index.js';
 import type { Prediction } from '../../shared/events/prediction.js';
 import type { Logger } from '../../shared/logging/index.js';
 import {
@@ -34,33 +28,10 @@ import {
   progressOutgoing,
   tombstoneOutgoing,
 } from './changelog-records.js';
+import type { BatchReport, OwnedPartition } from './owned-partition.js';
 import type { PendingGradients } from './pending-gradients.js';
-
-/** What one processed batch did (for logs and metrics). */
-export interface BatchReport {
-  readonly partition: number;
-  readonly records: number;
-  /** Records below the restored progress: already reflected downstream, only their offsets commit. */
-  readonly alreadyProcessed: number;
-  readonly events: number;
-  readonly deadLetters: number;
-  readonly changelogRecords: number;
-  readonly tombstones: number;
-  readonly gradientRecords: number;
-  readonly gradientBytes: number;
-  /** Sums over the batch's predictions (for the running-metric counters). */
-  readonly tally: PredictionTally;
-  /** The gradients the transaction sent (a version that applied them lists them). */
-  readonly gradients: readonly GradientId[];
-  readonly nextOffset: number;
-  /** Where the batch's time went, ms: decoding + encoding events, the learner, building the records, the transaction. */
-  readonly timingsMs: {
-    readonly decode: number;
-    readonly learn: number;
-    readonly records: number;
-    readonly transaction: number;
-  };
-}
+import { decodeRecordEvent } from './record-event.js';
+import { commitPartitionTransaction, type TransactionReport } from './partition-transaction.js';
 
 export interface PartitionTaskOptions {
   readonly partition: number;
@@ -85,7 +56,7 @@ export interface PartitionTaskOptions {
  * transaction — state changelog records, tombstones, predictions, dead letters, gradients and the
  * consumed offsets commit together or not at all (exactly once, docs/design.md §5).
  */
-export class PartitionTask {
+export class PartitionTask implements OwnedPartition {
   readonly partition: number;
   private readonly o: PartitionTaskOptions;
   private readonly learner: StreamLearner;
@@ -283,17 +254,7 @@ export class PartitionTask {
     lastOffsetOfKey: ReadonlyMap<string, number>;
     nextOffset: number;
     normalizerChanged: boolean;
-  }): Promise<
-    Pick<
-      BatchReport,
-      | 'changelogRecords'
-      | 'tombstones'
-      | 'gradientRecords'
-      | 'gradientBytes'
-      | 'tally'
-      | 'gradients'
-    >
-  > {
+  }): Promise<TransactionReport & Pick<BatchReport, 'tombstones'>> {
     const { partition, topics } = this.o;
     const tsMs = this.o.now();
     const changelog: OutgoingRecord[] = [];
@@ -317,43 +278,23 @@ export class PartitionTask {
     if (this.o.persistNormalizer && normalizerChanged)
       changelog.push(normalizerOutgoing(partition, this.normalizer.toJSON()));
     changelog.push(progressOutgoing(partition, nextOffset));
-    const { records: gradientRecords, ids: gradientIds } = this.o.gradients?.drain({
-      dtype: this.o.gradientDtype,
-    }) ?? { records: [], ids: [] };
-
-    const predictionValues = encodePredictions(predictions, { partition });
-    const predictionRecords = predictions.map((p, i) => ({
-      key: p.key,
-      value: predictionValues[i]!,
-    }));
-    const transaction = await this.o.producer.transaction();
-    try {
-      await transaction.sendBatch([
-        { topic: topics.stateChangelog, messages: changelog },
-        { topic: topics.predictions, messages: predictionRecords },
-        { topic: topics.deadLetter, messages: [...deadLetters] },
-        { topic: topics.gradients, messages: gradientRecords },
-      ]);
-      await transaction.sendOffsets({
-        consumerGroupId: this.o.groupId,
-        topics: [{ topic: topics.events, partitions: [{ partition, offset: nextOffset }] }],
-      });
-      await transaction.commit();
-    } catch (error) {
-      if (transaction.isActive()) await transaction.abort().catch(() => {});
-      throw error;
-    }
+    const { producer, groupId, gradients, gradientDtype } = this.o;
+    const committed = await commitPartitionTransaction({
+      producer,
+      topics,
+      groupId,
+      partition,
+      gradients,
+      gradientDtype,
+      changelog,
+      predictions,
+      deadLetters,
+      nextOffset,
+    });
     this.nextOffsetValue = nextOffset;
     for (const [key, offset] of lastOffsetOfKey) this.inputOffsets.set(key, offset);
     for (const key of evicted) this.inputOffsets.delete(key);
-    return {
-      changelogRecords: changelog.length,
-      tombstones: evicted.length,
-      gradientRecords: gradientRecords.length,
-      gradientBytes: gradientRecords.reduce((sum, r) => sum + (r.value?.byteLength ?? 0), 0),
-      tally: tallyPredictions(predictions),
-      gradients: gradientIds,
-    };
+    return { ...committed, tombstones: evicted.length };
   }
 
   /**
@@ -363,41 +304,4 @@ export class PartitionTask {
   private deadLetter(record: KafkaBusRecord, error: InputError): OutgoingRecord {
     return deadLetterOf({ record, error, limits: this.o.limits, tsMs: this.o.now() });
   }
-}
-
-/**
- * The event a record carries. The message key must be the event's key: the key decides the
- * partition, and with it which worker owns the sequence and where its changelog record lands.
- */
-function decodeRecordEvent(record: KafkaBusRecord, limits: InputLimits): StreamEvent {
-  if (record.tombstone)
-    throw new InputError({
-      reason: 'the message value is null',
-      fix: 'send an Event protobuf or a JSON event as the value',
-    });
-  const fix =
-    'produce every event with the Kafka message key set to its "key" (rnnstream produce does)';
-  const keyBytes = record.keyBytes?.length ?? Buffer.byteLength(record.key, 'utf8');
-  if (keyBytes > limits.maxKeyBytes)
-    throw limitError({
-      what: 'the message key',
-      size: keyBytes,
-      unit: 'bytes',
-      limit: 'maxKeyBytes',
-      limits,
-    });
-  if (record.keyBytes !== undefined && !isUtf8(record.keyBytes))
-    throw new InputError({ reason: 'the message key is not valid UTF-8', fix });
-  const event = decodeEventPayload(record.value, limits);
-  if (record.key === '')
-    throw new InputError({
-      reason: `the message has no key (event key ${renderValue(event.key)})`,
-      fix,
-    });
-  if (record.key !== event.key)
-    throw new InputError({
-      reason: `the message key ${renderValue(record.key)} differs from the event's key ${renderValue(event.key)}`,
-      fix,
-    });
-  return event;
 }

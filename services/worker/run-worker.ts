@@ -6,6 +6,10 @@ import type { TensorDType } from '../../shared/codec/tensor-codec.js';
 import { modelSpecFromConfig, type Config } from '../../shared/config/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { createLearner } from '../../shared/learner/create-learner.js';
+import { createSeq2seqLearner } from '../../shared/learner/seq2seq/create-seq2seq-learner.js';
+import type { RestoredPartition } from '../../shared/learner/state-changelog.js';
+import type { ParameterSet } from '../../shared/model/parameter-set.js';
+import type { Vocabulary } from '../../shared/vocabulary/vocabulary.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { ServiceProbes } from '../../shared/metrics/probes.js';
 import type { WorkerMetrics } from '../../shared/metrics/worker-metrics.js';
@@ -13,13 +17,17 @@ import {
   createKafkaBus,
   topicNames,
   type KafkaClient,
+  type TopicNames,
+  type TransactionalProducer,
 } from '../../shared/transport/kafka/index.js';
 import { windowScheduleFor } from '../../shared/tbptt/window-schedule.js';
 import { checkKeyStateRecordSize } from './changelog-records.js';
 import { ConsumeLoop } from './consume-loop.js';
 import { LockstepGate } from './lockstep-gate.js';
+import type { BatchReport, OwnedPartition } from './owned-partition.js';
+import { PairPartitionTask } from './pair-partition-task.js';
 import { PartitionLifecycle, type RestoreReport } from './partition-lifecycle.js';
-import type { BatchReport } from './partition-task.js';
+import { PartitionTask } from './partition-task.js';
 import { PendingGradients } from './pending-gradients.js';
 import { PublishedParams } from '../../shared/paramserver-client/index.js';
 import { WorkerMetricsReporter, type WorkerSummary } from './worker-metrics-reporter.js';
@@ -105,21 +113,6 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const training = (options.training ?? true) && !stubModel;
   const maxBatchSize = options.maxBatchSize ?? 5_000;
   const logger = options.logger.child({ component: 'worker', workerId });
-  const spec = modelSpecFromConfig(config);
-  if ((spec.task === 'tag' || spec.task === 'classify') && config.task.labels === undefined)
-    throw new ConfigError(
-      `task.labels is not set for task "${spec.task}": workers cannot discover labels as they appear, because every worker must map a label to the same class id (fix: list the labels in task.labels)`,
-    );
-  checkKeyStateRecordSize({
-    config,
-    spec,
-    schedule: windowScheduleFor(spec.task, {
-      ...config.tbptt,
-      maxSequenceSteps: config.task.maxSequenceSteps,
-      bidirectional: spec.bidirectional,
-    }),
-  });
-
   const stopping = new AbortController();
   const reporter = new WorkerMetricsReporter({
     workerId,
@@ -135,15 +128,16 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   // The paramserver deduplicates by (gradient source, step): a restarted worker keeps its id but
   // counts steps from 1 again, so its gradients carry a per-start incarnation suffix.
   const gradientSource = `${workerId}/${randomBytes(4).toString('hex')}`;
-  const learner = createLearner({
+  const learned = (config.task.type === 'seq2seq' ? pairModel : streamModel)({
     config,
-    gradientSink: gradients && (() => gradients),
-    workerId: gradientSource,
+    gradients,
+    gradientSource,
     stubModel,
+    reporter,
+    logger,
     now,
-    onTrainStep: (result) => reporter.trainStepped(result),
   });
-  const { model } = learner;
+  const { model } = learned;
   const lockstepMs = training ? (options.paramsLockstepMs ?? 0) : 0;
   const gate =
     lockstepMs > 0
@@ -163,8 +157,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         logger,
         waitMs: options.paramsWaitMs ?? 30_000,
         onVersion: (decoded) => gate?.observe(decoded),
-        vocabulary:
-          learner.tokenizer.kind === 'words' ? wordsVocabulary(learner.tokenizer) : undefined,
+        vocabulary: learned.vocabulary,
       })
     : undefined;
   options.probes?.met('parameters'); // loaded, or (not training) not needed
@@ -172,14 +165,15 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     client,
     groupId,
     topics,
-    learner,
-    limits: config.limits,
-    persistNormalizer: spec.inputKind === 'features' && config.input.normalize,
-    gradients,
-    gradientDtype: options.gradientDtype ?? config.paramserver.gradientEncoding,
+    openPartition: (parts) =>
+      learned.openPartition({
+        ...parts,
+        topics,
+        groupId,
+        gradientDtype: options.gradientDtype ?? config.paramserver.gradientEncoding,
+      }),
     reporter,
     logger,
-    now,
   });
   const bus = createKafkaBus({
     client,
@@ -206,7 +200,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     keys: () => partitions.keys(),
     stateBytes: () => partitions.stateBytes(),
     paramVersion: () => model.params.version,
-    trainSteps: () => learner.trainer?.steps ?? 0,
+    trainSteps: learned.trainSteps,
   });
   const done = loop
     .run()
@@ -215,7 +209,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       await bus.disconnect();
       await params?.stop();
       await partitions.shutdown();
-      learner.dispose();
+      learned.dispose();
     })
     .then(() => reporter.summary());
   logger.info(
@@ -225,8 +219,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       training,
       stubModel,
       maxBatchSize,
-      cell: spec.cell,
-      hidden: spec.hidden,
+      task: config.task.type,
+      cell: config.model.cell,
+      hidden: config.model.hidden,
     },
     'worker started',
   );
@@ -240,5 +235,120 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     },
     partitions: () => partitions.partitions(),
     keys: () => partitions.keys(),
+  };
+}
+
+/** What the worker learns with, whatever the task: its model and how a partition opens on it. */
+interface WorkerModel {
+  /** The parameters PublishedParams swaps in and the consume loop reads the version of. */
+  readonly model: { readonly params: ParameterSet };
+  /** input.tokenizer "words": the vocabulary the published versions carry. */
+  readonly vocabulary: Vocabulary | undefined;
+  openPartition(parts: {
+    partition: number;
+    producer: TransactionalProducer;
+    restored: RestoredPartition;
+    topics: TopicNames;
+    groupId: string;
+    gradientDtype: TensorDType;
+  }): OwnedPartition;
+  trainSteps(): number;
+  dispose(): void;
+}
+
+interface WorkerModelOptions {
+  readonly config: Config;
+  readonly gradients: PendingGradients | undefined;
+  /** The id our gradients carry (worker id and a per-start suffix). */
+  readonly gradientSource: string;
+  readonly stubModel: boolean;
+  readonly reporter: WorkerMetricsReporter;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+/** lm, tag, classify, forecast: one key store per partition on the shared recurrent model. */
+function streamModel({
+  config,
+  gradients,
+  gradientSource,
+  stubModel,
+  reporter,
+  logger,
+  now,
+}: WorkerModelOptions): WorkerModel {
+  const spec = modelSpecFromConfig(config);
+  if ((spec.task === 'tag' || spec.task === 'classify') && config.task.labels === undefined)
+    throw new ConfigError(
+      `task.labels is not set for task "${spec.task}": workers cannot discover labels as they appear, because every worker must map a label to the same class id (fix: list the labels in task.labels)`,
+    );
+  checkKeyStateRecordSize({
+    config,
+    spec,
+    schedule: windowScheduleFor(spec.task, {
+      ...config.tbptt,
+      maxSequenceSteps: config.task.maxSequenceSteps,
+      bidirectional: spec.bidirectional,
+    }),
+  });
+  const learner = createLearner({
+    config,
+    gradientSink: gradients && (() => gradients),
+    workerId: gradientSource,
+    stubModel,
+    now,
+    onTrainStep: (result) => reporter.trainStepped(result),
+  });
+  return {
+    model: learner.model,
+    vocabulary: learner.tokenizer.kind === 'words' ? wordsVocabulary(learner.tokenizer) : undefined,
+    openPartition: ({ restored, ...parts }) =>
+      new PartitionTask(
+        {
+          ...parts,
+          learner,
+          limits: config.limits,
+          persistNormalizer: spec.inputKind === 'features' && config.input.normalize,
+          gradients,
+          logger,
+          now,
+        },
+        restored,
+      ),
+    trainSteps: () => learner.trainer?.steps ?? 0,
+    dispose: () => learner.dispose(),
+  };
+}
+
+/** seq2seq: pairs carry no state, so a partition is its progress and the shared learner. */
+function pairModel({
+  config,
+  gradients,
+  gradientSource,
+  stubModel,
+  reporter,
+  logger,
+  now,
+}: WorkerModelOptions): WorkerModel {
+  if (stubModel)
+    throw new ConfigError(
+      'the constant stand-in model (a data-plane benchmark) predicts per-step events; task.type "seq2seq" has none (fix: benchmark the data plane with another task type)',
+    );
+  const { learner, encoding, dispose } = createSeq2seqLearner({
+    config,
+    gradientSink: gradients && (() => gradients),
+    workerId: gradientSource,
+    onTrainStep: (step) => reporter.trainStepped(step),
+  });
+  return {
+    model: learner.model,
+    vocabulary: undefined,
+    openPartition: ({ restored, ...parts }) =>
+      new PairPartitionTask(
+        { ...parts, learner, encoding, limits: config.limits, gradients, logger, now },
+        restored,
+      ),
+    trainSteps: () => learner.steps,
+    dispose,
   };
 }

@@ -7,7 +7,7 @@ import {
   type WorkerMetrics,
 } from '../../shared/metrics/worker-metrics.js';
 import type { TrainStepResult } from '../../shared/tbptt/tbptt-trainer.js';
-import type { BatchReport } from './partition-task.js';
+import type { BatchReport } from './owned-partition.js';
 import type { RestoreReport } from './partition-lifecycle.js';
 
 export interface WorkerSummary {
@@ -95,7 +95,8 @@ export class WorkerMetricsReporter {
     this.lastProgressMs = this.startedMs;
   }
 
-  trainStepped(result: TrainStepResult): void {
+  /** A training step (of TBPTT windows, or of a batch of pairs). */
+  trainStepped(result: Pick<TrainStepResult, 'tokens' | 'lossSum'>): void {
     if (this.o.metrics) recordTrainStep(this.o.metrics, result);
   }
 

@@ -59,22 +59,35 @@ export function encodeChunkMessages({
   } = {},
   fields,
   header,
+  minCount,
 }: {
   tensors: NamedTensors;
   options?: ChunkedEncodeOptions;
   fields: ChunkMessageFields;
   header: (position: ChunkPosition) => Uint8Array;
+  /**
+   * At least this many chunks for a payload of `payloadBytes` (capped at one byte per chunk):
+   * for headers that spread data of their own over the chunks (a version's vocabulary), so that
+   * header and payload slice together stay within a message. The payload is then cut evenly.
+   */
+  minCount?: (payloadBytes: number) => number;
 }): Uint8Array[] {
   checkMaxChunkBytes(maxChunkBytes);
   const plan = planTensorSet(tensors, dtype);
   const { totalBytes } = plan;
-  const count = Math.max(1, Math.ceil(totalBytes / maxChunkBytes));
+  const bySize = Math.max(1, Math.ceil(totalBytes / maxChunkBytes));
+  const count = Math.max(bySize, Math.min(minCount?.(totalBytes) ?? 1, totalBytes));
+  // Chunks of maxChunkBytes and the rest, or (more chunks asked for) even cuts, none empty.
+  const startOf = (index: number) =>
+    count === bySize
+      ? Math.min(totalBytes, index * maxChunkBytes)
+      : Math.floor((index * totalBytes) / count);
   const checksumRoom =
     varintFieldSize(fields.checksum, 0xffffffff) +
     varintFieldSize(fields.chunkChecksum, 0xffffffff);
   const messages: Array<{ buffer: Uint8Array; region: Uint8Array; end: number }> = [];
   for (let index = 0; index < count; index++) {
-    const length = Math.min(totalBytes, (index + 1) * maxChunkBytes) - index * maxChunkBytes;
+    const length = startOf(index + 1) - startOf(index);
     const head = header({ index, count, totalBytes });
     const buffer = allocate(
       head.length + lengthDelimitedSize(fields.payload, length) + checksumRoom,

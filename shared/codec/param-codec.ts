@@ -7,6 +7,7 @@ import {
   type DroppedChunkSet,
   type PayloadChunk,
 } from './chunking.js';
+import { DEFAULT_MAX_CHUNK_BYTES } from './chunking.js';
 import {
   encodeChunkMessages,
   type ChunkedEncodeOptions,
@@ -15,6 +16,7 @@ import {
 import { CodecError } from './codec-error.js';
 import { rnnstream } from './generated/rnnstream.js';
 import { checkInt64, int64ToNumber } from './int64.js';
+import { lengthDelimitedSize } from './protobuf-wire.js';
 import type { TensorValue } from './tensor-codec.js';
 import { decodeTensorSet, type NamedTensors } from './tensor-set-codec.js';
 
@@ -32,7 +34,7 @@ export interface ParamMessage {
   readonly tensors: NamedTensors;
   /** The gradients this version applied (none for a version published from a checkpoint or an initialiser). */
   readonly applied?: readonly GradientId[] | undefined;
-  /** input.tokenizer "words": every id's word as of this version (carried by chunk 0 only). */
+  /** input.tokenizer "words": every id's word as of this version (spread over the chunks in order). */
   readonly vocabulary?: readonly string[] | undefined;
 }
 
@@ -44,6 +46,13 @@ export interface DecodedParams extends Omit<ParamMessage, 'tensors'> {
 /** The header fields of one ParamChunk. */
 export interface ParamChunkHeader extends Omit<ParamMessage, 'tensors'> {
   readonly chunk: PayloadChunk;
+}
+
+/** ParamChunk's field of the vocabulary's words. */
+const VOCABULARY_FIELD = 31;
+
+function utf8Length(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
 }
 
 /** Where ParamChunk (proto/rnnstream.proto) holds its payload slice and checksums. */
@@ -69,23 +78,57 @@ export function encodeParamChunks(
     workerId: g.workerId,
     step: checkInt64(g.step, 'applied step', { unsigned: true }),
   }));
+  const words = vocabularyLayout(params.vocabulary, options.maxChunkBytes);
+  let slices: string[][] = [];
   return encodeChunkMessages({
     tensors: params.tensors,
     options,
     fields: PARAM_CHUNK_FIELDS,
-    header: ({ index, count, totalBytes }) =>
-      rnnstream.v1.ParamChunk.encode({
+    minCount: words.minCount,
+    header: ({ index, count, totalBytes }) => {
+      if (index === 0) slices = words.slices(count);
+      return rnnstream.v1.ParamChunk.encode({
         modelId,
         version,
         chunkIndex: index,
         chunkCount: count,
         totalBytes,
         applied,
-        ...(index === 0 && params.vocabulary !== undefined
-          ? { vocabulary: [...params.vocabulary] }
-          : {}),
-      }).finish(),
+        ...(slices[index]!.length > 0 ? { vocabulary: slices[index] } : {}),
+      }).finish();
+    },
   });
+}
+
+/**
+ * How a version's word list rides on its chunks: cut in id order into one slice per chunk,
+ * balanced by bytes, so a vocabulary of any size stays within the messages' size (a reader
+ * joins the slices in chunk order). The payload then needs at least as many chunks as payload
+ * and words together take, each chunk keeping room for one more word than its even share.
+ */
+function vocabularyLayout(
+  vocabulary: readonly string[] | undefined,
+  maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES,
+): { minCount: (payloadBytes: number) => number; slices: (count: number) => string[][] } {
+  const sizes = (vocabulary ?? []).map((w) => lengthDelimitedSize(VOCABULARY_FIELD, utf8Length(w)));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const largest = sizes.reduce((a, b) => Math.max(a, b), 0);
+  return {
+    minCount: (payloadBytes) =>
+      total === 0 ? 1 : Math.ceil((payloadBytes + total) / Math.max(1, maxChunkBytes - largest)),
+    slices: (count) => {
+      const out: string[][] = Array.from({ length: count }, () => []);
+      let chunk = 0;
+      let bytes = 0;
+      for (const [i, word] of (vocabulary ?? []).entries()) {
+        // Move on once this chunk holds its share of the words' bytes.
+        while (chunk < count - 1 && bytes >= ((chunk + 1) * total) / count) chunk++;
+        out[chunk]!.push(word);
+        bytes += sizes[i]!;
+      }
+      return out;
+    },
+  };
 }
 
 /** Decodes one ParamChunk message; throws CodecError for bytes that are not one. */
@@ -123,8 +166,8 @@ export function decodeParamChunk(bytes: Uint8Array): ParamChunkHeader {
  */
 export class ParamAssembler {
   private readonly assembler: ChunkAssembler;
-  /** Chunk 0's vocabulary of versions still being assembled. */
-  private readonly vocabularies = new Map<string, readonly string[]>();
+  /** Per version still being assembled, its chunks' vocabulary slices by chunk index. */
+  private readonly vocabularies = new Map<string, Map<number, readonly string[]>>();
 
   constructor(options: ChunkAssemblerOptions = {}) {
     this.assembler = new ChunkAssembler(options);
@@ -136,17 +179,21 @@ export class ParamAssembler {
     const id = `${header.modelId}/${header.version}`;
     const payload = this.assembler.addParts(header.modelId, header.version, chunk);
     if (payload === undefined) {
-      // Kept only while its version is pending: a late duplicate of chunk 0 is not kept forever.
-      if (
-        vocabulary !== undefined &&
-        chunk.index === 0 &&
-        this.isPending(header.modelId, header.version)
-      )
-        this.vocabularies.set(id, vocabulary);
+      // Kept only while its version is pending: a late duplicate chunk is not kept forever.
+      if (vocabulary !== undefined && this.isPending(header.modelId, header.version)) {
+        const slices = this.vocabularies.get(id) ?? new Map<number, readonly string[]>();
+        slices.set(chunk.index, vocabulary);
+        this.vocabularies.set(id, slices);
+      }
       return undefined;
     }
-    const words = chunk.index === 0 ? vocabulary : this.vocabularies.get(id);
+    const slices = this.vocabularies.get(id) ?? new Map<number, readonly string[]>();
+    if (vocabulary !== undefined) slices.set(chunk.index, vocabulary);
     this.vocabularies.delete(id);
+    const words =
+      slices.size === 0
+        ? undefined
+        : [...slices].sort(([a], [b]) => a - b).flatMap(([, slice]) => slice);
     return {
       ...header,
       ...(words === undefined ? {} : { vocabulary: words }),

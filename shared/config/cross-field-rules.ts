@@ -85,6 +85,20 @@ export function checkCrossFieldRules(config: Parsed, raw: unknown): CrossFieldPr
         `(fix: set input.kind to "tokens")`,
     );
   }
+  if (type === 'seq2seq' && tokenizer === 'words') {
+    // The words vocabulary grows online and is owned by the paramserver for one embedding table;
+    // a pair model has two (source and target), which that protocol does not cover.
+    add(
+      [
+        ['input', 'tokenizer'],
+        ['task', 'type'],
+      ],
+      `${show(['input', 'tokenizer'], tokenizer)} but ${show(['task', 'type'], type)} has a source ` +
+        `and a target vocabulary, which the online words vocabulary does not provide ` +
+        `(fix: map words to ids with your own fixed vocabularies and set input.tokenizer to "ids", ` +
+        `or use "bytes")`,
+    );
+  }
   const { targetVocabSize } = config.seq2seq;
   if (type === 'seq2seq' && tokenizer === 'bytes' && (targetVocabSize ?? 256) !== 256) {
     add(

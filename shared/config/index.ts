@@ -15,5 +15,5 @@ export type {
 export { ConfigSchema } from './config-schema.js';
 export { defaultConfig, parseConfig } from './parse-config.js';
 export { loadConfigFile } from './load-config-file.js';
-export { modelSpecFromConfig } from './model-spec-from-config.js';
+export { modelSpecFromConfig, paramsSpecFromConfig } from './model-spec-from-config.js';
 export { seq2seqSpecFromConfig } from './seq2seq-spec-from-config.js';

@@ -1,6 +1,8 @@
 import { ConfigError } from '../errors/index.js';
 import type { ModelSpec } from '../model/model-spec.js';
+import type { ParamsSpec } from '../model/params-spec.js';
 import type { Config } from './config-schema.js';
+import { seq2seqSpecFromConfig } from './seq2seq-spec-from-config.js';
 
 /**
  * The shapes and mathematics the configuration asks for (docs/model-math.md). The head's size is
@@ -11,7 +13,7 @@ export function modelSpecFromConfig(config: Config): ModelSpec {
   const { task, input, model } = config;
   if (task.type === 'seq2seq')
     throw new ConfigError(
-      'task.type "seq2seq" is learned by `rnnstream run --embedded` (and decoded offline by `rnnstream transduce`); the worker, paramserver and decoder services do not serve it yet (fix: run it embedded, or use another task type with the services)',
+      'task.type "seq2seq" is an encoder–decoder learned from pairs, not a stream model: this command or code path serves lm, tag, classify and forecast models (fix: use `rnnstream transduce` / `decode transduce` for seq2seq, or seq2seqSpecFromConfig in code)',
     );
   const outputSize =
     task.type === 'lm'
@@ -38,4 +40,11 @@ export function modelSpecFromConfig(config: Config): ModelSpec {
     // Absent (not undefined) without a convolution: the spec, and files that store it, stay as before.
     ...(model.conv.kernelWidth > 0 ? { conv: { ...model.conv } } : {}),
   };
+}
+
+/** The spec a paramserver, checkpoint or parameter file holds parameters for (either kind). */
+export function paramsSpecFromConfig(config: Config): ParamsSpec {
+  return config.task.type === 'seq2seq'
+    ? seq2seqSpecFromConfig(config)
+    : modelSpecFromConfig(config);
 }

@@ -10,7 +10,7 @@ export interface PredictionTally {
   scored: number;
   /** lm: bits the model spent on the actual tokens. */
   bits: number;
-  /** tag / classify: predictions whose most likely label was the actual one. */
+  /** tag / classify: predictions whose most likely label was the actual one; seq2seq: exact matches. */
   correct: number;
   /** forecast: sum of each prediction's mean squared error over its features (original units). */
   squaredError: number;
@@ -22,6 +22,8 @@ export function tallyPredictions(predictions: readonly Prediction[]): Prediction
     if (p.bits !== undefined) {
       tally.scored++;
       tally.bits += p.bits;
+      // seq2seq: a pair's decoded hypothesis equals its target.
+      if (p.exactMatch === true) tally.correct++;
     } else if (p.squaredError !== undefined) {
       tally.scored++;
       tally.squaredError += p.squaredError;

@@ -1,6 +1,9 @@
 import type { DecodedParams } from '../codec/param-codec.js';
 import type { Logger } from '../logging/index.js';
-import type { RecurrentModel } from '../model/recurrent-model.js';
+import type { ParameterSet } from '../model/parameter-set.js';
+
+/** Whatever model holds the parameters: a recurrent stream model or an encoder–decoder. */
+type ParameterHolder = { readonly params: ParameterSet };
 import type { Vocabulary } from '../vocabulary/vocabulary.js';
 import { applyParams } from './apply-params.js';
 import { followParams, type ParamsFollower } from './follow-params.js';
@@ -13,7 +16,7 @@ import type { KafkaClient } from '../transport/kafka/index.js';
  * version.
  */
 export class PublishedParams {
-  private readonly model: Pick<RecurrentModel, 'params'>;
+  private readonly model: ParameterHolder;
   private readonly logger: Logger;
   private readonly follower: ParamsFollower;
   private pending: DecodedParams | undefined;
@@ -31,7 +34,7 @@ export class PublishedParams {
     client: KafkaClient;
     app: string;
     modelId: string | undefined;
-    model: Pick<RecurrentModel, 'params'>;
+    model: ParameterHolder;
     logger: Logger;
     onVersion?: ((decoded: DecodedParams) => void) | undefined;
     vocabulary?: Vocabulary | undefined;
@@ -59,7 +62,7 @@ export class PublishedParams {
     client: KafkaClient;
     app: string;
     modelId: string | undefined;
-    model: Pick<RecurrentModel, 'params'>;
+    model: ParameterHolder;
     logger: Logger;
     waitMs: number;
     onVersion?: (decoded: DecodedParams) => void;

@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 import { abbreviate } from '../errors/abbreviate.js';
 import { crc32 } from '../codec/crc32.js';
 import { ShapeError } from '../errors/index.js';
-import type { ModelSpec } from '../model/model-spec.js';
+import type { ParamsSpec } from '../model/params-spec.js';
 import type { GradientPosition, ParameterServerState } from './parameter-server.js';
 import { vocabularyProblem } from '../vocabulary/vocabulary-check.js';
 import type { ServerVocabularyJson } from '../vocabulary/server-vocabulary.js';
@@ -27,7 +27,7 @@ const HOST_IS_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 /** A paramserver checkpoint: the server state plus what identifies it and where to read on. */
 export interface ParamserverCheckpoint extends ParameterServerState {
   readonly modelId: string;
-  readonly spec: ModelSpec;
+  readonly spec: ParamsSpec;
   /** Per partition of `<app>.gradients`, the offset to read from to see every gradient not yet applied. */
   readonly gradientOffsets: readonly GradientPosition[];
   readonly writtenAtMs: number;
@@ -36,7 +36,7 @@ export interface ParamserverCheckpoint extends ParameterServerState {
 interface Header {
   magic: string;
   modelId: string;
-  spec: ModelSpec;
+  spec: ParamsSpec;
   version: number;
   scheduleStep: number;
   params: Array<{ name: string; shape: number[] }>;

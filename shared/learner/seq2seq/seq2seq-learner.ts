@@ -31,7 +31,8 @@ export class Seq2seqLearner {
   private readonly workerId: string;
   private readonly strategy: TransductionStrategy;
   private readonly maxTargetLength: number;
-  private readonly batchPairs: number;
+  /** Pairs per training step (seq2seq.batchPairs). */
+  readonly batchPairs: number;
   private readonly onTrainStep: ((step: Seq2seqTrainStep) => void) | undefined;
   /** Training steps taken (the step number of the next gradient). */
   steps = 0;

@@ -4,10 +4,17 @@ import { test } from 'node:test';
 
 import type { DecodedParams } from '../../../shared/codec/param-codec.js';
 import { tf } from '../../../shared/engine/tf.js';
+import {
+  paramsSpecFromConfig,
+  parseConfig,
+  seq2seqSpecFromConfig,
+} from '../../../shared/config/index.js';
 import { ConfigError } from '../../../shared/errors/index.js';
 import { createLogger } from '../../../shared/logging/index.js';
 import { saveParameterFile } from '../../../shared/model/parameter-file.js';
 import { initialParameters, RecurrentModel } from '../../../shared/model/recurrent-model.js';
+import { Seq2seqModel } from '../../../shared/model/seq2seq/seq2seq-model.js';
+import { seq2seqInitialParameters } from '../../../shared/model/seq2seq/seq2seq-spec.js';
 import type { ParamserverCheckpoint } from '../../../shared/paramserver/index.js';
 import { resolveStartState } from '../../../services/paramserver/start-state.js';
 import { tempDir } from '../../support/run-helpers.js';
@@ -142,4 +149,39 @@ test('without a checkpoint but with published versions, the latest published par
     { partition: 0, offset: 0 },
     { partition: 1, offset: 8 },
   ]);
+});
+
+test('a seq2seq model starts from its seeded encoder–decoder parameters or its saved file, and a stream model’s file is refused for it', async () => {
+  const config = parseConfig(
+    {
+      task: { type: 'seq2seq' },
+      input: { tokenizer: 'ids', vocabSize: 6 },
+      model: { cell: 'gru', hidden: 8, embedding: 4 },
+      seq2seq: { attentionSize: 5 },
+    },
+    { source: 'test' },
+  );
+  const pairSpec = paramsSpecFromConfig(config);
+  const fresh = await resolve({ spec: pairSpec, seed: 9 });
+  // Independent of the dispatch under test: the encoder–decoder's own initialiser.
+  const seeded = seq2seqInitialParameters(seq2seqSpecFromConfig(config), 9);
+  assert.deepEqual(
+    fresh.state.params.map((p) => [p.name, p.values]),
+    seeded.map((p) => [p.name, p.values]),
+  );
+  assert.ok(fresh.state.params.some((p) => p.name.startsWith('decoder/')));
+
+  const model = Seq2seqModel.create({ spec: seq2seqSpecFromConfig(config), seed: 4 });
+  const path = join(await tempDir('ps-init-seq2seq'), 'init.params');
+  await saveParameterFile(path, { spec: model.spec, params: model.params });
+  const fromFile = await resolve({ spec: pairSpec, initPath: path });
+  assert.deepEqual(
+    fromFile.state.params.map((p) => p.values),
+    [...model.params.toArrays().values()],
+  );
+  await assert.rejects(
+    resolve({ initPath: path }),
+    (e) => e instanceof ConfigError && /another model configuration/.test(e.message),
+  );
+  model.dispose();
 });

@@ -11,6 +11,7 @@ import {
   decodeParamChunk,
   encodeParamChunks,
 } from '../../../shared/codec/param-codec.js';
+import { rnnstream } from '../../../shared/codec/generated/rnnstream.js';
 
 const tensors = new Map([
   ['w', { shape: [64, 8], data: Float32Array.from({ length: 512 }, (_, i) => i / 7) }],
@@ -57,15 +58,16 @@ test('a gradient carries its word counts on every chunk and decodes them back', 
   );
 });
 
-test('a parameter version carries its vocabulary on chunk 0 only, and it is found whatever order the chunks come in', () => {
-  const vocabulary = ['<oov>', 'the', 'größe'];
+test('a parameter version spreads its vocabulary over its chunks in id order, and it is found whatever order the chunks come in', () => {
+  const vocabulary = ['<oov>', 'the', 'größe', ...Array.from({ length: 60 }, (_, i) => `w${i}`)];
   const chunks = encodeParamChunks(
     { modelId: 'm', version: 7, tensors, vocabulary },
     { maxChunkBytes: 512 },
   );
   assert.ok(chunks.length > 2);
-  assert.deepEqual(decodeParamChunk(chunks[0]!).vocabulary, vocabulary);
-  for (const chunk of chunks.slice(1)) assert.equal(decodeParamChunk(chunk).vocabulary, undefined);
+  const slices = chunks.map((c) => decodeParamChunk(c).vocabulary ?? []);
+  assert.deepEqual(slices.flat(), vocabulary, 'the slices in chunk order are the list');
+  assert.ok(slices.filter((s) => s.length > 0).length > 1, 'spread, not all on one chunk');
   for (const order of [
     chunks,
     [...chunks].reverse(),
@@ -81,4 +83,35 @@ test('a parameter version carries its vocabulary on chunk 0 only, and it is foun
     .map((c) => plain.add(c))
     .find((d) => d !== undefined);
   assert.equal(decoded?.vocabulary, undefined);
+});
+
+test('a vocabulary far larger than one message fits the default chunks: every message stays under 1 MB', () => {
+  // 120,000 words of up to 64 bytes (the default maxWordBytes): about 5.4 MB of words.
+  const vocabulary = Array.from({ length: 120_000 }, (_, i) => `${i}`.padEnd(8 + (i % 57), 'x'));
+  const big = new Map([['embedding', { shape: [1000, 64], data: new Float32Array(64_000) }]]);
+  const chunks = encodeParamChunks({ modelId: 'm', version: 1, tensors: big, vocabulary });
+  assert.ok(chunks.length >= 6, `${chunks.length} chunks`);
+  for (const chunk of chunks) assert.ok(chunk.byteLength < 1_000_000, `${chunk.byteLength} bytes`);
+  const assembler = new ParamAssembler();
+  const decoded = chunks.map((c) => assembler.add(c)).find((d) => d !== undefined);
+  assert.deepEqual(decoded?.vocabulary, vocabulary);
+  assert.deepEqual(decoded?.tensors.get('embedding')?.data, big.get('embedding')!.data);
+});
+
+test('a version written the earlier way, the whole vocabulary on chunk 0, still decodes', () => {
+  const vocabulary = ['<oov>', 'a', 'b'];
+  const chunks = encodeParamChunks(
+    { modelId: 'm', version: 3, tensors, vocabulary },
+    { maxChunkBytes: 512 },
+  ).map((bytes, index) => {
+    const m = rnnstream.v1.ParamChunk.decode(bytes);
+    m.vocabulary = index === 0 ? vocabulary : [];
+    return rnnstream.v1.ParamChunk.encode(m).finish();
+  });
+  const assembler = new ParamAssembler();
+  const decoded = [...chunks]
+    .reverse()
+    .map((c) => assembler.add(c))
+    .find((d) => d !== undefined);
+  assert.deepEqual(decoded?.vocabulary, vocabulary);
 });

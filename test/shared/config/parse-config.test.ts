@@ -406,3 +406,14 @@ test('input.tokenizer "words": its keys are checked against each other', () => {
     maxWords: 100_000,
   });
 });
+
+test('a seq2seq model refuses the words tokenizer, whose online vocabulary covers one embedding table', () => {
+  assert.throws(
+    () =>
+      parseConfig(
+        { task: { type: 'seq2seq' }, input: { tokenizer: 'words', vocabSize: 100 } },
+        { source: 'c' },
+      ),
+    /input.tokenizer = "words" but task.type = "seq2seq" has a source and a target vocabulary.*fix: /s,
+  );
+});
