@@ -1,14 +1,16 @@
 /**
  * The decoder serving a seq2seq model on a real broker: a model trained offline for a few seconds
- * (`run --embedded --save-params`) is published on `<app>.params`, and a decoder answers transduce
- * requests with exactly the n-best lists `transduce()` gives with the saved parameters, naming the
- * served version; other request types get wrong_model, a bad source invalid_request; readiness and
- * the transduce metrics work without a state view.
+ * (`run --embedded --save-params`) is published on `<app>.params` by the paramserver started from
+ * that file (`--init`), and a decoder answers transduce requests with exactly the n-best lists
+ * `transduce()` gives with the saved parameters, naming the served version; other request types
+ * get wrong_model, a bad source invalid_request; readiness and the transduce metrics work without
+ * a state view.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
 import { startDecoder } from '../../../services/decoder/run-decoder.js';
+import { runParamserver } from '../../../services/paramserver/run-paramserver.js';
 import { decodeBytes } from '../../../shared/events/index.js';
 import { parseConfig } from '../../../shared/config/index.js';
 import { createDecoderClient, type DecodeResult } from '../../../shared/decoder-client/index.js';
@@ -20,22 +22,17 @@ import {
   createMetricsRegistry,
   ServiceProbes,
 } from '../../../shared/metrics/index.js';
-import { loadParameterFile } from '../../../shared/model/parameter-file.js';
-import { DEFAULT_MODEL_ID, paramRecords } from '../../../shared/paramserver-client/index.js';
-import {
-  topicNames,
-  type KafkaAdmin,
-  type KafkaClient,
-} from '../../../shared/transport/kafka/index.js';
+import type { KafkaAdmin, KafkaClient } from '../../../shared/transport/kafka/index.js';
 import { REVERSAL_SETTINGS, trainReversalModel } from '../../support/decoder/reversal-model.js';
-import { uniqueTopicPrefix } from '../../support/kafka/broker.js';
+import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
 import { withTestKafka } from '../../support/kafka/client.js';
-import { createAppTopics, produceRecords } from '../../support/kafka/worker-harness.js';
+import { createAppTopics } from '../../support/kafka/worker-harness.js';
 import { until } from '../../support/until.js';
 
 let client: KafkaClient;
 let admin: KafkaAdmin;
-withTestKafka('decoder-transduce-test', (kafka) => ({ client, admin } = kafka));
+let broker: TestBroker;
+withTestKafka('decoder-transduce-test', (kafka) => ({ client, admin, broker } = kafka));
 const open: Array<{ stop(): Promise<unknown> }> = [];
 after(async () => {
   for (const o of open.reverse()) await o.stop().catch(() => {});
@@ -48,17 +45,28 @@ test('a decoder serving a seq2seq model answers greedy and beam transduce reques
   assert.ok(trained.version > 0, 'the embedded run trained');
   const config = parseConfig({ app, ...REVERSAL_SETTINGS }, { source: 'decoder-transduce-test' });
   await createAppTopics({ admin, app, partitions: 2 });
-  const file = await loadParameterFile(trained.paramsPath);
-  await produceRecords({
-    client,
-    topic: topicNames(app).params,
-    records: paramRecords({
-      modelId: DEFAULT_MODEL_ID,
-      version: file.version,
-      tensors: file.arrays,
-    }),
+  // The paramserver starts from the saved file (`paramserver --init`) and publishes it.
+  const stopParamserver = new AbortController();
+  let served: number | undefined;
+  const paramserver = runParamserver({
+    config,
+    brokers: broker.brokers,
+    logger: createLogger({ name: 'decoder-transduce-paramserver', level: 'error' }),
+    initPath: trained.paramsPath,
+    signal: stopParamserver.signal,
+    onReady: ({ version }) => (served = version),
   });
-
+  paramserver.catch(() => {}); // awaited in `after`
+  open.push({
+    stop: () => {
+      stopParamserver.abort();
+      return paramserver;
+    },
+  });
+  const version = await until(
+    'the paramserver to publish the saved parameters',
+    async () => served,
+  );
   const registry = createMetricsRegistry({ defaultMetrics: false });
   const probes = new ServiceProbes({
     conditions: { parameters: 'parameters', group: 'group', restore: 'restore' },
@@ -100,7 +108,7 @@ test('a decoder serving a seq2seq model answers greedy and beam transduce reques
       const at = `${what} of ${sources[i]}`;
       assert.equal(result.error, undefined, `${at}: ${result.error}`);
       assert.equal(result.task, 'transduce');
-      assert.equal(result.paramVersion, file.version, `${at}: the served version`);
+      assert.equal(result.paramVersion, version, `${at}: the served version`);
       assert.equal(result.hypotheses!.length, expected[i]!.length, at);
       result.hypotheses!.forEach((h, k) => {
         const e = expected[i]![k]!;
