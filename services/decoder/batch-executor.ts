@@ -21,7 +21,7 @@ import type { StateView } from './state-view.js';
 
 export interface BatchExecutorOptions {
   readonly queue: RequestQueue<DecodeItem>;
-  /** Computes a batch's jobs: DecodeEngine (stream models) or TransduceEngine (seq2seq). */
+  /** Computes a batch's jobs: DecodeEngine (stream models) or transduceEngine (seq2seq). */
   readonly engine: Pick<DecodeEngine, 'compute'>;
   readonly outbox: ResultOutbox;
   /** Absent when the model keeps no per-key state (seq2seq: keyed requests are refused). */

@@ -63,7 +63,7 @@ export interface DecoderHandle {
  * `<app>.decode-requests`, composed of one unit per job — PublishedParams (the parameter versions,
  * hot-swapped between batches), the served model (served-model.ts: a stream model with its
  * StateView — a read-only, read_committed view of the changelog partitions of the owned request
- * partitions — and DecodeEngine, or a seq2seq model with TransduceEngine and no per-key state),
+ * partitions — and DecodeEngine, or a seq2seq model with transduceEngine and no per-key state),
  * RequestIntake (records to queue items, with back-pressure), RequestQueue (dynamic batching),
  * BatchExecutor (computing a batch) and ResultOutbox (one transaction per partition: results +
  * dead letters + offsets).

@@ -20,7 +20,7 @@ import { wordsVocabulary } from '../../shared/vocabulary/words-tokenizer.js';
 import { DecodeEngine, type PartialResult } from './decode-engine.js';
 import { decodeWorkOf, type DecodeWork, type ServedTask } from './decode-jobs.js';
 import { StateView } from './state-view.js';
-import { TransduceEngine } from './transduce-engine.js';
+import { transduceEngine } from './transduce-engine.js';
 import { SEQ2SEQ_TASK, transduceWorkOf } from './transduce-jobs.js';
 
 export interface ServedModel {
@@ -124,7 +124,7 @@ function seq2seqServedModel({ config, now }: ServedModelOptions): ServedModel {
     model,
     vocabulary: undefined,
     stateView: undefined,
-    engine: new TransduceEngine({
+    engine: transduceEngine({
       model,
       targetTokens: createTokenizer({ kind, vocabSize: spec.targetVocabSize }),
       now,

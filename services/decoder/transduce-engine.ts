@@ -12,7 +12,7 @@ import {
   type TransductionModel,
 } from '../../shared/decoding/transduce.js';
 import type { Tokenizer } from '../../shared/events/tokenizer.js';
-import { textOfTokens, type EngineJob } from './decode-engine.js';
+import { textOfTokens, type DecodeEngine, type EngineJob } from './decode-engine.js';
 import type { DecodeItem } from './request-intake.js';
 import type { TransduceWork } from './transduce-jobs.js';
 
@@ -23,79 +23,82 @@ export interface TransduceEngineOptions {
   readonly now: () => number;
 }
 
-export class TransduceEngine {
-  private readonly o: TransduceEngineOptions;
+/** The batch computation of a seq2seq decoder (what DecodeEngine is to a stream model). */
+export function transduceEngine(o: TransduceEngineOptions): Pick<DecodeEngine, 'compute'> {
+  return {
+    // Every job's result, computed with the model's current parameters (`version`).
+    compute: async (jobs, { version }) => computeBatch(o, jobs, version),
+  };
+}
 
-  constructor(options: TransduceEngineOptions) {
-    this.o = options;
-  }
-
-  /** The result of every job, computed with the model's current parameters (`version`). */
-  async compute(
-    jobs: readonly EngineJob[],
-    { version }: { version: number },
-  ): Promise<Map<DecodeItem, DecodeResult>> {
-    const out = new Map<DecodeItem, DecodeResult>();
-    for (const group of decodingGroups(jobs)) {
-      const works = group.map((job) => job.work as TransduceWork);
-      const { strategy, maxTargetLength } = works[0]!;
-      try {
-        const hypotheses = transduce({
-          model: this.o.model,
-          sources: works.map((w) => w.source),
-          // One search serves every n-best of the group: a job keeps the first n of it.
-          strategy:
-            strategy.type === 'beam'
-              ? { ...strategy, nBest: Math.max(...works.map(nBestOf)) }
-              : strategy,
-          maxTargetLength,
+function computeBatch(
+  o: TransduceEngineOptions,
+  jobs: readonly EngineJob[],
+  version: number,
+): Map<DecodeItem, DecodeResult> {
+  const out = new Map<DecodeItem, DecodeResult>();
+  for (const group of decodingGroups(jobs)) {
+    const works = group.map((job) => job.work as TransduceWork);
+    const { strategy, maxTargetLength } = works[0]!;
+    try {
+      const hypotheses = transduce({
+        model: o.model,
+        sources: works.map((w) => w.source),
+        // One search serves every n-best of the group: a job keeps the first n of it.
+        strategy:
+          strategy.type === 'beam'
+            ? { ...strategy, nBest: Math.max(...works.map(nBestOf)) }
+            : strategy,
+        maxTargetLength,
+      });
+      group.forEach((job, i) => {
+        const found = hypotheses[i]!.slice(0, nBestOf(works[i]!));
+        out.set(job.item, resultOf(o, job, found, version));
+      });
+    } catch (error) {
+      // A fault no request check foresaw: the group's jobs answer with it, the decoder goes on.
+      for (const job of group)
+        out.set(job.item, {
+          requestId: job.request.requestId,
+          task: 'transduce',
+          paramVersion: version,
+          error: `the transduce computation failed: ${(error as Error).message}`,
+          errorCode: 'internal',
+          tsMs: o.now(),
         });
-        group.forEach((job, i) =>
-          out.set(job.item, this.result(job, hypotheses[i]!.slice(0, nBestOf(works[i]!)), version)),
-        );
-      } catch (error) {
-        // A fault no request check foresaw: the group's jobs answer with it, the decoder goes on.
-        for (const job of group)
-          out.set(job.item, {
-            requestId: job.request.requestId,
-            task: 'transduce',
-            paramVersion: version,
-            error: `the transduce computation failed: ${(error as Error).message}`,
-            errorCode: 'internal',
-            tsMs: this.o.now(),
-          });
-      }
     }
-    return out;
   }
+  return out;
+}
 
-  private result(
-    job: EngineJob,
-    found: readonly TransductionHypothesis[],
-    version: number,
-  ): DecodeResult {
-    const hypotheses: TransducedHypothesis[] = found.map((h) => ({
-      tokens: h.tokens,
-      text: textOfTokens(h.tokens, this.o.targetTokens),
-      tokenLogProbs: h.tokenLogProbs,
-      logProb: h.logProb,
-      score: h.score,
-      finished: h.finished,
-    }));
-    const best = hypotheses[0]!;
-    return {
-      requestId: job.request.requestId,
-      task: 'transduce',
-      tokens: best.tokens,
-      text: best.text,
-      tokenLogProbs: best.tokenLogProbs,
-      logProb: best.logProb,
-      finishReason: best.finished ? 'stop' : 'length',
-      hypotheses,
-      paramVersion: version,
-      tsMs: this.o.now(),
-    };
-  }
+/** The n-best list as a result; the best hypothesis also fills the generation fields. */
+function resultOf(
+  o: TransduceEngineOptions,
+  job: EngineJob,
+  found: readonly TransductionHypothesis[],
+  version: number,
+): DecodeResult {
+  const hypotheses: TransducedHypothesis[] = found.map((h) => ({
+    tokens: h.tokens,
+    text: textOfTokens(h.tokens, o.targetTokens),
+    tokenLogProbs: h.tokenLogProbs,
+    logProb: h.logProb,
+    score: h.score,
+    finished: h.finished,
+  }));
+  const best = hypotheses[0]!;
+  return {
+    requestId: job.request.requestId,
+    task: 'transduce',
+    tokens: best.tokens,
+    text: best.text,
+    tokenLogProbs: best.tokenLogProbs,
+    logProb: best.logProb,
+    finishReason: best.finished ? 'stop' : 'length',
+    hypotheses,
+    paramVersion: version,
+    tsMs: o.now(),
+  };
 }
 
 function nBestOf(work: TransduceWork): number {

@@ -65,6 +65,9 @@ test('decode transduce prints the n-best list with the scores of the served mode
   open.push({ stop: async () => model.dispose() });
   const brokers = broker.brokers.join(',');
   const quiet = { RNNSTREAM_LOG_LEVEL: 'warn' };
+  /** `rnnstream decode transduce` of this app's decoder with `args`. */
+  const decodeTransduce = (...args: string[]) =>
+    runCli(['decode', 'transduce', '--brokers', brokers, '--app', app, ...args], quiet);
 
   const [expected] = transduce({
     model,
@@ -106,22 +109,7 @@ test('decode transduce prints the n-best list with the scores of the served mode
   assert.equal(lines[3], `(parameter version ${file.version})`);
 
   // --source-ids: the bytes of "ab" as ids; --json: the whole result.
-  const json = await runCli(
-    [
-      'decode',
-      'transduce',
-      '--brokers',
-      brokers,
-      '--app',
-      app,
-      '--source-ids',
-      '97,98',
-      '--max-tokens',
-      '2',
-      '--json',
-    ],
-    quiet,
-  );
+  const json = await decodeTransduce('--source-ids', '97,98', '--max-tokens', '2', '--json');
   assert.equal(json.code, 0, json.stderr);
   const result = JSON.parse(json.stdout) as DecodeResult;
   const [greedy] = transduce({
@@ -136,37 +124,17 @@ test('decode transduce prints the n-best list with the scores of the served mode
   assert.equal(result.hypotheses!.length, 1);
   assert.ok(Math.abs(result.logProb! - greedy![0]!.logProb) <= 1e-5);
 
-  const tooLong = await runCli(
-    ['decode', 'transduce', '--brokers', brokers, '--app', app, '--source', 'abcdeabcde'],
-    quiet,
-  );
+  const tooLong = await decodeTransduce('--source', 'abcdeabcde');
   assert.equal(tooLong.code, 2);
   assert.match(
     tooLong.stderr,
     /error \(invalid_request\): .*over seq2seq\.maxSourceLength = 6 \(fix: /,
   );
 
-  const both = await runCli(
-    [
-      'decode',
-      'transduce',
-      '--brokers',
-      brokers,
-      '--app',
-      app,
-      '--source',
-      'ab',
-      '--source-ids',
-      '1',
-    ],
-    quiet,
-  );
+  const both = await decodeTransduce('--source', 'ab', '--source-ids', '1');
   assert.equal(both.code, 1);
   assert.match(both.stderr, /give the source as --source TEXT or --source-ids/);
-  const nBestGreedy = await runCli(
-    ['decode', 'transduce', '--brokers', brokers, '--app', app, '--source', 'ab', '--n-best', '2'],
-    quiet,
-  );
+  const nBestGreedy = await decodeTransduce('--source', 'ab', '--n-best', '2');
   assert.equal(nBestGreedy.code, 1);
   assert.match(nBestGreedy.stderr, /--n-best needs a beam: add --beam-width K/);
 });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 import type { EngineJob } from '../../../services/decoder/decode-engine.js';
 import type { DecodeItem } from '../../../services/decoder/request-intake.js';
-import { TransduceEngine } from '../../../services/decoder/transduce-engine.js';
+import { transduceEngine } from '../../../services/decoder/transduce-engine.js';
 import { transduceWorkOf, type TransduceWork } from '../../../services/decoder/transduce-jobs.js';
 import type { DecodeRequest, TransduceAsk } from '../../../shared/codec/index.js';
 import { parseConfig, seq2seqSpecFromConfig } from '../../../shared/config/index.js';
@@ -73,7 +73,7 @@ test('a batch of transduce requests of mixed source lengths and strategies gives
     };
     return { item, request, work };
   });
-  const engine = new TransduceEngine({
+  const engine = transduceEngine({
     model,
     targetTokens: createTokenizer({ kind: 'ids', vocabSize: 7 }),
     now: () => 5,
