@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import { startDecoder } from '../../../services/decoder/run-decoder.js';
 import { runParamserver } from '../../../services/paramserver/run-paramserver.js';
 import { decodeBytes } from '../../../shared/events/index.js';
-import { parseConfig } from '../../../shared/config/index.js';
+import { parseConfig, seq2seqSpecFromConfig } from '../../../shared/config/index.js';
 import { createDecoderClient, type DecodeResult } from '../../../shared/decoder-client/index.js';
 import { transduce, type TransductionStrategy } from '../../../shared/decoding/transduce.js';
 import { selectBackend } from '../../../shared/engine/select-backend.js';
@@ -22,11 +22,19 @@ import {
   createMetricsRegistry,
   ServiceProbes,
 } from '../../../shared/metrics/index.js';
-import type { KafkaAdmin, KafkaClient } from '../../../shared/transport/kafka/index.js';
+import { ParameterSet } from '../../../shared/model/parameter-set.js';
+import { Seq2seqModel } from '../../../shared/model/seq2seq/seq2seq-model.js';
+import { seq2seqInitialParameters } from '../../../shared/model/seq2seq/seq2seq-spec.js';
+import { DEFAULT_MODEL_ID, paramRecords } from '../../../shared/paramserver-client/index.js';
+import {
+  topicNames,
+  type KafkaAdmin,
+  type KafkaClient,
+} from '../../../shared/transport/kafka/index.js';
 import { REVERSAL_SETTINGS, trainReversalModel } from '../../support/decoder/reversal-model.js';
 import { uniqueTopicPrefix, type TestBroker } from '../../support/kafka/broker.js';
 import { withTestKafka } from '../../support/kafka/client.js';
-import { createAppTopics } from '../../support/kafka/worker-harness.js';
+import { createAppTopics, produceRecords } from '../../support/kafka/worker-harness.js';
 import { until } from '../../support/until.js';
 
 let client: KafkaClient;
@@ -174,4 +182,87 @@ test('a decoder serving a seq2seq model answers greedy and beam transduce reques
     )?.value;
     return count === transduced ? count : undefined;
   });
+});
+
+test('parameter versions published between rounds of transduce requests are swapped in between batches (the first, version 0, though the seeded model is also version 0): every result is what transduce() gives with the version it names', async () => {
+  const app = uniqueTopicPrefix('decoder-transduce-swap');
+  const config = parseConfig({ app, ...REVERSAL_SETTINGS }, { source: 'decoder-transduce-test' });
+  const spec = seq2seqSpecFromConfig(config);
+  await createAppTopics({ admin, app, partitions: 2 });
+  const versionParams = (version: number) =>
+    new Map(
+      seq2seqInitialParameters(spec, 100 + version).map((p) => [
+        p.name,
+        { shape: p.shape, data: p.values },
+      ]),
+    );
+  const publish = (version: number) =>
+    produceRecords({
+      client,
+      topic: topicNames(app).params,
+      records: paramRecords({
+        modelId: DEFAULT_MODEL_ID,
+        version,
+        tensors: versionParams(version),
+      }),
+    });
+  await publish(0);
+  const decoder = await startDecoder({
+    config,
+    client,
+    logger: createLogger({ name: 'decoder-transduce-swap', level: 'error' }),
+    paramsWaitMs: 20_000,
+    sessionTimeoutMs: 6_000,
+    progressIntervalMs: Infinity,
+  });
+  open.push(decoder);
+  const decoderClient = await createDecoderClient({ client, app });
+  open.push({ stop: () => decoderClient.close() });
+  const sources = ['abc', 'ed', 'bead'];
+  const results: Array<{ source: string; result: DecodeResult }> = [];
+  // A round of one request per source, answered (so the next round meets a newer version).
+  const round = () =>
+    Promise.all(
+      sources.map(async (source) => {
+        const result = await decoderClient.transduce({ source, beam: { width: 2 }, nBest: 2 });
+        results.push({ source, result });
+        return result.paramVersion;
+      }),
+    );
+  assert.deepEqual(await round(), [0, 0, 0]);
+  for (let version = 1; version <= 3; version++) {
+    await publish(version);
+    await until(
+      `a result of version ${version}`,
+      async () => ((await round()).includes(version) ? true : undefined),
+      { intervalMs: 20, timeoutMs: 30_000 },
+    );
+  }
+  const versions = new Set(results.map(({ result }) => result.paramVersion));
+  assert.deepEqual([...versions].sort(), [0, 1, 2, 3]);
+  for (const version of versions) {
+    const model = new Seq2seqModel(
+      spec,
+      new ParameterSet(seq2seqInitialParameters(spec, 100 + version)),
+    );
+    try {
+      results.forEach(({ source, result }, i) => {
+        if (result.paramVersion !== version) return;
+        assert.equal(result.error, undefined, result.error);
+        const [expected] = transduce({
+          model,
+          sources: [[...Buffer.from(source)]],
+          strategy: { type: 'beam', beamWidth: 2, lengthPenalty: 0, nBest: 2 },
+          maxTargetLength: 6,
+        });
+        assert.deepEqual(
+          result.hypotheses!.map((h) => h.tokens),
+          expected!.map((h) => h.tokens),
+          `request ${i} with version ${version}`,
+        );
+      });
+    } finally {
+      model.dispose();
+    }
+  }
 });
