@@ -3,10 +3,16 @@ import type { Command } from 'commander';
 import type { DecodeAsk } from '../../shared/codec/decode-codec.js';
 import { readJsonlEvents } from '../../shared/events/index.js';
 import type { StreamEvent } from '../../shared/events/stream-event.js';
+import {
+  addTransduceOptions,
+  decodeTransduce,
+  transduceOptionGiven,
+  type TransduceFlags,
+} from './decode-transduce.js';
 import { printResult, targetOf, withDecoderClient } from './decoder-client-cli.js';
 import { count, milliseconds, usageError } from './options.js';
 
-interface DecodeFlags {
+interface DecodeFlags extends TransduceFlags {
   brokers: string;
   config?: string;
   app?: string;
@@ -20,10 +26,14 @@ interface DecodeFlags {
 }
 
 export function registerDecodeCommand(program: Command): void {
-  program
+  const decode = program
     .command('decode')
     .description(
-      "Ask the decoder service to tag, classify or forecast: the events of a file (JSON lines), or a sequence key's state (`--key`), or both (the events continue the key). Prints the result as one JSON line; an error result exits 2.",
+      "Ask the decoder service to tag, classify or forecast: the events of a file (JSON lines), or a sequence key's state (`--key`), or both (the events continue the key). Prints the result as one JSON line; an error result exits 2. `decode transduce`: target sequences for a source from a seq2seq model (greedy, or beam search with an n-best list), one hypothesis a line with its score.",
+    )
+    .argument(
+      '[transduce]',
+      'transduce a source with a seq2seq model (instead of --tag / --classify / --forecast)',
     )
     .requiredOption('--brokers <list>', 'Kafka bootstrap brokers, host:port[,host:port...]')
     .option('--config <file>', 'the model configuration (its `app` names the topics)')
@@ -50,8 +60,36 @@ export function registerDecodeCommand(program: Command): void {
       'how long to wait for the result (also the request deadline)',
       milliseconds('--timeout-ms', { example: 30_000 }),
       30_000,
-    )
-    .action(async (flags: DecodeFlags, command: Command) => {
+    );
+  addTransduceOptions(decode).action(
+    async (task: string | undefined, flags: DecodeFlags, command: Command) => {
+      if (task !== undefined && task !== 'transduce')
+        usageError(
+          command,
+          `unknown request type '${task}': write \`decode transduce\`, or decode with --tag, --classify or --forecast N`,
+        );
+      const stray = [
+        flags.tag,
+        flags.classify,
+        flags.forecast,
+        flags.key,
+        flags.lastSteps,
+        flags.events,
+      ];
+      if (task === 'transduce') {
+        if (stray.some((v) => v !== undefined))
+          usageError(
+            command,
+            'decode transduce takes a source, not --tag / --classify / --forecast / --key / --last-steps / --events (a seq2seq model keeps no per-key state)',
+          );
+        return decodeTransduce(flags, command);
+      }
+      const transduceOnly = transduceOptionGiven(flags);
+      if (transduceOnly !== undefined)
+        usageError(
+          command,
+          `${transduceOnly} is an option of \`decode transduce\` (fix: write \`rnnstream decode transduce ...\`)`,
+        );
       const chosen = [flags.tag, flags.classify, flags.forecast !== undefined].filter(Boolean);
       if (chosen.length !== 1)
         usageError(command, 'choose exactly one of --tag, --classify and --forecast N');
@@ -74,7 +112,8 @@ export function registerDecodeCommand(program: Command): void {
           printResult(result);
         },
       );
-    });
+    },
+  );
 }
 
 /** The file's events, in order; a bad line stops the command with its line number and reason. */

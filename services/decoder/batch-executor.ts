@@ -11,9 +11,8 @@ import type { DecodeErrorCode, DecodeResult } from '../../shared/codec/decode-co
 import type { InputLimits } from '../../shared/events/input-limits.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { DecoderMetrics } from '../../shared/metrics/decoder-metrics.js';
-import type { ModelSpec } from '../../shared/model/model-spec.js';
 import { deadLetterOf, type OutgoingRecord } from '../../shared/transport/kafka/index.js';
-import { taskOf } from './decode-jobs.js';
+import { taskOf, type ServedTask } from './decode-jobs.js';
 import type { DecodeEngine, EngineJob } from './decode-engine.js';
 import type { DecodeItem } from './request-intake.js';
 import type { RequestQueue } from './request-queue.js';
@@ -22,12 +21,15 @@ import type { StateView } from './state-view.js';
 
 export interface BatchExecutorOptions {
   readonly queue: RequestQueue<DecodeItem>;
-  readonly engine: DecodeEngine;
+  /** Computes a batch's jobs: DecodeEngine (stream models) or transduceEngine (seq2seq). */
+  readonly engine: Pick<DecodeEngine, 'compute'>;
   readonly outbox: ResultOutbox;
-  readonly stateView: Pick<StateView, 'catchUp'>;
+  /** Absent when the model keeps no per-key state (seq2seq: keyed requests are refused). */
+  readonly stateView: Pick<StateView, 'catchUp'> | undefined;
   /** Puts the newest published version into the model; returns the version in force. */
   readonly applyNewestParams: () => number;
-  readonly spec: ModelSpec;
+  /** The served model's task (results name a request's task by it). */
+  readonly spec: Pick<ServedTask, 'task'>;
   readonly limits: InputLimits;
   readonly stateWaitMs: number;
   /** Answer transactions failed: the requests must be read again (rejoin the group). */
@@ -140,7 +142,7 @@ export class BatchExecutor {
   /** Read-your-writes for keyed requests; on timeout the results say how fresh they are. */
   private async catchUpState(partitions: number[]): Promise<void> {
     try {
-      await this.o.stateView.catchUp(partitions, { timeoutInMs: this.o.stateWaitMs });
+      await this.o.stateView?.catchUp(partitions, { timeoutInMs: this.o.stateWaitMs });
     } catch (error) {
       this.o.logger.warn(
         { err: error, partitions, stateWaitMs: this.o.stateWaitMs },

@@ -483,9 +483,7 @@ export class DecodeEngine {
   }
 
   private textOf(tokens: readonly number[]): string {
-    const { tokenizer } = this.o;
-    if (tokenizer instanceof WordsTokenizer) return wordsText(tokens, tokenizer.vocabulary);
-    return tokenizer.kind === 'bytes' ? decodeBytes(tokens) : tokens.join(' ');
+    return textOfTokens(tokens, this.o.tokenizer);
   }
 
   private errorResult(
@@ -560,6 +558,12 @@ class PartialStream {
 type StepInputs =
   | { readonly tokens: Int32Array; readonly steps: number }
   | { readonly features: Float32Array; readonly steps: number };
+
+/** Output ids as text: words joined by spaces, bytes as UTF-8, ids as decimals. */
+export function textOfTokens(tokens: readonly number[], tokenizer: Tokenizer): string {
+  if (tokenizer instanceof WordsTokenizer) return wordsText(tokens, tokenizer.vocabulary);
+  return tokenizer.kind === 'bytes' ? decodeBytes(tokens) : tokens.join(' ');
+}
 
 /** Rows of `width` of a flat array (views, no copies). */
 function rowsOf(values: Float32Array, width: number): Float32Array[] {

@@ -15,7 +15,8 @@ import { InputError } from '../../shared/errors/index.js';
 import { renderValue } from '../../shared/errors/render-value.js';
 import type { StreamEvent } from '../../shared/events/stream-event.js';
 import type { Tokenizer } from '../../shared/events/tokenizer.js';
-import type { ModelSpec } from '../../shared/model/model-spec.js';
+import type { InputKind, ModelSpec, TaskType } from '../../shared/model/model-spec.js';
+import type { TransduceWork } from './transduce-jobs.js';
 
 /** Tokens generated when a request leaves max_tokens at 0. */
 export const DEFAULT_MAX_TOKENS = 64;
@@ -47,7 +48,8 @@ export type DecodeWork =
       readonly lastSteps: number;
     }
   | { readonly task: 'classify'; readonly events: readonly StreamEvent[] }
-  | { readonly task: 'forecast'; readonly steps: number; readonly events: readonly StreamEvent[] };
+  | { readonly task: 'forecast'; readonly steps: number; readonly events: readonly StreamEvent[] }
+  | TransduceWork;
 
 export class DecodeRejection extends Error {
   readonly code: DecodeErrorCode;
@@ -66,12 +68,19 @@ export interface JobContext {
   readonly maxKeyBytes: number;
 }
 
+/** The task of the model a decoder serves: a recurrent stream model's, or seq2seq. */
+export interface ServedTask {
+  readonly task: TaskType | 'seq2seq';
+  readonly inputKind: InputKind;
+}
+
 /** The task a request names (for its result and metrics), whether or not it is valid. */
-export function taskOf(request: DecodeRequest, spec: ModelSpec): DecodeTaskName {
+export function taskOf(request: DecodeRequest, spec: Pick<ServedTask, 'task'>): DecodeTaskName {
   switch (request.ask.kind) {
     case 'tag':
     case 'classify':
     case 'forecast':
+    case 'transduce':
       return request.ask.kind;
     case 'labelEvents':
       return spec.task === 'classify' ? 'classify' : 'tag';
@@ -82,12 +91,8 @@ export function taskOf(request: DecodeRequest, spec: ModelSpec): DecodeTaskName 
 
 /** The work of a valid request; a DecodeRejection (with its error code) otherwise. */
 export function decodeWorkOf(request: DecodeRequest, context: JobContext): DecodeWork {
-  const { app, spec, bounds } = context;
-  if (request.model && request.model !== app)
-    throw new DecodeRejection(
-      'wrong_model',
-      `model ${renderValue(request.model)}: this decoder serves ${renderValue(app)} (fix: send the request to <model>.decode-requests of the model you meant, or leave model empty)`,
-    );
+  const { spec, bounds } = context;
+  checkAddressedModel(request, context.app);
   if (request.key !== undefined && Buffer.byteLength(request.key) > context.maxKeyBytes)
     invalid(
       `key of ${Buffer.byteLength(request.key)} bytes is over limits.maxKeyBytes = ${context.maxKeyBytes}`,
@@ -138,6 +143,15 @@ export function decodeWorkOf(request: DecodeRequest, context: JobContext): Decod
   }
 }
 
+/** A request naming another app's model is refused (wrong_model). */
+export function checkAddressedModel(request: DecodeRequest, app: string): void {
+  if (request.model && request.model !== app)
+    throw new DecodeRejection(
+      'wrong_model',
+      `model ${renderValue(request.model)}: this decoder serves ${renderValue(app)} (fix: send the request to <model>.decode-requests of the model you meant, or leave model empty)`,
+    );
+}
+
 function generateWork(request: DecodeRequest, context: JobContext): DecodeWork {
   const { spec, bounds, tokenizer } = context;
   const V = spec.vocabSize;
@@ -170,19 +184,7 @@ function generateWork(request: DecodeRequest, context: JobContext): DecodeWork {
 
 function strategyOf(request: DecodeRequest, bounds: DecoderConfig): GenerateStrategy {
   const { ask } = request;
-  if (ask.kind === 'beam') {
-    if (!(ask.width >= 1 && ask.width <= bounds.maxBeamWidth))
-      invalid(
-        `beam.width = ${ask.width}: must be in [1, ${bounds.maxBeamWidth}]`,
-        'use 1 (greedy) to a small width such as 4, or raise decoder.maxBeamWidth',
-      );
-    if (!Number.isFinite(ask.lengthPenalty) || ask.lengthPenalty < 0)
-      invalid(
-        `beam.length_penalty = ${ask.lengthPenalty}: must be a finite number >= 0`,
-        'use 0 to rank by log-probability, or about 0.6 to stop favouring short hypotheses',
-      );
-    return { kind: 'beam', width: ask.width, lengthPenalty: ask.lengthPenalty };
-  }
+  if (ask.kind === 'beam') return checkedBeam(ask, bounds, 'beam');
   if (ask.kind === 'sample') {
     const topK = ask.topK === 0 ? undefined : ask.topK;
     const topP = ask.topP === 0 ? undefined : ask.topP;
@@ -198,10 +200,33 @@ function strategyOf(request: DecodeRequest, bounds: DecoderConfig): GenerateStra
   return { kind: 'greedy' };
 }
 
+/** A beam's width (≤ decoder.maxBeamWidth) and length penalty, checked; `field` names them. */
+export function checkedBeam(
+  { width, lengthPenalty }: { width: number; lengthPenalty: number },
+  bounds: Pick<DecoderConfig, 'maxBeamWidth'>,
+  field: string,
+): { kind: 'beam'; width: number; lengthPenalty: number } {
+  if (!(width >= 1 && width <= bounds.maxBeamWidth))
+    invalid(
+      `${field}.width = ${width}: must be in [1, ${bounds.maxBeamWidth}]`,
+      'use 1 (greedy) to a small width such as 4, or raise decoder.maxBeamWidth',
+    );
+  if (!Number.isFinite(lengthPenalty) || lengthPenalty < 0)
+    invalid(
+      `${field}.length_penalty = ${lengthPenalty}: must be a finite number >= 0`,
+      'use 0 to rank by log-probability, or about 0.6 to stop favouring short hypotheses',
+    );
+  return { kind: 'beam', width, lengthPenalty };
+}
+
 /** prompt_tokens, or prompt_text through the model's tokenizer (bytes: UTF-8; ids: decimal ids). */
 function promptOf(request: DecodeRequest, tokenizer: Tokenizer): number[] {
   if (request.promptTokens && request.promptTokens.length > 0) return [...request.promptTokens];
-  const text = request.promptText ?? '';
+  return textTokens(request.promptText ?? '', tokenizer, 'prompt_text');
+}
+
+/** Text through the model's tokenizer (bytes: UTF-8; ids: whitespace-separated decimal ids). */
+export function textTokens(text: string, tokenizer: Tokenizer, field: string): number[] {
   if (text === '') return [];
   try {
     if (tokenizer.kind === 'bytes') return [...Buffer.from(text, 'utf8')];
@@ -212,23 +237,30 @@ function promptOf(request: DecodeRequest, tokenizer: Tokenizer): number[] {
       .map((part) => tokenizer.encode(part));
   } catch (error) {
     if (error instanceof InputError)
-      throw new DecodeRejection('invalid_request', `prompt_text: ${error.message}`);
+      throw new DecodeRejection('invalid_request', `${field}: ${error.message}`);
     throw error;
   }
 }
 
-function requireModelTask(task: DecodeTaskName, spec: ModelSpec): void {
-  const needs: Record<DecodeTaskName, ModelSpec['task']> = {
+/** A request type the served model does not answer is refused (wrong_model) with the one it does. */
+export function requireModelTask(task: DecodeTaskName, spec: ServedTask): void {
+  const needs: Record<DecodeTaskName, ServedTask['task']> = {
     generate: 'lm',
     tag: 'tag',
     classify: 'classify',
     forecast: 'forecast',
+    transduce: 'seq2seq',
   };
-  if (spec.task !== needs[task])
+  if (spec.task !== needs[task]) {
+    const answered = Object.entries(needs)
+      .filter(([, model]) => model === spec.task)
+      .map(([name]) => name)
+      .join(' or ');
     throw new DecodeRejection(
       'wrong_model',
-      `a ${task} request needs a model of task "${needs[task]}" but this decoder serves task "${spec.task}" (fix: send ${spec.task === 'lm' ? 'generate' : spec.task} requests here, or send this one to a decoder of a ${needs[task]} model)`,
+      `a ${task} request needs a model of task "${needs[task]}" but this decoder serves task "${spec.task}" (fix: send ${answered} requests here, or send this one to a decoder of a ${needs[task]} model)`,
     );
+  }
   if (task === 'generate' && spec.inputKind !== 'tokens')
     throw new DecodeRejection(
       'wrong_model',
@@ -244,6 +276,7 @@ function checkEvents(events: readonly StreamEvent[], bounds: DecoderConfig): voi
     );
 }
 
-function invalid(reason: string, fix: string): never {
+/** An invalid_request rejection: the value and reason, then the fix. */
+export function invalid(reason: string, fix: string): never {
   throw new DecodeRejection('invalid_request', `${reason} (fix: ${fix})`);
 }

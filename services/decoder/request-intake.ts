@@ -26,7 +26,7 @@ import {
   type KafkaBus,
   type KafkaBusRecord,
 } from '../../shared/transport/kafka/index.js';
-import { DecodeRejection, decodeWorkOf, type DecodeWork, type JobContext } from './decode-jobs.js';
+import { DecodeRejection, type DecodeWork } from './decode-jobs.js';
 import type { QueuedItem, RequestQueue } from './request-queue.js';
 
 /** One record of the requests topic, as the executor sees it. */
@@ -56,7 +56,8 @@ export interface RequestIntakeOptions {
   readonly bus: KafkaBus;
   readonly topic: string;
   readonly queue: RequestQueue<DecodeItem>;
-  readonly jobs: JobContext;
+  /** The work of a valid request for the served model; throws a DecodeRejection otherwise. */
+  readonly workOf: (request: DecodeRequest) => DecodeWork;
   readonly bounds: DecoderConfig;
   readonly limits: InputLimits;
   /** The group gave this decoder `partitions` (every join): open what is new, drop the rest. */
@@ -162,7 +163,7 @@ export class RequestIntake {
   }
 
   private itemOf(record: KafkaBusRecord): DecodeItem {
-    const { jobs, bounds, limits, now } = this.o;
+    const { workOf, bounds, limits, now } = this.o;
     const receivedMs = now();
     const base = { partition: record.partition, queuedAt: performance.now(), record, receivedMs };
     let request: DecodeRequest;
@@ -189,7 +190,7 @@ export class RequestIntake {
       return { ...base, outcome: { kind: 'deadLetter', error: asInputError(error) } };
     }
     try {
-      const work = decodeWorkOf(request, jobs);
+      const work = workOf(request);
       const deadlineMs =
         request.deadlineMs || (request.tsMs || receivedMs) + bounds.requestTimeoutMs;
       return { ...base, outcome: { kind: 'job', request, work, deadlineMs } };

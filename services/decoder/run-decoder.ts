@@ -1,13 +1,10 @@
 import { hostname } from 'node:os';
-import { wordsVocabulary } from '../../shared/vocabulary/words-tokenizer.js';
 
 import type { Config } from '../../shared/config/index.js';
-import { createLearner } from '../../shared/learner/create-learner.js';
 import type { Logger } from '../../shared/logging/index.js';
 import type { DecoderMetrics } from '../../shared/metrics/decoder-metrics.js';
 import type { ServiceProbes } from '../../shared/metrics/probes.js';
 import { PublishedParams } from '../../shared/paramserver-client/index.js';
-import { windowScheduleFor } from '../../shared/tbptt/window-schedule.js';
 import {
   createKafkaBus,
   readGroupOffsets,
@@ -16,11 +13,10 @@ import {
   type KafkaClient,
 } from '../../shared/transport/kafka/index.js';
 import { BatchExecutor, type ExecutorTotals } from './batch-executor.js';
-import { DecodeEngine } from './decode-engine.js';
 import { RequestIntake, type DecodeItem } from './request-intake.js';
 import { RequestQueue } from './request-queue.js';
 import { ResultOutbox } from './result-outbox.js';
-import { StateView } from './state-view.js';
+import { createServedModel } from './served-model.js';
 
 export interface DecoderOptions {
   readonly config: Config;
@@ -65,10 +61,12 @@ export interface DecoderHandle {
 /**
  * The decoder service (docs/design.md "Decoder"): a member of the decoders' group on
  * `<app>.decode-requests`, composed of one unit per job — PublishedParams (the parameter versions,
- * hot-swapped between batches), StateView (a read-only, read_committed view of the changelog
- * partitions of the owned request partitions), RequestIntake (records to queue items, with
- * back-pressure), RequestQueue (dynamic batching), BatchExecutor with DecodeEngine (computing a
- * batch) and ResultOutbox (one transaction per partition: results + dead letters + offsets).
+ * hot-swapped between batches), the served model (served-model.ts: a stream model with its
+ * StateView — a read-only, read_committed view of the changelog partitions of the owned request
+ * partitions — and DecodeEngine, or a seq2seq model with transduceEngine and no per-key state),
+ * RequestIntake (records to queue items, with back-pressure), RequestQueue (dynamic batching),
+ * BatchExecutor (computing a batch) and ResultOutbox (one transaction per partition: results +
+ * dead letters + offsets).
  */
 export async function startDecoder(options: DecoderOptions): Promise<DecoderHandle> {
   const { config, client } = options;
@@ -84,43 +82,6 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
     maxBatchSize: options.maxBatchSize ?? config.decoder.maxBatchSize,
     maxWaitMs: options.maxWaitMs ?? config.decoder.maxWaitMs,
   };
-  // The model, tokenizer and labels exactly as a worker builds them (no trainer: inference only).
-  const learner = createLearner({ config });
-  const { spec, model, tokenizer, labels } = learner;
-  const params = await PublishedParams.follow({
-    client,
-    app: config.app,
-    modelId: options.modelId,
-    model,
-    logger,
-    waitMs: options.paramsWaitMs ?? 30_000,
-    vocabulary: tokenizer.kind === 'words' ? wordsVocabulary(tokenizer) : undefined,
-  });
-  const probes = options.probes;
-  probes?.met('parameters');
-
-  const stopping = new AbortController();
-  const stateView = new StateView({
-    client,
-    topic: topics.stateChangelog,
-    shape: {
-      spec,
-      stateSize: model.stateSize,
-      schedule: windowScheduleFor(spec.task, {
-        k1: config.tbptt.k1,
-        k2: config.tbptt.k2,
-        maxSequenceSteps: config.task.maxSequenceSteps,
-        bidirectional: spec.bidirectional,
-      }),
-    },
-    logger,
-  });
-  const outbox = new ResultOutbox({ client, groupId, topics, logger });
-  const queue = new RequestQueue<DecodeItem>({
-    capacity: Math.max(bounds.maxQueuedRequests, bounds.maxBatchSize),
-    maxBatchSize: bounds.maxBatchSize,
-    maxWaitMs: bounds.maxWaitMs,
-  });
   const bus = createKafkaBus({
     client,
     groupId,
@@ -129,8 +90,42 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
   });
   const partials = bus.producer();
+  const served = createServedModel({
+    config,
+    client,
+    changelogTopic: topics.stateChangelog,
+    logger,
+    now,
+    sendPartials: (results) => {
+      metrics?.streamedPartials.inc(results.length);
+      return partials.send({
+        topic: topics.decodeResults,
+        messages: results.map((r) => ({ key: r.requestId, value: r.bytes })),
+      });
+    },
+  });
+  const { model, stateView } = served;
+  const params = await PublishedParams.follow({
+    client,
+    app: config.app,
+    modelId: options.modelId,
+    model,
+    logger,
+    waitMs: options.paramsWaitMs ?? 30_000,
+    vocabulary: served.vocabulary,
+  });
+  const probes = options.probes;
+  probes?.met('parameters');
+
+  const stopping = new AbortController();
+  const outbox = new ResultOutbox({ client, groupId, topics, logger });
+  const queue = new RequestQueue<DecodeItem>({
+    capacity: Math.max(bounds.maxQueuedRequests, bounds.maxBatchSize),
+    maxBatchSize: bounds.maxBatchSize,
+    maxWaitMs: bounds.maxWaitMs,
+  });
   const owned = new Map<number, Promise<void>>();
-  /** Partitions being opened (fence + state view restore): /readyz waits for none. */
+  /** Partitions being opened (fence + state view restore, if any): /readyz waits for none. */
   const opening = new Set<Promise<void>>();
   /**
    * Fences the partition's previous owner, then reads the group's offset: whatever the previous
@@ -149,7 +144,7 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
     bus,
     topic: topics.decodeRequests,
     queue,
-    jobs: { app: config.app, spec, tokenizer, bounds, maxKeyBytes: config.limits.maxKeyBytes },
+    workOf: served.workOf,
     bounds,
     limits: config.limits,
     onAssignment: (partitions) => {
@@ -161,10 +156,10 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
         metrics?.consumerLag.remove({ partition: String(p) });
       }
       queue.dropPartitions(new Set(revoked));
-      stateView.release(revoked);
+      stateView?.release(revoked);
       void outbox.close(revoked);
       for (const p of added) {
-        const ready = Promise.all([openAnswers(p), stateView.assign([p])]).then(() => {});
+        const ready = Promise.all([openAnswers(p), stateView?.assign([p])]).then(() => {});
         ready.catch(() => {}); // awaited (and reported) by the first batch of the partition
         owned.set(p, ready);
         opening.add(ready);
@@ -197,32 +192,16 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
     now,
     signal: stopping.signal,
   });
-  const engine = new DecodeEngine({
-    model,
-    spec,
-    tokenizer,
-    labels,
-    stateView,
-    now,
-    sendPartials: (results) => {
-      metrics?.streamedPartials.inc(results.length);
-      return partials.send({
-        topic: topics.decodeResults,
-        messages: results.map((r) => ({ key: r.requestId, value: r.bytes })),
-      });
-    },
-    logger,
-  });
   const executor = new BatchExecutor({
     queue,
-    engine,
+    engine: served.engine,
     outbox,
     stateView,
     applyNewestParams: () => {
       params.applyNewest();
       return model.params.version;
     },
-    spec,
+    spec: served.task,
     limits: config.limits,
     stateWaitMs: bounds.stateWaitMs,
     onCommitFailed: () => intake.restart(),
@@ -232,7 +211,7 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
   });
   const lagTimer = setInterval(() => {
     metrics?.queueDepth.set(queue.size);
-    if (metrics)
+    if (metrics && stateView)
       stateView
         .lagOffsets()
         .then((lags) => metrics.stateViewLag.set([...lags.values()].reduce((a, b) => a + b, 0)))
@@ -268,9 +247,9 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
       clearInterval(progress);
       await bus.disconnect();
       await outbox.disconnect();
-      await stateView.stop();
+      await stateView?.stop();
       await params.stop();
-      learner.dispose();
+      served.dispose();
     })
     .then(async (): Promise<DecoderSummary> => {
       await intakeDone;
@@ -282,7 +261,13 @@ export async function startDecoder(options: DecoderOptions): Promise<DecoderHand
       };
     });
   logger.info(
-    { groupId, topic: topics.decodeRequests, version: model.params.version, ...bounds },
+    {
+      groupId,
+      topic: topics.decodeRequests,
+      task: served.task.task,
+      version: model.params.version,
+      ...bounds,
+    },
     'decoder started',
   );
   return {

@@ -10,7 +10,7 @@ import { InputError } from '../errors/index.js';
 import { renderValue } from '../errors/render-value.js';
 import { DEFAULT_INPUT_LIMITS, limitError, type InputLimits } from '../events/input-limits.js';
 import type { StreamEvent } from '../events/stream-event.js';
-import { eventToMessage, messageToEvent } from './event-codec.js';
+import { eventToMessage, messageToEvent, pairTokens, tokenList } from './event-codec.js';
 import { rnnstream } from './generated/rnnstream.js';
 import { int64ToNumber, type LongBits } from './int64.js';
 
@@ -34,7 +34,22 @@ export type DecodeAsk =
   | { readonly kind: 'labelEvents'; readonly events: readonly StreamEvent[] }
   | { readonly kind: 'tag'; readonly events: readonly StreamEvent[]; readonly lastSteps: number }
   | { readonly kind: 'classify'; readonly events: readonly StreamEvent[] }
-  | { readonly kind: 'forecast'; readonly steps: number; readonly events: readonly StreamEvent[] };
+  | { readonly kind: 'forecast'; readonly steps: number; readonly events: readonly StreamEvent[] }
+  | TransduceAsk;
+
+/** Target sequences for a source, from a seq2seq model. */
+export interface TransduceAsk {
+  readonly kind: 'transduce';
+  /** Tokens as a pair event's source: text tokens of input.tokenizer or ids. */
+  readonly source: ReadonlyArray<string | number>;
+  /** Or the source as text the decoder tokenizes ('' when `source` is given). */
+  readonly sourceText: string;
+  readonly decoding:
+    | { readonly kind: 'greedy' }
+    | { readonly kind: 'beam'; readonly width: number; readonly lengthPenalty: number };
+  /** Hypotheses asked for (0: 1). */
+  readonly nBest: number;
+}
 
 export interface DecodeRequest {
   readonly requestId: string;
@@ -55,7 +70,7 @@ export interface DecodeRequest {
   readonly returnState?: boolean | undefined;
 }
 
-export type DecodeTaskName = 'generate' | 'tag' | 'classify' | 'forecast';
+export type DecodeTaskName = 'generate' | 'tag' | 'classify' | 'forecast' | 'transduce';
 
 export type DecodeErrorCode =
   'invalid_request' | 'unknown_key' | 'wrong_model' | 'timeout' | 'internal';
@@ -66,6 +81,19 @@ export interface DecodedLabel {
   readonly value: string | number;
   readonly confidence: number;
   readonly probabilities: readonly number[];
+}
+
+/** One target hypothesis of a transduce result. */
+export interface TransducedHypothesis {
+  readonly tokens: readonly number[];
+  readonly text: string;
+  /** ln p of each emitted id, the end-of-target's last when `finished`. */
+  readonly tokenLogProbs: readonly number[];
+  readonly logProb: number;
+  /** logProb / ((5 + length) / 6)^α: the beam's ranking (greedy: logProb). */
+  readonly score: number;
+  /** Ended with the end-of-target (false: cut by max_tokens). */
+  readonly finished: boolean;
 }
 
 export interface DecodeTimings {
@@ -106,6 +134,8 @@ export interface DecodeResult {
   readonly state?: StateFreshness | undefined;
   readonly startState?: Float32Array | undefined;
   readonly nextDistribution?: Float32Array | undefined;
+  /** Transduce: the n-best hypotheses, best first (the best also fills tokens, text, logProb...). */
+  readonly hypotheses?: readonly TransducedHypothesis[] | undefined;
 }
 
 /** DecodeRequest protobuf bytes; events are validated like JSON lines (InputError otherwise). */
@@ -151,6 +181,16 @@ export function encodeDecodeRequest(
       break;
     case 'forecast':
       m.forecast = { steps: ask.steps, events: sequence(ask.events) };
+      break;
+    case 'transduce':
+      m.transduce = {
+        source: tokenList(ask.source),
+        sourceText: ask.sourceText,
+        nBest: ask.nBest,
+        ...(ask.decoding.kind === 'beam'
+          ? { beam: { width: ask.decoding.width, lengthPenalty: ask.decoding.lengthPenalty } }
+          : { greedy: {} }),
+      };
       break;
   }
   return rnnstream.v1.DecodeRequest.encode(m).finish();
@@ -229,6 +269,20 @@ export function decodeDecodeRequest(
     case 'forecast':
       ask = { kind: 'forecast', steps: m.forecast!.steps ?? 0, events: events(m.forecast!.events) };
       break;
+    case 'transduce': {
+      const t = rnnstream.v1.DecodeRequest.Transduce.fromObject(m.transduce!);
+      ask = {
+        kind: 'transduce',
+        source: t.source ? pairTokens(t.source, 'transduce.source') : [],
+        sourceText: t.sourceText,
+        decoding:
+          t.decoding === 'beam'
+            ? { kind: 'beam', width: t.beam!.width ?? 0, lengthPenalty: t.beam!.lengthPenalty ?? 0 }
+            : { kind: 'greedy' },
+        nBest: t.nBest,
+      };
+      break;
+    }
     default:
       ask = { kind: 'greedy' };
   }
@@ -298,6 +352,12 @@ export function encodeDecodeResult(result: DecodeResult): Uint8Array {
   if (result.state) m.state = { ...result.state };
   if (result.startState) m.startState = { values: Array.from(result.startState) };
   if (result.nextDistribution) m.nextDistribution = { values: Array.from(result.nextDistribution) };
+  if (result.hypotheses)
+    m.hypotheses = result.hypotheses.map((h) => ({
+      ...h,
+      tokens: [...h.tokens],
+      tokenLogProbs: [...h.tokenLogProbs],
+    }));
   return rnnstream.v1.DecodeResult.encode(m).finish();
 }
 
@@ -359,13 +419,32 @@ export function decodeDecodeResult(bytes: Uint8Array): DecodeResult {
     nextDistribution: m.nextDistribution
       ? Float32Array.from(m.nextDistribution.values ?? [])
       : undefined,
+    hypotheses:
+      m.hypotheses.length > 0
+        ? m.hypotheses.map((h) => ({
+            tokens: h.tokens ?? [],
+            text: h.text ?? '',
+            tokenLogProbs: h.tokenLogProbs ?? [],
+            logProb: h.logProb ?? 0,
+            score: h.score ?? 0,
+            finished: h.finished ?? false,
+          }))
+        : undefined,
   };
 }
 
 /** protobufjs replaces invalid UTF-8 silently; a request's strings must be what the client sent. */
 function checkUtf8(bytes: Uint8Array, m: rnnstream.v1.DecodeRequest): void {
   if (isUtf8(bytes)) return; // the whole message is UTF-8: so is every string in it
-  const strings = [m.requestId, m.key ?? '', m.promptText, m.model];
+  const source = m.transduce?.source?.tokens ?? [];
+  const strings = [
+    m.requestId,
+    m.key ?? '',
+    m.promptText,
+    m.model,
+    m.transduce?.sourceText ?? '',
+    ...source.map((t) => t.text ?? ''),
+  ];
   for (const s of strings) {
     if (s.includes('\uFFFD'))
       throw new InputError({

@@ -108,12 +108,14 @@ export function decodeEvent(
   return messageToEvent(message, limits);
 }
 
-function tokenList(tokens: ReadonlyArray<string | number>): rnnstream.v1.TokenList.$Properties {
+export function tokenList(
+  tokens: ReadonlyArray<string | number>,
+): rnnstream.v1.TokenList.$Properties {
   return { tokens: tokens.map((t) => (typeof t === 'string' ? { text: t } : { id: t })) };
 }
 
 /** A decoded TokenList's tokens; one with neither text nor id becomes '' (the parser refuses it). */
-function pairTokens(
+export function pairTokens(
   list: rnnstream.v1.TokenList.$Properties,
   field: string,
 ): Array<string | number> {

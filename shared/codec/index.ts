@@ -97,4 +97,6 @@ export {
   type DecodedLabel,
   type DecodeTimings,
   type StateFreshness,
+  type TransduceAsk,
+  type TransducedHypothesis,
 } from './decode-codec.js';

@@ -15,6 +15,7 @@ import {
   encodeDecodeRequest,
   type DecodeRequest,
   type DecodeResult,
+  type TransduceAsk,
 } from '../codec/decode-codec.js';
 import { RnnstreamError } from '../errors/index.js';
 import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../events/input-limits.js';
@@ -39,9 +40,29 @@ export interface RequestOptions {
   readonly onPartial?: (partial: DecodeResult) => void;
 }
 
+/** A transduce request (a decoder of a seq2seq model) as a client writes it. */
+export interface TransduceRequest {
+  /**
+   * The source: tokens as a pair event's source (text tokens of input.tokenizer and/or ids), or
+   * one string the decoder tokenizes (bytes: its UTF-8 bytes; ids: whitespace-separated ids).
+   */
+  readonly source: ReadonlyArray<string | number> | string;
+  /** Beam search of this width and length penalty α (default 0); absent: greedy. */
+  readonly beam?: { readonly width: number; readonly lengthPenalty?: number } | undefined;
+  /** Hypotheses returned, best first (≤ beam width; default 1). */
+  readonly nBest?: number | undefined;
+  /** Most target tokens (default: the model's seq2seq.maxTargetLength, which also caps it). */
+  readonly maxTokens?: number | undefined;
+  readonly requestId?: string | undefined;
+  readonly deadlineMs?: number | undefined;
+  readonly model?: string | undefined;
+}
+
 export interface DecoderClient {
   /** Sends the request and resolves with its final result (an error result resolves too: see `error`). */
   request(request: ClientRequest, options?: RequestOptions): Promise<DecodeResult>;
+  /** A transduce request: the result's `hypotheses` are the n-best, best first. */
+  transduce(request: TransduceRequest, options?: RequestOptions): Promise<DecodeResult>;
   /** Stops reading results; pending requests reject. */
   close(): Promise<void>;
 }
@@ -117,7 +138,13 @@ export async function createDecoderClient({
   const bus = createKafkaBus({ client, groupId: `${app}.decoder-client` });
   const producer = bus.producer();
 
-  return {
+  const decoderClient: DecoderClient = {
+    transduce({ source, beam, nBest, maxTokens, ...rest }, options) {
+      return decoderClient.request(
+        { ...rest, maxTokens, ask: transduceAsk(source, beam, nBest) },
+        options,
+      );
+    },
     async request(request, { timeoutInMs = 60_000, onPartial } = {}) {
       const requestId = request.requestId ?? randomUUID();
       const full: DecodeRequest = { ...request, requestId, tsMs: request.tsMs || now() };
@@ -161,5 +188,22 @@ export async function createDecoderClient({
       }
       await Promise.all([tail.stop(), bus.disconnect()]);
     },
+  };
+  return decoderClient;
+}
+
+function transduceAsk(
+  source: TransduceRequest['source'],
+  beam: TransduceRequest['beam'],
+  nBest: number | undefined,
+): TransduceAsk {
+  return {
+    kind: 'transduce',
+    source: typeof source === 'string' ? [] : source,
+    sourceText: typeof source === 'string' ? source : '',
+    decoding: beam
+      ? { kind: 'beam', width: beam.width, lengthPenalty: beam.lengthPenalty ?? 0 }
+      : { kind: 'greedy' },
+    nBest: nBest ?? 1,
   };
 }

@@ -3,6 +3,7 @@
  * results. Sits on the Kafka transport.
  *
  *   createDecoderClient({ client, app })   request(request, { timeoutInMs, onPartial }) → DecodeResult
+ *                                          transduce({ source, beam, nBest, maxTokens }) → DecodeResult
  */
 export {
   createDecoderClient,
@@ -10,10 +11,12 @@ export {
   type ClientRequest,
   type DecoderClient,
   type RequestOptions,
+  type TransduceRequest,
 } from './decoder-client.js';
 export type {
   DecodeAsk,
   DecodeRequest,
   DecodeResult,
   DecodedLabel,
+  TransducedHypothesis,
 } from '../codec/decode-codec.js';

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { counter, gauge, histogram, registerFamilies } from './families.js';
 
 /** Request types, as results name them (the `task` label). */
-export const DECODE_TASKS = ['generate', 'tag', 'classify', 'forecast'] as const;
+export const DECODE_TASKS = ['generate', 'tag', 'classify', 'forecast', 'transduce'] as const;
 
 /** Why a request got an error result (the `reason` label; DecodeResult.error_code). */
 export const DECODE_ERROR_REASONS = [

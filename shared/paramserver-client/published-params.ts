@@ -20,6 +20,12 @@ export class PublishedParams {
   private readonly logger: Logger;
   private readonly follower: ParamsFollower;
   private pending: DecodedParams | undefined;
+  /**
+   * No published version was put into the model yet: its seeded parameters are not version 0 of
+   * the topic when the paramserver started from a file (`--init` publishes that file as version
+   * 0), so the first version is applied whatever its number.
+   */
+  private seeded = true;
   private readonly vocabulary: Vocabulary | undefined;
 
   private constructor({
@@ -47,7 +53,8 @@ export class PublishedParams {
       app,
       ...(modelId === undefined ? {} : { modelId }),
       onVersion: (decoded) => {
-        if (decoded.version > this.newestVersion) this.pending = decoded;
+        if (decoded.version > this.newestVersion || (this.seeded && !this.pending))
+          this.pending = decoded;
         onVersion?.(decoded);
       },
     });
@@ -89,12 +96,14 @@ export class PublishedParams {
     return this.pending?.version ?? this.model.params.version;
   }
 
-  /** Puts the newest version into the model, if it is newer than the model's. */
+  /** Puts the newest version into the model, if it is newer than the model's (or the first). */
   applyNewest(): void {
     const decoded = this.pending;
     this.pending = undefined;
-    if (decoded === undefined || decoded.version <= this.model.params.version) return;
+    if (decoded === undefined) return;
+    if (!this.seeded && decoded.version <= this.model.params.version) return;
     applyParams(this.model.params, decoded);
+    this.seeded = false;
     // Ids only ever get appended, so a version's words extend the ones applied before.
     if (this.vocabulary !== undefined && decoded.vocabulary !== undefined)
       this.vocabulary.applyWords(decoded.vocabulary);

@@ -2410,6 +2410,9 @@ export namespace rnnstream {
             /** DecodeRequest forecast. */
             forecast?: (rnnstream.v1.DecodeRequest.Forecast.$Properties|null);
 
+            /** DecodeRequest transduce. */
+            transduce?: (rnnstream.v1.DecodeRequest.Transduce.$Properties|null);
+
             /** DecodeRequest stopTokens. */
             stopTokens: number[];
 
@@ -2429,7 +2432,7 @@ export namespace rnnstream {
             returnState: boolean;
 
             /** DecodeRequest strategy. */
-            strategy?: ("greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast");
+            strategy?: ("greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast"|"transduce");
 
             /**
              * Creates a new DecodeRequest instance using the specified properties.
@@ -2551,6 +2554,9 @@ export namespace rnnstream {
                 /** DecodeRequest forecast */
                 forecast?: (rnnstream.v1.DecodeRequest.Forecast.$Properties|null);
 
+                /** DecodeRequest transduce */
+                transduce?: (rnnstream.v1.DecodeRequest.Transduce.$Properties|null);
+
                 /** DecodeRequest stopTokens */
                 stopTokens?: (number[]|null);
 
@@ -2570,7 +2576,7 @@ export namespace rnnstream {
                 returnState?: (boolean|null);
 
                 /** DecodeRequest strategy */
-                strategy?: ("greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast");
+                strategy?: ("greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast"|"transduce");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -2590,6 +2596,7 @@ export namespace rnnstream {
               tag?: rnnstream.v1.DecodeRequest.Tag.$Shape|null;
               classify?: rnnstream.v1.DecodeRequest.Classify.$Shape|null;
               forecast?: rnnstream.v1.DecodeRequest.Forecast.$Shape|null;
+              transduce?: rnnstream.v1.DecodeRequest.Transduce.$Shape|null;
               stopTokens?: number[]|null;
               tsMs?: number|Long|null;
               deadlineMs?: number|Long|null;
@@ -2598,7 +2605,7 @@ export namespace rnnstream {
               returnState?: boolean|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ strategy?: undefined; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "greedy"; greedy: rnnstream.v1.DecodeRequest.Greedy.$Shape; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "sample"; greedy?: null; sample: rnnstream.v1.DecodeRequest.Sample.$Shape; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "beam"; greedy?: null; sample?: null; beam: rnnstream.v1.DecodeRequest.Beam.$Shape; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "labelEvents"; greedy?: null; sample?: null; beam?: null; labelEvents: rnnstream.v1.EventSequence.$Shape; tag?: null; classify?: null; forecast?: null }|{ strategy?: "tag"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag: rnnstream.v1.DecodeRequest.Tag.$Shape; classify?: null; forecast?: null }|{ strategy?: "classify"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify: rnnstream.v1.DecodeRequest.Classify.$Shape; forecast?: null }|{ strategy?: "forecast"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast: rnnstream.v1.DecodeRequest.Forecast.$Shape })
+              ({ strategy?: undefined; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "greedy"; greedy: rnnstream.v1.DecodeRequest.Greedy.$Shape; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "sample"; greedy?: null; sample: rnnstream.v1.DecodeRequest.Sample.$Shape; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "beam"; greedy?: null; sample?: null; beam: rnnstream.v1.DecodeRequest.Beam.$Shape; labelEvents?: null; tag?: null; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "labelEvents"; greedy?: null; sample?: null; beam?: null; labelEvents: rnnstream.v1.EventSequence.$Shape; tag?: null; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "tag"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag: rnnstream.v1.DecodeRequest.Tag.$Shape; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "classify"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify: rnnstream.v1.DecodeRequest.Classify.$Shape; forecast?: null; transduce?: null }|{ strategy?: "forecast"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast: rnnstream.v1.DecodeRequest.Forecast.$Shape; transduce?: null }|{ strategy?: "transduce"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null; transduce: rnnstream.v1.DecodeRequest.Transduce.$Shape })
             );
 
             /**
@@ -3343,6 +3350,162 @@ export namespace rnnstream {
                   $unknowns?: Uint8Array[];
                 };
             }
+
+            /**
+             * Properties of a Transduce.
+             * @deprecated Use rnnstream.v1.DecodeRequest.Transduce.$Properties instead.
+             */
+            interface ITransduce extends rnnstream.v1.DecodeRequest.Transduce.$Properties {
+            }
+
+            /** Represents a Transduce. */
+            class Transduce {
+
+                /**
+                 * Constructs a new Transduce.
+                 * @param [properties] Properties to set
+                 */
+                constructor(properties?: rnnstream.v1.DecodeRequest.Transduce.$Properties);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+
+                /** Transduce source. */
+                source?: (rnnstream.v1.TokenList.$Properties|null);
+
+                /** Transduce sourceText. */
+                sourceText: string;
+
+                /** Transduce greedy. */
+                greedy?: (rnnstream.v1.DecodeRequest.Greedy.$Properties|null);
+
+                /** Transduce beam. */
+                beam?: (rnnstream.v1.DecodeRequest.Beam.$Properties|null);
+
+                /** Transduce nBest. */
+                nBest: number;
+
+                /** Transduce decoding. */
+                decoding?: ("greedy"|"beam");
+
+                /**
+                 * Creates a new Transduce instance using the specified properties.
+                 * @param [properties] Properties to set
+                 * @returns Transduce instance
+                 */
+                static create(properties: rnnstream.v1.DecodeRequest.Transduce.$Shape): rnnstream.v1.DecodeRequest.Transduce & rnnstream.v1.DecodeRequest.Transduce.$Shape;
+                static create(properties?: rnnstream.v1.DecodeRequest.Transduce.$Properties): rnnstream.v1.DecodeRequest.Transduce;
+
+                /**
+                 * Encodes the specified Transduce message. Does not implicitly {@link rnnstream.v1.DecodeRequest.Transduce.verify|verify} messages.
+                 * @param message Transduce message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encode(message: rnnstream.v1.DecodeRequest.Transduce.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Encodes the specified Transduce message, length delimited. Does not implicitly {@link rnnstream.v1.DecodeRequest.Transduce.verify|verify} messages.
+                 * @param message Transduce message or plain object to encode
+                 * @param [writer] Writer to encode to
+                 * @returns Writer
+                 */
+                static encodeDelimited(message: rnnstream.v1.DecodeRequest.Transduce.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+                /**
+                 * Decodes a Transduce message from the specified reader or buffer.
+                 * @param reader Reader or buffer to decode from
+                 * @param [length] Message length if known beforehand
+                 * @returns {rnnstream.v1.DecodeRequest.Transduce & rnnstream.v1.DecodeRequest.Transduce.$Shape} Transduce
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.DecodeRequest.Transduce & rnnstream.v1.DecodeRequest.Transduce.$Shape;
+
+                /**
+                 * Decodes a Transduce message from the specified reader or buffer, length delimited.
+                 * @param reader Reader or buffer to decode from
+                 * @returns {rnnstream.v1.DecodeRequest.Transduce & rnnstream.v1.DecodeRequest.Transduce.$Shape} Transduce
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.DecodeRequest.Transduce & rnnstream.v1.DecodeRequest.Transduce.$Shape;
+
+                /**
+                 * Verifies a Transduce message.
+                 * @param message Plain object to verify
+                 * @returns `null` if valid, otherwise the reason why it is not
+                 */
+                static verify(message: { [k: string]: any }): (string|null);
+
+                /**
+                 * Creates a Transduce message from a plain object. Also converts values to their respective internal types.
+                 * @param object Plain object
+                 * @returns Transduce
+                 */
+                static fromObject(object: { [k: string]: any }): rnnstream.v1.DecodeRequest.Transduce;
+
+                /**
+                 * Creates a plain object from a Transduce message. Also converts values to other types if specified.
+                 * @param message Transduce
+                 * @param [options] Conversion options
+                 * @returns Plain object
+                 */
+                static toObject(message: rnnstream.v1.DecodeRequest.Transduce, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+                /**
+                 * Converts this Transduce to JSON.
+                 * @returns JSON object
+                 */
+                toJSON(): { [k: string]: any };
+
+                /**
+                 * Gets the type url for Transduce
+                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns The type url
+                 */
+                static getTypeUrl(prefix?: string): string;
+            }
+
+            namespace Transduce {
+
+                /** Properties of a Transduce. */
+                interface $Properties {
+
+                    /** Transduce source */
+                    source?: (rnnstream.v1.TokenList.$Properties|null);
+
+                    /** Transduce sourceText */
+                    sourceText?: (string|null);
+
+                    /** Transduce greedy */
+                    greedy?: (rnnstream.v1.DecodeRequest.Greedy.$Properties|null);
+
+                    /** Transduce beam */
+                    beam?: (rnnstream.v1.DecodeRequest.Beam.$Properties|null);
+
+                    /** Transduce nBest */
+                    nBest?: (number|null);
+
+                    /** Transduce decoding */
+                    decoding?: ("greedy"|"beam");
+
+                    /** Unknown fields preserved while decoding when enabled */
+                    $unknowns?: Uint8Array[];
+                }
+
+                /** Narrowed shape of a Transduce. */
+                type $Shape = {
+                  source?: rnnstream.v1.TokenList.$Shape|null;
+                  sourceText?: string|null;
+                  greedy?: rnnstream.v1.DecodeRequest.Greedy.$Shape|null;
+                  beam?: rnnstream.v1.DecodeRequest.Beam.$Shape|null;
+                  nBest?: number|null;
+                  $unknowns?: Uint8Array[];
+                } & (
+                  ({ decoding?: undefined; greedy?: null; beam?: null }|{ decoding?: "greedy"; greedy: rnnstream.v1.DecodeRequest.Greedy.$Shape; beam?: null }|{ decoding?: "beam"; greedy?: null; beam: rnnstream.v1.DecodeRequest.Beam.$Shape })
+                );
+            }
         }
 
         /**
@@ -3420,6 +3583,9 @@ export namespace rnnstream {
 
             /** DecodeResult nextDistribution. */
             nextDistribution?: (rnnstream.v1.FloatVector.$Properties|null);
+
+            /** DecodeResult hypotheses. */
+            hypotheses: rnnstream.v1.TransducedHypothesis.$Properties[];
 
             /**
              * Creates a new DecodeResult instance using the specified properties.
@@ -3562,6 +3728,9 @@ export namespace rnnstream {
                 /** DecodeResult nextDistribution */
                 nextDistribution?: (rnnstream.v1.FloatVector.$Properties|null);
 
+                /** DecodeResult hypotheses */
+                hypotheses?: (rnnstream.v1.TransducedHypothesis.$Properties[]|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -3587,8 +3756,156 @@ export namespace rnnstream {
               state?: rnnstream.v1.StateFreshness.$Shape|null;
               startState?: rnnstream.v1.FloatVector.$Shape|null;
               nextDistribution?: rnnstream.v1.FloatVector.$Shape|null;
+              hypotheses?: rnnstream.v1.TransducedHypothesis.$Shape[]|null;
               $unknowns?: Uint8Array[];
             };
+        }
+
+        /**
+         * Properties of a TransducedHypothesis.
+         * @deprecated Use rnnstream.v1.TransducedHypothesis.$Properties instead.
+         */
+        interface ITransducedHypothesis extends rnnstream.v1.TransducedHypothesis.$Properties {
+        }
+
+        /** Represents a TransducedHypothesis. */
+        class TransducedHypothesis {
+
+            /**
+             * Constructs a new TransducedHypothesis.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rnnstream.v1.TransducedHypothesis.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TransducedHypothesis tokens. */
+            tokens: number[];
+
+            /** TransducedHypothesis text. */
+            text: string;
+
+            /** TransducedHypothesis tokenLogProbs. */
+            tokenLogProbs: number[];
+
+            /** TransducedHypothesis logProb. */
+            logProb: number;
+
+            /** TransducedHypothesis score. */
+            score: number;
+
+            /** TransducedHypothesis finished. */
+            finished: boolean;
+
+            /**
+             * Creates a new TransducedHypothesis instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TransducedHypothesis instance
+             */
+            static create(properties: rnnstream.v1.TransducedHypothesis.$Shape): rnnstream.v1.TransducedHypothesis & rnnstream.v1.TransducedHypothesis.$Shape;
+            static create(properties?: rnnstream.v1.TransducedHypothesis.$Properties): rnnstream.v1.TransducedHypothesis;
+
+            /**
+             * Encodes the specified TransducedHypothesis message. Does not implicitly {@link rnnstream.v1.TransducedHypothesis.verify|verify} messages.
+             * @param message TransducedHypothesis message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rnnstream.v1.TransducedHypothesis.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified TransducedHypothesis message, length delimited. Does not implicitly {@link rnnstream.v1.TransducedHypothesis.verify|verify} messages.
+             * @param message TransducedHypothesis message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rnnstream.v1.TransducedHypothesis.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TransducedHypothesis message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rnnstream.v1.TransducedHypothesis & rnnstream.v1.TransducedHypothesis.$Shape} TransducedHypothesis
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rnnstream.v1.TransducedHypothesis & rnnstream.v1.TransducedHypothesis.$Shape;
+
+            /**
+             * Decodes a TransducedHypothesis message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.TransducedHypothesis & rnnstream.v1.TransducedHypothesis.$Shape} TransducedHypothesis
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rnnstream.v1.TransducedHypothesis & rnnstream.v1.TransducedHypothesis.$Shape;
+
+            /**
+             * Verifies a TransducedHypothesis message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a TransducedHypothesis message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns TransducedHypothesis
+             */
+            static fromObject(object: { [k: string]: any }): rnnstream.v1.TransducedHypothesis;
+
+            /**
+             * Creates a plain object from a TransducedHypothesis message. Also converts values to other types if specified.
+             * @param message TransducedHypothesis
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rnnstream.v1.TransducedHypothesis, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this TransducedHypothesis to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for TransducedHypothesis
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TransducedHypothesis {
+
+            /** Properties of a TransducedHypothesis. */
+            interface $Properties {
+
+                /** TransducedHypothesis tokens */
+                tokens?: (number[]|null);
+
+                /** TransducedHypothesis text */
+                text?: (string|null);
+
+                /** TransducedHypothesis tokenLogProbs */
+                tokenLogProbs?: (number[]|null);
+
+                /** TransducedHypothesis logProb */
+                logProb?: (number|null);
+
+                /** TransducedHypothesis score */
+                score?: (number|null);
+
+                /** TransducedHypothesis finished */
+                finished?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TransducedHypothesis. */
+            type $Shape = rnnstream.v1.TransducedHypothesis.$Properties;
         }
 
         /**

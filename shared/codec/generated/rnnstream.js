@@ -7186,13 +7186,14 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {rnnstream.v1.DecodeRequest.Tag.$Properties|null} [tag] DecodeRequest tag
              * @property {rnnstream.v1.DecodeRequest.Classify.$Properties|null} [classify] DecodeRequest classify
              * @property {rnnstream.v1.DecodeRequest.Forecast.$Properties|null} [forecast] DecodeRequest forecast
+             * @property {rnnstream.v1.DecodeRequest.Transduce.$Properties|null} [transduce] DecodeRequest transduce
              * @property {Array.<number>|null} [stopTokens] DecodeRequest stopTokens
              * @property {number|Long|null} [tsMs] DecodeRequest tsMs
              * @property {number|Long|null} [deadlineMs] DecodeRequest deadlineMs
              * @property {boolean|null} [stream] DecodeRequest stream
              * @property {string|null} [model] DecodeRequest model
              * @property {boolean|null} [returnState] DecodeRequest returnState
-             * @property {"greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast"} [strategy] DecodeRequest strategy
+             * @property {"greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast"|"transduce"} [strategy] DecodeRequest strategy
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7219,6 +7220,7 @@ export const rnnstream = $root.rnnstream = (() => {
              *   tag?: rnnstream.v1.DecodeRequest.Tag.$Shape|null;
              *   classify?: rnnstream.v1.DecodeRequest.Classify.$Shape|null;
              *   forecast?: rnnstream.v1.DecodeRequest.Forecast.$Shape|null;
+             *   transduce?: rnnstream.v1.DecodeRequest.Transduce.$Shape|null;
              *   stopTokens?: Array.<number>|null;
              *   tsMs?: number|Long|null;
              *   deadlineMs?: number|Long|null;
@@ -7227,7 +7229,7 @@ export const rnnstream = $root.rnnstream = (() => {
              *   returnState?: boolean|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ strategy?: undefined; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "greedy"; greedy: rnnstream.v1.DecodeRequest.Greedy.$Shape; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "sample"; greedy?: null; sample: rnnstream.v1.DecodeRequest.Sample.$Shape; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "beam"; greedy?: null; sample?: null; beam: rnnstream.v1.DecodeRequest.Beam.$Shape; labelEvents?: null; tag?: null; classify?: null; forecast?: null }|{ strategy?: "labelEvents"; greedy?: null; sample?: null; beam?: null; labelEvents: rnnstream.v1.EventSequence.$Shape; tag?: null; classify?: null; forecast?: null }|{ strategy?: "tag"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag: rnnstream.v1.DecodeRequest.Tag.$Shape; classify?: null; forecast?: null }|{ strategy?: "classify"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify: rnnstream.v1.DecodeRequest.Classify.$Shape; forecast?: null }|{ strategy?: "forecast"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast: rnnstream.v1.DecodeRequest.Forecast.$Shape })
+             *   ({ strategy?: undefined; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "greedy"; greedy: rnnstream.v1.DecodeRequest.Greedy.$Shape; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "sample"; greedy?: null; sample: rnnstream.v1.DecodeRequest.Sample.$Shape; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "beam"; greedy?: null; sample?: null; beam: rnnstream.v1.DecodeRequest.Beam.$Shape; labelEvents?: null; tag?: null; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "labelEvents"; greedy?: null; sample?: null; beam?: null; labelEvents: rnnstream.v1.EventSequence.$Shape; tag?: null; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "tag"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag: rnnstream.v1.DecodeRequest.Tag.$Shape; classify?: null; forecast?: null; transduce?: null }|{ strategy?: "classify"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify: rnnstream.v1.DecodeRequest.Classify.$Shape; forecast?: null; transduce?: null }|{ strategy?: "forecast"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast: rnnstream.v1.DecodeRequest.Forecast.$Shape; transduce?: null }|{ strategy?: "transduce"; greedy?: null; sample?: null; beam?: null; labelEvents?: null; tag?: null; classify?: null; forecast?: null; transduce: rnnstream.v1.DecodeRequest.Transduce.$Shape })
              * )} rnnstream.v1.DecodeRequest.$Shape
              */
 
@@ -7345,6 +7347,14 @@ export const rnnstream = $root.rnnstream = (() => {
             DecodeRequest.prototype.forecast = null;
 
             /**
+             * DecodeRequest transduce.
+             * @member {rnnstream.v1.DecodeRequest.Transduce.$Properties|null|undefined} transduce
+             * @memberof rnnstream.v1.DecodeRequest
+             * @instance
+             */
+            DecodeRequest.prototype.transduce = null;
+
+            /**
              * DecodeRequest stopTokens.
              * @member {Array.<number>} stopTokens
              * @memberof rnnstream.v1.DecodeRequest
@@ -7403,12 +7413,12 @@ export const rnnstream = $root.rnnstream = (() => {
 
             /**
              * DecodeRequest strategy.
-             * @member {"greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast"|undefined} strategy
+             * @member {"greedy"|"sample"|"beam"|"labelEvents"|"tag"|"classify"|"forecast"|"transduce"|undefined} strategy
              * @memberof rnnstream.v1.DecodeRequest
              * @instance
              */
             $Object.defineProperty(DecodeRequest.prototype, "strategy", {
-                get: $util.oneOfGetter($oneOfFields = ["greedy", "sample", "beam", "labelEvents", "tag", "classify", "forecast"]),
+                get: $util.oneOfGetter($oneOfFields = ["greedy", "sample", "beam", "labelEvents", "tag", "classify", "forecast", "transduce"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -7480,6 +7490,8 @@ export const rnnstream = $root.rnnstream = (() => {
                     writer.uint32(/* id 17, wireType 2 =*/138).string(message.model);
                 if (message.returnState != null && $Object.hasOwnProperty.call(message, "returnState") && message.returnState !== false)
                     writer.uint32(/* id 18, wireType 0 =*/144).bool(message.returnState);
+                if (message.transduce != null && $Object.hasOwnProperty.call(message, "transduce"))
+                    $root.rnnstream.v1.DecodeRequest.Transduce.encode(message.transduce, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7632,6 +7644,13 @@ export const rnnstream = $root.rnnstream = (() => {
                                 break;
                             message.forecast = $root.rnnstream.v1.DecodeRequest.Forecast.decode(reader, reader.size(), $undefined, _depth + 1, message.forecast);
                             message.strategy = "forecast";
+                            continue;
+                        }
+                    case 19: {
+                            if (wireType !== 2)
+                                break;
+                            message.transduce = $root.rnnstream.v1.DecodeRequest.Transduce.decode(reader, reader.size(), $undefined, _depth + 1, message.transduce);
+                            message.strategy = "transduce";
                             continue;
                         }
                     case 10: {
@@ -7831,6 +7850,16 @@ export const rnnstream = $root.rnnstream = (() => {
                             return "forecast." + error;
                     }
                 }
+                if (message.transduce != null && $Object.hasOwnProperty.call(message, "transduce")) {
+                    if (properties.strategy === 1)
+                        return "strategy: multiple values";
+                    properties.strategy = 1;
+                    {
+                        let error = $root.rnnstream.v1.DecodeRequest.Transduce.verify(message.transduce, _depth + 1);
+                        if (error)
+                            return "transduce." + error;
+                    }
+                }
                 if (message.stopTokens != null && $Object.hasOwnProperty.call(message, "stopTokens")) {
                     if (!$Array.isArray(message.stopTokens))
                         return "stopTokens: array expected";
@@ -7926,6 +7955,11 @@ export const rnnstream = $root.rnnstream = (() => {
                     if (!$util.isObject(object.forecast))
                         throw $TypeError(".rnnstream.v1.DecodeRequest.forecast: object expected");
                     message.forecast = $root.rnnstream.v1.DecodeRequest.Forecast.fromObject(object.forecast, _depth + 1);
+                }
+                if (object.transduce != null) {
+                    if (!$util.isObject(object.transduce))
+                        throw $TypeError(".rnnstream.v1.DecodeRequest.transduce: object expected");
+                    message.transduce = $root.rnnstream.v1.DecodeRequest.Transduce.fromObject(object.transduce, _depth + 1);
                 }
                 if (object.stopTokens) {
                     if (!$Array.isArray(object.stopTokens))
@@ -8078,6 +8112,11 @@ export const rnnstream = $root.rnnstream = (() => {
                     object.model = message.model;
                 if (message.returnState != null && $Object.hasOwnProperty.call(message, "returnState"))
                     object.returnState = message.returnState;
+                if (message.transduce != null && $Object.hasOwnProperty.call(message, "transduce")) {
+                    object.transduce = $root.rnnstream.v1.DecodeRequest.Transduce.toObject(message.transduce, options, _depth + 1);
+                    if (options.oneofs)
+                        object.strategy = "transduce";
+                }
                 return object;
             };
 
@@ -9923,6 +9962,440 @@ export const rnnstream = $root.rnnstream = (() => {
                 return Forecast;
             })();
 
+            DecodeRequest.Transduce = (function() {
+
+                /**
+                 * Properties of a Transduce.
+                 * @typedef {Object} rnnstream.v1.DecodeRequest.Transduce.$Properties
+                 * @property {rnnstream.v1.TokenList.$Properties|null} [source] Transduce source
+                 * @property {string|null} [sourceText] Transduce sourceText
+                 * @property {rnnstream.v1.DecodeRequest.Greedy.$Properties|null} [greedy] Transduce greedy
+                 * @property {rnnstream.v1.DecodeRequest.Beam.$Properties|null} [beam] Transduce beam
+                 * @property {number|null} [nBest] Transduce nBest
+                 * @property {"greedy"|"beam"} [decoding] Transduce decoding
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Transduce.
+                 * @memberof rnnstream.v1.DecodeRequest
+                 * @interface ITransduce
+                 * @augments rnnstream.v1.DecodeRequest.Transduce.$Properties
+                 * @deprecated Use rnnstream.v1.DecodeRequest.Transduce.$Properties instead.
+                 */
+
+                /**
+                 * Narrowed shape of a Transduce.
+                 * @typedef {{
+                 *   source?: rnnstream.v1.TokenList.$Shape|null;
+                 *   sourceText?: string|null;
+                 *   greedy?: rnnstream.v1.DecodeRequest.Greedy.$Shape|null;
+                 *   beam?: rnnstream.v1.DecodeRequest.Beam.$Shape|null;
+                 *   nBest?: number|null;
+                 *   $unknowns?: Array.<Uint8Array>;
+                 * } & (
+                 *   ({ decoding?: undefined; greedy?: null; beam?: null }|{ decoding?: "greedy"; greedy: rnnstream.v1.DecodeRequest.Greedy.$Shape; beam?: null }|{ decoding?: "beam"; greedy?: null; beam: rnnstream.v1.DecodeRequest.Beam.$Shape })
+                 * )} rnnstream.v1.DecodeRequest.Transduce.$Shape
+                 */
+
+                /**
+                 * Constructs a new Transduce.
+                 * @memberof rnnstream.v1.DecodeRequest
+                 * @classdesc Represents a Transduce.
+                 * @constructor
+                 * @param {rnnstream.v1.DecodeRequest.Transduce.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Transduce = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Transduce source.
+                 * @member {rnnstream.v1.TokenList.$Properties|null|undefined} source
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @instance
+                 */
+                Transduce.prototype.source = null;
+
+                /**
+                 * Transduce sourceText.
+                 * @member {string} sourceText
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @instance
+                 */
+                Transduce.prototype.sourceText = "";
+
+                /**
+                 * Transduce greedy.
+                 * @member {rnnstream.v1.DecodeRequest.Greedy.$Properties|null|undefined} greedy
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @instance
+                 */
+                Transduce.prototype.greedy = null;
+
+                /**
+                 * Transduce beam.
+                 * @member {rnnstream.v1.DecodeRequest.Beam.$Properties|null|undefined} beam
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @instance
+                 */
+                Transduce.prototype.beam = null;
+
+                /**
+                 * Transduce nBest.
+                 * @member {number} nBest
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @instance
+                 */
+                Transduce.prototype.nBest = 0;
+
+                // OneOf field names bound to virtual getters and setters
+                let $oneOfFields;
+
+                /**
+                 * Transduce decoding.
+                 * @member {"greedy"|"beam"|undefined} decoding
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @instance
+                 */
+                $Object.defineProperty(Transduce.prototype, "decoding", {
+                    get: $util.oneOfGetter($oneOfFields = ["greedy", "beam"]),
+                    set: $util.oneOfSetter($oneOfFields)
+                });
+
+                /**
+                 * Creates a new Transduce instance using the specified properties.
+                 * @function create
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Transduce.$Properties=} [properties] Properties to set
+                 * @returns {rnnstream.v1.DecodeRequest.Transduce} Transduce instance
+                 * @type {{
+                 *   (properties: rnnstream.v1.DecodeRequest.Transduce.$Shape): rnnstream.v1.DecodeRequest.Transduce & rnnstream.v1.DecodeRequest.Transduce.$Shape;
+                 *   (properties?: rnnstream.v1.DecodeRequest.Transduce.$Properties): rnnstream.v1.DecodeRequest.Transduce;
+                 * }}
+                 */
+                Transduce.create = function(properties) {
+                    return new Transduce(properties);
+                };
+
+                /**
+                 * Encodes the specified Transduce message. Does not implicitly {@link rnnstream.v1.DecodeRequest.Transduce.verify|verify} messages.
+                 * @function encode
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Transduce.$Properties} message Transduce message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Transduce.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.source != null && $Object.hasOwnProperty.call(message, "source"))
+                        $root.rnnstream.v1.TokenList.encode(message.source, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    if (message.sourceText != null && $Object.hasOwnProperty.call(message, "sourceText") && message.sourceText !== "")
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.sourceText);
+                    if (message.greedy != null && $Object.hasOwnProperty.call(message, "greedy"))
+                        $root.rnnstream.v1.DecodeRequest.Greedy.encode(message.greedy, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                    if (message.beam != null && $Object.hasOwnProperty.call(message, "beam"))
+                        $root.rnnstream.v1.DecodeRequest.Beam.encode(message.beam, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    if (message.nBest != null && $Object.hasOwnProperty.call(message, "nBest") && message.nBest !== 0)
+                        writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.nBest);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Encodes the specified Transduce message, length delimited. Does not implicitly {@link rnnstream.v1.DecodeRequest.Transduce.verify|verify} messages.
+                 * @function encodeDelimited
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Transduce.$Properties} message Transduce message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Transduce.encodeDelimited = function(message, writer) {
+                    return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+                };
+
+                /**
+                 * Decodes a Transduce message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {rnnstream.v1.DecodeRequest.Transduce & rnnstream.v1.DecodeRequest.Transduce.$Shape} Transduce
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Transduce.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.rnnstream.v1.DecodeRequest.Transduce();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                message.source = $root.rnnstream.v1.TokenList.decode(reader, reader.size(), $undefined, _depth + 1, message.source);
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if ((value = reader.stringVerify()).length)
+                                    message.sourceText = value;
+                                else
+                                    delete message.sourceText;
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                message.greedy = $root.rnnstream.v1.DecodeRequest.Greedy.decode(reader, reader.size(), $undefined, _depth + 1, message.greedy);
+                                message.decoding = "greedy";
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                message.beam = $root.rnnstream.v1.DecodeRequest.Beam.decode(reader, reader.size(), $undefined, _depth + 1, message.beam);
+                                message.decoding = "beam";
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 0)
+                                    break;
+                                if (value = reader.uint32())
+                                    message.nBest = value;
+                                else
+                                    delete message.nBest;
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Decodes a Transduce message from the specified reader or buffer, length delimited.
+                 * @function decodeDelimited
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @returns {rnnstream.v1.DecodeRequest.Transduce & rnnstream.v1.DecodeRequest.Transduce.$Shape} Transduce
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Transduce.decodeDelimited = function(reader) {
+                    if (!(reader instanceof $Reader))
+                        reader = new $Reader(reader);
+                    return this.decode(reader, reader.size());
+                };
+
+                /**
+                 * Verifies a Transduce message.
+                 * @function verify
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @static
+                 * @param {Object.<string,*>} message Plain object to verify
+                 * @returns {string|null} `null` if valid, otherwise the reason why it is not
+                 */
+                Transduce.verify = function (message, _depth) {
+                    if (typeof message !== "object" || message === null)
+                        return "object expected";
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        return "max depth exceeded";
+                    let properties = {};
+                    if (message.source != null && $Object.hasOwnProperty.call(message, "source")) {
+                        let error = $root.rnnstream.v1.TokenList.verify(message.source, _depth + 1);
+                        if (error)
+                            return "source." + error;
+                    }
+                    if (message.sourceText != null && $Object.hasOwnProperty.call(message, "sourceText"))
+                        if (!$util.isString(message.sourceText))
+                            return "sourceText: string expected";
+                    if (message.greedy != null && $Object.hasOwnProperty.call(message, "greedy")) {
+                        properties.decoding = 1;
+                        {
+                            let error = $root.rnnstream.v1.DecodeRequest.Greedy.verify(message.greedy, _depth + 1);
+                            if (error)
+                                return "greedy." + error;
+                        }
+                    }
+                    if (message.beam != null && $Object.hasOwnProperty.call(message, "beam")) {
+                        if (properties.decoding === 1)
+                            return "decoding: multiple values";
+                        properties.decoding = 1;
+                        {
+                            let error = $root.rnnstream.v1.DecodeRequest.Beam.verify(message.beam, _depth + 1);
+                            if (error)
+                                return "beam." + error;
+                        }
+                    }
+                    if (message.nBest != null && $Object.hasOwnProperty.call(message, "nBest"))
+                        if (!$util.isInteger(message.nBest))
+                            return "nBest: integer expected";
+                    return null;
+                };
+
+                /**
+                 * Creates a Transduce message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {rnnstream.v1.DecodeRequest.Transduce} Transduce
+                 */
+                Transduce.fromObject = function (object, _depth) {
+                    if (object instanceof $root.rnnstream.v1.DecodeRequest.Transduce)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".rnnstream.v1.DecodeRequest.Transduce: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.rnnstream.v1.DecodeRequest.Transduce();
+                    if (object.source != null) {
+                        if (!$util.isObject(object.source))
+                            throw $TypeError(".rnnstream.v1.DecodeRequest.Transduce.source: object expected");
+                        message.source = $root.rnnstream.v1.TokenList.fromObject(object.source, _depth + 1);
+                    }
+                    if (object.sourceText != null)
+                        if (typeof object.sourceText !== "string" || object.sourceText.length)
+                            message.sourceText = $String(object.sourceText);
+                    if (object.greedy != null) {
+                        if (!$util.isObject(object.greedy))
+                            throw $TypeError(".rnnstream.v1.DecodeRequest.Transduce.greedy: object expected");
+                        message.greedy = $root.rnnstream.v1.DecodeRequest.Greedy.fromObject(object.greedy, _depth + 1);
+                    }
+                    if (object.beam != null) {
+                        if (!$util.isObject(object.beam))
+                            throw $TypeError(".rnnstream.v1.DecodeRequest.Transduce.beam: object expected");
+                        message.beam = $root.rnnstream.v1.DecodeRequest.Beam.fromObject(object.beam, _depth + 1);
+                    }
+                    if (object.nBest != null)
+                        if ($Number(object.nBest) !== 0)
+                            message.nBest = object.nBest >>> 0;
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Transduce message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @static
+                 * @param {rnnstream.v1.DecodeRequest.Transduce} message Transduce
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Transduce.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults) {
+                        object.source = null;
+                        object.sourceText = "";
+                        object.nBest = 0;
+                    }
+                    if (message.source != null && $Object.hasOwnProperty.call(message, "source"))
+                        object.source = $root.rnnstream.v1.TokenList.toObject(message.source, options, _depth + 1);
+                    if (message.sourceText != null && $Object.hasOwnProperty.call(message, "sourceText"))
+                        object.sourceText = message.sourceText;
+                    if (message.greedy != null && $Object.hasOwnProperty.call(message, "greedy")) {
+                        object.greedy = $root.rnnstream.v1.DecodeRequest.Greedy.toObject(message.greedy, options, _depth + 1);
+                        if (options.oneofs)
+                            object.decoding = "greedy";
+                    }
+                    if (message.beam != null && $Object.hasOwnProperty.call(message, "beam")) {
+                        object.beam = $root.rnnstream.v1.DecodeRequest.Beam.toObject(message.beam, options, _depth + 1);
+                        if (options.oneofs)
+                            object.decoding = "beam";
+                    }
+                    if (message.nBest != null && $Object.hasOwnProperty.call(message, "nBest"))
+                        object.nBest = message.nBest;
+                    return object;
+                };
+
+                /**
+                 * Converts this Transduce to JSON.
+                 * @function toJSON
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Transduce.prototype.toJSON = function() {
+                    return Transduce.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Gets the type url for Transduce
+                 * @function getTypeUrl
+                 * @memberof rnnstream.v1.DecodeRequest.Transduce
+                 * @static
+                 * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+                 * @returns {string} The type url
+                 */
+                Transduce.getTypeUrl = function(prefix) {
+                    if (prefix === $undefined)
+                        prefix = "type.googleapis.com";
+                    return prefix + "/rnnstream.v1.DecodeRequest.Transduce";
+                };
+
+                return Transduce;
+            })();
+
             return DecodeRequest;
         })();
 
@@ -9950,6 +10423,7 @@ export const rnnstream = $root.rnnstream = (() => {
              * @property {rnnstream.v1.StateFreshness.$Properties|null} [state] DecodeResult state
              * @property {rnnstream.v1.FloatVector.$Properties|null} [startState] DecodeResult startState
              * @property {rnnstream.v1.FloatVector.$Properties|null} [nextDistribution] DecodeResult nextDistribution
+             * @property {Array.<rnnstream.v1.TransducedHypothesis.$Properties>|null} [hypotheses] DecodeResult hypotheses
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9983,6 +10457,7 @@ export const rnnstream = $root.rnnstream = (() => {
              *   state?: rnnstream.v1.StateFreshness.$Shape|null;
              *   startState?: rnnstream.v1.FloatVector.$Shape|null;
              *   nextDistribution?: rnnstream.v1.FloatVector.$Shape|null;
+             *   hypotheses?: Array.<rnnstream.v1.TransducedHypothesis.$Shape>|null;
              *   $unknowns?: Array.<Uint8Array>;
              * }} rnnstream.v1.DecodeResult.$Shape
              */
@@ -10000,6 +10475,7 @@ export const rnnstream = $root.rnnstream = (() => {
                 this.labels = [];
                 this.tokenLogProbs = [];
                 this.forecasts = [];
+                this.hypotheses = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -10158,6 +10634,14 @@ export const rnnstream = $root.rnnstream = (() => {
              */
             DecodeResult.prototype.nextDistribution = null;
 
+            /**
+             * DecodeResult hypotheses.
+             * @member {Array.<rnnstream.v1.TransducedHypothesis.$Properties>} hypotheses
+             * @memberof rnnstream.v1.DecodeResult
+             * @instance
+             */
+            DecodeResult.prototype.hypotheses = $util.emptyArray;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -10239,6 +10723,9 @@ export const rnnstream = $root.rnnstream = (() => {
                     $root.rnnstream.v1.FloatVector.encode(message.startState, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
                 if (message.nextDistribution != null && $Object.hasOwnProperty.call(message, "nextDistribution"))
                     $root.rnnstream.v1.FloatVector.encode(message.nextDistribution, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
+                if (message.hypotheses != null && message.hypotheses.length)
+                    for (let i = 0; i < message.hypotheses.length; ++i)
+                        $root.rnnstream.v1.TransducedHypothesis.encode(message.hypotheses[i], writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10461,6 +10948,14 @@ export const rnnstream = $root.rnnstream = (() => {
                             message.nextDistribution = $root.rnnstream.v1.FloatVector.decode(reader, reader.size(), $undefined, _depth + 1, message.nextDistribution);
                             continue;
                         }
+                    case 20: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.hypotheses && message.hypotheses.length))
+                                message.hypotheses = [];
+                            message.hypotheses.push($root.rnnstream.v1.TransducedHypothesis.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -10597,6 +11092,15 @@ export const rnnstream = $root.rnnstream = (() => {
                     if (error)
                         return "nextDistribution." + error;
                 }
+                if (message.hypotheses != null && $Object.hasOwnProperty.call(message, "hypotheses")) {
+                    if (!$Array.isArray(message.hypotheses))
+                        return "hypotheses: array expected";
+                    for (let i = 0; i < message.hypotheses.length; ++i) {
+                        let error = $root.rnnstream.v1.TransducedHypothesis.verify(message.hypotheses[i], _depth + 1);
+                        if (error)
+                            return "hypotheses." + error;
+                    }
+                }
                 return null;
             };
 
@@ -10718,6 +11222,16 @@ export const rnnstream = $root.rnnstream = (() => {
                         throw $TypeError(".rnnstream.v1.DecodeResult.nextDistribution: object expected");
                     message.nextDistribution = $root.rnnstream.v1.FloatVector.fromObject(object.nextDistribution, _depth + 1);
                 }
+                if (object.hypotheses) {
+                    if (!$Array.isArray(object.hypotheses))
+                        throw $TypeError(".rnnstream.v1.DecodeResult.hypotheses: array expected");
+                    message.hypotheses = $Array(object.hypotheses.length);
+                    for (let i = 0; i < object.hypotheses.length; ++i) {
+                        if (!$util.isObject(object.hypotheses[i]))
+                            throw $TypeError(".rnnstream.v1.DecodeResult.hypotheses: object expected");
+                        message.hypotheses[i] = $root.rnnstream.v1.TransducedHypothesis.fromObject(object.hypotheses[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -10743,6 +11257,7 @@ export const rnnstream = $root.rnnstream = (() => {
                     object.labels = [];
                     object.tokenLogProbs = [];
                     object.forecasts = [];
+                    object.hypotheses = [];
                 }
                 if (options.defaults) {
                     object.requestId = "";
@@ -10828,6 +11343,11 @@ export const rnnstream = $root.rnnstream = (() => {
                     object.startState = $root.rnnstream.v1.FloatVector.toObject(message.startState, options, _depth + 1);
                 if (message.nextDistribution != null && $Object.hasOwnProperty.call(message, "nextDistribution"))
                     object.nextDistribution = $root.rnnstream.v1.FloatVector.toObject(message.nextDistribution, options, _depth + 1);
+                if (message.hypotheses && message.hypotheses.length) {
+                    object.hypotheses = $Array(message.hypotheses.length);
+                    for (let j = 0; j < message.hypotheses.length; ++j)
+                        object.hypotheses[j] = $root.rnnstream.v1.TransducedHypothesis.toObject(message.hypotheses[j], options, _depth + 1);
+                }
                 return object;
             };
 
@@ -10857,6 +11377,463 @@ export const rnnstream = $root.rnnstream = (() => {
             };
 
             return DecodeResult;
+        })();
+
+        v1.TransducedHypothesis = (function() {
+
+            /**
+             * Properties of a TransducedHypothesis.
+             * @typedef {Object} rnnstream.v1.TransducedHypothesis.$Properties
+             * @property {Array.<number>|null} [tokens] TransducedHypothesis tokens
+             * @property {string|null} [text] TransducedHypothesis text
+             * @property {Array.<number>|null} [tokenLogProbs] TransducedHypothesis tokenLogProbs
+             * @property {number|null} [logProb] TransducedHypothesis logProb
+             * @property {number|null} [score] TransducedHypothesis score
+             * @property {boolean|null} [finished] TransducedHypothesis finished
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TransducedHypothesis.
+             * @memberof rnnstream.v1
+             * @interface ITransducedHypothesis
+             * @augments rnnstream.v1.TransducedHypothesis.$Properties
+             * @deprecated Use rnnstream.v1.TransducedHypothesis.$Properties instead.
+             */
+
+            /**
+             * Shape of a TransducedHypothesis.
+             * @typedef {rnnstream.v1.TransducedHypothesis.$Properties} rnnstream.v1.TransducedHypothesis.$Shape
+             */
+
+            /**
+             * Constructs a new TransducedHypothesis.
+             * @memberof rnnstream.v1
+             * @classdesc Represents a TransducedHypothesis.
+             * @constructor
+             * @param {rnnstream.v1.TransducedHypothesis.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TransducedHypothesis = function (properties) {
+                this.tokens = [];
+                this.tokenLogProbs = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * TransducedHypothesis tokens.
+             * @member {Array.<number>} tokens
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @instance
+             */
+            TransducedHypothesis.prototype.tokens = $util.emptyArray;
+
+            /**
+             * TransducedHypothesis text.
+             * @member {string} text
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @instance
+             */
+            TransducedHypothesis.prototype.text = "";
+
+            /**
+             * TransducedHypothesis tokenLogProbs.
+             * @member {Array.<number>} tokenLogProbs
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @instance
+             */
+            TransducedHypothesis.prototype.tokenLogProbs = $util.emptyArray;
+
+            /**
+             * TransducedHypothesis logProb.
+             * @member {number} logProb
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @instance
+             */
+            TransducedHypothesis.prototype.logProb = 0;
+
+            /**
+             * TransducedHypothesis score.
+             * @member {number} score
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @instance
+             */
+            TransducedHypothesis.prototype.score = 0;
+
+            /**
+             * TransducedHypothesis finished.
+             * @member {boolean} finished
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @instance
+             */
+            TransducedHypothesis.prototype.finished = false;
+
+            /**
+             * Creates a new TransducedHypothesis instance using the specified properties.
+             * @function create
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @static
+             * @param {rnnstream.v1.TransducedHypothesis.$Properties=} [properties] Properties to set
+             * @returns {rnnstream.v1.TransducedHypothesis} TransducedHypothesis instance
+             * @type {{
+             *   (properties: rnnstream.v1.TransducedHypothesis.$Shape): rnnstream.v1.TransducedHypothesis & rnnstream.v1.TransducedHypothesis.$Shape;
+             *   (properties?: rnnstream.v1.TransducedHypothesis.$Properties): rnnstream.v1.TransducedHypothesis;
+             * }}
+             */
+            TransducedHypothesis.create = function(properties) {
+                return new TransducedHypothesis(properties);
+            };
+
+            /**
+             * Encodes the specified TransducedHypothesis message. Does not implicitly {@link rnnstream.v1.TransducedHypothesis.verify|verify} messages.
+             * @function encode
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @static
+             * @param {rnnstream.v1.TransducedHypothesis.$Properties} message TransducedHypothesis message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TransducedHypothesis.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.tokens != null && message.tokens.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).uint32s(message.tokens);
+                if (message.text != null && $Object.hasOwnProperty.call(message, "text") && message.text !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.text);
+                if (message.tokenLogProbs != null && message.tokenLogProbs.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).doubles(message.tokenLogProbs);
+                if (message.logProb != null && $Object.hasOwnProperty.call(message, "logProb") && !$Object.is(message.logProb, 0))
+                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.logProb);
+                if (message.score != null && $Object.hasOwnProperty.call(message, "score") && !$Object.is(message.score, 0))
+                    writer.uint32(/* id 5, wireType 1 =*/41).double(message.score);
+                if (message.finished != null && $Object.hasOwnProperty.call(message, "finished") && message.finished !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.finished);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified TransducedHypothesis message, length delimited. Does not implicitly {@link rnnstream.v1.TransducedHypothesis.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @static
+             * @param {rnnstream.v1.TransducedHypothesis.$Properties} message TransducedHypothesis message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TransducedHypothesis.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a TransducedHypothesis message from the specified reader or buffer.
+             * @function decode
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rnnstream.v1.TransducedHypothesis & rnnstream.v1.TransducedHypothesis.$Shape} TransducedHypothesis
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TransducedHypothesis.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rnnstream.v1.TransducedHypothesis();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType === 2) {
+                                if (!(message.tokens && message.tokens.length))
+                                    message.tokens = [];
+                                reader.uint32s(message.tokens);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.tokens && message.tokens.length))
+                                message.tokens = [];
+                            message.tokens.push(reader.uint32());
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.text = value;
+                            else
+                                delete message.text;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType === 2) {
+                                if (!(message.tokenLogProbs && message.tokenLogProbs.length))
+                                    message.tokenLogProbs = [];
+                                reader.doubles(message.tokenLogProbs);
+                                continue;
+                            }
+                            if (wireType !== 1)
+                                break;
+                            if (!(message.tokenLogProbs && message.tokenLogProbs.length))
+                                message.tokenLogProbs = [];
+                            message.tokenLogProbs.push(reader.double());
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.logProb = value;
+                            else
+                                delete message.logProb;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.score = value;
+                            else
+                                delete message.score;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.finished = value;
+                            else
+                                delete message.finished;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a TransducedHypothesis message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rnnstream.v1.TransducedHypothesis & rnnstream.v1.TransducedHypothesis.$Shape} TransducedHypothesis
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TransducedHypothesis.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a TransducedHypothesis message.
+             * @function verify
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            TransducedHypothesis.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.tokens != null && $Object.hasOwnProperty.call(message, "tokens")) {
+                    if (!$Array.isArray(message.tokens))
+                        return "tokens: array expected";
+                    for (let i = 0; i < message.tokens.length; ++i)
+                        if (!$util.isInteger(message.tokens[i]))
+                            return "tokens: integer[] expected";
+                }
+                if (message.text != null && $Object.hasOwnProperty.call(message, "text"))
+                    if (!$util.isString(message.text))
+                        return "text: string expected";
+                if (message.tokenLogProbs != null && $Object.hasOwnProperty.call(message, "tokenLogProbs")) {
+                    if (!$Array.isArray(message.tokenLogProbs))
+                        return "tokenLogProbs: array expected";
+                    for (let i = 0; i < message.tokenLogProbs.length; ++i)
+                        if (typeof message.tokenLogProbs[i] !== "number")
+                            return "tokenLogProbs: number[] expected";
+                }
+                if (message.logProb != null && $Object.hasOwnProperty.call(message, "logProb"))
+                    if (typeof message.logProb !== "number")
+                        return "logProb: number expected";
+                if (message.score != null && $Object.hasOwnProperty.call(message, "score"))
+                    if (typeof message.score !== "number")
+                        return "score: number expected";
+                if (message.finished != null && $Object.hasOwnProperty.call(message, "finished"))
+                    if (typeof message.finished !== "boolean")
+                        return "finished: boolean expected";
+                return null;
+            };
+
+            /**
+             * Creates a TransducedHypothesis message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rnnstream.v1.TransducedHypothesis} TransducedHypothesis
+             */
+            TransducedHypothesis.fromObject = function (object, _depth) {
+                if (object instanceof $root.rnnstream.v1.TransducedHypothesis)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rnnstream.v1.TransducedHypothesis: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rnnstream.v1.TransducedHypothesis();
+                if (object.tokens) {
+                    if (!$Array.isArray(object.tokens))
+                        throw $TypeError(".rnnstream.v1.TransducedHypothesis.tokens: array expected");
+                    message.tokens = $Array(object.tokens.length);
+                    for (let i = 0; i < object.tokens.length; ++i)
+                        message.tokens[i] = object.tokens[i] >>> 0;
+                }
+                if (object.text != null)
+                    if (typeof object.text !== "string" || object.text.length)
+                        message.text = $String(object.text);
+                if (object.tokenLogProbs) {
+                    if (!$Array.isArray(object.tokenLogProbs))
+                        throw $TypeError(".rnnstream.v1.TransducedHypothesis.tokenLogProbs: array expected");
+                    message.tokenLogProbs = $Array(object.tokenLogProbs.length);
+                    for (let i = 0; i < object.tokenLogProbs.length; ++i)
+                        message.tokenLogProbs[i] = $Number(object.tokenLogProbs[i]);
+                }
+                if (object.logProb != null)
+                    if (!$Object.is($Number(object.logProb), 0))
+                        message.logProb = $Number(object.logProb);
+                if (object.score != null)
+                    if (!$Object.is($Number(object.score), 0))
+                        message.score = $Number(object.score);
+                if (object.finished != null)
+                    if (object.finished)
+                        message.finished = $Boolean(object.finished);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a TransducedHypothesis message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @static
+             * @param {rnnstream.v1.TransducedHypothesis} message TransducedHypothesis
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            TransducedHypothesis.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults) {
+                    object.tokens = [];
+                    object.tokenLogProbs = [];
+                }
+                if (options.defaults) {
+                    object.text = "";
+                    object.logProb = 0;
+                    object.score = 0;
+                    object.finished = false;
+                }
+                if (message.tokens && message.tokens.length) {
+                    object.tokens = $Array(message.tokens.length);
+                    for (let j = 0; j < message.tokens.length; ++j)
+                        object.tokens[j] = message.tokens[j];
+                }
+                if (message.text != null && $Object.hasOwnProperty.call(message, "text"))
+                    object.text = message.text;
+                if (message.tokenLogProbs && message.tokenLogProbs.length) {
+                    object.tokenLogProbs = $Array(message.tokenLogProbs.length);
+                    for (let j = 0; j < message.tokenLogProbs.length; ++j)
+                        object.tokenLogProbs[j] = options.json && !$isFinite(message.tokenLogProbs[j]) ? $String(message.tokenLogProbs[j]) : message.tokenLogProbs[j];
+                }
+                if (message.logProb != null && $Object.hasOwnProperty.call(message, "logProb"))
+                    object.logProb = options.json && !$isFinite(message.logProb) ? $String(message.logProb) : message.logProb;
+                if (message.score != null && $Object.hasOwnProperty.call(message, "score"))
+                    object.score = options.json && !$isFinite(message.score) ? $String(message.score) : message.score;
+                if (message.finished != null && $Object.hasOwnProperty.call(message, "finished"))
+                    object.finished = message.finished;
+                return object;
+            };
+
+            /**
+             * Converts this TransducedHypothesis to JSON.
+             * @function toJSON
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            TransducedHypothesis.prototype.toJSON = function() {
+                return TransducedHypothesis.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for TransducedHypothesis
+             * @function getTypeUrl
+             * @memberof rnnstream.v1.TransducedHypothesis
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TransducedHypothesis.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rnnstream.v1.TransducedHypothesis";
+            };
+
+            return TransducedHypothesis;
         })();
 
         v1.DecodedLabel = (function() {

@@ -188,3 +188,84 @@ test('bytes that are not a request, a request without id, invalid events and an 
     (e: unknown) => e instanceof InputError && /utf-8/i.test(e.message),
   );
 });
+
+test('a transduce request (source as mixed tokens or as text, greedy or beam, n-best) and its n-best result round-trip; a non-UTF-8 source token is an InputError', () => {
+  const requests: DecodeRequest[] = [
+    {
+      requestId: 't1',
+      maxTokens: 5,
+      ask: {
+        kind: 'transduce',
+        source: ['a', 98, 'c'],
+        sourceText: '',
+        decoding: { kind: 'beam', width: 3, lengthPenalty: 0.6 },
+        nBest: 2,
+      },
+    },
+    {
+      requestId: 't2',
+      ask: {
+        kind: 'transduce',
+        source: [],
+        sourceText: '4 1 7',
+        decoding: { kind: 'greedy' },
+        nBest: 0,
+      },
+    },
+  ];
+  for (const request of requests) {
+    const decoded = decodeDecodeRequest(encodeDecodeRequest(request));
+    assert.deepEqual(decoded.ask, request.ask);
+    assert.equal(decoded.maxTokens, request.maxTokens ?? 0);
+  }
+  const hypotheses = [
+    {
+      tokens: [99, 98],
+      text: 'cb',
+      tokenLogProbs: [-0.25, -0.5, -0.125],
+      logProb: -0.875,
+      score: -0.8,
+      finished: true,
+    },
+    {
+      tokens: [99, 98, 97],
+      text: 'cba',
+      tokenLogProbs: [-0.25, -1, -2],
+      logProb: -3.25,
+      score: -2.5,
+      finished: false,
+    },
+  ];
+  const result: DecodeResult = {
+    requestId: 't1',
+    task: 'transduce',
+    tokens: [99, 98],
+    text: 'cb',
+    tokenLogProbs: [-0.25, -0.5, -0.125],
+    logProb: -0.875,
+    finishReason: 'stop',
+    hypotheses,
+    paramVersion: 7,
+    tsMs: 1,
+  };
+  const back = decodeDecodeResult(encodeDecodeResult(result));
+  assert.deepEqual(back.hypotheses, hypotheses);
+  assert.equal(back.task, 'transduce');
+  assert.equal(back.finishReason, 'stop');
+  assert.equal(
+    decodeDecodeResult(encodeDecodeResult({ requestId: 'g', paramVersion: 0, tsMs: 0 })).hypotheses,
+    undefined,
+  );
+
+  const notUtf8 = Buffer.from(
+    rnnstream.v1.DecodeRequest.encode({
+      requestId: 'id',
+      transduce: { source: { tokens: [{ text: 'ab' }] } },
+    }).finish(),
+  );
+  notUtf8[notUtf8.length - 1] = 0xff;
+  assert.throws(
+    () => decodeDecodeRequest(notUtf8),
+    (e: unknown) => e instanceof InputError && /utf-8/i.test(e.message),
+  );
+});
